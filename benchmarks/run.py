@@ -1,0 +1,61 @@
+"""Run every benchmark module and write ``bench_results.json``.
+
+Each ``benchmarks/bench_*.py`` defines ``run() -> list[dict]``; each dict has the keys
+``id`` (e.g. ``"P3"``), ``metric``, ``value``, ``unit``, ``baseline`` (the same metric
+for the baseline measured in the same run), ``ratio`` (baseline / value for times, so
+larger is better) and optionally ``target`` and ``note``. Figures are ratios against a
+baseline measured in the same run because the machines are noisy; nothing here asserts.
+
+Usage: ``python benchmarks/run.py [NAME ...]`` (module names without ``bench_``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def _load(path: Path):
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(module)
+    return module
+
+
+def main(argv: list[str]) -> int:
+    wanted = set(argv)
+    results: list[dict] = []
+    for path in sorted(HERE.glob("bench_*.py")):
+        name = path.stem.removeprefix("bench_")
+        if wanted and name not in wanted:
+            continue
+        print(f"== {path.name}", flush=True)
+        t0 = time.perf_counter()
+        rows = _load(path).run()
+        for row in rows:
+            ratio = row.get("ratio")
+            target = f"  (target {row['target']})" if row.get("target") else ""
+            print(
+                f"  {row['id']:>4} {row['metric']}: {row['value']:.4g} {row['unit']}"
+                f"  baseline {row['baseline']:.4g}  ratio {ratio:.1f}x{target}"
+                if ratio is not None
+                else f"  {row['id']:>4} {row['metric']}: {row['value']:.4g} {row['unit']}{target}"
+            )
+            if row.get("note"):
+                print(f"       {row['note']}")
+        print(f"  ({time.perf_counter() - t0:.1f} s)")
+        results.extend(rows)
+    out = Path.cwd() / "bench_results.json"
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {out.name} ({len(results)} figures)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
