@@ -179,7 +179,9 @@ class Calibration:
             return cls.none()
         source = d.get("source")
         if source is None:
-            raise CalibrationError("calibration object has no 'source'; add one of " + ", ".join(SPACING_SOURCES))
+            raise CalibrationError(
+                "calibration object has no 'source'; add one of " + ", ".join(SPACING_SOURCES)
+            )
         if source == "none":
             return cls.none()
         return cls(d.get("row_mm"), d.get("col_mm"), str(source))  # type: ignore[arg-type]

@@ -1,0 +1,326 @@
+"""The ``kyphoimg`` command line.
+
+Every command takes ``-o/--output``; the table format follows the extension (``.csv``,
+``.parquet``, ``.xlsx``) and a data dictionary is written beside it. Bad inputs are
+reported after everything else has been measured; the exit code is 0 only when nothing
+failed (1: some input failed, 2: usage error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from . import __version__
+from .batch import load_landmarks
+from .errors import KyphoimgError
+from .export import read_table, write_table
+from .longitudinal import DEFAULT_TIMEPOINTS, RecompressionRule, features_table
+from .measure import images_table, measures_table
+
+__all__ = ["main"]
+
+
+def _report_errors(errors: pd.DataFrame, errors_output: Path | None) -> None:
+    if errors.empty:
+        return
+    print(f"\n{len(errors)} input(s) failed:", file=sys.stderr)
+    for msg in errors["error"]:
+        print(f"  - {msg}", file=sys.stderr)
+    if errors_output is not None:
+        write_table(errors, errors_output, dictionary=False)
+        print(f"failures written to {errors_output}", file=sys.stderr)
+
+
+def _measure_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "landmarks",
+        nargs="+",
+        metavar="LANDMARKS",
+        help="landmark files (*.landmarks.json, flat *.csv) or folders searched for *.landmarks.json",
+    )
+    p.add_argument(
+        "--genant-reference",
+        choices=("adjacent", "own_posterior"),
+        default="adjacent",
+        help="reference height of the morphometric Genant grade (default: adjacent vertebrae)",
+    )
+    p.add_argument(
+        "--normative",
+        type=Path,
+        metavar="TABLE",
+        help="normative QM ratios (columns level, ratio, mean, sd) for qm_*_z and qm_deformity",
+    )
+    p.add_argument(
+        "--sd-threshold", type=float, default=3.0, help="SD threshold of qm_deformity (default 3)"
+    )
+    p.add_argument(
+        "--errors",
+        type=Path,
+        metavar="FILE",
+        help="also write the failures (file, level, point, error) to this table",
+    )
+
+
+def _measure(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list]:
+    sets, errors = load_landmarks(args.landmarks)
+    normative = read_table(args.normative) if args.normative else None
+    measures = measures_table(
+        sets,
+        genant_reference=args.genant_reference,
+        normative=normative,
+        sd_threshold=args.sd_threshold,
+    )
+    return measures, images_table(sets), errors, sets
+
+
+def _cmd_measure(args: argparse.Namespace) -> int:
+    measures, images, errors, sets = _measure(args)
+    for path in write_table(measures, args.output):
+        print(f"wrote {path}")
+    if args.images_output:
+        for path in write_table(images, args.images_output):
+            print(f"wrote {path}")
+    _summary(measures, sets)
+    _report_errors(errors, args.errors)
+    return 1 if len(errors) else 0
+
+
+def _summary(measures: pd.DataFrame, sets: list) -> None:
+    n_inc = int((measures["status"] == "incomplete").sum())
+    print(
+        f"measured {len(sets)} landmark set(s), {len(measures)} vertebra row(s)"
+        + (f"; {n_inc} incomplete (see status/reason)" if n_inc else "")
+    )
+    det = measures["spacing_source"].isin(["detector", "unknown_origin"])
+    if det.any():
+        print(
+            f"note: {int(det.sum())} row(s) have mm at the detector plane or of unknown origin "
+            "(not corrected for magnification); see spacing_source"
+        )
+
+
+def _features(args: argparse.Namespace, measures: pd.DataFrame) -> pd.DataFrame:
+    clinical = read_table(args.clinical) if args.clinical else None
+    rule = RecompressionRule(
+        height_loss_pct=args.recompression_loss_pct,
+        angle_increase_deg=None
+        if args.recompression_angle_deg < 0
+        else args.recompression_angle_deg,
+        height=args.recompression_height,
+        baseline=args.recompression_baseline,
+        min_loss_mm=args.recompression_min_loss_mm,
+    )
+    return features_table(
+        measures,
+        order=args.timepoints.split(",") if args.timepoints else None,
+        clinical=clinical,
+        restoration=args.restoration,
+        restoration_height=args.restoration_height,
+        reduction_rate=args.reduction_rate,
+        recompression=rule,
+    )
+
+
+def _cmd_features(args: argparse.Namespace) -> int:
+    measures, _, errors, sets = _measure(args)
+    features = _features(args, measures)
+    for path in write_table(features, args.output):
+        print(f"wrote {path}")
+    if args.measures_output:
+        for path in write_table(measures, args.measures_output):
+            print(f"wrote {path}")
+    _summary(measures, sets)
+    print(f"{len(features)} treated vertebra(e) in the features table")
+    _report_errors(errors, args.errors)
+    return 1 if len(errors) else 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from importlib.resources import files
+
+    demo = files("kyphoimg") / "data" / "demo"
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    with_paths = [Path(str(demo))]
+    ns = argparse.Namespace(
+        landmarks=with_paths,
+        genant_reference="adjacent",
+        normative=None,
+        sd_threshold=3.0,
+        errors=None,
+        clinical=Path(str(demo / "clinical.csv")),
+        timepoints=None,
+        restoration="reference",
+        restoration_height="ha",
+        reduction_rate="restoration",
+        recompression_loss_pct=15.0,
+        recompression_angle_deg=10.0,
+        recompression_height="ha",
+        recompression_baseline="post",
+        recompression_min_loss_mm=None,
+    )
+    measures, images, errors, sets = _measure(ns)
+    features = _features(ns, measures)
+    written = [
+        *write_table(measures, out / "measures.csv"),
+        *write_table(images, out / "images.csv"),
+        *write_table(features, out / "features.csv"),
+    ]
+    print(f"kyphoimg demo: {len(sets)} landmark files from the bundled demo set\n")
+    show = [
+        "patient_id",
+        "level",
+        "ahr_pct_pre",
+        "ahr_pct_post",
+        "ahr_pct_last",
+        "ka_deg_pre",
+        "ka_deg_post",
+        "ka_deg_last",
+        "height_restoration_pct",
+        "reduction_angle_deg",
+        "correction_loss_deg",
+        "height_loss_pct",
+        "recompression",
+        "ivc",
+        "npec",
+    ]
+    with pd.option_context("display.width", 200, "display.max_columns", 30, "display.precision", 1):
+        print(features[show].to_string(index=False))
+    print()
+    for p in written:
+        print(f"wrote {p}")
+    _report_errors(errors, None)
+    return 1 if len(errors) else 0
+
+
+def _add_features_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--clinical", type=Path, metavar="FILE", help="clinical table joined on patient_id"
+    )
+    p.add_argument(
+        "--timepoints",
+        metavar="LIST",
+        help="time points in order, comma-separated (default: "
+        + ",".join(DEFAULT_TIMEPOINTS)
+        + ")",
+    )
+    p.add_argument(
+        "--restoration",
+        choices=("reference", "relative"),
+        default="reference",
+        help="variant reported as height_restoration_pct (both are always exported)",
+    )
+    p.add_argument(
+        "--restoration-height",
+        choices=("ha", "hm", "hp"),
+        default="ha",
+        help="height followed by the restoration measures (default ha)",
+    )
+    p.add_argument(
+        "--reduction-rate",
+        choices=("restoration", "angle"),
+        default="restoration",
+        help="definition behind reduction_rate_pct (named in reduction_rate_method)",
+    )
+    p.add_argument(
+        "--recompression-loss-pct",
+        type=float,
+        default=15.0,
+        help="height loss (percent) that defines recompression (default 15)",
+    )
+    p.add_argument(
+        "--recompression-angle-deg",
+        type=float,
+        default=10.0,
+        help="KA increase (deg) that defines recompression (default 10; negative disables)",
+    )
+    p.add_argument(
+        "--recompression-height",
+        choices=("ha", "hm", "hp", "ahr", "max_loss"),
+        default="ha",
+        help="height followed for recompression (default ha)",
+    )
+    p.add_argument(
+        "--recompression-baseline",
+        choices=("post", "pre"),
+        default="post",
+        help="film the loss is measured against (default post)",
+    )
+    p.add_argument(
+        "--recompression-min-loss-mm",
+        type=float,
+        default=None,
+        help="also require this absolute loss in mm (e.g. 4 with 20 %% for Black et al. 1999)",
+    )
+    p.add_argument(
+        "--measures-output", type=Path, metavar="FILE", help="also write the measures table"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the ``kyphoimg`` command."""
+    parser = argparse.ArgumentParser(
+        prog="kyphoimg",
+        description="Radiograph measurements for kyphoplasty outcome research.",
+    )
+    parser.add_argument("--version", action="version", version=f"kyphoimg {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser(
+        "measure",
+        help="measure landmark files: one row per image x vertebra",
+        description="Measure heights, ratios, compression, Genant grade and angles from landmark files.",
+    )
+    _measure_args(p)
+    p.add_argument(
+        "-o", "--output", type=Path, required=True, help="measures table (.csv/.parquet/.xlsx)"
+    )
+    p.add_argument(
+        "--images-output",
+        type=Path,
+        metavar="FILE",
+        help="also write the per-image table (TK, TLK, LL; coronal Cobb angles)",
+    )
+    p.set_defaults(func=_cmd_measure)
+
+    p = sub.add_parser(
+        "features",
+        help="longitudinal features: one row per treated vertebra",
+        description="Measure landmark files of all time points and derive the features table "
+        "(restoration, reduction angle, correction loss, recompression), joined to clinical data.",
+    )
+    _measure_args(p)
+    p.add_argument(
+        "-o", "--output", type=Path, required=True, help="features table (.csv/.parquet/.xlsx)"
+    )
+    _add_features_options(p)
+    p.set_defaults(func=_cmd_features)
+
+    p = sub.add_parser(
+        "demo",
+        help="run the chain on the bundled demo data",
+        description="Measure the bundled demo landmark files and print the features table.",
+    )
+    p.add_argument("-o", "--output", type=Path, default=Path("kyphoimg-demo"), help="output folder")
+    p.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except KyphoimgError as exc:
+        print(f"kyphoimg: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,334 @@
+"""The data dictionary: unit, definition and source of every column kyphoimg writes.
+
+Definition ids point into ``docs/measures.md`` (``M-...`` measures, ``A-...`` angles,
+``L-...`` longitudinal, ``K-...`` keys and bookkeeping).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+
+__all__ = ["DICTIONARY_COLUMNS", "data_dictionary", "describe_column"]
+
+DICTIONARY_COLUMNS = ("column", "unit", "definition_id", "description", "source")
+
+_QM = "McCloskey et al. Osteoporos Int 1993;3:138"
+_GENANT = "Genant et al. JBMR 1993;8:1137 (morphometric approximation of a visual method)"
+_STSG = "Keynan et al. Spine 2006;31:E156 (STSG)"
+_YU = "Yu et al. 2017 (PMC5266161)"
+_MCK = "McKiernan et al. Spine 2003;28:2517"
+_CAL = "DICOM PS3.3 §10.7.1; docs/dicom.md"
+
+# column -> (unit, definition id, description, source)
+_ENTRIES: dict[str, tuple[str, str, str, str]] = {
+    "patient_id": (
+        "",
+        "K-patient",
+        "patient identifier (pseudonymised when exported with --pseudonymise)",
+        "",
+    ),
+    "timepoint": ("", "K-timepoint", "time point name (pre, post, last or a named follow-up)", ""),
+    "image": ("", "K-image", "image path relative to its landmark file", ""),
+    "rater": ("", "K-rater", "reader who placed the landmarks", ""),
+    "level": ("", "K-level", "vertebral level (C2-C7, T1-T12, L1-L5, S1)", ""),
+    "scheme": ("", "K-scheme", "landmark scheme: 6pt, 4pt (lateral) or ap4 (coronal)", "DESIGN.md"),
+    "spacing_source": (
+        "",
+        "K-spacing",
+        "where the mm spacing came from: user, pixel_spacing, ermf (estimated patient plane), detector (NOT corrected for magnification), unknown_origin, none",
+        _CAL,
+    ),
+    "row_mm": (
+        "mm/px",
+        "K-spacing",
+        "row spacing used for mm values (NaN when spacing_source is none)",
+        _CAL,
+    ),
+    "col_mm": ("mm/px", "K-spacing", "column spacing used for mm values", _CAL),
+    "is_index": ("", "K-index", "vertebra is an index (fractured/treated) level", ""),
+    "status": (
+        "",
+        "K-status",
+        "ok; incomplete (some measure NaN, see reason); endplate_only (S1)",
+        "",
+    ),
+    "reason": (
+        "",
+        "K-status",
+        "why values are missing, and notes (approximate Hm, single-neighbour reference, no calibration)",
+        "",
+    ),
+    "ha_mm": (
+        "mm",
+        "M-height",
+        "anterior body height: distance ant_sup-ant_inf, in the plane of spacing_source",
+        "Chou & Vokes, J Clin Densitom 2015 (6-point QM)",
+    ),
+    "hm_mm": (
+        "mm",
+        "M-height",
+        "middle body height: distance mid_sup-mid_inf (4pt: chord midpoints, approximate)",
+        "Chou & Vokes 2015",
+    ),
+    "hp_mm": (
+        "mm",
+        "M-height",
+        "posterior body height: distance post_sup-post_inf",
+        "Chou & Vokes 2015",
+    ),
+    "ha_px": ("px", "M-height", "anterior body height in pixel units", ""),
+    "hm_px": ("px", "M-height", "middle body height in pixel units", ""),
+    "hp_px": ("px", "M-height", "posterior body height in pixel units", ""),
+    "wedge_ratio": (
+        "ratio",
+        "M-wedge-ratio",
+        "Ha/Hp of the same vertebra",
+        "J Orthop Surg Res 2023, doi 10.1186/s13018-023-03758-w",
+    ),
+    "wedge_angle_deg": (
+        "deg",
+        "A-wedge",
+        "angle between the vertebra's own superior and inferior endplates; positive when the anterior body is shorter",
+        "J Orthop Surg Res 2023",
+    ),
+    "ahr_pct": (
+        "%",
+        "M-ahr",
+        "anterior height ratio (retained): 100 x Ha / mean(Ha of adjacent vertebrae)",
+        _STSG,
+    ),
+    "mhr_pct": (
+        "%",
+        "M-ahr",
+        "middle height ratio (retained): 100 x Hm / mean(Hm of adjacent)",
+        _STSG,
+    ),
+    "phr_pct": (
+        "%",
+        "M-ahr",
+        "posterior height ratio (retained): 100 x Hp / mean(Hp of adjacent)",
+        _STSG,
+    ),
+    "compression_pct": (
+        "%",
+        "M-compression",
+        "compression rate (height LOST): 100 - ahr_pct",
+        _STSG + "; Hsu et al. 2019",
+    ),
+    "compression_mid_pct": ("%", "M-compression", "middle height lost: 100 - mhr_pct", _STSG),
+    "compression_post_pct": ("%", "M-compression", "posterior height lost: 100 - phr_pct", _STSG),
+    "compression_wedge_pct": (
+        "%",
+        "M-compression",
+        "wedge form of height lost: 100 x (1 - Ha/Hp)",
+        "Hsu et al. 2019",
+    ),
+    "compression_max_pct": (
+        "%",
+        "M-compression",
+        "largest of anterior, middle and posterior height lost vs adjacent reference",
+        "Hsu et al. 2019",
+    ),
+    "genant_grade": (
+        "grade",
+        "M-genant",
+        "morphometric Genant grade from genant_loss_pct: 0 <20 %, 1 20-25 %, 2 25-40 %, 3 >=40 %",
+        _GENANT,
+    ),
+    "genant_type": (
+        "",
+        "M-genant",
+        "deformity type: wedge (Ha most reduced), biconcave (Hm), crush (Hp); normal when grade 0",
+        _GENANT,
+    ),
+    "genant_loss_pct": (
+        "%",
+        "M-genant",
+        "height loss used for the grade (see genant_reference)",
+        _GENANT,
+    ),
+    "genant_reference": (
+        "",
+        "M-genant",
+        "adjacent (mean of neighbours) or own_posterior (own Hp)",
+        _GENANT,
+    ),
+    "qm_ha_hp": ("ratio", "M-qm", "QM shape ratio Ha/Hp", _QM),
+    "qm_hm_hp": ("ratio", "M-qm", "QM shape ratio Hm/Hp", _QM),
+    "qm_hp_hpu": ("ratio", "M-qm", "QM size ratio Hp / Hp of the cranial neighbour", _QM),
+    "qm_hp_hpl": ("ratio", "M-qm", "QM size ratio Hp / Hp of the caudal neighbour", _QM),
+    "qm_deformity": (
+        "",
+        "M-qm",
+        "any QM ratio more than qm_sd_threshold SD below the user's normative mean",
+        _QM,
+    ),
+    "qm_sd_threshold": ("SD", "M-qm", "SD threshold used for qm_deformity", _QM),
+    "ka_deg": (
+        "deg",
+        "A-ka",
+        "kyphotic angle, bisegmental Cobb: superior endplate of the cranial neighbour vs inferior endplate of the caudal neighbour; kyphosis positive",
+        _STSG,
+    ),
+    "gardner_deg": (
+        "deg",
+        "A-gardner",
+        "Gardner angle: superior endplate of the cranial neighbour vs inferior endplate of the index vertebra",
+        "Gardner; Curfs et al.",
+    ),
+    "ivc": (
+        "",
+        "L-findings",
+        "intravertebral cleft seen by the reader (yes/no/not_assessable)",
+        "Maldague 1978; PMC3669703",
+    ),
+    "npec": (
+        "",
+        "L-findings",
+        "non-PMMA-endplate contact: no/superior/inferior/both/not_assessable",
+        "Kim et al. 2009/2010",
+    ),
+    "cement_leakage": (
+        "",
+        "L-findings",
+        "cement leakage seen by the reader (yes/no/not_assessable)",
+        "",
+    ),
+    "tk_deg": (
+        "deg",
+        "A-tk",
+        "thoracic kyphosis: T4 superior vs T12 inferior endplate",
+        "Sci Rep 2022, doi 10.1038/s41598-022-05352-2",
+    ),
+    "tk_t5_t12_deg": ("deg", "A-tk", "thoracic kyphosis variant T5-T12", "Sci Rep 2022"),
+    "tk_t1_t12_deg": ("deg", "A-tk", "thoracic kyphosis variant T1-T12", "Sci Rep 2022"),
+    "tlk_deg": ("deg", "A-tlk", "thoracolumbar kyphosis: T10 superior vs L2 inferior endplate", ""),
+    "ll_deg": (
+        "deg",
+        "A-ll",
+        "lumbar lordosis: L1 superior vs S1 superior endplate (negative = lordosis)",
+        "",
+    ),
+    "ll_l1_l5_deg": ("deg", "A-ll", "lumbar lordosis variant L1 superior - L5 inferior", ""),
+    "ll_t12_s1_deg": ("deg", "A-ll", "lumbar lordosis variant T12 superior - S1 superior", ""),
+    "cobb_pt_deg": (
+        "deg",
+        "A-aasce",
+        "coronal Cobb, proximal thoracic (largest angle between any two vertebrae), unsigned",
+        "Wu et al. MICCAI 2017; AASCE 2019",
+    ),
+    "cobb_mt_deg": (
+        "deg",
+        "A-aasce",
+        "coronal Cobb, main thoracic, unsigned",
+        "Wu et al. MICCAI 2017; AASCE 2019",
+    ),
+    "cobb_tl_deg": (
+        "deg",
+        "A-aasce",
+        "coronal Cobb, thoracolumbar/lumbar, unsigned",
+        "Wu et al. MICCAI 2017; AASCE 2019",
+    ),
+    "height_restoration_pct": (
+        "%",
+        "L-restoration",
+        "height restoration by the variant in height_restoration_method",
+        _MCK,
+    ),
+    "height_restoration_method": (
+        "",
+        "L-restoration",
+        "variant:height of height_restoration_pct (reference or relative; ha, hm or hp)",
+        _MCK,
+    ),
+    "restoration_reference_pct": (
+        "%",
+        "L-restoration",
+        "(R_post - R_pre)/(100 - R_pre) x 100, R = height ratio to adjacent vertebrae on each film",
+        _MCK,
+    ),
+    "restoration_relative_pct": (
+        "%",
+        "L-restoration",
+        "(H_post - H_pre)/H_pre x 100 (mm when both films calibrated, else px)",
+        _MCK,
+    ),
+    "height_gain_mm": (
+        "mm",
+        "L-restoration",
+        "H_post - H_pre in mm (NaN unless both films calibrated)",
+        _MCK,
+    ),
+    "ahr_gain_pp": ("pp", "L-restoration", "ahr_pct_post - ahr_pct_pre, percentage points", _MCK),
+    "reduction_rate_pct": (
+        "%",
+        "L-reduction",
+        "reduction rate, the variant named in reduction_rate_method",
+        _YU,
+    ),
+    "reduction_rate_method": (
+        "",
+        "L-reduction",
+        "which definition produced reduction_rate_pct",
+        _YU,
+    ),
+    "reduction_angle_deg": ("deg", "L-reduction", "ka_pre - ka_post", _YU),
+    "correction_loss_deg": (
+        "deg",
+        "L-loss",
+        "ka_last - ka_post (last = latest follow-up, see last_timepoint)",
+        _YU,
+    ),
+    "height_loss_pct": (
+        "%",
+        "L-loss",
+        "height loss at the latest follow-up vs the rule's baseline (see recompression_rule)",
+        _YU,
+    ),
+    "recompression": (
+        "",
+        "L-recompression",
+        "recompression by recompression_rule (NA when not assessable)",
+        _YU + "; Black et al. JBMR 1999",
+    ),
+    "recompression_rule": (
+        "",
+        "L-recompression",
+        "thresholds, height and baseline that defined recompression",
+        _YU,
+    ),
+    "last_timepoint": ("", "L-loss", "which follow-up was used as 'last' for this vertebra", ""),
+}
+
+_SUFFIX_NOTE = " at time point {tp}"
+
+
+def describe_column(column: str) -> tuple[str, str, str, str]:
+    """Return ``(unit, definition_id, description, source)`` of a column, including
+    time-point-suffixed feature columns (``ka_deg_post``) and QM z-scores.
+
+    Unknown columns (clinical data) are described as coming from the input.
+    """
+    if column in _ENTRIES:
+        return _ENTRIES[column]
+    if column.startswith("qm_") and column.endswith("_z"):
+        return ("SD", "M-qm", f"z-score of {column[:-2]} against the normative table", _QM)
+    base, _, tp = column.rpartition("_")
+    if base in _ENTRIES and tp:
+        unit, did, desc, src = _ENTRIES[base]
+        return unit, did, desc + _SUFFIX_NOTE.format(tp=tp), src
+    return ("", "K-input", "column carried from the input table (e.g. clinical data)", "input")
+
+
+def data_dictionary(columns: Iterable[str]) -> pd.DataFrame:
+    """Data dictionary rows (column, unit, definition_id, description, source) for ``columns``.
+
+    Examples
+    --------
+    >>> data_dictionary(["ha_mm"]).loc[0, "unit"]
+    'mm'
+    """
+    rows = [(c, *describe_column(c)) for c in columns]
+    return pd.DataFrame(rows, columns=list(DICTIONARY_COLUMNS))

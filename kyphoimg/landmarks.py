@@ -1,0 +1,839 @@
+"""Vertebral levels, landmark schemes and landmark sets, with their JSON and CSV files.
+
+Points are ``(row, col)`` floats in pixels, origin at the centre of the top-left pixel
+(the numpy / napari / scikit-image convention). Anterior and posterior are anatomical
+labels given by the reader; nothing here infers them from image left or right, so films
+facing either way are handled alike.
+
+The JSON landmark file (one per image, ``<name>.landmarks.json``) follows the schema
+``kyphoimg-landmarks/1`` of DESIGN.md; unknown keys are kept and written back. The flat
+CSV form (``patient_id,timepoint,image,level,point,row,col,rater``) serves spreadsheet users.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from .calibration import Calibration
+from .errors import CalibrationError, LandmarkError
+
+__all__ = [
+    "FINDINGS",
+    "LATERAL_SCHEMES",
+    "LEVELS",
+    "SCHEMA",
+    "SCHEMES",
+    "ImageRef",
+    "LandmarkSet",
+    "level_index",
+    "read_landmarks",
+    "read_landmarks_csv",
+    "scheme_points",
+    "validate_landmarks",
+    "write_landmarks",
+    "write_landmarks_csv",
+]
+
+#: Vertebral levels, cranial to caudal.
+LEVELS: tuple[str, ...] = (
+    *(f"C{i}" for i in range(2, 8)),
+    *(f"T{i}" for i in range(1, 13)),
+    *(f"L{i}" for i in range(1, 6)),
+    "S1",
+)
+_LEVEL_INDEX = {name: i for i, name in enumerate(LEVELS)}
+
+#: Point names of each scheme, in file order.
+SCHEMES: dict[str, tuple[str, ...]] = {
+    "6pt": ("ant_sup", "mid_sup", "post_sup", "ant_inf", "mid_inf", "post_inf"),
+    "4pt": ("ant_sup", "post_sup", "ant_inf", "post_inf"),
+    "ap4": ("left_sup", "right_sup", "left_inf", "right_inf"),
+}
+#: Schemes for lateral (sagittal) films; ``ap4`` is coronal.
+LATERAL_SCHEMES: tuple[str, ...] = ("6pt", "4pt")
+
+SCHEMA = "kyphoimg-landmarks/1"
+_SCHEMA_PREFIX = "kyphoimg-landmarks/"
+_SCHEMA_VERSION = 1
+
+#: Reader findings per index level and their allowed values.
+FINDINGS: dict[str, tuple[str, ...]] = {
+    "ivc": ("yes", "no", "not_assessable"),
+    "npec": ("no", "superior", "inferior", "both", "not_assessable"),
+    "cement_leakage": ("yes", "no", "not_assessable"),
+}
+
+_KNOWN_TOP = {
+    "schema",
+    "patient_id",
+    "timepoint",
+    "image",
+    "calibration",
+    "scheme",
+    "index_levels",
+    "rater",
+    "updated",
+    "points",
+    "findings",
+}
+_KNOWN_IMAGE = {"path", "sop_instance_uid", "rows", "columns"}
+_KNOWN_CAL = {"row_mm", "col_mm", "source"}
+
+
+def level_index(level: str) -> int:
+    """Return the position of ``level`` in :data:`LEVELS` (C2 is 0, S1 is 23).
+
+    Raises
+    ------
+    LandmarkError
+        If ``level`` is not a known level name.
+    """
+    try:
+        return _LEVEL_INDEX[level]
+    except KeyError:
+        raise LandmarkError(
+            f"unknown level {level!r}; levels are C2-C7, T1-T12, L1-L5 and S1", level=str(level)
+        ) from None
+
+
+def scheme_points(scheme: str, level: str | None = None) -> tuple[str, ...]:
+    """Return the point names of ``scheme`` for ``level`` (S1 has its superior endplate only).
+
+    Raises
+    ------
+    LandmarkError
+        If the scheme is unknown.
+
+    Examples
+    --------
+    >>> scheme_points("4pt")
+    ('ant_sup', 'post_sup', 'ant_inf', 'post_inf')
+    >>> scheme_points("6pt", "S1")
+    ('ant_sup', 'mid_sup', 'post_sup')
+    """
+    try:
+        names = SCHEMES[scheme]
+    except KeyError:
+        raise LandmarkError(f"unknown scheme {scheme!r}; use one of {', '.join(SCHEMES)}") from None
+    if level == "S1":
+        return tuple(n for n in names if n.endswith("_sup"))
+    return names
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """The image a landmark set was placed on.
+
+    Parameters
+    ----------
+    path : str, optional
+        Image path relative to the landmark file.
+    sop_instance_uid : str, optional
+        DICOM SOP Instance UID of the image.
+    rows, columns : int, optional
+        Image size in pixels; when known, points outside the image are refused.
+    extra : mapping, optional
+        Unknown keys of the file's ``image`` object, written back unchanged.
+    """
+
+    path: str | None = None
+    sop_instance_uid: str | None = None
+    rows: int | None = None
+    columns: int | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, eq=False)
+class LandmarkSet:
+    """The landmarks placed on one image, with what is known about that image.
+
+    Parameters
+    ----------
+    points : mapping
+        ``{level: {point_name: (row, col)}}`` in pixels. A vertebra may lack points; the
+        measures that need them are then NaN with a reason.
+    scheme : {"6pt", "4pt", "ap4"}
+        Landmark scheme.
+    patient_id, timepoint, rater, updated : str, optional
+        Identification; ``timepoint`` is a name such as ``"pre"``, ``"post"``, ``"last"``.
+    image : ImageRef
+        The image the points belong to.
+    calibration : Calibration
+        Pixel spacing used for millimetre values.
+    index_levels : tuple of str
+        The fractured / treated levels.
+    findings : mapping
+        Reader findings per level (``{"L1": {"ivc": "yes", ...}}``), see :data:`FINDINGS`.
+    extra : mapping
+        Unknown top-level keys of the file, written back unchanged.
+    calibration_extra : mapping
+        Unknown keys of the file's ``calibration`` object.
+    source : str, optional
+        The file the set was read from (used in error messages; not written).
+
+    Notes
+    -----
+    Construct from plain values, or read with :func:`read_landmarks`. Construction does
+    not validate; call :func:`validate_landmarks` (reading does it for you).
+    """
+
+    points: Mapping[str, Mapping[str, tuple[float, float]]]
+    scheme: str = "6pt"
+    patient_id: str | None = None
+    timepoint: str | None = None
+    image: ImageRef = field(default_factory=ImageRef)
+    calibration: Calibration = field(default_factory=Calibration.none)
+    index_levels: tuple[str, ...] = ()
+    rater: str | None = None
+    updated: str | None = None
+    findings: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    calibration_extra: Mapping[str, Any] = field(default_factory=dict)
+    source: str | None = None
+
+    def __post_init__(self) -> None:
+        frozen = {
+            str(level): MappingProxyType(
+                {str(k): (float(v[0]), float(v[1])) for k, v in pts.items()}
+            )
+            for level, pts in sorted(
+                self.points.items(), key=lambda kv: _LEVEL_INDEX.get(kv[0], len(LEVELS))
+            )
+        }
+        object.__setattr__(self, "points", MappingProxyType(frozen))
+        object.__setattr__(self, "index_levels", tuple(self.index_levels))
+        object.__setattr__(
+            self,
+            "findings",
+            MappingProxyType({k: MappingProxyType(dict(v)) for k, v in self.findings.items()}),
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LandmarkSet):
+            return NotImplemented
+        return _as_dict(self) == _as_dict(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def levels(self) -> tuple[str, ...]:
+        """Levels that carry at least one point, cranial to caudal."""
+        return tuple(self.points)
+
+    @property
+    def where(self) -> str:
+        """A short description of the set for messages: its file, or patient and time point."""
+        if self.source:
+            return str(self.source)
+        parts = [p for p in (self.patient_id, self.timepoint, self.image.path) if p]
+        return " ".join(parts) or "<landmark set>"
+
+    def point(self, level: str, name: str) -> tuple[float, float]:
+        """Return one point, raising a :class:`LandmarkError` naming it when absent.
+
+        Raises
+        ------
+        LandmarkError
+            If the level or the point is not in the set.
+        """
+        try:
+            return self.points[level][name]
+        except KeyError:
+            raise LandmarkError(
+                "point is missing; place it or choose a measure that does not need it",
+                file=self.where,
+                level=level,
+                point=name,
+            ) from None
+
+    def array(
+        self, levels: Sequence[str] | None = None, names: Sequence[str] | None = None
+    ) -> np.ndarray:
+        """Return the points as an ``(n_levels, n_points, 2)`` array of (row, col), NaN where absent.
+
+        Parameters
+        ----------
+        levels : sequence of str, optional
+            Levels in the order wanted; default :attr:`levels`.
+        names : sequence of str, optional
+            Point names in the order wanted; default the scheme's points.
+        """
+        levels = self.levels if levels is None else tuple(levels)
+        names = SCHEMES[self.scheme] if names is None else tuple(names)
+        out = np.full((len(levels), len(names), 2), np.nan)
+        for i, level in enumerate(levels):
+            pts = self.points.get(level, {})
+            for j, name in enumerate(names):
+                if name in pts:
+                    out[i, j] = pts[name]
+        return out
+
+    def replace(self, **changes: Any) -> LandmarkSet:
+        """Return a copy with some fields replaced (``dataclasses.replace``)."""
+        return replace(self, **changes)
+
+
+# ----------------------------------------------------------------------------- validation
+def _problems(ls: LandmarkSet) -> list[LandmarkError]:
+    """Collect every problem of ``ls`` as :class:`LandmarkError` values."""
+    where = ls.where
+    out: list[LandmarkError] = []
+
+    def bad(msg: str, level: str | None = None, point: str | None = None) -> None:
+        out.append(LandmarkError(msg, file=where, level=level, point=point))
+
+    if ls.scheme not in SCHEMES:
+        bad(f"unknown scheme {ls.scheme!r}; use one of {', '.join(SCHEMES)}")
+        return out
+    rows, cols = ls.image.rows, ls.image.columns
+    for level in ls.index_levels:
+        if level not in _LEVEL_INDEX:
+            bad(f"index level {level!r} is not a level name (C2-C7, T1-T12, L1-L5, S1)", level)
+    for level, pts in ls.points.items():
+        if level not in _LEVEL_INDEX:
+            bad("unknown level; levels are C2-C7, T1-T12, L1-L5 and S1", level)
+            continue
+        allowed = scheme_points(ls.scheme, level)
+        for name, (r, c) in pts.items():
+            if name not in allowed:
+                hint = (
+                    "S1 takes its superior endplate points only"
+                    if level == "S1" and name in SCHEMES[ls.scheme]
+                    else f"scheme {ls.scheme} uses {', '.join(allowed)}"
+                )
+                bad(f"unknown point name for this level; {hint}", level, name)
+            elif not (math.isfinite(r) and math.isfinite(c)):
+                bad(f"coordinate ({r}, {c}) is not finite; re-place the point", level, name)
+            elif (
+                rows is not None
+                and cols is not None
+                and not (-0.5 <= r <= rows - 0.5 and -0.5 <= c <= cols - 0.5)
+            ):
+                bad(
+                    f"(row {r:g}, col {c:g}) lies outside the {rows}x{cols} image; "
+                    "re-place the point or check image.rows/columns",
+                    level,
+                    name,
+                )
+    for level, values in ls.findings.items():
+        if level not in _LEVEL_INDEX:
+            bad("findings given for an unknown level", level)
+            continue
+        for key, value in values.items():
+            if key in FINDINGS and value not in FINDINGS[key] and value is not None:
+                bad(
+                    f"finding {key}={value!r} is not one of {', '.join(FINDINGS[key])}",
+                    level,
+                )
+    if out:
+        return out
+    out.extend(_orientation_problems(ls))
+    return out
+
+
+def _nanmean_points(a: np.ndarray) -> np.ndarray:
+    """Mean over axis 1 of an ``(n, k, 2)`` array ignoring NaN points; NaN when none (no warning)."""
+    ok = ~np.isnan(a).any(axis=-1)
+    n = ok.sum(axis=1)
+    total = np.where(ok[..., None], a, 0.0).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n[:, None] > 0, total / n[:, None], np.nan)
+
+
+def _orientation_problems(ls: LandmarkSet) -> list[LandmarkError]:
+    """Superior/inferior order and anterior/posterior consistency, in mm space."""
+    spacing = ls.calibration.spacing
+    sup_names = [n for n in SCHEMES[ls.scheme] if n.endswith("_sup")]
+    inf_names = [n for n in SCHEMES[ls.scheme] if n.endswith("_inf")]
+    levels = [lv for lv in ls.levels if lv in _LEVEL_INDEX]
+    if not levels:
+        return []
+    sup = _nanmean_points(ls.array(levels, sup_names) * spacing)
+    inf = _nanmean_points(ls.array(levels, inf_names) * spacing)
+    centre = np.where(np.isnan(sup), inf, np.where(np.isnan(inf), sup, (sup + inf) / 2))
+    ok = ~np.isnan(centre).any(axis=1)
+    # Cranio-caudal axis: from the most cranial to the most caudal vertebra; with a single
+    # vertebra the film is taken as upright (caudal = increasing row).
+    axis = np.array([1.0, 0.0])
+    if ok.sum() >= 2:
+        first, last = np.flatnonzero(ok)[[0, -1]]
+        v = centre[last] - centre[first]
+        if np.hypot(*v) > 0:
+            axis = v / np.hypot(*v)
+    out = []
+    for i, level in enumerate(levels):
+        if level == "S1" or np.isnan(sup[i]).any() or np.isnan(inf[i]).any():
+            continue
+        if float(np.dot(inf[i] - sup[i], axis)) <= 0:
+            out.append(
+                LandmarkError(
+                    "superior points lie caudal to (below) the inferior points; "
+                    "swap the *_sup and *_inf labels of this vertebra",
+                    file=ls.where,
+                    level=level,
+                )
+            )
+    if ls.scheme not in LATERAL_SCHEMES:
+        return out
+    ant = _nanmean_points(ls.array(levels, ["ant_sup", "ant_inf"]) * spacing)
+    post = _nanmean_points(ls.array(levels, ["post_sup", "post_inf"]) * spacing)
+    a = ant - post
+    facing = np.sign(axis[0] * a[:, 1] - axis[1] * a[:, 0])
+    valid = ~np.isnan(facing) & (facing != 0)
+    if valid.sum() >= 2:
+        n_pos = int((facing[valid] > 0).sum())
+        n_neg = int(valid.sum()) - n_pos
+        if n_pos and n_neg:
+            if n_pos == n_neg:
+                names = [lv for lv, ok_ in zip(levels, valid, strict=True) if ok_]
+                out.append(
+                    LandmarkError(
+                        "anterior and posterior points face opposite ways on "
+                        f"{', '.join(names)}: one half has them swapped; check the labels",
+                        file=ls.where,
+                    )
+                )
+            else:
+                minority = 1.0 if n_pos < n_neg else -1.0
+                for i, level in enumerate(levels):
+                    if valid[i] and facing[i] == minority:
+                        out.append(
+                            LandmarkError(
+                                "anterior and posterior points are swapped relative to the "
+                                "other vertebrae; swap the ant_* and post_* labels",
+                                file=ls.where,
+                                level=level,
+                            )
+                        )
+    return out
+
+
+def validate_landmarks(
+    ls: LandmarkSet, *, require: Mapping[str, Iterable[str]] | None = None
+) -> None:
+    """Check a landmark set, raising on the first problem (and counting the others).
+
+    Checks: scheme and level names, point names for the scheme, finite coordinates,
+    points inside the image when its size is known, finding values, superior points
+    above inferior ones along the spine, anterior/posterior labels consistent across
+    vertebrae, and (with ``require``) the presence of the points a measure needs.
+
+    Parameters
+    ----------
+    ls : LandmarkSet
+        The set to check.
+    require : mapping, optional
+        ``{level: point_names}`` that must be present.
+
+    Raises
+    ------
+    LandmarkError
+        Naming the file, level and point, and what to do.
+    """
+    problems = _problems(ls)
+    for level, names in (require or {}).items():
+        for name in names:
+            if name not in ls.points.get(level, {}):
+                problems.append(
+                    LandmarkError(
+                        "point is missing but the requested measure needs it; place it",
+                        file=ls.where,
+                        level=level,
+                        point=name,
+                    )
+                )
+    if problems:
+        first = problems[0]
+        if len(problems) > 1:
+            more = "; ".join(str(p) for p in problems[1:4])
+            extra = f" (and {len(problems) - 1} more: {more}{'; ...' if len(problems) > 4 else ''})"
+            raise LandmarkError(
+                first.message + extra, file=first.file, level=first.level, point=first.point
+            )
+        raise first
+
+
+# ----------------------------------------------------------------------------- JSON
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _DuplicateKey(key)
+        seen[key] = value
+    return seen
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _parse_point(value: Any, where: str, level: str, name: str) -> tuple[float, float]:
+    if not isinstance(value, Sequence) or isinstance(value, str) or len(value) != 2:
+        raise LandmarkError(
+            f"expected [row, col], got {value!r}", file=where, level=level, point=name
+        )
+    try:
+        r, c = float(value[0]), float(value[1])
+    except (TypeError, ValueError):
+        raise LandmarkError(
+            f"coordinates {value!r} are not numbers", file=where, level=level, point=name
+        ) from None
+    return r, c
+
+
+def landmarks_from_dict(d: Mapping[str, Any], *, source: str | None = None) -> LandmarkSet:
+    """Build a :class:`LandmarkSet` from a parsed landmark file, without validating it.
+
+    Raises
+    ------
+    LandmarkError
+        If the schema is missing or newer than this kyphoimg reads, or the structure is wrong.
+    """
+    where = source or "<landmarks>"
+    schema = d.get("schema")
+    if not isinstance(schema, str) or not schema.startswith(_SCHEMA_PREFIX):
+        raise LandmarkError(
+            f"'schema' is {schema!r}, expected {SCHEMA!r}; is this a kyphoimg landmark file?",
+            file=where,
+        )
+    try:
+        version = int(schema.removeprefix(_SCHEMA_PREFIX))
+    except ValueError:
+        raise LandmarkError(f"unreadable schema version in {schema!r}", file=where) from None
+    if version > _SCHEMA_VERSION:
+        raise LandmarkError(
+            f"written with schema {schema}, newer than this kyphoimg reads ({SCHEMA}); "
+            "upgrade kyphoimg to read it",
+            file=where,
+        )
+    raw_points = d.get("points", {})
+    if not isinstance(raw_points, Mapping):
+        raise LandmarkError("'points' must be an object {level: {point: [row, col]}}", file=where)
+    points: dict[str, dict[str, tuple[float, float]]] = {}
+    for level, pts in raw_points.items():
+        if not isinstance(pts, Mapping):
+            raise LandmarkError(
+                "points of a level must be an object {point: [row, col]}", file=where, level=level
+            )
+        points[level] = {name: _parse_point(v, where, level, name) for name, v in pts.items()}
+    img = d.get("image") or {}
+    cal = d.get("calibration")
+    try:
+        calibration = Calibration.from_dict(cal)
+    except CalibrationError as exc:
+        raise LandmarkError(f"calibration: {exc}", file=where) from None
+    index_levels = d.get("index_levels") or []
+    if isinstance(index_levels, str):
+        index_levels = [index_levels]
+    return LandmarkSet(
+        points=points,
+        scheme=str(d.get("scheme", "6pt")),
+        patient_id=None if d.get("patient_id") is None else str(d["patient_id"]),
+        timepoint=None if d.get("timepoint") is None else str(d["timepoint"]),
+        image=ImageRef(
+            path=img.get("path"),
+            sop_instance_uid=img.get("sop_instance_uid"),
+            rows=None if img.get("rows") is None else int(img["rows"]),
+            columns=None if img.get("columns") is None else int(img["columns"]),
+            extra={k: v for k, v in img.items() if k not in _KNOWN_IMAGE},
+        ),
+        calibration=calibration,
+        index_levels=tuple(str(x) for x in index_levels),
+        rater=d.get("rater"),
+        updated=d.get("updated"),
+        findings={str(k): dict(v) for k, v in (d.get("findings") or {}).items()},
+        extra={k: v for k, v in d.items() if k not in _KNOWN_TOP},
+        calibration_extra={k: v for k, v in (cal or {}).items() if k not in _KNOWN_CAL},
+        source=source,
+    )
+
+
+def _as_dict(ls: LandmarkSet) -> dict[str, Any]:
+    image = {
+        k: v
+        for k, v in (
+            ("path", ls.image.path),
+            ("sop_instance_uid", ls.image.sop_instance_uid),
+            ("rows", ls.image.rows),
+            ("columns", ls.image.columns),
+        )
+        if v is not None
+    }
+    image.update(ls.image.extra)
+    calibration = ls.calibration.to_dict()
+    calibration.update(ls.calibration_extra)
+    order = {lv: SCHEMES.get(ls.scheme, ()) for lv in ls.points}
+    points = {
+        level: {
+            name: [pts[name][0], pts[name][1]]
+            for name in sorted(pts, key=lambda n, o=order[level]: o.index(n) if n in o else len(o))
+        }
+        for level, pts in ls.points.items()
+    }
+    out: dict[str, Any] = {
+        "schema": SCHEMA,
+        "patient_id": ls.patient_id,
+        "timepoint": ls.timepoint,
+        "image": image,
+        "calibration": calibration,
+        "scheme": ls.scheme,
+        "index_levels": list(ls.index_levels),
+        "rater": ls.rater,
+        "updated": ls.updated,
+        "points": points,
+        "findings": {k: dict(v) for k, v in ls.findings.items()},
+    }
+    out.update(ls.extra)
+    return out
+
+
+def read_landmarks(path: str | os.PathLike[str], *, validate: bool = True) -> LandmarkSet:
+    """Read one JSON landmark file.
+
+    Parameters
+    ----------
+    path : path-like
+        A ``*.landmarks.json`` file.
+    validate : bool, optional
+        Run :func:`validate_landmarks` (default).
+
+    Returns
+    -------
+    LandmarkSet
+        With ``source`` set to ``path``.
+
+    Raises
+    ------
+    LandmarkError
+        If the file cannot be read or parsed, has a duplicate key, a newer schema, or
+        fails validation. The message names the file, level and point.
+    """
+    path = Path(path)
+    where = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise LandmarkError(f"cannot read the file ({exc.strerror or exc})", file=where) from None
+    except UnicodeDecodeError:
+        raise LandmarkError("not a UTF-8 text file; is this a landmark file?", file=where) from None
+    try:
+        data = json.loads(text, object_pairs_hook=_reject_duplicates)
+    except _DuplicateKey as exc:
+        raise LandmarkError(
+            f"key {exc.key!r} appears twice (a duplicate level or point); keep one",
+            file=where,
+            point=exc.key,
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise LandmarkError(
+            f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})", file=where
+        ) from None
+    if not isinstance(data, dict):
+        raise LandmarkError("expected a JSON object at the top level", file=where)
+    ls = landmarks_from_dict(data, source=where)
+    if validate:
+        validate_landmarks(ls)
+    return ls
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_landmarks(ls: LandmarkSet, path: str | os.PathLike[str], *, touch: bool = True) -> Path:
+    """Write a landmark set as JSON, atomically (temporary file, then rename).
+
+    Parameters
+    ----------
+    ls : LandmarkSet
+        The set to write; unknown keys it was read with are written back.
+    path : path-like
+        Destination, conventionally ``<image name>.landmarks.json``.
+    touch : bool, optional
+        Set ``updated`` to the current UTC time (default). Pass False to write the set
+        exactly as it is.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+    """
+    path = Path(path)
+    if touch:
+        ls = ls.replace(updated=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    _atomic_write_text(path, json.dumps(_as_dict(ls), indent=2, ensure_ascii=False) + "\n")
+    return path
+
+
+# ----------------------------------------------------------------------------- CSV
+CSV_COLUMNS = ("patient_id", "timepoint", "image", "level", "point", "row", "col", "rater")
+_CSV_OPTIONAL = ("scheme", "row_mm", "col_mm", "spacing_source", "index_level")
+
+
+def _infer_scheme(names: set[str]) -> str:
+    if any(n.startswith(("left_", "right_")) for n in names):
+        return "ap4"
+    if any(n.startswith("mid_") for n in names):
+        return "6pt"
+    return "4pt"
+
+
+def read_landmarks_csv(path: str | os.PathLike[str], *, validate: bool = True) -> list[LandmarkSet]:
+    """Read the flat CSV form: one row per point, one landmark set per image.
+
+    Required columns are ``patient_id,timepoint,image,level,point,row,col,rater``.
+    Optional columns ``scheme``, ``row_mm``, ``col_mm``, ``spacing_source`` and
+    ``index_level`` (``yes``/``true``/``1`` on the rows of an index level) are understood;
+    other columns are kept per image and written back.
+
+    Raises
+    ------
+    LandmarkError
+        Naming the file, CSV line, level and point.
+    """
+    path = Path(path)
+    where = str(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise LandmarkError(f"cannot read the file ({exc.strerror or exc})", file=where) from None
+    reader = csv.DictReader(io.StringIO(text))
+    header = reader.fieldnames or []
+    missing = [c for c in CSV_COLUMNS if c not in header]
+    if missing:
+        raise LandmarkError(
+            f"missing column(s) {', '.join(missing)}; the header must contain "
+            + ",".join(CSV_COLUMNS),
+            file=where,
+        )
+    extra_cols = [c for c in header if c not in CSV_COLUMNS and c not in _CSV_OPTIONAL]
+    groups: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+    for lineno, row in enumerate(reader, start=2):
+        key = (row["patient_id"], row["timepoint"], row["image"], row["rater"])
+        g = groups.setdefault(
+            key, {"points": {}, "index": set(), "opt": {}, "extra": {}, "line": lineno}
+        )
+        level, name = row["level"].strip(), row["point"].strip()
+        line_where = f"{where} line {lineno}"
+        if name in g["points"].setdefault(level, {}):
+            raise LandmarkError(
+                "duplicate point for this image; keep one row",
+                file=line_where,
+                level=level,
+                point=name,
+            )
+        g["points"][level][name] = _parse_point([row["row"], row["col"]], line_where, level, name)
+        if str(row.get("index_level", "")).strip().lower() in ("yes", "true", "1", "y"):
+            g["index"].add(level)
+        for col in ("scheme", "row_mm", "col_mm", "spacing_source"):
+            value = (row.get(col) or "").strip()
+            if value:
+                prev = g["opt"].setdefault(col, value)
+                if prev != value:
+                    raise LandmarkError(
+                        f"column {col} changes within one image ({prev!r} then {value!r})",
+                        file=line_where,
+                    )
+        for col in extra_cols:
+            g["extra"].setdefault(col, row.get(col))
+    sets = []
+    for (pid, tp, image, rater), g in groups.items():
+        opt = g["opt"]
+        source = opt.get("spacing_source")
+        try:
+            cal = (
+                Calibration(float(opt["row_mm"]), float(opt["col_mm"]), source)
+                if source and source != "none"
+                else Calibration.none()
+            )
+        except (KeyError, ValueError, CalibrationError) as exc:
+            raise LandmarkError(
+                f"calibration columns of image {image!r} are unusable ({exc})", file=where
+            ) from None
+        names = {n for pts in g["points"].values() for n in pts}
+        ls = LandmarkSet(
+            points=g["points"],
+            scheme=opt.get("scheme") or _infer_scheme(names),
+            patient_id=pid or None,
+            timepoint=tp or None,
+            image=ImageRef(path=image or None),
+            calibration=cal,
+            index_levels=tuple(sorted(g["index"], key=lambda lv: _LEVEL_INDEX.get(lv, 99))),
+            rater=rater or None,
+            extra=g["extra"],
+            source=f"{where} (image {image or '?'}, from line {g['line']})",
+        )
+        if validate:
+            validate_landmarks(ls)
+        sets.append(ls)
+    return sets
+
+
+def write_landmarks_csv(sets: Iterable[LandmarkSet], path: str | os.PathLike[str]) -> Path:
+    """Write landmark sets in the flat CSV form, atomically.
+
+    The optional columns ``scheme``, ``row_mm``, ``col_mm``, ``spacing_source`` and
+    ``index_level`` are always written, so a round trip keeps scheme, calibration and index
+    levels; extra columns the sets were read with follow.
+    """
+    sets = list(sets)
+    extra_cols: list[str] = []
+    for ls in sets:
+        for k in ls.extra:
+            if k not in extra_cols and k not in CSV_COLUMNS and k not in _CSV_OPTIONAL:
+                extra_cols.append(k)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow([*CSV_COLUMNS, *_CSV_OPTIONAL, *extra_cols])
+    for ls in sets:
+        cal = ls.calibration
+        for level, pts in ls.points.items():
+            order = scheme_points(ls.scheme) if ls.scheme in SCHEMES else ()
+            for name in sorted(pts, key=lambda n, o=order: o.index(n) if n in o else len(o)):
+                r, c = pts[name]
+                writer.writerow(
+                    [
+                        ls.patient_id or "",
+                        ls.timepoint or "",
+                        ls.image.path or "",
+                        level,
+                        name,
+                        repr(r),
+                        repr(c),
+                        ls.rater or "",
+                        ls.scheme,
+                        "" if not cal.has_mm else repr(cal.row_mm),
+                        "" if not cal.has_mm else repr(cal.col_mm),
+                        cal.source,
+                        "yes" if level in ls.index_levels else "",
+                        *("" if ls.extra.get(k) is None else ls.extra.get(k) for k in extra_cols),
+                    ]
+                )
+    path = Path(path)
+    _atomic_write_text(path, buf.getvalue())
+    return path

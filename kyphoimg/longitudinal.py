@@ -1,0 +1,341 @@
+"""Longitudinal features: one row per treated vertebra, time points as columns.
+
+Input is the measures table (:func:`kyphoimg.measure.measures_table`); output is the
+features table of DESIGN.md: ``patient_id, level``, each measure suffixed by time point
+(``ka_deg_pre``, ``ka_deg_post``, ``ka_deg_last`` ...), the derived measures of DOMAIN.md
+§4, the reader findings and, when given, the clinical columns.
+
+Every derived column that has variants is accompanied by a column naming the variant
+that produced it (``height_restoration_method``, ``reduction_rate_method``,
+``recompression_rule``), so a table never carries an unnamed number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .errors import KyphoimgError
+from .landmarks import FINDINGS
+
+__all__ = [
+    "DEFAULT_TIMEPOINTS",
+    "FEATURE_MEASURES",
+    "RecompressionRule",
+    "features_table",
+]
+
+#: Default time-point order; follow-ups named otherwise need an explicit ``order``.
+DEFAULT_TIMEPOINTS: tuple[str, ...] = ("pre", "post", "last")
+
+#: Measures carried into the features table, each suffixed by time point.
+FEATURE_MEASURES: tuple[str, ...] = (
+    "ha_mm",
+    "hm_mm",
+    "hp_mm",
+    "ha_px",
+    "hm_px",
+    "hp_px",
+    "ahr_pct",
+    "mhr_pct",
+    "phr_pct",
+    "compression_pct",
+    "compression_max_pct",
+    "wedge_ratio",
+    "wedge_angle_deg",
+    "ka_deg",
+    "gardner_deg",
+    "genant_grade",
+    "spacing_source",
+)
+
+_HEIGHT_RATIO = {"ha": "ahr_pct", "hm": "mhr_pct", "hp": "phr_pct"}
+
+# Which film a reader finding is taken from first (IVC is seen before cement fills it).
+_FINDING_PREFERENCE = {
+    "ivc": ("pre", "post"),
+    "npec": ("post",),
+    "cement_leakage": ("post",),
+}
+
+
+@dataclass(frozen=True)
+class RecompressionRule:
+    """Definition of recompression (refracture of a treated vertebra) at follow-up.
+
+    Parameters
+    ----------
+    height_loss_pct : float
+        Threshold of height loss in percent (default 15; Yu et al. 2017).
+    angle_increase_deg : float or None
+        Threshold of kyphotic-angle increase in degrees (default 10); None disables it.
+    height : {"ha", "hm", "hp", "ahr", "max_loss"}
+        Which height is followed: a body height (mm when both films are calibrated,
+        pixels otherwise), the anterior height ratio, or the increase of the maximum
+        loss (percentage points).
+    baseline : {"post", "pre"}
+        The film losses are measured against (``"pre"`` gives "vertebral height
+        deterioration").
+    min_loss_mm : float or None
+        Additionally require this absolute loss in mm (Black et al. 1999 use 4 mm with
+        20 %); None disables it.
+    """
+
+    height_loss_pct: float = 15.0
+    angle_increase_deg: float | None = 10.0
+    height: str = "ha"
+    baseline: str = "post"
+    min_loss_mm: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.height not in ("ha", "hm", "hp", "ahr", "max_loss"):
+            raise ValueError(f"height={self.height!r}; use ha, hm, hp, ahr or max_loss")
+        if self.baseline not in ("post", "pre"):
+            raise ValueError(f"baseline={self.baseline!r}; use 'post' or 'pre'")
+
+    def describe(self) -> str:
+        """Return the rule as text, recorded in the ``recompression_rule`` column."""
+        unit = "pp" if self.height == "max_loss" else "%"
+        text = f"height_loss>={self.height_loss_pct:g}{unit} ({self.height} vs {self.baseline})"
+        if self.min_loss_mm is not None:
+            text += f" and loss>={self.min_loss_mm:g}mm"
+        if self.angle_increase_deg is not None:
+            text += f" or ka_increase>={self.angle_increase_deg:g}deg (last vs post)"
+        return text
+
+
+def _order_timepoints(present: Sequence[str], order: Sequence[str] | None) -> list[str]:
+    order = list(DEFAULT_TIMEPOINTS if order is None else order)
+    unknown = [t for t in present if t not in order]
+    if unknown:
+        raise KyphoimgError(
+            f"time point(s) {', '.join(map(repr, sorted(unknown)))} are not in the order "
+            f"{order}; pass order=[...] (CLI: --timepoints pre,post,...) listing every time point"
+        )
+    return [t for t in order if t in present]
+
+
+def features_table(
+    measures: pd.DataFrame,
+    *,
+    order: Sequence[str] | None = None,
+    clinical: pd.DataFrame | None = None,
+    restoration: str = "reference",
+    restoration_height: str = "ha",
+    reduction_rate: str = "restoration",
+    recompression: RecompressionRule | None = None,
+) -> pd.DataFrame:
+    """Build the features table from a measures table.
+
+    Parameters
+    ----------
+    measures : pandas.DataFrame
+        The measures table; only index (treated) vertebrae become rows.
+    order : sequence of str, optional
+        Time points in chronological order (default ``pre, post, last``). Time points
+        after ``post`` are follow-ups; ``last`` in the derived measures means the latest
+        follow-up available for that vertebra (named in ``last_timepoint``).
+    clinical : pandas.DataFrame, optional
+        Patient-level table joined on ``patient_id`` (kept as text). Columns that clash
+        with feature columns get a ``_clinical`` suffix.
+    restoration : {"reference", "relative"}
+        Variant reported as ``height_restoration_pct``: ``reference`` is
+        (R_post - R_pre) / (100 - R_pre) x 100 with R the height ratio to the adjacent
+        vertebrae (McKiernan's reference method; each film normalised by its own
+        neighbours, so magnification differences between films cancel); ``relative`` is
+        (H_post - H_pre) / H_pre x 100. Both are always exported under their own names.
+    restoration_height : {"ha", "hm", "hp"}
+        Which height the restoration follows.
+    reduction_rate : {"restoration", "angle"}
+        ``reduction_rate_pct`` is the chosen restoration variant, or the angle form
+        (KA_pre - KA_post) / KA_pre x 100; ``reduction_rate_method`` names it.
+    recompression : RecompressionRule, optional
+        Definition of recompression (default :class:`RecompressionRule`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (patient_id, level) of an index vertebra: ``<measure>_<timepoint>``
+        for :data:`FEATURE_MEASURES`, ``height_restoration_pct``,
+        ``restoration_reference_pct``, ``restoration_relative_pct``, ``height_gain_mm``,
+        ``ahr_gain_pp``, ``reduction_rate_pct``, ``reduction_angle_deg``,
+        ``correction_loss_deg``, ``height_loss_pct``, ``recompression`` (nullable
+        boolean), the method columns, ``last_timepoint``, ``ivc``, ``npec``,
+        ``cement_leakage``, then clinical columns.
+
+    Raises
+    ------
+    KyphoimgError
+        If a time point is not in ``order`` or a vertebra appears twice at one time point.
+    ValueError
+        If a variant name is unknown.
+    """
+    if restoration not in ("reference", "relative"):
+        raise ValueError(f"restoration={restoration!r}; use 'reference' or 'relative'")
+    if restoration_height not in _HEIGHT_RATIO:
+        raise ValueError(f"restoration_height={restoration_height!r}; use ha, hm or hp")
+    if reduction_rate not in ("restoration", "angle"):
+        raise ValueError(f"reduction_rate={reduction_rate!r}; use 'restoration' or 'angle'")
+    rule = recompression or RecompressionRule()
+
+    idx = measures[measures["is_index"].astype(bool)]
+    present = [str(t) for t in pd.unique(idx["timepoint"].dropna())]
+    tps = _order_timepoints(present, order)
+    full_order = list(DEFAULT_TIMEPOINTS if order is None else order)
+    key = ["patient_id", "level"]
+    dup = idx.duplicated([*key, "timepoint"], keep=False)
+    if dup.any():
+        first = idx[dup].iloc[0]
+        raise KyphoimgError(
+            f"patient {first['patient_id']} level {first['level']} appears more than once at "
+            f"time point {first['timepoint']} (two raters or two films?); measure one set per "
+            "time point, or split the table by rater"
+        )
+
+    wide = idx.pivot(index=key, columns="timepoint", values=list(FEATURE_MEASURES))
+    wide.columns = [f"{m}_{t}" for m, t in wide.columns]
+    out = pd.DataFrame(index=wide.index)
+    for m in FEATURE_MEASURES:
+        for t in tps:
+            out[f"{m}_{t}"] = wide.get(f"{m}_{t}")
+    for m in FEATURE_MEASURES:
+        if m != "spacing_source":
+            for t in tps:
+                out[f"{m}_{t}"] = out[f"{m}_{t}"].astype(float)
+
+    def col(m: str, t: str | None) -> np.ndarray:
+        name = f"{m}_{t}"
+        if t is None or name not in out:
+            return np.full(len(out), np.nan)
+        return out[name].to_numpy(dtype=float)
+
+    def has_mm(t: str | None) -> np.ndarray:
+        name = f"spacing_source_{t}"
+        if t is None or name not in out:
+            return np.zeros(len(out), dtype=bool)
+        return out[name].notna().to_numpy() & (out[name] != "none").to_numpy()
+
+    # Latest follow-up per row: the last time point after post with a value.
+    post_pos = full_order.index("post") if "post" in full_order else -1
+    follow = [t for t in tps if full_order.index(t) > post_pos and t not in ("pre", "post")]
+    last_tp = np.full(len(out), None, dtype=object)
+    for t in follow:
+        seen = ~np.isnan(col("ha_px", t)) | ~np.isnan(col("ka_deg", t))
+        last_tp = np.where(seen, t, last_tp)
+
+    def at_last(m: str) -> np.ndarray:
+        vals = np.full(len(out), np.nan)
+        for t in follow:
+            vals = np.where(last_tp == t, col(m, t), vals)
+        return vals
+
+    last_has_mm = np.zeros(len(out), dtype=bool)
+    for t in follow:
+        last_has_mm = np.where(last_tp == t, has_mm(t), last_has_mm)
+
+    h = restoration_height
+    ratio = _HEIGHT_RATIO[h]
+    pre_r, post_r = col(ratio, "pre"), col(ratio, "post")
+    mm_both = has_mm("pre") & has_mm("post")
+    h_pre = np.where(mm_both, col(f"{h}_mm", "pre"), col(f"{h}_px", "pre"))
+    h_post = np.where(mm_both, col(f"{h}_mm", "post"), col(f"{h}_px", "post"))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["restoration_reference_pct"] = 100.0 * (post_r - pre_r) / (100.0 - pre_r)
+        out["restoration_relative_pct"] = 100.0 * (h_post - h_pre) / h_pre
+        out["height_gain_mm"] = np.where(
+            mm_both, col(f"{h}_mm", "post") - col(f"{h}_mm", "pre"), np.nan
+        )
+        out["ahr_gain_pp"] = col("ahr_pct", "post") - col("ahr_pct", "pre")
+        out["height_restoration_pct"] = out[f"restoration_{restoration}_pct"]
+        out["height_restoration_method"] = f"{restoration}:{h}"
+
+        ka_pre, ka_post, ka_last = col("ka_deg", "pre"), col("ka_deg", "post"), at_last("ka_deg")
+        out["reduction_angle_deg"] = ka_pre - ka_post
+        if reduction_rate == "angle":
+            out["reduction_rate_pct"] = 100.0 * (ka_pre - ka_post) / ka_pre
+            out["reduction_rate_method"] = "angle:(ka_pre-ka_post)/ka_pre"
+        else:
+            out["reduction_rate_pct"] = out["height_restoration_pct"]
+            out["reduction_rate_method"] = f"height_restoration:{restoration}:{h}"
+        out["correction_loss_deg"] = ka_last - ka_post
+
+        base = rule.baseline
+        if rule.height == "max_loss":
+            loss = at_last("compression_max_pct") - col("compression_max_pct", base)
+            loss_mm = np.full(len(out), np.nan)
+        elif rule.height == "ahr":
+            b = col("ahr_pct", base)
+            loss = 100.0 * (b - at_last("ahr_pct")) / b
+            loss_mm = np.full(len(out), np.nan)
+        else:
+            mm_ok = has_mm(base) & last_has_mm
+            b_mm, l_mm = col(f"{rule.height}_mm", base), at_last(f"{rule.height}_mm")
+            b_px, l_px = col(f"{rule.height}_px", base), at_last(f"{rule.height}_px")
+            b = np.where(mm_ok, b_mm, b_px)
+            loss = 100.0 * (b - np.where(mm_ok, l_mm, l_px)) / b
+            loss_mm = np.where(mm_ok, b_mm - l_mm, np.nan)
+        out["height_loss_pct"] = loss
+
+    height_hit = _nullable(loss >= rule.height_loss_pct, np.isnan(loss))
+    if rule.min_loss_mm is not None:
+        height_hit = height_hit & _nullable(loss_mm >= rule.min_loss_mm, np.isnan(loss_mm))
+    if rule.angle_increase_deg is not None:
+        cl = out["correction_loss_deg"].to_numpy(dtype=float)
+        angle_hit = _nullable(cl >= rule.angle_increase_deg, np.isnan(cl))
+        out["recompression"] = height_hit | angle_hit  # Kleene logic: NA | True is True
+    else:
+        out["recompression"] = height_hit
+    out["recompression_rule"] = rule.describe()
+    out["last_timepoint"] = last_tp
+
+    findings = _findings(idx, out.index, tps)
+    out = out.join(findings)
+    out = out.reset_index()
+    if clinical is not None:
+        out = _join_clinical(out, clinical)
+    return out
+
+
+def _nullable(values: np.ndarray, missing: np.ndarray) -> pd.arrays.BooleanArray:
+    return pd.arrays.BooleanArray(np.asarray(values, dtype=bool), np.asarray(missing, dtype=bool))
+
+
+def _findings(idx: pd.DataFrame, index: pd.Index, tps: Sequence[str]) -> pd.DataFrame:
+    out = pd.DataFrame(index=index)
+    for name in FINDINGS:
+        if name not in idx:
+            out[name] = None
+            continue
+        sub = idx.dropna(subset=[name]).set_index(["patient_id", "level", "timepoint"])[name]
+        preferred = [*_FINDING_PREFERENCE[name], *tps]
+        value = pd.Series(None, index=index, dtype=object)
+        for t in reversed(preferred):
+            if t in sub.index.get_level_values("timepoint"):
+                vals = sub.xs(t, level="timepoint").reindex(index)
+                value = vals.where(vals.notna(), value)
+        out[name] = value
+    return out
+
+
+def _join_clinical(features: pd.DataFrame, clinical: pd.DataFrame) -> pd.DataFrame:
+    if "patient_id" not in clinical.columns:
+        raise KyphoimgError(
+            "the clinical table has no 'patient_id' column; add one to join it to the features"
+        )
+    clinical = clinical.copy()
+    clinical["patient_id"] = clinical["patient_id"].astype("string")
+    if clinical["patient_id"].duplicated().any():
+        dup = clinical.loc[clinical["patient_id"].duplicated(), "patient_id"].iloc[0]
+        raise KyphoimgError(
+            f"the clinical table lists patient_id {dup} more than once; keep one row per patient"
+        )
+    clash = {
+        c: f"{c}_clinical" for c in clinical.columns if c in features.columns and c != "patient_id"
+    }
+    clinical = clinical.rename(columns=clash)
+    features = features.copy()
+    features["patient_id"] = features["patient_id"].astype("string")
+    return features.merge(clinical, on="patient_id", how="left", validate="many_to_one")

@@ -1,0 +1,752 @@
+"""Per-vertebra, segmental and whole-film measures, vectorized over a cohort.
+
+The engine works on a *points frame*: one row per image x vertebra with the pixel
+coordinates of every lateral point (``ant_sup_row``, ``ant_sup_col``, ...) and the
+image's calibration. :func:`points_frame` builds it from landmark sets; the flat CSV
+form maps onto it directly. :func:`measure_points` computes every measure for all rows
+at once with numpy; :func:`measures_table` and :func:`images_table` are the usual entry
+points. Single-value functions (:func:`vertebral_heights`, :func:`cobb_angle`, ...)
+raise :class:`~kyphoimg.errors.LandmarkError` instead of returning NaN.
+
+Definitions are those of DOMAIN.md §2-3 and ``docs/measures.md``; all distances and
+angles are computed in mm space (``(row, col) * (row_mm, col_mm)``), square pixels being
+assumed only when the calibration is ``none``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import LandmarkError, MeasureError
+from .geometry import cobb_deg, distance, nanmean_pair
+from .landmarks import (
+    FINDINGS,
+    LATERAL_SCHEMES,
+    LEVELS,
+    SCHEMES,
+    LandmarkSet,
+    level_index,
+    validate_landmarks,
+)
+
+__all__ = [
+    "GENANT_THRESHOLDS_PCT",
+    "IMAGE_ANGLES",
+    "IMAGE_COLUMNS",
+    "MEASURE_COLUMNS",
+    "Heights",
+    "cobb_angle",
+    "gardner_angle",
+    "images_table",
+    "kyphotic_angle",
+    "measure_points",
+    "measures_table",
+    "points_frame",
+    "vertebral_heights",
+    "wedge_angle",
+]
+
+LATERAL_POINTS: tuple[str, ...] = SCHEMES["6pt"]
+KEY_COLUMNS: tuple[str, ...] = ("patient_id", "timepoint", "image", "rater")
+_N_LEVELS = len(LEVELS)
+
+#: Lower bounds (percent height loss) of morphometric Genant grades 1, 2 and 3.
+GENANT_THRESHOLDS_PCT: tuple[float, float, float] = (20.0, 25.0, 40.0)
+
+#: Whole-film sagittal angles: column -> (upper level, upper endplate, lower level, lower endplate).
+IMAGE_ANGLES: dict[str, tuple[str, str, str, str]] = {
+    "tk_deg": ("T4", "sup", "T12", "inf"),
+    "tlk_deg": ("T10", "sup", "L2", "inf"),
+    "ll_deg": ("L1", "sup", "S1", "sup"),
+    "tk_t5_t12_deg": ("T5", "sup", "T12", "inf"),
+    "tk_t1_t12_deg": ("T1", "sup", "T12", "inf"),
+    "ll_l1_l5_deg": ("L1", "sup", "L5", "inf"),
+    "ll_t12_s1_deg": ("T12", "sup", "S1", "sup"),
+}
+
+QM_RATIOS: tuple[str, ...] = ("qm_ha_hp", "qm_hm_hp", "qm_hp_hpu", "qm_hp_hpl")
+
+#: Column order of the measures table (DESIGN.md contract first, then variants).
+MEASURE_COLUMNS: tuple[str, ...] = (
+    "patient_id",
+    "timepoint",
+    "level",
+    "scheme",
+    "spacing_source",
+    "ha_mm",
+    "hm_mm",
+    "hp_mm",
+    "ha_px",
+    "hm_px",
+    "hp_px",
+    "wedge_ratio",
+    "wedge_angle_deg",
+    "ahr_pct",
+    "mhr_pct",
+    "phr_pct",
+    "compression_pct",
+    "genant_grade",
+    "genant_type",
+    "status",
+    "reason",
+    "ka_deg",
+    "gardner_deg",
+    "image",
+    "rater",
+    "is_index",
+    "compression_mid_pct",
+    "compression_post_pct",
+    "compression_wedge_pct",
+    "compression_max_pct",
+    "genant_loss_pct",
+    "genant_reference",
+    *QM_RATIOS,
+    "ivc",
+    "npec",
+    "cement_leakage",
+    "row_mm",
+    "col_mm",
+)
+
+#: Column order of the images table.
+IMAGE_COLUMNS: tuple[str, ...] = (
+    "patient_id",
+    "timepoint",
+    "image",
+    "rater",
+    "scheme",
+    "spacing_source",
+    *IMAGE_ANGLES,
+    "cobb_pt_deg",
+    "cobb_mt_deg",
+    "cobb_tl_deg",
+    "status",
+    "reason",
+)
+
+_POINT_COLS = tuple(f"{n}_{ax}" for n in LATERAL_POINTS for ax in ("row", "col"))
+POINTS_FRAME_COLUMNS: tuple[str, ...] = (
+    *KEY_COLUMNS,
+    "level",
+    "scheme",
+    "spacing_source",
+    "row_mm",
+    "col_mm",
+    "is_index",
+    *_POINT_COLS,
+    *FINDINGS,
+)
+
+
+# ----------------------------------------------------------------------------- points frame
+def points_frame(sets: Iterable[LandmarkSet]) -> pd.DataFrame:
+    """Flatten lateral landmark sets into one row per image x vertebra.
+
+    Parameters
+    ----------
+    sets : iterable of LandmarkSet
+        Landmark sets of lateral films (schemes ``6pt``/``4pt``); ``ap4`` sets are skipped.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`POINTS_FRAME_COLUMNS`: the image key, level, scheme, calibration
+        (``spacing_source``, ``row_mm``, ``col_mm``), ``is_index``, pixel coordinates
+        ``<point>_row``/``<point>_col`` (NaN where absent) and the reader findings.
+    """
+    records: list[tuple[Any, ...]] = []
+    for ls in sets:
+        if ls.scheme not in LATERAL_SCHEMES:
+            continue
+        cal = ls.calibration
+        key = (ls.patient_id, ls.timepoint, ls.image.path, ls.rater)
+        for level, pts in ls.points.items():
+            coords: list[float] = []
+            for name in LATERAL_POINTS:
+                r, c = pts.get(name, (np.nan, np.nan))
+                coords += (r, c)
+            found = ls.findings.get(level, {})
+            records.append(
+                (
+                    *key,
+                    level,
+                    ls.scheme,
+                    cal.source,
+                    cal.row_mm,
+                    cal.col_mm,
+                    level in ls.index_levels,
+                    *coords,
+                    *(found.get(k) for k in FINDINGS),
+                )
+            )
+    frame = pd.DataFrame.from_records(records, columns=list(POINTS_FRAME_COLUMNS))
+    return frame.astype({c: float for c in (*_POINT_COLS, "row_mm", "col_mm")}).astype(
+        {"is_index": bool}
+    )
+
+
+# ----------------------------------------------------------------------------- engine
+# Bits of the per-row reason code, with their messages.
+_REASONS: tuple[tuple[str, str], ...] = (
+    *((f"missing_{n}", f"{n} missing") for n in LATERAL_POINTS),
+    (
+        "no_neighbour",
+        "no adjacent vertebra annotated: ratios, compression and Genant grade need one",
+    ),
+    ("cranial_only", "reference height from the cranial neighbour only"),
+    ("caudal_only", "reference height from the caudal neighbour only"),
+    ("hm_approx", "hm from 4-corner chord midpoints (approximate)"),
+    ("no_mm", "no calibration: mm values are NaN"),
+    ("ka_missing", "ka_deg needs annotated cranial and caudal neighbours"),
+    ("gardner_missing", "gardner_deg needs an annotated cranial neighbour"),
+    ("duplicate", "level annotated twice on this image: measures withheld"),
+    ("unknown_level", "unknown level name"),
+    ("s1", "S1 carries its superior endplate only"),
+)
+_BIT = {name: 1 << i for i, (name, _) in enumerate(_REASONS)}
+# Bits that leave every applicable measure computed (notes, not problems).
+_NOTE_BITS = _BIT["cranial_only"] | _BIT["caudal_only"] | _BIT["hm_approx"] | _BIT["no_mm"]
+
+
+def _describe(code: int) -> str:
+    return "; ".join(msg for i, (_, msg) in enumerate(_REASONS) if code >> i & 1)
+
+
+def _status(code: int) -> str:
+    if code & _BIT["s1"]:
+        return "endplate_only"
+    if code & ~_NOTE_BITS:
+        return "incomplete"
+    return "ok"
+
+
+def _take(values: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``values[idx]`` with NaN where ``idx`` is -1."""
+    out = values[np.where(idx >= 0, idx, 0)]
+    mask = idx < 0
+    if out.ndim > 1:
+        mask = mask.reshape(mask.shape + (1,) * (out.ndim - 1))
+    return np.where(mask, np.nan, out)
+
+
+def _image_codes(pf: pd.DataFrame) -> np.ndarray:
+    keys = pf[list(KEY_COLUMNS)].astype("string").fillna("\x00")
+    combined = keys["patient_id"]
+    for col in KEY_COLUMNS[1:]:
+        combined = combined + "\x1f" + keys[col]
+    return pd.factorize(combined)[0]
+
+
+def measure_points(
+    pf: pd.DataFrame,
+    *,
+    genant_reference: str = "adjacent",
+    normative: pd.DataFrame | None = None,
+    sd_threshold: float = 3.0,
+) -> pd.DataFrame:
+    """Compute every per-vertebra and segmental measure for a points frame.
+
+    Parameters
+    ----------
+    pf : pandas.DataFrame
+        A points frame (see :func:`points_frame`).
+    genant_reference : {"adjacent", "own_posterior"}, optional
+        Reference height of the morphometric Genant grade: the mean of the adjacent
+        vertebrae's heights (default; the loss is the largest of anterior, middle and
+        posterior), or the vertebra's own posterior height (losses of Ha and Hm only).
+    normative : pandas.DataFrame, optional
+        Normative QM ratios with columns ``level``, ``ratio`` (one of ``ha_hp``,
+        ``hm_hp``, ``hp_hpu``, ``hp_hpl``), ``mean`` and ``sd``. When given, the table
+        gains ``qm_<ratio>_z`` columns and ``qm_deformity`` (any ratio more than
+        ``sd_threshold`` SD below the normative mean).
+    sd_threshold : float, optional
+        SD threshold of ``qm_deformity`` (3 or 4 are customary).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The measures table, columns :data:`MEASURE_COLUMNS` (plus the QM z-scores when
+        ``normative`` is given), one row per input row.
+
+    Raises
+    ------
+    ValueError
+        If ``genant_reference`` is unknown or the normative table lacks a column.
+    """
+    if genant_reference not in ("adjacent", "own_posterior"):
+        raise ValueError(
+            f"genant_reference={genant_reference!r}; use 'adjacent' or 'own_posterior'"
+        )
+    n = len(pf)
+    lvl = pf["level"].map({name: i for i, name in enumerate(LEVELS)}).to_numpy()
+    known = ~pd.isna(lvl)
+    lvl = np.where(known, lvl, 0).astype(np.int64)
+    img = _image_codes(pf) if n else np.zeros(0, dtype=np.int64)
+    code = np.zeros(n, dtype=np.int64)
+    code[~known] |= _BIT["unknown_level"]
+
+    # Dense (image, level) -> row lookup; duplicates are detected and withheld.
+    n_img = int(img.max()) + 1 if n else 0
+    flat = img * _N_LEVELS + lvl
+    dup = known & pd.Series(flat).where(known).duplicated(keep=False).to_numpy()
+    code[dup] |= _BIT["duplicate"]
+    table = np.full(n_img * _N_LEVELS, -1, dtype=np.int64)
+    good = known & ~dup
+    table[flat[good]] = np.flatnonzero(good)
+    up = np.where(good & (lvl > 0), table[np.maximum(flat - 1, 0)], -1)
+    down = np.where(
+        good & (lvl < _N_LEVELS - 1), table[np.minimum(flat + 1, n_img * _N_LEVELS - 1)], -1
+    )
+
+    # Coordinates in mm space (unit spacing when uncalibrated: angles and ratios only).
+    source = pf["spacing_source"].astype("string").fillna("none").to_numpy(dtype=object)
+    has_mm = source != "none"
+    spacing = pf[["row_mm", "col_mm"]].to_numpy(dtype=float)
+    spacing = np.where(has_mm[:, None] & np.isfinite(spacing), spacing, 1.0)
+    px = {p: pf[[f"{p}_row", f"{p}_col"]].to_numpy(dtype=float) for p in LATERAL_POINTS}
+    is_s1 = good & (lvl == LEVELS.index("S1"))
+    code[is_s1] |= _BIT["s1"]
+    four = (pf["scheme"] == "4pt").to_numpy()
+    for i, p in enumerate(LATERAL_POINTS):
+        absent = np.isnan(px[p]).any(axis=1)
+        needed = ~(four & p.startswith("mid")) & ~(is_s1 & p.endswith("_inf"))
+        code[absent & needed & known] |= 1 << i
+    for end in ("sup", "inf"):
+        approx = four & np.isnan(px[f"mid_{end}"]).any(axis=1)
+        px[f"mid_{end}"] = np.where(
+            approx[:, None], (px[f"ant_{end}"] + px[f"post_{end}"]) / 2, px[f"mid_{end}"]
+        )
+    code[four & ~is_s1] |= _BIT["hm_approx"]
+    code[~has_mm] |= _BIT["no_mm"]
+    mm = {p: v * spacing for p, v in px.items()}
+
+    def heights(pts: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return tuple(distance(pts[f"{s}_sup"], pts[f"{s}_inf"]) for s in ("ant", "mid", "post"))  # type: ignore[return-value]
+
+    ha_px, hm_px, hp_px = heights(px)
+    ha, hm, hp = heights(mm)  # geometric heights (mm when calibrated)
+    nan = np.full(n, np.nan)
+    out: dict[str, Any] = {c: pf[c].to_numpy() for c in (*KEY_COLUMNS, "level", "scheme")}
+    out["spacing_source"] = source
+    out["ha_mm"], out["hm_mm"], out["hp_mm"] = (np.where(has_mm, h, nan) for h in (ha, hm, hp))
+    out["ha_px"], out["hm_px"], out["hp_px"] = ha_px, hm_px, hp_px
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        wedge_ratio = ha / hp
+        out["wedge_ratio"] = wedge_ratio
+        out["wedge_angle_deg"] = cobb_deg(
+            mm["post_sup"], mm["ant_sup"], mm["post_inf"], mm["ant_inf"]
+        )
+
+        has_up = _take(ha, up)
+        has_dn = _take(ha, down)
+        up_ok, dn_ok = ~np.isnan(has_up), ~np.isnan(has_dn)
+        code[good & ~is_s1 & ~up_ok & ~dn_ok] |= _BIT["no_neighbour"]
+        code[good & ~is_s1 & up_ok & ~dn_ok] |= _BIT["cranial_only"]
+        code[good & ~is_s1 & ~up_ok & dn_ok] |= _BIT["caudal_only"]
+        ratios = {}
+        for name, h in (("ahr_pct", ha), ("mhr_pct", hm), ("phr_pct", hp)):
+            ref = nanmean_pair(_take(h, up), _take(h, down))
+            ratios[name] = 100.0 * h / ref
+            out[name] = ratios[name]
+        out["compression_pct"] = 100.0 - ratios["ahr_pct"]
+        out["compression_mid_pct"] = 100.0 - ratios["mhr_pct"]
+        out["compression_post_pct"] = 100.0 - ratios["phr_pct"]
+        out["compression_wedge_pct"] = 100.0 * (1.0 - wedge_ratio)
+        losses = np.stack(
+            [out["compression_pct"], out["compression_mid_pct"], out["compression_post_pct"]]
+        )
+        all_three = ~np.isnan(losses).any(axis=0)
+        out["compression_max_pct"] = np.where(
+            all_three, np.max(np.nan_to_num(losses, nan=-np.inf), axis=0), np.nan
+        )
+
+        if genant_reference == "adjacent":
+            g_losses = losses
+        else:
+            g_losses = np.stack([100.0 * (1 - ha / hp), 100.0 * (1 - hm / hp), np.zeros(n)])
+        g_ok = ~np.isnan(g_losses).any(axis=0)
+        g_loss = np.where(g_ok, np.max(np.nan_to_num(g_losses, nan=-np.inf), axis=0), np.nan)
+        grade = np.searchsorted(np.asarray(GENANT_THRESHOLDS_PCT), g_loss, side="right").astype(
+            float
+        )
+        grade[~g_ok] = np.nan
+        kind = np.array(["wedge", "biconcave", "crush"], dtype=object)[
+            np.argmax(np.nan_to_num(g_losses, nan=-np.inf), axis=0)
+        ]
+        out["genant_grade"] = grade
+        out["genant_type"] = np.where(~g_ok, None, np.where(grade >= 1, kind, "normal"))
+        out["genant_loss_pct"] = g_loss
+        out["genant_reference"] = np.full(n, genant_reference, dtype=object)
+
+        out["qm_ha_hp"] = wedge_ratio
+        out["qm_hm_hp"] = hm / hp
+        out["qm_hp_hpu"] = hp / _take(hp, up)
+        out["qm_hp_hpl"] = hp / _take(hp, down)
+
+        # Segmental angles of index vertebrae: KA (bisegmental Cobb), Gardner.
+        is_index = pf["is_index"].to_numpy(dtype=bool) & good
+        ka = cobb_deg(
+            _take(mm["post_sup"], up),
+            _take(mm["ant_sup"], up),
+            _take(mm["post_inf"], down),
+            _take(mm["ant_inf"], down),
+        )
+        gardner = cobb_deg(
+            _take(mm["post_sup"], up), _take(mm["ant_sup"], up), mm["post_inf"], mm["ant_inf"]
+        )
+    out["ka_deg"] = np.where(is_index, ka, np.nan)
+    out["gardner_deg"] = np.where(is_index, gardner, np.nan)
+    code[is_index & (up < 0)] |= _BIT["gardner_missing"]
+    code[is_index & ((up < 0) | (down < 0))] |= _BIT["ka_missing"]
+    out["is_index"] = is_index
+    for k in FINDINGS:
+        out[k] = pf[k].to_numpy(dtype=object)
+    out["row_mm"] = np.where(has_mm, pf["row_mm"].to_numpy(dtype=float), np.nan)
+    out["col_mm"] = np.where(has_mm, pf["col_mm"].to_numpy(dtype=float), np.nan)
+
+    withheld = dup | ~known
+    for col in (
+        "ha_mm",
+        "hm_mm",
+        "hp_mm",
+        "ha_px",
+        "hm_px",
+        "hp_px",
+        "wedge_ratio",
+        "wedge_angle_deg",
+        "ahr_pct",
+        "mhr_pct",
+        "phr_pct",
+        "compression_pct",
+        "compression_mid_pct",
+        "compression_post_pct",
+        "compression_wedge_pct",
+        "compression_max_pct",
+        "genant_grade",
+        "genant_loss_pct",
+        *QM_RATIOS,
+    ):
+        out[col] = np.where(withheld, np.nan, out[col])
+
+    uniq, inv = np.unique(code, return_inverse=True)
+    out["status"] = (
+        np.array([_status(int(c)) for c in uniq], dtype=object)[inv]
+        if n
+        else np.array([], dtype=object)
+    )
+    out["reason"] = (
+        np.array([_describe(int(c)) for c in uniq], dtype=object)[inv]
+        if n
+        else np.array([], dtype=object)
+    )
+
+    frame = pd.DataFrame({c: out[c] for c in MEASURE_COLUMNS})
+    if normative is not None:
+        frame = _apply_normative(frame, normative, sd_threshold)
+    return frame
+
+
+def _apply_normative(frame: pd.DataFrame, normative: pd.DataFrame, k: float) -> pd.DataFrame:
+    needed = {"level", "ratio", "mean", "sd"}
+    missing = needed - set(normative.columns)
+    if missing:
+        raise ValueError(
+            f"normative table lacks column(s) {', '.join(sorted(missing))}; "
+            "it needs level, ratio, mean, sd"
+        )
+    frame = frame.copy()
+    flags = np.zeros(len(frame), dtype=bool)
+    any_z = np.zeros(len(frame), dtype=bool)
+    for ratio in ("ha_hp", "hm_hp", "hp_hpu", "hp_hpl"):
+        sub = normative[normative["ratio"] == ratio].set_index("level")
+        mean = frame["level"].map(sub["mean"]).to_numpy(dtype=float)
+        sd = frame["level"].map(sub["sd"]).to_numpy(dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            z = (frame[f"qm_{ratio}"].to_numpy(dtype=float) - mean) / sd
+        frame[f"qm_{ratio}_z"] = z
+        flags |= z < -k
+        any_z |= ~np.isnan(z)
+    frame["qm_deformity"] = pd.array(np.where(any_z, flags, None), dtype="boolean")
+    frame["qm_sd_threshold"] = float(k)
+    return frame
+
+
+def measures_table(
+    sets: Iterable[LandmarkSet],
+    *,
+    genant_reference: str = "adjacent",
+    normative: pd.DataFrame | None = None,
+    sd_threshold: float = 3.0,
+) -> pd.DataFrame:
+    """Measure lateral landmark sets: one row per image x vertebra.
+
+    Parameters
+    ----------
+    sets : iterable of LandmarkSet
+        Lateral sets (``ap4`` sets are skipped; see :func:`images_table`).
+    genant_reference, normative, sd_threshold
+        See :func:`measure_points`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`MEASURE_COLUMNS`; zero rows (same columns) for empty input.
+
+    Examples
+    --------
+    >>> from kyphoimg import LandmarkSet
+    >>> box = {"ant_sup": (0, 30), "post_sup": (0, 0), "ant_inf": (20, 30), "post_inf": (25, 0)}
+    >>> t = measures_table([LandmarkSet({"L1": box}, scheme="4pt")])
+    >>> t.loc[0, ["ha_px", "hp_px", "wedge_ratio"]].tolist()
+    [20.0, 25.0, 0.8]
+    """
+    return measure_points(
+        points_frame(sets),
+        genant_reference=genant_reference,
+        normative=normative,
+        sd_threshold=sd_threshold,
+    )
+
+
+# ----------------------------------------------------------------------------- images table
+def _endplate(ls: LandmarkSet, level: str, end: str) -> tuple[np.ndarray, np.ndarray] | None:
+    pts = ls.points.get(level, {})
+    post, ant = pts.get(f"post_{end}"), pts.get(f"ant_{end}")
+    if post is None or ant is None:
+        return None
+    s = ls.calibration.spacing
+    return np.asarray(post) * s, np.asarray(ant) * s
+
+
+def images_table(sets: Iterable[LandmarkSet]) -> pd.DataFrame:
+    """Whole-film angles: one row per image.
+
+    Lateral films get thoracic kyphosis ``tk_deg`` (T4 superior - T12 inferior),
+    thoracolumbar kyphosis ``tlk_deg`` (T10 - L2), lumbar lordosis ``ll_deg`` (L1 superior
+    - S1 superior, negative when lordotic) and the variants of :data:`IMAGE_ANGLES`, each
+    NaN when its endplates are not annotated. Coronal (``ap4``) films get the AASCE
+    organisers' three Cobb angles ``cobb_pt_deg``, ``cobb_mt_deg``, ``cobb_tl_deg``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`IMAGE_COLUMNS`; zero rows for empty input.
+    """
+    rows = []
+    for ls in sets:
+        row: dict[str, Any] = {
+            "patient_id": ls.patient_id,
+            "timepoint": ls.timepoint,
+            "image": ls.image.path,
+            "rater": ls.rater,
+            "scheme": ls.scheme,
+            "spacing_source": ls.calibration.source,
+        }
+        missing = []
+        if ls.scheme in LATERAL_SCHEMES:
+            for col, (ul, ue, ll, le) in IMAGE_ANGLES.items():
+                a, b = _endplate(ls, ul, ue), _endplate(ls, ll, le)
+                if a is None or b is None:
+                    row[col] = np.nan
+                    if col in ("tk_deg", "tlk_deg", "ll_deg"):
+                        missing.append(f"{col} needs {ul} {ue} and {ll} {le} endplates")
+                else:
+                    row[col] = float(cobb_deg(a[0], a[1], b[0], b[1]))
+        else:
+            row.update(_coronal(ls, missing))
+        row["status"] = "ok" if not missing else "incomplete"
+        row["reason"] = "; ".join(missing)
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=list(IMAGE_COLUMNS))
+    return frame.astype(
+        {c: float for c in (*IMAGE_ANGLES, "cobb_pt_deg", "cobb_mt_deg", "cobb_tl_deg")}
+    )
+
+
+def _coronal(ls: LandmarkSet, missing: list[str]) -> dict[str, float]:
+    from .coronal import aasce_cobb_angles
+
+    names = SCHEMES["ap4"]
+    levels = [lv for lv in ls.levels if lv != "S1"]
+    complete = [lv for lv in levels if all(n in ls.points[lv] for n in names)]
+    nan = {"cobb_pt_deg": np.nan, "cobb_mt_deg": np.nan, "cobb_tl_deg": np.nan}
+    if len(complete) != len(levels) or len(complete) < 3:
+        missing.append("coronal Cobb angles need >= 3 vertebrae with all four ap4 corners")
+        return nan
+    if ls.image.rows is None:
+        missing.append("coronal Cobb angles need image.rows (the organisers' S-curve rule uses it)")
+        return nan
+    result = aasce_cobb_angles(
+        ls.array(complete, names), ls.image.rows, spacing=tuple(ls.calibration.spacing)
+    )
+    return {
+        "cobb_pt_deg": result.pt_deg,
+        "cobb_mt_deg": result.mt_deg,
+        "cobb_tl_deg": result.tl_deg,
+    }
+
+
+# ----------------------------------------------------------------------------- single values
+@dataclass(frozen=True)
+class Heights:
+    """Anterior, middle and posterior heights of one vertebral body.
+
+    ``*_mm`` are NaN when the calibration is ``none``; ``spacing_source`` says which plane
+    the millimetres refer to (``detector`` means not corrected for magnification).
+    ``hm_approximate`` is True for 4-corner sets (Hm from the chord midpoints).
+    """
+
+    level: str
+    ha_mm: float
+    hm_mm: float
+    hp_mm: float
+    ha_px: float
+    hm_px: float
+    hp_px: float
+    spacing_source: str
+    hm_approximate: bool
+
+
+def vertebral_heights(ls: LandmarkSet, level: str) -> Heights:
+    """Ha, Hm and Hp of one vertebra.
+
+    Raises
+    ------
+    LandmarkError
+        If the level is unknown or a needed point is missing (naming it).
+    """
+    level_index(level)
+    names = ("ant_sup", "post_sup", "ant_inf", "post_inf")
+    if ls.scheme == "6pt":
+        names = SCHEMES["6pt"]
+    validate_landmarks(ls, require={level: names})
+    row = measure_points(points_frame([ls.replace(index_levels=())]))
+    row = row[row["level"] == level].iloc[0]
+    return Heights(
+        level=level,
+        ha_mm=float(row["ha_mm"]),
+        hm_mm=float(row["hm_mm"]),
+        hp_mm=float(row["hp_mm"]),
+        ha_px=float(row["ha_px"]),
+        hm_px=float(row["hm_px"]),
+        hp_px=float(row["hp_px"]),
+        spacing_source=ls.calibration.source,
+        hm_approximate=ls.scheme == "4pt",
+    )
+
+
+def cobb_angle(
+    ls: LandmarkSet,
+    upper: str,
+    lower: str,
+    *,
+    upper_endplate: str = "sup",
+    lower_endplate: str = "inf",
+) -> float:
+    """Signed Cobb angle between two endplates, kyphosis positive, in degrees.
+
+    Parameters
+    ----------
+    ls : LandmarkSet
+        A lateral landmark set.
+    upper, lower : str
+        Levels; by default the superior endplate of ``upper`` and the inferior endplate
+        of ``lower`` (the Cobb convention). Swapping them flips the sign.
+    upper_endplate, lower_endplate : {"sup", "inf"}
+        Which endplate of each level to use (``lower_endplate="sup"`` for S1).
+
+    Returns
+    -------
+    float
+        Angle in degrees.
+
+    Raises
+    ------
+    LandmarkError
+        If a level is unknown or a needed corner point is missing, or the set is coronal.
+    MeasureError
+        If an endplate has coincident points.
+    """
+    if ls.scheme not in LATERAL_SCHEMES:
+        raise LandmarkError(
+            f"sagittal Cobb angles need a lateral scheme (6pt/4pt), not {ls.scheme}; "
+            "use images_table for coronal Cobb angles",
+            file=ls.where,
+        )
+    for lv, end in ((upper, upper_endplate), (lower, lower_endplate)):
+        level_index(lv)
+        if end not in ("sup", "inf"):
+            raise ValueError(f"endplate {end!r} must be 'sup' or 'inf'")
+    validate_landmarks(
+        ls,
+        require={
+            upper: (f"post_{upper_endplate}", f"ant_{upper_endplate}"),
+            lower: (f"post_{lower_endplate}", f"ant_{lower_endplate}"),
+        }
+        if upper != lower
+        else {
+            upper: (
+                f"post_{upper_endplate}",
+                f"ant_{upper_endplate}",
+                f"post_{lower_endplate}",
+                f"ant_{lower_endplate}",
+            )
+        },
+    )
+    a = _endplate(ls, upper, upper_endplate)
+    b = _endplate(ls, lower, lower_endplate)
+    assert a is not None and b is not None  # guaranteed by the validation above
+    value = float(cobb_deg(a[0], a[1], b[0], b[1]))
+    if not np.isfinite(value):
+        raise MeasureError(
+            f"{ls.where}: the {upper} {upper_endplate} or {lower} {lower_endplate} endplate has "
+            "coincident points (or lies along the spine); re-place its corners"
+        )
+    return value
+
+
+def kyphotic_angle(ls: LandmarkSet, level: str) -> float:
+    """Kyphotic angle of vertebra ``level``: bisegmental Cobb from its cranial to its caudal neighbour.
+
+    Raises
+    ------
+    LandmarkError
+        If ``level`` has no neighbour on either side or points are missing.
+    """
+    i = level_index(level)
+    if i == 0 or i == len(LEVELS) - 1:
+        raise LandmarkError(
+            "the kyphotic angle needs a level with neighbours on both sides", level=level
+        )
+    return cobb_angle(ls, LEVELS[i - 1], LEVELS[i + 1])
+
+
+def gardner_angle(ls: LandmarkSet, level: str) -> float:
+    """Gardner angle: superior endplate of the cranial neighbour vs inferior endplate of ``level``.
+
+    Raises
+    ------
+    LandmarkError
+        If the cranial neighbour or points are missing.
+    """
+    i = level_index(level)
+    if i == 0:
+        raise LandmarkError("the Gardner angle needs a cranial neighbour", level=level)
+    return cobb_angle(ls, LEVELS[i - 1], level)
+
+
+def wedge_angle(ls: LandmarkSet, level: str) -> float:
+    """Vertebral wedge angle: the vertebra's own superior vs inferior endplate (positive: anterior shorter).
+
+    Raises
+    ------
+    LandmarkError
+        If a corner point is missing.
+    """
+    return cobb_angle(ls, level, level)
