@@ -1,8 +1,17 @@
-"""kyphoimg: radiograph measurement toolkit for kyphoplasty outcome research."""
+"""kyphoimg: radiograph measurement toolkit for kyphoplasty outcome research.
+
+The public API: landmark sets and their files, calibration, the measures, features and
+images tables, single-value measures, table export and the phantom generator. The
+statistics live in :mod:`kyphoimg.stats` (imported on demand). Importing kyphoimg does
+nothing but define names; it never imports napari or Qt.
+"""
 
 from __future__ import annotations
 
+from .batch import load_landmarks
 from .calibration import SPACING_SOURCES, Calibration
+from .coronal import CoronalCobb, aasce_cobb_angles
+from .dictionary import data_dictionary
 from .errors import (
     CalibrationError,
     DicomReadError,
@@ -11,17 +20,72 @@ from .errors import (
     MeasureError,
     StatsInputError,
 )
+from .export import read_table, write_table
+from .landmarks import (
+    LEVELS,
+    SCHEMES,
+    ImageRef,
+    LandmarkSet,
+    read_landmarks,
+    read_landmarks_csv,
+    validate_landmarks,
+    write_landmarks,
+    write_landmarks_csv,
+)
+from .longitudinal import RecompressionRule, features_table
+from .measure import (
+    Heights,
+    cobb_angle,
+    gardner_angle,
+    images_table,
+    kyphotic_angle,
+    measure_points,
+    measures_table,
+    points_frame,
+    vertebral_heights,
+    wedge_angle,
+)
+from .phantom import Phantom, lateral_phantom
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "LEVELS",
+    "SCHEMES",
     "SPACING_SOURCES",
     "Calibration",
     "CalibrationError",
+    "CoronalCobb",
     "DicomReadError",
+    "Heights",
+    "ImageRef",
     "KyphoimgError",
     "LandmarkError",
+    "LandmarkSet",
     "MeasureError",
+    "Phantom",
+    "RecompressionRule",
     "StatsInputError",
     "__version__",
+    "aasce_cobb_angles",
+    "cobb_angle",
+    "data_dictionary",
+    "features_table",
+    "gardner_angle",
+    "images_table",
+    "kyphotic_angle",
+    "lateral_phantom",
+    "load_landmarks",
+    "measure_points",
+    "measures_table",
+    "points_frame",
+    "read_landmarks",
+    "read_landmarks_csv",
+    "read_table",
+    "validate_landmarks",
+    "vertebral_heights",
+    "wedge_angle",
+    "write_landmarks",
+    "write_landmarks_csv",
+    "write_table",
 ]
