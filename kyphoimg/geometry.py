@@ -130,7 +130,10 @@ def cobb_deg(
     handedness of the anatomical frame: ``sign(a x c)`` with ``a`` the mean anterior
     direction and ``c`` the caudal direction (upper endplate centre to lower endplate
     centre). The result is the angle measured in the patient's own (anterior, caudal)
-    frame, which is what a Cobb angle means.
+    frame, which is what a Cobb angle means. Because the caudal direction is read from
+    the lines' positions, passing the two lines in the other order returns the same
+    anatomical angle; :func:`kyphoimg.measure.cobb_angle`, which knows the level labels,
+    negates it when the caudal endplate is named first.
 
     Examples
     --------

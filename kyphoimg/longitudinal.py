@@ -183,8 +183,9 @@ def features_table(
 
     idx = measures[measures["is_index"].astype(bool)]
     present = [str(t) for t in pd.unique(idx["timepoint"].dropna())]
-    tps = _order_timepoints(present, order)
+    _order_timepoints(present, order)  # every time point must have its place in the order
     full_order = list(DEFAULT_TIMEPOINTS if order is None else order)
+    tps = full_order  # columns for every time point of the order: a fixed schema
     key = ["patient_id", "level"]
     dup = idx.duplicated([*key, "timepoint"], keep=False)
     if dup.any():
@@ -197,10 +198,13 @@ def features_table(
 
     wide = idx.pivot(index=key, columns="timepoint", values=list(FEATURE_MEASURES))
     wide.columns = [f"{m}_{t}" for m, t in wide.columns]
-    out = pd.DataFrame(index=wide.index)
-    for m in FEATURE_MEASURES:
-        for t in tps:
-            out[f"{m}_{t}"] = wide.get(f"{m}_{t}")
+    if wide.index.nlevels != 2:  # empty input: pivot loses the key names
+        wide.index = pd.MultiIndex.from_arrays([[], []], names=key)
+    columns = {f"{m}_{t}": wide.get(f"{m}_{t}") for m in FEATURE_MEASURES for t in tps}
+    out = pd.DataFrame(
+        {c: (v if v is not None else pd.Series(np.nan, index=wide.index, dtype=object)) for c, v in columns.items()},
+        index=wide.index,
+    )
     for m in FEATURE_MEASURES:
         if m != "spacing_source":
             for t in tps:

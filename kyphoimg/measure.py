@@ -372,9 +372,10 @@ def measure_points(
             g_losses = np.stack([100.0 * (1 - ha / hp), 100.0 * (1 - hm / hp), np.zeros(n)])
         g_ok = ~np.isnan(g_losses).any(axis=0)
         g_loss = np.where(g_ok, np.max(np.nan_to_num(g_losses, nan=-np.inf), axis=0), np.nan)
-        grade = np.searchsorted(np.asarray(GENANT_THRESHOLDS_PCT), g_loss, side="right").astype(
-            float
-        )
+        # Round away floating-point noise so that an exact 40 % loss grades as 3, not 2.
+        grade = np.searchsorted(
+            np.asarray(GENANT_THRESHOLDS_PCT), np.round(g_loss, 9), side="right"
+        ).astype(float)
         grade[~g_ok] = np.nan
         kind = np.array(["wedge", "biconcave", "crush"], dtype=object)[
             np.argmax(np.nan_to_num(g_losses, nan=-np.inf), axis=0)
@@ -703,6 +704,11 @@ def cobb_angle(
     b = _endplate(ls, lower, lower_endplate)
     assert a is not None and b is not None  # guaranteed by the validation above
     value = float(cobb_deg(a[0], a[1], b[0], b[1]))
+    # cobb_deg reads cranial/caudal from the lines' positions; the labels decide the sign
+    # here, so naming the caudal endplate first gives the negated angle, as documented.
+    order = {"sup": 0, "inf": 1}
+    if (level_index(upper), order[upper_endplate]) > (level_index(lower), order[lower_endplate]):
+        value = -value
     if not np.isfinite(value):
         raise MeasureError(
             f"{ls.where}: the {upper} {upper_endplate} or {lower} {lower_endplate} endplate has "
