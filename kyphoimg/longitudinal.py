@@ -202,7 +202,10 @@ def features_table(
         wide.index = pd.MultiIndex.from_arrays([[], []], names=key)
     columns = {f"{m}_{t}": wide.get(f"{m}_{t}") for m in FEATURE_MEASURES for t in tps}
     out = pd.DataFrame(
-        {c: (v if v is not None else pd.Series(np.nan, index=wide.index, dtype=object)) for c, v in columns.items()},
+        {
+            c: (v if v is not None else pd.Series(np.nan, index=wide.index, dtype=object))
+            for c, v in columns.items()
+        },
         index=wide.index,
     )
     for m in FEATURE_MEASURES:
@@ -283,12 +286,16 @@ def features_table(
             loss_mm = np.where(mm_ok, b_mm - l_mm, np.nan)
         out["height_loss_pct"] = loss
 
-    height_hit = _nullable(loss >= rule.height_loss_pct, np.isnan(loss))
+    # Thresholds are inclusive; rounding to 1e-9 keeps an exact 15 % or 10 deg from failing
+    # on floating-point noise.
+    height_hit = _nullable(np.round(loss, 9) >= rule.height_loss_pct, np.isnan(loss))
     if rule.min_loss_mm is not None:
-        height_hit = height_hit & _nullable(loss_mm >= rule.min_loss_mm, np.isnan(loss_mm))
+        height_hit = height_hit & _nullable(
+            np.round(loss_mm, 9) >= rule.min_loss_mm, np.isnan(loss_mm)
+        )
     if rule.angle_increase_deg is not None:
         cl = out["correction_loss_deg"].to_numpy(dtype=float)
-        angle_hit = _nullable(cl >= rule.angle_increase_deg, np.isnan(cl))
+        angle_hit = _nullable(np.round(cl, 9) >= rule.angle_increase_deg, np.isnan(cl))
         out["recompression"] = height_hit | angle_hit  # Kleene logic: NA | True is True
     else:
         out["recompression"] = height_hit
