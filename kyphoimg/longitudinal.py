@@ -196,8 +196,15 @@ def features_table(
             "time point, or split the table by rater"
         )
 
-    wide = idx.pivot(index=key, columns="timepoint", values=list(FEATURE_MEASURES))
+    numeric = [m for m in FEATURE_MEASURES if m != "spacing_source"]
+    # Pivot the float measures and the text column apart: a mixed pivot goes through object.
+    wide = idx.pivot(index=key, columns="timepoint", values=numeric)
     wide.columns = [f"{m}_{t}" for m, t in wide.columns]
+    sources = idx.assign(spacing_source=idx["spacing_source"].astype(object)).pivot(
+        index=key, columns="timepoint", values="spacing_source"
+    )
+    for t in sources.columns:
+        wide[f"spacing_source_{t}"] = sources[t]
     if wide.index.nlevels != 2:  # empty input: pivot loses the key names
         wide.index = pd.MultiIndex.from_arrays([[], []], names=key)
     columns = {f"{m}_{t}": wide.get(f"{m}_{t}") for m in FEATURE_MEASURES for t in tps}
@@ -208,9 +215,9 @@ def features_table(
         },
         index=wide.index,
     )
-    for m in FEATURE_MEASURES:
-        if m != "spacing_source":
-            for t in tps:
+    for m in numeric:
+        for t in tps:
+            if out[f"{m}_{t}"].dtype != float:
                 out[f"{m}_{t}"] = out[f"{m}_{t}"].astype(float)
 
     def col(m: str, t: str | None) -> np.ndarray:

@@ -235,11 +235,12 @@ def _take(values: np.ndarray, idx: np.ndarray) -> np.ndarray:
 
 
 def _image_codes(pf: pd.DataFrame) -> np.ndarray:
-    keys = pf[list(KEY_COLUMNS)].astype("string").fillna("\x00")
-    combined = keys["patient_id"]
-    for col in KEY_COLUMNS[1:]:
-        combined = combined + "\x1f" + keys[col]
-    return pd.factorize(combined)[0]
+    """One integer per distinct image key (patient, time point, image, rater)."""
+    return pf.groupby(list(KEY_COLUMNS), sort=False, dropna=False).ngroup().to_numpy()
+
+
+def _categorical(codes: np.ndarray, labels: list[str]) -> pd.Categorical:
+    return pd.Categorical.from_codes(codes, categories=pd.Index(labels, dtype=object))
 
 
 def measure_points(
@@ -283,8 +284,8 @@ def measure_points(
             f"genant_reference={genant_reference!r}; use 'adjacent' or 'own_posterior'"
         )
     n = len(pf)
-    lvl = pf["level"].map({name: i for i, name in enumerate(LEVELS)}).to_numpy()
-    known = ~pd.isna(lvl)
+    lvl = pd.Index(LEVELS).get_indexer(pf["level"])
+    known = lvl >= 0
     lvl = np.where(known, lvl, 0).astype(np.int64)
     img = _image_codes(pf) if n else np.zeros(0, dtype=np.int64)
     code = np.zeros(n, dtype=np.int64)
@@ -304,8 +305,12 @@ def measure_points(
     )
 
     # Coordinates in mm space (unit spacing when uncalibrated: angles and ratios only).
-    source = pf["spacing_source"].astype("string").fillna("none").to_numpy(dtype=object)
-    has_mm = source != "none"
+    source = pf["spacing_source"].astype("category")
+    if source.isna().any():  # an unset source means no calibration
+        if "none" not in source.cat.categories:
+            source = source.cat.add_categories(["none"])
+        source = source.fillna("none")
+    has_mm = (source != "none").to_numpy()
     spacing = pf[["row_mm", "col_mm"]].to_numpy(dtype=float)
     spacing = np.where(has_mm[:, None] & np.isfinite(spacing), spacing, 1.0)
     px = {p: pf[[f"{p}_row", f"{p}_col"]].to_numpy(dtype=float) for p in LATERAL_POINTS}
@@ -331,8 +336,10 @@ def measure_points(
     ha_px, hm_px, hp_px = heights(px)
     ha, hm, hp = heights(mm)  # geometric heights (mm when calibrated)
     nan = np.full(n, np.nan)
-    out: dict[str, Any] = {c: pf[c].to_numpy() for c in (*KEY_COLUMNS, "level", "scheme")}
-    out["spacing_source"] = source
+    out: dict[str, Any] = {
+        c: pf[c].reset_index(drop=True) for c in (*KEY_COLUMNS, "level", "scheme")
+    }
+    out["spacing_source"] = source.reset_index(drop=True)
     out["ha_mm"], out["hm_mm"], out["hp_mm"] = (np.where(has_mm, h, nan) for h in (ha, hm, hp))
     out["ha_px"], out["hm_px"], out["hp_px"] = ha_px, hm_px, hp_px
 
@@ -377,13 +384,14 @@ def measure_points(
             np.asarray(GENANT_THRESHOLDS_PCT), np.round(g_loss, 9), side="right"
         ).astype(float)
         grade[~g_ok] = np.nan
-        kind = np.array(["wedge", "biconcave", "crush"], dtype=object)[
-            np.argmax(np.nan_to_num(g_losses, nan=-np.inf), axis=0)
-        ]
+        kind = np.argmax(np.nan_to_num(g_losses, nan=-np.inf), axis=0) + 1
         out["genant_grade"] = grade
-        out["genant_type"] = np.where(~g_ok, None, np.where(grade >= 1, kind, "normal"))
+        out["genant_type"] = _categorical(
+            np.where(~g_ok, -1, np.where(grade >= 1, kind, 0)),
+            ["normal", "wedge", "biconcave", "crush"],
+        )
         out["genant_loss_pct"] = g_loss
-        out["genant_reference"] = np.full(n, genant_reference, dtype=object)
+        out["genant_reference"] = _categorical(np.zeros(n, dtype=np.int64), [genant_reference])
 
         out["qm_ha_hp"] = wedge_ratio
         out["qm_hm_hp"] = hm / hp
@@ -392,22 +400,30 @@ def measure_points(
 
         # Segmental angles of index vertebrae: KA (bisegmental Cobb), Gardner.
         is_index = pf["is_index"].to_numpy(dtype=bool) & good
+        # Only index rows carry segmental angles: compute them there.
+        sel = np.flatnonzero(is_index)
+        up_sel, dn_sel = up[sel], down[sel]
         ka = cobb_deg(
-            _take(mm["post_sup"], up),
-            _take(mm["ant_sup"], up),
-            _take(mm["post_inf"], down),
-            _take(mm["ant_inf"], down),
+            _take(mm["post_sup"], up_sel),
+            _take(mm["ant_sup"], up_sel),
+            _take(mm["post_inf"], dn_sel),
+            _take(mm["ant_inf"], dn_sel),
         )
         gardner = cobb_deg(
-            _take(mm["post_sup"], up), _take(mm["ant_sup"], up), mm["post_inf"], mm["ant_inf"]
+            _take(mm["post_sup"], up_sel),
+            _take(mm["ant_sup"], up_sel),
+            mm["post_inf"][sel],
+            mm["ant_inf"][sel],
         )
-    out["ka_deg"] = np.where(is_index, ka, np.nan)
-    out["gardner_deg"] = np.where(is_index, gardner, np.nan)
+    out["ka_deg"] = np.full(n, np.nan)
+    out["ka_deg"][sel] = ka
+    out["gardner_deg"] = np.full(n, np.nan)
+    out["gardner_deg"][sel] = gardner
     code[is_index & (up < 0)] |= _BIT["gardner_missing"]
     code[is_index & ((up < 0) | (down < 0))] |= _BIT["ka_missing"]
     out["is_index"] = is_index
     for k in FINDINGS:
-        out[k] = pf[k].to_numpy(dtype=object)
+        out[k] = pf[k].reset_index(drop=True)
     out["row_mm"] = np.where(has_mm, pf["row_mm"].to_numpy(dtype=float), np.nan)
     out["col_mm"] = np.where(has_mm, pf["col_mm"].to_numpy(dtype=float), np.nan)
 
@@ -436,18 +452,15 @@ def measure_points(
         out[col] = np.where(withheld, np.nan, out[col])
 
     uniq, inv = np.unique(code, return_inverse=True)
-    out["status"] = (
-        np.array([_status(int(c)) for c in uniq], dtype=object)[inv]
-        if n
-        else np.array([], dtype=object)
+    statuses = sorted({_status(int(c)) for c in uniq})
+    out["status"] = _categorical(
+        np.array([statuses.index(_status(int(c))) for c in uniq], dtype=np.int64)[inv], statuses
     )
-    out["reason"] = (
-        np.array([_describe(int(c)) for c in uniq], dtype=object)[inv]
-        if n
-        else np.array([], dtype=object)
-    )
+    out["reason"] = _categorical(inv.astype(np.int64), [_describe(int(c)) for c in uniq])
 
-    frame = pd.DataFrame({c: out[c] for c in MEASURE_COLUMNS})
+    # copy=False: the arrays are freshly computed here, and consolidating ~30 float columns
+    # into one block would cost more than every measure above (pandas is copy-on-write).
+    frame = pd.DataFrame({c: out[c] for c in MEASURE_COLUMNS}, copy=False)
     if normative is not None:
         frame = _apply_normative(frame, normative, sd_threshold)
     return frame
