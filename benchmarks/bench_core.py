@@ -212,13 +212,15 @@ def run() -> list[dict]:
     return [
         {
             "id": "P3",
-            "metric": f"measures+features, {n_vert:,} vertebra rows ({n_vert // 3:,} x 3 time points)",
+            "metric": f"measures+features, {n_vert:,} vertebra rows "
+            f"({n_vert // 3:,} x 3 time points)",
             "value": t_vec,
             "unit": "s",
             "baseline": t_loop,
             "ratio": t_loop / t_vec,
             "target": "<= 1 s and >= 50x",
-            "note": f"baseline: per-vertebra Python loop over the same rows computing the same per-vertebra measures; "
+            "note": "baseline: per-vertebra Python loop over the same rows computing the same "
+            "per-vertebra measures; "
             f"{len(slow.columns) - 2} feature columns agree to 1e-9; "
             f"{len(fast):,} feature rows",
         },

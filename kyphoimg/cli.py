@@ -41,7 +41,7 @@ def _measure_args(p: argparse.ArgumentParser) -> None:
         "landmarks",
         nargs="+",
         metavar="LANDMARKS",
-        help="landmark files (*.landmarks.json, flat *.csv) or folders searched for *.landmarks.json",
+        help="landmark files (*.landmarks.json, flat *.csv) or folders searched for them",
     )
     p.add_argument(
         "--genant-reference",
@@ -274,7 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "measure",
         help="measure landmark files: one row per image x vertebra",
-        description="Measure heights, ratios, compression, Genant grade and angles from landmark files.",
+        description="Measure heights, ratios, compression, Genant grade and angles "
+        "from landmark files.",
     )
     _measure_args(p)
     p.add_argument(

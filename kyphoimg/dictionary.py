@@ -26,7 +26,7 @@ _ENTRIES: dict[str, tuple[str, str, str, str]] = {
     "patient_id": (
         "",
         "K-patient",
-        "patient identifier (pseudonymised when exported with --pseudonymise)",
+        "patient identifier as given in the landmark file",
         "",
     ),
     "timepoint": ("", "K-timepoint", "time point name (pre, post, last or a named follow-up)", ""),
@@ -196,6 +196,13 @@ _ENTRIES: dict[str, tuple[str, str, str, str]] = {
         "cement leakage seen by the reader (yes/no/not_assessable)",
         "",
     ),
+    "genant_visual": (
+        "grade",
+        "L-findings",
+        "reader's visual semiquantitative Genant grade (0, 0.5, 1, 2, 3), kept apart from the "
+        "morphometric genant_grade",
+        "Genant et al. JBMR 1993;8:1137",
+    ),
     "tk_deg": (
         "deg",
         "A-tk",
@@ -216,7 +223,7 @@ _ENTRIES: dict[str, tuple[str, str, str, str]] = {
     "cobb_pt_deg": (
         "deg",
         "A-aasce",
-        "coronal Cobb, proximal thoracic (largest angle between any two vertebrae), unsigned",
+        "AASCE organisers' PT: the largest angle between any two vertebrae, unsigned",
         "Wu et al. MICCAI 2017; AASCE 2019",
     ),
     "cobb_mt_deg": (
@@ -306,8 +313,10 @@ _SUFFIX_NOTE = " at time point {tp}"
 
 
 def describe_column(column: str) -> tuple[str, str, str, str]:
-    """Return ``(unit, definition_id, description, source)`` of a column, including
-    time-point-suffixed feature columns (``ka_deg_post``) and QM z-scores.
+    """Return ``(unit, definition_id, description, source)`` of a column.
+
+    Time-point-suffixed feature columns (``ka_deg_post``) and QM z-scores are described
+    from their base column.
 
     Unknown columns (clinical data) are described as coming from the input.
     """
@@ -323,7 +332,7 @@ def describe_column(column: str) -> tuple[str, str, str, str]:
 
 
 def data_dictionary(columns: Iterable[str]) -> pd.DataFrame:
-    """Data dictionary rows (column, unit, definition_id, description, source) for ``columns``.
+    """Return the data dictionary (column, unit, definition_id, description, source) of ``columns``.
 
     Examples
     --------

@@ -74,6 +74,9 @@ FINDINGS: dict[str, tuple[str, ...]] = {
     "ivc": ("yes", "no", "not_assessable"),
     "npec": ("no", "superior", "inferior", "both", "not_assessable"),
     "cement_leakage": ("yes", "no", "not_assessable"),
+    # Genant's visual semiquantitative grade as the reader saw it (kept apart from the
+    # morphometric genant_grade kyphoimg computes).
+    "genant_visual": ("0", "0.5", "1", "2", "3", "not_assessable"),
 }
 
 _KNOWN_TOP = {
@@ -262,7 +265,7 @@ class LandmarkSet:
     def array(
         self, levels: Sequence[str] | None = None, names: Sequence[str] | None = None
     ) -> np.ndarray:
-        """Return the points as an ``(n_levels, n_points, 2)`` array of (row, col), NaN where absent.
+        """Return the points as an ``(n_levels, n_points, 2)`` (row, col) array, NaN where absent.
 
         Parameters
         ----------
@@ -345,7 +348,7 @@ def _problems(ls: LandmarkSet) -> list[LandmarkError]:
 
 
 def _nanmean_points(a: np.ndarray) -> np.ndarray:
-    """Mean over axis 1 of an ``(n, k, 2)`` array ignoring NaN points; NaN when none (no warning)."""
+    """Mean over axis 1 of an ``(n, k, 2)`` array ignoring NaN points; NaN (silently) when none."""
     ok = ~np.isnan(a).any(axis=-1)
     n = ok.sum(axis=1)
     total = np.where(ok[..., None], a, 0.0).sum(axis=1)
@@ -563,6 +566,12 @@ def landmarks_from_dict(d: Mapping[str, Any], *, source: str | None = None) -> L
     )
 
 
+def _in_scheme_order(names: Iterable[str], order: Sequence[str]) -> list[str]:
+    """Point names sorted as the scheme lists them, unknown names last."""
+    rank = {n: i for i, n in enumerate(order)}
+    return sorted(names, key=lambda n: rank.get(n, len(rank)))
+
+
 def _as_dict(ls: LandmarkSet) -> dict[str, Any]:
     image = {
         k: v
@@ -577,12 +586,9 @@ def _as_dict(ls: LandmarkSet) -> dict[str, Any]:
     image.update(ls.image.extra)
     calibration = ls.calibration.to_dict()
     calibration.update(ls.calibration_extra)
-    order = {lv: SCHEMES.get(ls.scheme, ()) for lv in ls.points}
+    order = SCHEMES.get(ls.scheme, ())
     points = {
-        level: {
-            name: [pts[name][0], pts[name][1]]
-            for name in sorted(pts, key=lambda n, o=order[level]: o.index(n) if n in o else len(o))
-        }
+        level: {name: [pts[name][0], pts[name][1]] for name in _in_scheme_order(pts, order)}
         for level, pts in ls.points.items()
     }
     out: dict[str, Any] = {
@@ -813,8 +819,7 @@ def write_landmarks_csv(sets: Iterable[LandmarkSet], path: str | os.PathLike[str
     for ls in sets:
         cal = ls.calibration
         for level, pts in ls.points.items():
-            order = scheme_points(ls.scheme) if ls.scheme in SCHEMES else ()
-            for name in sorted(pts, key=lambda n, o=order: o.index(n) if n in o else len(o)):
+            for name in _in_scheme_order(pts, SCHEMES.get(ls.scheme, ())):
                 r, c = pts[name]
                 writer.writerow(
                     [

@@ -59,6 +59,7 @@ _FINDING_PREFERENCE = {
     "ivc": ("pre", "post"),
     "npec": ("post",),
     "cement_leakage": ("post",),
+    "genant_visual": ("pre",),
 }
 
 
@@ -95,6 +96,11 @@ class RecompressionRule:
             raise ValueError(f"height={self.height!r}; use ha, hm, hp, ahr or max_loss")
         if self.baseline not in ("post", "pre"):
             raise ValueError(f"baseline={self.baseline!r}; use 'post' or 'pre'")
+        if self.min_loss_mm is not None and self.height not in ("ha", "hm", "hp"):
+            raise ValueError(
+                f"min_loss_mm needs a body height (ha, hm or hp), not height={self.height!r}: "
+                "a ratio has no millimetres"
+            )
 
     def describe(self) -> str:
         """Return the rule as text, recorded in the ``recompression_rule`` column."""
@@ -199,7 +205,7 @@ def features_table(
     numeric = [m for m in FEATURE_MEASURES if m != "spacing_source"]
     # Pivot the float measures and the text column apart: a mixed pivot goes through object.
     wide = idx.pivot(index=key, columns="timepoint", values=numeric)
-    wide.columns = [f"{m}_{t}" for m, t in wide.columns]
+    wide.columns = [f"{c[0]}_{c[1]}" for c in wide.columns]
     sources = idx.assign(spacing_source=idx["spacing_source"].astype(object)).pivot(
         index=key, columns="timepoint", values="spacing_source"
     )
@@ -226,11 +232,21 @@ def features_table(
             return np.full(len(out), np.nan)
         return out[name].to_numpy(dtype=float)
 
-    def has_mm(t: str | None) -> np.ndarray:
+    def source(t: str | None) -> np.ndarray:
         name = f"spacing_source_{t}"
         if t is None or name not in out:
-            return np.zeros(len(out), dtype=bool)
-        return out[name].notna().to_numpy() & (out[name] != "none").to_numpy()
+            return np.full(len(out), None, dtype=object)
+        return out[name].to_numpy(dtype=object)
+
+    def comparable(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Rows where two films' heights compare in mm, and rows where only pixels do.
+
+        Millimetres compare when both films share a calibration source other than none;
+        pixels when neither film is calibrated. Mixed sources compare in neither.
+        """
+        mm = (a == b) & (a != "none") & pd.notna(a)
+        px = (a == "none") & (b == "none")
+        return mm, px
 
     # Latest follow-up per row: the last time point after post with a value.
     post_pos = full_order.index("post") if "post" in full_order else -1
@@ -246,19 +262,25 @@ def features_table(
             vals = np.where(last_tp == t, col(m, t), vals)
         return vals
 
-    last_has_mm = np.zeros(len(out), dtype=bool)
+    last_source = np.full(len(out), None, dtype=object)
     for t in follow:
-        last_has_mm = np.where(last_tp == t, has_mm(t), last_has_mm)
+        last_source = np.where(last_tp == t, source(t), last_source)
 
     h = restoration_height
     ratio = _HEIGHT_RATIO[h]
     pre_r, post_r = col(ratio, "pre"), col(ratio, "post")
-    mm_both = has_mm("pre") & has_mm("post")
-    h_pre = np.where(mm_both, col(f"{h}_mm", "pre"), col(f"{h}_px", "pre"))
-    h_post = np.where(mm_both, col(f"{h}_mm", "post"), col(f"{h}_px", "post"))
+    mm_both, px_both = comparable(source("pre"), source("post"))
+    nan = np.full(len(out), np.nan)
+    h_pre = np.where(mm_both, col(f"{h}_mm", "pre"), np.where(px_both, col(f"{h}_px", "pre"), nan))
+    h_post = np.where(
+        mm_both, col(f"{h}_mm", "post"), np.where(px_both, col(f"{h}_px", "post"), nan)
+    )
     with np.errstate(invalid="ignore", divide="ignore"):
-        out["restoration_reference_pct"] = 100.0 * (post_r - pre_r) / (100.0 - pre_r)
-        out["restoration_relative_pct"] = 100.0 * (h_post - h_pre) / h_pre
+        # Nothing to restore (R_pre = 100) or a zero height: undefined, NaN rather than inf.
+        room = 100.0 - pre_r
+        room = np.where(np.abs(room) < 1e-9, np.nan, room)
+        out["restoration_reference_pct"] = _finite(100.0 * (post_r - pre_r) / room)
+        out["restoration_relative_pct"] = _finite(100.0 * (h_post - h_pre) / h_pre)
         out["height_gain_mm"] = np.where(
             mm_both, col(f"{h}_mm", "post") - col(f"{h}_mm", "pre"), np.nan
         )
@@ -269,7 +291,7 @@ def features_table(
         ka_pre, ka_post, ka_last = col("ka_deg", "pre"), col("ka_deg", "post"), at_last("ka_deg")
         out["reduction_angle_deg"] = ka_pre - ka_post
         if reduction_rate == "angle":
-            out["reduction_rate_pct"] = 100.0 * (ka_pre - ka_post) / ka_pre
+            out["reduction_rate_pct"] = _finite(100.0 * (ka_pre - ka_post) / ka_pre)
             out["reduction_rate_method"] = "angle:(ka_pre-ka_post)/ka_pre"
         else:
             out["reduction_rate_pct"] = out["height_restoration_pct"]
@@ -285,12 +307,14 @@ def features_table(
             loss = 100.0 * (b - at_last("ahr_pct")) / b
             loss_mm = np.full(len(out), np.nan)
         else:
-            mm_ok = has_mm(base) & last_has_mm
+            mm_ok, px_ok = comparable(source(base), last_source)
             b_mm, l_mm = col(f"{rule.height}_mm", base), at_last(f"{rule.height}_mm")
             b_px, l_px = col(f"{rule.height}_px", base), at_last(f"{rule.height}_px")
-            b = np.where(mm_ok, b_mm, b_px)
-            loss = 100.0 * (b - np.where(mm_ok, l_mm, l_px)) / b
+            b = np.where(mm_ok, b_mm, np.where(px_ok, b_px, np.nan))
+            last_h = np.where(mm_ok, l_mm, np.where(px_ok, l_px, np.nan))
+            loss = 100.0 * (b - last_h) / b
             loss_mm = np.where(mm_ok, b_mm - l_mm, np.nan)
+        loss = _finite(loss)
         out["height_loss_pct"] = loss
 
     # Thresholds are inclusive; rounding to 1e-9 keeps an exact 15 % or 10 deg from failing
@@ -303,7 +327,10 @@ def features_table(
     if rule.angle_increase_deg is not None:
         cl = out["correction_loss_deg"].to_numpy(dtype=float)
         angle_hit = _nullable(np.round(cl, 9) >= rule.angle_increase_deg, np.isnan(cl))
-        out["recompression"] = height_hit | angle_hit  # Kleene logic: NA | True is True
+        # Kleene logic: NA | True is True, NA | False is NA.
+        out["recompression"] = pd.Series(height_hit, index=out.index) | pd.Series(
+            angle_hit, index=out.index
+        )
     else:
         out["recompression"] = height_hit
     out["recompression_rule"] = rule.describe()
@@ -315,6 +342,10 @@ def features_table(
     if clinical is not None:
         out = _join_clinical(out, clinical)
     return out
+
+
+def _finite(values: np.ndarray) -> np.ndarray:
+    return np.where(np.isfinite(values), values, np.nan)
 
 
 def _nullable(values: np.ndarray, missing: np.ndarray) -> pd.arrays.BooleanArray:

@@ -106,9 +106,7 @@ MEASURE_COLUMNS: tuple[str, ...] = (
     "genant_loss_pct",
     "genant_reference",
     *QM_RATIOS,
-    "ivc",
-    "npec",
-    "cement_leakage",
+    *FINDINGS,
     "row_mm",
     "col_mm",
 )
@@ -202,8 +200,15 @@ _REASONS: tuple[tuple[str, str], ...] = (
     ("caudal_only", "reference height from the caudal neighbour only"),
     ("hm_approx", "hm from 4-corner chord midpoints (approximate)"),
     ("no_mm", "no calibration: mm values are NaN"),
-    ("ka_missing", "ka_deg needs annotated cranial and caudal neighbours"),
-    ("gardner_missing", "gardner_deg needs an annotated cranial neighbour"),
+    (
+        "ka_missing",
+        "ka_deg needs the cranial neighbour's superior and the caudal neighbour's inferior "
+        "endplate corners",
+    ),
+    (
+        "gardner_missing",
+        "gardner_deg needs the cranial neighbour's superior endplate corners",
+    ),
     ("duplicate", "level annotated twice on this image: measures withheld"),
     ("unknown_level", "unknown level name"),
     ("s1", "S1 carries its superior endplate only"),
@@ -284,7 +289,7 @@ def measure_points(
             f"genant_reference={genant_reference!r}; use 'adjacent' or 'own_posterior'"
         )
     n = len(pf)
-    lvl = pd.Index(LEVELS).get_indexer(pf["level"])
+    lvl = pd.Index(LEVELS).get_indexer(pd.Index(pf["level"]))
     known = lvl >= 0
     lvl = np.where(known, lvl, 0).astype(np.int64)
     img = _image_codes(pf) if n else np.zeros(0, dtype=np.int64)
@@ -350,9 +355,8 @@ def measure_points(
             mm["post_sup"], mm["ant_sup"], mm["post_inf"], mm["ant_inf"]
         )
 
-        has_up = _take(ha, up)
-        has_dn = _take(ha, down)
-        up_ok, dn_ok = ~np.isnan(has_up), ~np.isnan(has_dn)
+        # A neighbour counts when it is annotated at all; its own row says what it lacks.
+        up_ok, dn_ok = up >= 0, down >= 0
         code[good & ~is_s1 & ~up_ok & ~dn_ok] |= _BIT["no_neighbour"]
         code[good & ~is_s1 & up_ok & ~dn_ok] |= _BIT["cranial_only"]
         code[good & ~is_s1 & ~up_ok & dn_ok] |= _BIT["caudal_only"]
@@ -419,8 +423,8 @@ def measure_points(
     out["ka_deg"][sel] = ka
     out["gardner_deg"] = np.full(n, np.nan)
     out["gardner_deg"][sel] = gardner
-    code[is_index & (up < 0)] |= _BIT["gardner_missing"]
-    code[is_index & ((up < 0) | (down < 0))] |= _BIT["ka_missing"]
+    code[is_index & np.isnan(out["gardner_deg"])] |= _BIT["gardner_missing"]
+    code[is_index & np.isnan(out["ka_deg"])] |= _BIT["ka_missing"]
     out["is_index"] = is_index
     for k in FINDINGS:
         out[k] = pf[k].reset_index(drop=True)
@@ -486,7 +490,7 @@ def _apply_normative(frame: pd.DataFrame, normative: pd.DataFrame, k: float) -> 
         frame[f"qm_{ratio}_z"] = z
         flags |= z < -k
         any_z |= ~np.isnan(z)
-    frame["qm_deformity"] = pd.array(np.where(any_z, flags, None), dtype="boolean")
+    frame["qm_deformity"] = pd.arrays.BooleanArray(flags, ~any_z)
     frame["qm_sd_threshold"] = float(k)
     return frame
 
@@ -636,12 +640,12 @@ def vertebral_heights(ls: LandmarkSet, level: str) -> Heights:
         If the level is unknown or a needed point is missing (naming it).
     """
     level_index(level)
-    names = ("ant_sup", "post_sup", "ant_inf", "post_inf")
+    names: tuple[str, ...] = ("ant_sup", "post_sup", "ant_inf", "post_inf")
     if ls.scheme == "6pt":
         names = SCHEMES["6pt"]
     validate_landmarks(ls, require={level: names})
-    row = measure_points(points_frame([ls.replace(index_levels=())]))
-    row = row[row["level"] == level].iloc[0]
+    table = measure_points(points_frame([ls.replace(index_levels=())]))
+    row = {str(k): v for k, v in table[table["level"] == level].iloc[0].items()}
     return Heights(
         level=level,
         ha_mm=float(row["ha_mm"]),
@@ -671,7 +675,9 @@ def cobb_angle(
         A lateral landmark set.
     upper, lower : str
         Levels; by default the superior endplate of ``upper`` and the inferior endplate
-        of ``lower`` (the Cobb convention). Swapping them flips the sign.
+        of ``lower`` (the Cobb convention). Naming the caudal endplate first (e.g.
+        ``cobb_angle(ls, "L2", "T12", upper_endplate="inf", lower_endplate="sup")``)
+        gives the negated angle.
     upper_endplate, lower_endplate : {"sup", "inf"}
         Which endplate of each level to use (``lower_endplate="sup"`` for S1).
 
@@ -715,7 +721,8 @@ def cobb_angle(
     )
     a = _endplate(ls, upper, upper_endplate)
     b = _endplate(ls, lower, lower_endplate)
-    assert a is not None and b is not None  # guaranteed by the validation above
+    if a is None or b is None:  # pragma: no cover - excluded by the validation above
+        raise LandmarkError("endplate points missing", file=ls.where)
     value = float(cobb_deg(a[0], a[1], b[0], b[1]))
     # cobb_deg reads cranial/caudal from the lines' positions; the labels decide the sign
     # here, so naming the caudal endplate first gives the negated angle, as documented.
@@ -731,7 +738,7 @@ def cobb_angle(
 
 
 def kyphotic_angle(ls: LandmarkSet, level: str) -> float:
-    """Kyphotic angle of vertebra ``level``: bisegmental Cobb from its cranial to its caudal neighbour.
+    """Kyphotic angle of ``level``: bisegmental Cobb from its cranial to its caudal neighbour.
 
     Raises
     ------
@@ -761,7 +768,7 @@ def gardner_angle(ls: LandmarkSet, level: str) -> float:
 
 
 def wedge_angle(ls: LandmarkSet, level: str) -> float:
-    """Vertebral wedge angle: the vertebra's own superior vs inferior endplate (positive: anterior shorter).
+    """Wedge angle: own superior vs inferior endplate (positive when the anterior is shorter).
 
     Raises
     ------

@@ -23,6 +23,7 @@ endplate's normal, inclined by the disc angle (kyphosis positive).
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -145,7 +146,7 @@ def lateral_phantom(
         If levels are not consecutive or a parameter is out of range.
     """
     idx = [level_index(lv) for lv in levels]
-    if any(b - a != 1 for a, b in zip(idx, idx[1:], strict=False)):
+    if any(b - a != 1 for a, b in itertools.pairwise(idx)):
         raise ValueError(f"levels must be consecutive, got {list(levels)}")
     if facing not in ("left", "right"):
         raise ValueError(f"facing={facing!r}; use 'left' or 'right'")
@@ -220,7 +221,7 @@ def lateral_phantom(
         lv: {k: (v[0] + shift[0], v[1] + shift[1]) for k, v in pts.items()}
         for lv, pts in placed.items()
     }
-    rows, cols = (int(math.ceil(x)) for x in allp.max(axis=0) + shift + margin_px)
+    rows, cols = (math.ceil(x) for x in allp.max(axis=0) + shift + margin_px)
     cal = Calibration.none() if source == "none" else Calibration(row_mm, col_mm, source)
     ls = LandmarkSet(
         points=placed,

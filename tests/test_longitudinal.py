@@ -208,3 +208,34 @@ def test_invalid_variant_names():
         features_table(m, restoration="mm")
     with pytest.raises(ValueError, match="height"):
         RecompressionRule(height="volume")
+
+
+def test_nothing_to_restore_gives_nan_not_inf():
+    # The index vertebra is as tall as its neighbours' mean before surgery: R_pre = 100 %.
+    pre, post = film("pre", 27.0), film("post", 27.5)
+    f = one(features_table(measures_table([pre.landmarks, post.landmarks])))
+    assert f["ahr_pct_pre"] == pytest.approx(100.0)
+    assert math.isnan(f["restoration_reference_pct"])
+
+
+def test_heights_from_films_with_different_calibration_sources_are_not_compared():
+    pre = film("pre", 13.5, source="detector")
+    post = film("post", 21.6, source="pixel_spacing")
+    last = film("last", 17.0, source="pixel_spacing")
+    f = one(features_table(measures_table([pre.landmarks, post.landmarks, last.landmarks])))
+    assert math.isnan(f["height_gain_mm"])
+    assert math.isnan(f["restoration_relative_pct"])
+    assert f["restoration_reference_pct"] == pytest.approx(60.0)  # scale-free: still valid
+    assert f["height_loss_pct"] == pytest.approx((21.6 - 17.0) / 21.6 * 100)  # post and last agree
+
+
+def test_min_loss_mm_needs_a_body_height():
+    with pytest.raises(ValueError, match="min_loss_mm needs a body height"):
+        RecompressionRule(height="ahr", min_loss_mm=4.0)
+
+
+def test_visual_genant_grade_is_carried_from_the_pre_film():
+    pre = film("pre", 13.5, findings={"L1": {"genant_visual": "2"}})
+    post = film("post", 21.6)
+    f = one(features_table(measures_table([pre.landmarks, post.landmarks])))
+    assert f["genant_visual"] == "2"

@@ -516,3 +516,14 @@ def test_mm_scale_with_spacing_px_and_angles_do_not(kw, k):
     np.testing.assert_allclose(b[HEIGHT_COLS], a[HEIGHT_COLS] * k, rtol=1e-9)
     np.testing.assert_allclose(b[["ha_px", "hp_px"]], a[["ha_px", "hp_px"]], rtol=1e-12)
     np.testing.assert_allclose(b[ANGLE_COLS], a[ANGLE_COLS], atol=1e-8)
+
+
+def test_segmental_angle_nan_is_explained_when_a_neighbour_lacks_corners():
+    pts = {k: dict(v) for k, v in SPINE_PX.items()}
+    del pts["L2"]["ant_inf"]  # L2 is annotated but cannot give its inferior endplate
+    row = one_row(measures_table([LandmarkSet(pts, index_levels=("L1",))]), "L1")
+    assert math.isnan(row["ka_deg"])
+    assert not math.isnan(row["gardner_deg"])
+    assert row["status"] == "incomplete"
+    assert "ka_deg needs" in row["reason"]
+    assert "caudal neighbour only" not in row["reason"]  # L2 is there; it lacks a point

@@ -61,6 +61,7 @@ PATIENTS = {
 
 
 def main() -> None:
+    """Write the demo landmark files and clinical table."""
     for pid, spec in PATIENTS.items():
         for tp in ("pre", "post", "last"):
             heights = dict(NORMAL)
