@@ -3,7 +3,7 @@
 Every command takes ``-o/--output``; the table format follows the extension (``.csv``,
 ``.parquet``, ``.xlsx``) and a data dictionary is written beside it. Bad inputs are
 reported after everything else has been measured; the exit code is 0 only when nothing
-failed (1: some input failed, 2: usage error).
+failed (1: some input failed or lacks points, 2: usage error, found before any work).
 """
 
 from __future__ import annotations
@@ -16,24 +16,38 @@ from pathlib import Path
 import pandas as pd
 
 from . import __version__
-from .batch import load_landmarks
+from .batch import ERROR_COLUMNS, load_landmarks, missing_points
 from .errors import KyphoimgError
-from .export import read_table, write_table
+from .export import TABLE_FORMATS, read_table, write_table
 from .longitudinal import DEFAULT_TIMEPOINTS, RecompressionRule, features_table
 from .measure import images_table, measures_table
 
 __all__ = ["main"]
 
 
+class _UsageError(KyphoimgError):
+    """A command-line usage problem found before any work (exit code 2)."""
+
+
+def _check_outputs(*paths: Path | None) -> None:
+    for path in paths:
+        if path is not None and path.suffix.lower() not in TABLE_FORMATS:
+            raise _UsageError(
+                f"{path}: unknown table format {path.suffix or '(none)'!r}; "
+                f"use one of {', '.join(TABLE_FORMATS)}"
+            )
+
+
 def _report_errors(errors: pd.DataFrame, errors_output: Path | None) -> None:
+    if errors_output is not None:  # written even when empty, so no stale report survives
+        write_table(errors, errors_output, dictionary=False)
     if errors.empty:
         return
-    print(f"\n{len(errors)} input(s) failed:", file=sys.stderr)
+    print(f"\n{len(errors)} problem(s) in the inputs:", file=sys.stderr)
     for msg in errors["error"]:
         print(f"  - {msg}", file=sys.stderr)
     if errors_output is not None:
-        write_table(errors, errors_output, dictionary=False)
-        print(f"failures written to {errors_output}", file=sys.stderr)
+        print(f"problems written to {errors_output}", file=sys.stderr)
 
 
 def _measure_args(p: argparse.ArgumentParser) -> None:
@@ -62,12 +76,22 @@ def _measure_args(p: argparse.ArgumentParser) -> None:
         "--errors",
         type=Path,
         metavar="FILE",
-        help="also write the failures (file, level, point, error) to this table",
+        help="also write the problems (file, level, point, error) to this table",
+    )
+    p.add_argument(
+        "--allow-incomplete",
+        action="store_true",
+        help="do not count points missing from annotated vertebrae as failures "
+        "(they are still NaN with a reason in the tables)",
     )
 
 
 def _measure(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list]:
-    sets, errors = load_landmarks(args.landmarks)
+    sets, errors = load_landmarks(args.landmarks, progress=True)
+    if not args.allow_incomplete:
+        missing = missing_points(sets)
+        if len(missing):
+            errors = pd.concat([errors, missing], ignore_index=True)[list(ERROR_COLUMNS)]
     normative = read_table(args.normative) if args.normative else None
     measures = measures_table(
         sets,
@@ -79,6 +103,7 @@ def _measure(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame, pd.D
 
 
 def _cmd_measure(args: argparse.Namespace) -> int:
+    _check_outputs(args.output, args.images_output, args.errors)
     measures, images, errors, sets = _measure(args)
     for path in write_table(measures, args.output):
         print(f"wrote {path}")
@@ -127,6 +152,7 @@ def _features(args: argparse.Namespace, measures: pd.DataFrame) -> pd.DataFrame:
 
 
 def _cmd_features(args: argparse.Namespace) -> int:
+    _check_outputs(args.output, args.measures_output, args.errors)
     measures, _, errors, sets = _measure(args)
     features = _features(args, measures)
     for path in write_table(features, args.output):
@@ -153,6 +179,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         normative=None,
         sd_threshold=3.0,
         errors=None,
+        allow_incomplete=False,
         clinical=Path(str(demo / "clinical.csv")),
         timepoints=None,
         restoration="reference",
@@ -318,6 +345,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
+    except _UsageError as exc:
+        print(f"kyphoimg: error: {exc}", file=sys.stderr)
+        return 2
     except KyphoimgError as exc:
         print(f"kyphoimg: error: {exc}", file=sys.stderr)
         return 1

@@ -324,10 +324,15 @@ def describe_column(column: str) -> tuple[str, str, str, str]:
         return _ENTRIES[column]
     if column.startswith("qm_") and column.endswith("_z"):
         return ("SD", "M-qm", f"z-score of {column[:-2]} against the normative table", _QM)
-    base, _, tp = column.rpartition("_")
-    if base in _ENTRIES and tp:
-        unit, did, desc, src = _ENTRIES[base]
-        return unit, did, desc + _SUFFIX_NOTE.format(tp=tp), src
+    if column.endswith("_clinical"):  # a clinical column renamed to avoid a clash
+        return ("", "K-input", "column carried from the clinical table", "input")
+    # Longest known base first, so time points may contain underscores (ka_deg_fu_6m).
+    cuts = [i for i, ch in enumerate(column) if ch == "_"]
+    for i in reversed(cuts):
+        base, tp = column[:i], column[i + 1 :]
+        if base in _ENTRIES and tp:
+            unit, did, desc, src = _ENTRIES[base]
+            return unit, did, desc + _SUFFIX_NOTE.format(tp=tp), src
     return ("", "K-input", "column carried from the input table (e.g. clinical data)", "input")
 
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
 from .dictionary import data_dictionary
 from .errors import KyphoimgError
+from .landmarks import _file_mode
 
 __all__ = ["TABLE_FORMATS", "dictionary_path", "read_table", "write_table"]
 
@@ -58,12 +60,14 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
         raise KyphoimgError(f"{path}: cannot read the table ({exc})") from None
 
 
-def _atomic(path: Path, write) -> None:  # type: ignore[no-untyped-def]
+def _atomic(path: Path, write: Callable[[str], None]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
+    mode = _file_mode(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

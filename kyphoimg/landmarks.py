@@ -470,19 +470,41 @@ def validate_landmarks(
 
 
 # ----------------------------------------------------------------------------- JSON
-def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    seen: dict[str, Any] = {}
+class _JsonObject(dict[str, Any]):
+    """A parsed JSON object that remembers which keys it saw twice."""
+
+    duplicates: tuple[str, ...] = ()
+
+
+def _record_duplicates(pairs: list[tuple[str, Any]]) -> _JsonObject:
+    obj = _JsonObject()
+    dups = []
     for key, value in pairs:
-        if key in seen:
-            raise _DuplicateKey(key)
-        seen[key] = value
-    return seen
+        if key in obj:
+            dups.append(key)
+        obj[key] = value
+    obj.duplicates = tuple(dups)
+    return obj
 
 
-class _DuplicateKey(Exception):
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
+def _duplicate_error(data: _JsonObject, where: str) -> LandmarkError | None:
+    """Return the first duplicate key of a landmark file, named by its place, or None."""
+    msg = "appears twice; keep one"
+    points = data.get("points")
+    if isinstance(points, _JsonObject):
+        if points.duplicates:
+            return LandmarkError(f"level {msg}", file=where, level=points.duplicates[0])
+        for level, pts in points.items():
+            if isinstance(pts, _JsonObject) and pts.duplicates:
+                return LandmarkError(
+                    f"point {msg}", file=where, level=level, point=pts.duplicates[0]
+                )
+    if data.duplicates:
+        return LandmarkError(f"key {data.duplicates[0]!r} {msg}", file=where)
+    for key, value in data.items():
+        if isinstance(value, _JsonObject) and value.duplicates and key != "points":
+            return LandmarkError(f"key {key}.{value.duplicates[0]} {msg}", file=where)
+    return None
 
 
 def _parse_point(value: Any, where: str, level: str, name: str) -> tuple[float, float]:
@@ -497,6 +519,15 @@ def _parse_point(value: Any, where: str, level: str, name: str) -> tuple[float, 
             f"coordinates {value!r} are not numbers", file=where, level=level, point=name
         ) from None
     return r, c
+
+
+def _expect(d: Mapping[str, Any], key: str, kind: type, what: str, where: str) -> Any:
+    value = d.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, kind):
+        raise LandmarkError(f"'{key}' must be {what}, got {value!r}", file=where)
+    return value
 
 
 def landmarks_from_dict(d: Mapping[str, Any], *, source: str | None = None) -> LandmarkSet:
@@ -534,15 +565,40 @@ def landmarks_from_dict(d: Mapping[str, Any], *, source: str | None = None) -> L
                 "points of a level must be an object {point: [row, col]}", file=where, level=level
             )
         points[level] = {name: _parse_point(v, where, level, name) for name, v in pts.items()}
-    img = d.get("image") or {}
-    cal = d.get("calibration")
+    img = _expect(d, "image", Mapping, "an object {path, sop_instance_uid, rows, columns}", where)
+    cal = _expect(d, "calibration", Mapping, "an object {row_mm, col_mm, source}", where)
+    findings = _expect(d, "findings", Mapping, "an object {level: {finding: value}}", where)
+    for level, values in findings.items():
+        if not isinstance(values, Mapping):
+            raise LandmarkError(
+                f"findings must be an object {{finding: value}}, got {values!r}",
+                file=where,
+                level=str(level),
+            )
     try:
-        calibration = Calibration.from_dict(cal)
+        calibration = Calibration.from_dict(cal or None)
     except CalibrationError as exc:
         raise LandmarkError(f"calibration: {exc}", file=where) from None
     index_levels = d.get("index_levels") or []
     if isinstance(index_levels, str):
         index_levels = [index_levels]
+    if not isinstance(index_levels, Sequence):
+        raise LandmarkError(
+            f"'index_levels' must be a list of level names, got {index_levels!r}", file=where
+        )
+    size = {}
+    for key in ("rows", "columns"):
+        value = img.get(key)
+        if value is not None and (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or value != int(value)
+            or value <= 0
+        ):
+            raise LandmarkError(
+                f"image.{key} must be a positive whole number, got {value!r}", file=where
+            )
+        size[key] = None if value is None else int(value)
     return LandmarkSet(
         points=points,
         scheme=str(d.get("scheme", "6pt")),
@@ -551,15 +607,15 @@ def landmarks_from_dict(d: Mapping[str, Any], *, source: str | None = None) -> L
         image=ImageRef(
             path=img.get("path"),
             sop_instance_uid=img.get("sop_instance_uid"),
-            rows=None if img.get("rows") is None else int(img["rows"]),
-            columns=None if img.get("columns") is None else int(img["columns"]),
+            rows=size["rows"],
+            columns=size["columns"],
             extra={k: v for k, v in img.items() if k not in _KNOWN_IMAGE},
         ),
         calibration=calibration,
         index_levels=tuple(str(x) for x in index_levels),
         rater=d.get("rater"),
         updated=d.get("updated"),
-        findings={str(k): dict(v) for k, v in (d.get("findings") or {}).items()},
+        findings={str(k): dict(v) for k, v in findings.items()},
         extra={k: v for k, v in d.items() if k not in _KNOWN_TOP},
         calibration_extra={k: v for k, v in (cal or {}).items() if k not in _KNOWN_CAL},
         source=source,
@@ -638,33 +694,42 @@ def read_landmarks(path: str | os.PathLike[str], *, validate: bool = True) -> La
     except UnicodeDecodeError:
         raise LandmarkError("not a UTF-8 text file; is this a landmark file?", file=where) from None
     try:
-        data = json.loads(text, object_pairs_hook=_reject_duplicates)
-    except _DuplicateKey as exc:
-        raise LandmarkError(
-            f"key {exc.key!r} appears twice (a duplicate level or point); keep one",
-            file=where,
-            point=exc.key,
-        ) from None
+        data = json.loads(text, object_pairs_hook=_record_duplicates)
     except json.JSONDecodeError as exc:
         raise LandmarkError(
             f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})", file=where
         ) from None
     if not isinstance(data, dict):
         raise LandmarkError("expected a JSON object at the top level", file=where)
+    dup = _duplicate_error(data, where)
+    if dup is not None:
+        raise dup
     ls = landmarks_from_dict(data, source=where)
     if validate:
         validate_landmarks(ls)
     return ls
 
 
+def _file_mode(path: Path) -> int:
+    """Mode for a file about to replace ``path``: its current mode, else 0o666 less the umask."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def _atomic_write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
+    mode = _file_mode(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, mode)  # mkstemp creates 0600; keep the permissions a plain write would give
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -728,6 +793,8 @@ def read_landmarks_csv(path: str | os.PathLike[str], *, validate: bool = True) -
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise LandmarkError(f"cannot read the file ({exc.strerror or exc})", file=where) from None
+    except UnicodeDecodeError:
+        raise LandmarkError("not a UTF-8 text file; save the CSV as UTF-8", file=where) from None
     reader = csv.DictReader(io.StringIO(text))
     header = reader.fieldnames or []
     missing = [c for c in CSV_COLUMNS if c not in header]
@@ -740,6 +807,12 @@ def read_landmarks_csv(path: str | os.PathLike[str], *, validate: bool = True) -
     extra_cols = [c for c in header if c not in CSV_COLUMNS and c not in _CSV_OPTIONAL]
     groups: dict[tuple[str, str, str, str], dict[str, Any]] = {}
     for lineno, row in enumerate(reader, start=2):
+        short = [c for c in CSV_COLUMNS if row.get(c) is None]
+        if short:
+            raise LandmarkError(
+                f"too few fields (no {', '.join(short)}); every row needs " + ",".join(CSV_COLUMNS),
+                file=f"{where} line {lineno}",
+            )
         key = (row["patient_id"], row["timepoint"], row["image"], row["rater"])
         g = groups.setdefault(
             key, {"points": {}, "index": set(), "opt": {}, "extra": {}, "line": lineno}
@@ -766,7 +839,14 @@ def read_landmarks_csv(path: str | os.PathLike[str], *, validate: bool = True) -
                         file=line_where,
                     )
         for col in extra_cols:
-            g["extra"].setdefault(col, row.get(col))
+            value = row.get(col)
+            prev = g["extra"].setdefault(col, value)
+            if prev != value:
+                raise LandmarkError(
+                    f"extra column {col!r} changes within one image ({prev!r} then {value!r}); "
+                    "kyphoimg keeps extra columns per image: keep one value per image or use JSON",
+                    file=f"{where} line {lineno}",
+                )
     sets = []
     for (pid, tp, image, rater), g in groups.items():
         opt = g["opt"]

@@ -611,6 +611,13 @@ def _coronal(ls: LandmarkSet, missing: list[str]) -> dict[str, float]:
 
 
 # ----------------------------------------------------------------------------- single values
+def _level_index(ls: LandmarkSet, level: str) -> int:
+    try:
+        return level_index(level)
+    except LandmarkError as exc:
+        raise LandmarkError(exc.message, file=ls.where, level=level) from None
+
+
 @dataclass(frozen=True)
 class Heights:
     """Anterior, middle and posterior heights of one vertebral body.
@@ -639,7 +646,7 @@ def vertebral_heights(ls: LandmarkSet, level: str) -> Heights:
     LandmarkError
         If the level is unknown or a needed point is missing (naming it).
     """
-    level_index(level)
+    _level_index(ls, level)
     names: tuple[str, ...] = ("ant_sup", "post_sup", "ant_inf", "post_inf")
     if ls.scheme == "6pt":
         names = SCHEMES["6pt"]
@@ -700,7 +707,7 @@ def cobb_angle(
             file=ls.where,
         )
     for lv, end in ((upper, upper_endplate), (lower, lower_endplate)):
-        level_index(lv)
+        _level_index(ls, lv)
         if end not in ("sup", "inf"):
             raise ValueError(f"endplate {end!r} must be 'sup' or 'inf'")
     validate_landmarks(
@@ -745,10 +752,12 @@ def kyphotic_angle(ls: LandmarkSet, level: str) -> float:
     LandmarkError
         If ``level`` has no neighbour on either side or points are missing.
     """
-    i = level_index(level)
+    i = _level_index(ls, level)
     if i == 0 or i == len(LEVELS) - 1:
         raise LandmarkError(
-            "the kyphotic angle needs a level with neighbours on both sides", level=level
+            "the kyphotic angle needs a level with neighbours on both sides",
+            file=ls.where,
+            level=level,
         )
     return cobb_angle(ls, LEVELS[i - 1], LEVELS[i + 1])
 
@@ -761,9 +770,11 @@ def gardner_angle(ls: LandmarkSet, level: str) -> float:
     LandmarkError
         If the cranial neighbour or points are missing.
     """
-    i = level_index(level)
+    i = _level_index(ls, level)
     if i == 0:
-        raise LandmarkError("the Gardner angle needs a cranial neighbour", level=level)
+        raise LandmarkError(
+            "the Gardner angle needs a cranial neighbour", file=ls.where, level=level
+        )
     return cobb_angle(ls, LEVELS[i - 1], level)
 
 
