@@ -11,6 +11,7 @@ from __future__ import annotations
 from .batch import load_landmarks
 from .calibration import SPACING_SOURCES, Calibration
 from .coronal import CoronalCobb, aasce_cobb_angles
+from .dicom import Radiograph, RadiographMetadata, read_radiograph, scan
 from .dictionary import data_dictionary
 from .errors import (
     CalibrationError,
@@ -46,6 +47,7 @@ from .measure import (
     wedge_angle,
 )
 from .phantom import Phantom, lateral_phantom
+from .timepoints import assign_timepoints
 
 __version__ = "0.1.0"
 
@@ -64,10 +66,13 @@ __all__ = [
     "LandmarkSet",
     "MeasureError",
     "Phantom",
+    "Radiograph",
+    "RadiographMetadata",
     "RecompressionRule",
     "StatsInputError",
     "__version__",
     "aasce_cobb_angles",
+    "assign_timepoints",
     "cobb_angle",
     "data_dictionary",
     "features_table",
@@ -81,7 +86,9 @@ __all__ = [
     "points_frame",
     "read_landmarks",
     "read_landmarks_csv",
+    "read_radiograph",
     "read_table",
+    "scan",
     "validate_landmarks",
     "vertebral_heights",
     "wedge_angle",

@@ -13,11 +13,12 @@ of DOMAIN.md §5 (DICOM PS3.3 §10.7.1), are:
     Imager Pixel Spacing (0018,1164) divided by the Estimated Radiographic
     Magnification Factor (0018,1114): an *estimate* of patient-plane spacing;
 ``detector``
-    Imager Pixel Spacing alone: millimetres at the detector, which overstate anatomy
-    by the magnification (typically 5-40 % on lumbar films);
+    Imager Pixel Spacing alone, or Pixel Spacing equal to it (not corrected for
+    magnification): millimetres at the detector, which overstate anatomy by the
+    magnification (typically 5-40 % on lumbar films);
 ``unknown_origin``
-    a spacing whose plane cannot be established (Pixel Spacing equal to Imager Pixel
-    Spacing, Nominal Scanned Pixel Spacing, or Pixel Spacing alone);
+    a spacing whose plane cannot be established (Pixel Spacing without Imager Pixel
+    Spacing, or Nominal Scanned Pixel Spacing of a digitised film);
 ``none``
     no usable spacing: millimetre values are NaN, pixel values, ratios and angles stay valid.
 """
@@ -93,7 +94,8 @@ class Calibration:
     def __post_init__(self) -> None:
         if self.source not in SPACING_SOURCES:
             raise CalibrationError(
-                f"unknown calibration source {self.source!r}; use one of {', '.join(SPACING_SOURCES)}"
+                f"unknown calibration source {self.source!r}; "
+                f"use one of {', '.join(SPACING_SOURCES)}"
             )
         if self.source == "none":
             object.__setattr__(self, "row_mm", math.nan)
@@ -185,6 +187,31 @@ class Calibration:
         if source == "none":
             return cls.none()
         return cls(d.get("row_mm"), d.get("col_mm"), str(source))  # type: ignore[arg-type]
+
+    @classmethod
+    def from_dataset(cls, ds: Any) -> Calibration:
+        """Resolve the calibration of a DICOM projection radiograph (DOMAIN.md §5).
+
+        Calibrated Pixel Spacing -> Imager Pixel Spacing / ERMF (``ermf``) -> Imager
+        Pixel Spacing (``detector``) -> Pixel Spacing of unknown origin or Nominal
+        Scanned Pixel Spacing (``unknown_origin``) -> ``none``. Zero, negative,
+        non-finite or malformed values count as missing. See
+        :func:`kyphoimg.dicom.calibration_from_dataset` for the full rules.
+
+        Parameters
+        ----------
+        ds : pydicom.dataset.Dataset
+            A dataset or a header read with ``stop_before_pixels=True``.
+
+        Returns
+        -------
+        Calibration
+            With source ``pixel_spacing``, ``ermf``, ``detector``, ``unknown_origin``
+            or ``none``; bad spacing values never raise.
+        """
+        from .dicom import calibration_from_dataset
+
+        return calibration_from_dataset(ds)
 
     # -- views --------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

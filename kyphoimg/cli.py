@@ -225,6 +225,33 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 1 if len(errors) else 0
 
 
+def _cmd_scan(args: argparse.Namespace) -> int:
+    _check_outputs(args.output)
+    from .dicom import scan
+    from .timepoints import assign_timepoints
+
+    index = scan(args.dicom_dir, progress=True)
+    if args.surgery is not None:
+        index = assign_timepoints(
+            index, read_table(args.surgery), post_window_days=args.post_window_days
+        )
+    for path in write_table(index, args.output):
+        print(f"wrote {path}")
+    counts = index["status"].value_counts()
+    print(
+        f"scanned {len(index)} file(s): {int(counts.get('ok', 0))} DICOM image(s), "
+        f"{int(counts.get('not_dicom', 0))} not DICOM, {int(counts.get('error', 0))} unreadable"
+    )
+    if "timepoint_flag" in index:
+        flagged = index["timepoint_flag"].fillna("").astype(str) != ""
+        if flagged.any():
+            print(f"{int(flagged.sum())} film(s) have a time-point flag to review (timepoint_flag)")
+    bad = index[index["status"] == "error"]
+    for _, row in bad.iterrows():
+        print(f"  - {row['path']}: {row['reason']}", file=sys.stderr)
+    return 1 if len(bad) else 0
+
+
 def _add_features_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--clinical", type=Path, metavar="FILE", help="clinical table joined on patient_id"
@@ -328,6 +355,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_features_options(p)
     p.set_defaults(func=_cmd_features)
+
+    p = sub.add_parser(
+        "scan",
+        help="index the DICOM files under a folder (headers only)",
+        description="Index every file under DICOM_DIR from its header (pixels are not read): "
+        "patient, UIDs, dates, modality, view, size, transfer syntax and calibration. Files "
+        "that are not DICOM are listed with a reason. Exit code 1 when a DICOM file is unreadable.",
+    )
+    p.add_argument("dicom_dir", type=Path, metavar="DICOM_DIR", help="folder searched recursively")
+    p.add_argument(
+        "-o", "--output", type=Path, required=True, help="index table (.csv/.parquet/.xlsx)"
+    )
+    p.add_argument(
+        "--surgery",
+        type=Path,
+        metavar="TABLE",
+        help="table of patient_id, surgery_date: assign pre/post/last time points",
+    )
+    p.add_argument(
+        "--post-window-days",
+        type=int,
+        default=14,
+        help="days after surgery within which the first film is 'post' (default 14)",
+    )
+    p.set_defaults(func=_cmd_scan)
 
     p = sub.add_parser(
         "demo",

@@ -1,7 +1,8 @@
 """The data dictionary: unit, definition and source of every column kyphoimg writes.
 
 Definition ids point into ``docs/measures.md`` (``M-...`` measures, ``A-...`` angles,
-``L-...`` longitudinal, ``K-...`` keys and bookkeeping).
+``L-...`` longitudinal, ``K-...`` keys and bookkeeping); ``K-scan`` columns are the DICOM
+header fields of ``kyphoimg scan`` (docs/dicom.md).
 """
 
 from __future__ import annotations
@@ -47,6 +48,37 @@ _ENTRIES: dict[str, tuple[str, str, str, str]] = {
         _CAL,
     ),
     "col_mm": ("mm/px", "K-spacing", "column spacing used for mm values", _CAL),
+    "path": ("", "K-scan", "file path relative to the scanned folder", ""),
+    "study_instance_uid": ("", "K-scan", "Study Instance UID (0020,000D)", "DICOM PS3.3"),
+    "series_instance_uid": ("", "K-scan", "Series Instance UID (0020,000E)", "DICOM PS3.3"),
+    "sop_instance_uid": (
+        "",
+        "K-scan",
+        "SOP Instance UID (0008,0018): the image's identity",
+        "DICOM PS3.3",
+    ),
+    "study_date": ("date", "K-scan", "Study Date (0008,0020)", "DICOM PS3.3"),
+    "study_time": ("time", "K-scan", "Study Time (0008,0030)", "DICOM PS3.3"),
+    "acquisition_date": ("date", "K-scan", "Acquisition Date (0008,0022)", "DICOM PS3.3"),
+    "acquisition_time": ("time", "K-scan", "Acquisition Time (0008,0032)", "DICOM PS3.3"),
+    "modality": ("", "K-scan", "Modality (0008,0060): CR, DX ...", "DICOM PS3.3"),
+    "view_position": ("", "K-scan", "View Position (0018,5101): LL, AP, PA ...", "DICOM PS3.3"),
+    "body_part": ("", "K-scan", "Body Part Examined (0018,0015)", "DICOM PS3.3"),
+    "rows": ("px", "K-scan", "Rows (0028,0010)", "DICOM PS3.3"),
+    "columns": ("px", "K-scan", "Columns (0028,0011)", "DICOM PS3.3"),
+    "transfer_syntax": (
+        "",
+        "K-scan",
+        "Transfer Syntax UID of the pixel data encoding",
+        "DICOM PS3.5",
+    ),
+    "days_from_surgery": ("days", "K-scan", "film date minus surgery date", ""),
+    "timepoint_flag": (
+        "",
+        "K-scan",
+        "why a film's time point is in doubt (not assigned, or to review)",
+        "",
+    ),
     "is_index": ("", "K-index", "vertebra is an index (fractured/treated) level", ""),
     "status": (
         "",

@@ -1,0 +1,768 @@
+"""Header-level DICOM reading and the header-only cohort index (:func:`scan`).
+
+Everything here works without pixel data: recognising DICOM files (with or without a
+Part 10 header), parsing headers leniently while recording pydicom's warnings, the
+identifying header fields, the spacing rules of DOMAIN.md §5, whether an installed
+decoder handles a transfer syntax, and whether a dataset is an image at all.
+:mod:`kyphoimg.dicom` builds the pixel pipeline on top of it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import os
+import struct
+import sys
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+import pandas as pd
+import pydicom
+from pydicom.datadict import dictionary_VR, tag_for_keyword
+from pydicom.dataelem import RawDataElement
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+from pydicom.multival import MultiValue
+from pydicom.uid import (
+    HTJ2K,
+    JPEG2000,
+    UID,
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    HTJ2KLossless,
+    HTJ2KLosslessRPCL,
+    ImplicitVRLittleEndian,
+    JPEG2000Lossless,
+    JPEGBaseline8Bit,
+    JPEGExtended12Bit,
+    JPEGLossless,
+    JPEGLosslessSV1,
+    JPEGLSLossless,
+    JPEGLSNearLossless,
+    RLELossless,
+)
+from pydicom.valuerep import VR
+from tqdm.auto import tqdm
+
+from .calibration import Calibration
+from .errors import DicomReadError
+
+__all__ = ["SCAN_COLUMNS", "scan"]
+
+#: Relative tolerance under which Pixel Spacing and Imager Pixel Spacing count as equal
+#: (rounding of the decimal strings, not a magnification correction, which is >= 5 %).
+SPACING_EQUAL_RTOL = 1e-3
+
+#: Columns of the :func:`scan` index, in order, with their pandas dtypes.
+SCAN_COLUMNS: Mapping[str, str] = {
+    "path": "str",
+    "patient_id": "str",
+    "study_instance_uid": "str",
+    "series_instance_uid": "str",
+    "sop_instance_uid": "str",
+    "study_date": "datetime64[s]",
+    "study_time": "str",
+    "acquisition_date": "datetime64[s]",
+    "acquisition_time": "str",
+    "modality": "str",
+    "view_position": "str",
+    "body_part": "str",
+    "rows": "Int64",
+    "columns": "Int64",
+    "transfer_syntax": "str",
+    "spacing_source": "str",
+    "row_mm": "float64",
+    "col_mm": "float64",
+    "status": "str",
+    "reason": "str",
+}
+
+# Decoder plugins tried in this order (pydicom plugin names); any other installed plugin
+# for the syntax is tried after these. JPEG 2000 goes to pylibjpeg-openjpeg first: it
+# bundles OpenJPEG 2.5, python-gdcm an OpenJPEG 2.3 (2018) build. "gdcm-file" is
+# kyphoimg's own call into python-gdcm for 12-bit JPEG Extended, which pydicom's gdcm
+# plugin refuses but gdcm itself decodes.
+_GDCM_FILE = "gdcm-file"
+_DECODER_ORDER: dict[str, tuple[str, ...]] = {
+    JPEGBaseline8Bit: ("gdcm", "pillow"),
+    JPEGExtended12Bit: ("gdcm", "pillow"),
+    JPEGLossless: ("gdcm",),
+    JPEGLosslessSV1: ("gdcm",),
+    JPEGLSLossless: ("gdcm", "pyjpegls"),
+    JPEGLSNearLossless: ("gdcm", "pyjpegls"),
+    JPEG2000Lossless: ("pylibjpeg", "gdcm", "pillow"),
+    JPEG2000: ("pylibjpeg", "gdcm", "pillow"),
+    HTJ2KLossless: ("pylibjpeg",),
+    HTJ2KLosslessRPCL: ("pylibjpeg",),
+    HTJ2K: ("pylibjpeg",),
+    RLELossless: ("pydicom",),
+}
+
+# What to install when no decoder for a syntax is present.
+_INSTALL_HINTS: dict[str, str] = {
+    JPEGBaseline8Bit: "python-gdcm (Apache-2.0/BSD) or pylibjpeg-libjpeg (GPLv3)",
+    JPEGExtended12Bit: "python-gdcm (Apache-2.0/BSD) or pylibjpeg-libjpeg (GPLv3)",
+    JPEGLossless: "python-gdcm (Apache-2.0/BSD) or pylibjpeg-libjpeg (GPLv3)",
+    JPEGLosslessSV1: "python-gdcm (Apache-2.0/BSD) or pylibjpeg-libjpeg (GPLv3)",
+    JPEGLSLossless: "python-gdcm (Apache-2.0/BSD) or pyjpegls (MIT)",
+    JPEGLSNearLossless: "python-gdcm (Apache-2.0/BSD) or pyjpegls (MIT)",
+    JPEG2000Lossless: "python-gdcm (Apache-2.0/BSD) or pylibjpeg with pylibjpeg-openjpeg (MIT)",
+    JPEG2000: "python-gdcm (Apache-2.0/BSD) or pylibjpeg with pylibjpeg-openjpeg (MIT)",
+    HTJ2KLossless: "pylibjpeg with pylibjpeg-openjpeg>=2.4 (MIT)",
+    HTJ2KLosslessRPCL: "pylibjpeg with pylibjpeg-openjpeg>=2.4 (MIT)",
+    HTJ2K: "pylibjpeg with pylibjpeg-openjpeg>=2.4 (MIT)",
+    RLELossless: "pydicom>=3 (built in) or pylibjpeg-rle",
+}
+
+# SOP Class UID prefixes of objects that are never images.
+_NON_IMAGE_SOP_PREFIXES: tuple[tuple[str, str], ...] = (
+    ("1.2.840.10008.5.1.4.1.1.88.", "a structured report"),
+    ("1.2.840.10008.5.1.4.1.1.11.", "a presentation state"),
+    ("1.2.840.10008.5.1.4.1.1.104.", "an encapsulated document"),
+    ("1.2.840.10008.5.1.4.1.1.9.", "a waveform"),
+    ("1.2.840.10008.1.3.10", "a media directory (DICOMDIR)"),
+)
+
+_FLOAT_PIXEL_TAGS = (0x7FE00008, 0x7FE00009)
+_UNDEFINED_LENGTH = 0xFFFFFFFF
+_EXPLICIT_VRS = frozenset(v.value.encode("ascii") for v in VR if len(v.value) == 2)
+_SNIFF_GROUPS = frozenset({0x0002, 0x0008})
+
+
+# -- warnings and low-level value access ------------------------------------------------
+@contextmanager
+def _recorded_warnings(notes: list[str]) -> Iterator[None]:
+    """Record the warnings pydicom or a decoder emits as notes instead of showing them.
+
+    Not thread-safe (``warnings.catch_warnings`` changes global state): read files from
+    several processes, not threads, when running in parallel.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for w in caught:
+        note = f"{w.category.__name__}: {w.message}"
+        if note not in notes:
+            notes.append(note)
+
+
+def _raw_text(ds: Dataset, keyword: str) -> str | None:
+    """Return an element's value as text without letting pydicom convert it.
+
+    Raw (not yet converted) elements are decoded from their bytes; converted ones are
+    joined with backslashes. Empty values give ``None``.
+    """
+    tag = tag_for_keyword(keyword)
+    if tag is None or tag not in ds:
+        return None
+    elem = ds.get_item(tag)
+    if elem is None:
+        return None
+    value = elem.value
+    if isinstance(elem, RawDataElement):
+        if value is None:
+            return None
+        text = bytes(value).decode("latin-1")
+    elif value is None:
+        return None
+    elif isinstance(value, (list, tuple, MultiValue)):
+        text = "\\".join(str(v) for v in value)
+    elif isinstance(value, bytes):
+        text = value.decode("latin-1")
+    else:
+        text = str(value)
+    text = text.strip(" \x00")
+    return text or None
+
+
+def _positive_float(text: str) -> float | None:
+    try:
+        v = float(text.strip())
+    except ValueError:
+        return None
+    return v if math.isfinite(v) and v > 0 else None
+
+
+def _finite_float(text: str) -> float | None:
+    try:
+        v = float(text.strip())
+    except ValueError:
+        return None
+    return v if math.isfinite(v) else None
+
+
+def _spacing_pair(ds: Dataset, keyword: str, notes: list[str]) -> tuple[float, float] | None:
+    """Return a ``(row_mm, col_mm)`` pair, or ``None`` when absent or unusable (noted)."""
+    text = _raw_text(ds, keyword)
+    if text is None:
+        return None
+    parts = text.split("\\")
+    if len(parts) != 2:
+        notes.append(
+            f"{keyword} {text!r} has {len(parts)} value(s), expected 2 (row\\column): ignored"
+        )
+        return None
+    row, col = (_positive_float(p) for p in parts)
+    if row is None or col is None:
+        notes.append(f"{keyword} {text!r} is not two positive finite numbers: ignored")
+        return None
+    return row, col
+
+
+def _same_spacing(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    return all(math.isclose(x, y, rel_tol=SPACING_EQUAL_RTOL) for x, y in zip(a, b, strict=True))
+
+
+def _magnification(ds: Dataset, notes: list[str]) -> float | None:
+    keyword = "EstimatedRadiographicMagnificationFactor"
+    text = _raw_text(ds, keyword)
+    if text is None:
+        return None
+    value = _positive_float(text) if "\\" not in text else None
+    if value is None:
+        notes.append(f"{keyword} {text!r} is not a positive finite number: ignored")
+        return None
+    if value < 1.0:
+        notes.append(
+            f"{keyword} {text!r} is below 1, impossible for a projection (SID/SOD): ignored"
+        )
+        return None
+    return value
+
+
+# -- calibration ------------------------------------------------------------------------
+def _resolve_calibration(ds: Dataset) -> tuple[Calibration, tuple[str, ...]]:
+    """Apply the DOMAIN.md §5 resolution order; see :func:`kyphoimg.dicom.resolve_calibration`."""
+    notes: list[str] = []
+    ps = _spacing_pair(ds, "PixelSpacing", notes)
+    ips = _spacing_pair(ds, "ImagerPixelSpacing", notes)
+    ermf = _magnification(ds, notes)
+    cal_type = _raw_text(ds, "PixelSpacingCalibrationType")
+    calibrated = ps is not None and ips is not None and not _same_spacing(ps, ips)
+    if ps is not None and (cal_type is not None or calibrated):
+        why = (
+            f"Pixel Spacing calibrated ({cal_type})"
+            if cal_type is not None
+            else "Pixel Spacing differs from Imager Pixel Spacing: calibrated to the patient plane"
+        )
+        return Calibration(ps[0], ps[1], "pixel_spacing"), (*notes, why)
+    if cal_type is not None:
+        notes.append(f"Pixel Spacing Calibration Type {cal_type!r} without usable Pixel Spacing")
+    equal = (
+        ["Pixel Spacing equals Imager Pixel Spacing: not corrected for magnification"]
+        if ps is not None and ips is not None
+        else []
+    )
+    if ips is not None and ermf is not None:
+        why = f"Imager Pixel Spacing / ERMF {ermf:g}: estimated patient plane"
+        return Calibration(ips[0] / ermf, ips[1] / ermf, "ermf"), (*notes, *equal, why)
+    if ips is not None:
+        why = "Imager Pixel Spacing: detector plane, magnification not corrected"
+        return Calibration(ips[0], ips[1], "detector"), (*notes, *equal, why)
+    if ps is not None:
+        why = "Pixel Spacing without Imager Pixel Spacing or calibration type: plane unknown"
+        return Calibration(ps[0], ps[1], "unknown_origin"), (*notes, why)
+    nsps = _spacing_pair(ds, "NominalScannedPixelSpacing", notes)
+    if nsps is not None:
+        why = "Nominal Scanned Pixel Spacing (digitised film): plane unknown"
+        return Calibration(nsps[0], nsps[1], "unknown_origin"), (*notes, why)
+    return Calibration.none(), (*notes, "no usable spacing: pixel units only")
+
+
+# -- reading ----------------------------------------------------------------------------
+class _FileProblem(Exception):
+    """A file that cannot be indexed or read; ``status`` is ``not_dicom`` or ``error``."""
+
+    def __init__(self, status: str, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def _sniff(head: bytes, size: int) -> str | None:
+    """``"part10"`` (preamble + DICM), ``"raw"`` (a dataset without header) or ``None``."""
+    if len(head) >= 132 and head[128:132] == b"DICM":
+        return "part10"
+    if len(head) < 8:
+        return None
+    for order in ("<", ">"):
+        group, _ = struct.unpack(order + "HH", head[:4])
+        if group not in _SNIFF_GROUPS:
+            continue
+        if head[4:6] in _EXPLICIT_VRS:
+            return "raw"
+        (length,) = struct.unpack(order + "I", head[4:8])
+        if 0 < length <= size:
+            return "raw"
+    return None
+
+
+def _not_dicom_reason(head: bytes) -> str:
+    if not head:
+        return "not DICOM: empty file"
+    return "not DICOM: no 'DICM' prefix at byte 128 and no DICOM element at the start"
+
+
+def _parse(fp: BinaryIO, size: int, *, header_only: bool, notes: list[str]) -> tuple[Dataset, bool]:
+    """Parse a DICOM file; return the dataset and whether its file meta was missing.
+
+    Raises
+    ------
+    _FileProblem
+        Not DICOM, unparseable, or truncated inside the header.
+    """
+    head = fp.read(132)
+    kind = _sniff(head, size)
+    if kind is None:
+        raise _FileProblem("not_dicom", _not_dicom_reason(head))
+    fp.seek(0)
+    try:
+        with _recorded_warnings(notes):
+            ds = pydicom.dcmread(fp, force=kind == "raw", stop_before_pixels=header_only)
+    except InvalidDicomError as exc:
+        raise _FileProblem("not_dicom", f"not DICOM: {exc}") from exc
+    except (EOFError, struct.error) as exc:
+        raise _FileProblem("error", f"truncated: the file ends inside the header ({exc})") from exc
+    except Exception as exc:  # pydicom raises many types on corrupt files
+        status = "not_dicom" if kind == "raw" else "error"
+        reason = f"header could not be parsed: {type(exc).__name__}: {exc}"
+        raise _FileProblem(status, reason) from exc
+    if len(ds) == 0:
+        raise _FileProblem("not_dicom", "not DICOM: no data elements could be read")
+    truncated = _truncated_element(ds, notes)
+    if truncated:
+        raise _FileProblem("error", truncated)
+    meta_missing = kind == "raw"
+    if meta_missing:
+        notes.append("no DICOM file meta header (no 'DICM' prefix): read leniently")
+    return ds, meta_missing
+
+
+def _truncated_element(ds: Dataset, notes: Sequence[str]) -> str | None:
+    """Describe a truncation visible in the parsed data, or return ``None``."""
+    if any("End of file reached before delimiter" in n for n in notes):
+        return "truncated: the file ends inside an undefined-length value (no delimiter)"
+    keys = list(ds.keys())
+    if not keys:
+        return None
+    elem = ds.get_item(keys[-1])
+    if (
+        isinstance(elem, RawDataElement)
+        and elem.value is not None
+        and elem.length != _UNDEFINED_LENGTH
+        and len(elem.value) < elem.length
+    ):
+        return (
+            f"truncated: element {elem.tag} declares {elem.length} bytes, "
+            f"the file holds {len(elem.value)}"
+        )
+    return None
+
+
+def _transfer_syntax(ds: Dataset, notes: list[str], *, encapsulated: bool) -> tuple[UID, bool]:
+    """Return the dataset's transfer syntax and whether it was inferred from the encoding.
+
+    ``encapsulated`` says whether the Pixel Data has undefined length (compressed).
+
+    Raises
+    ------
+    _FileProblem
+        If the syntax is absent and the pixel data is encapsulated (compressed).
+    """
+    meta = getattr(ds, "file_meta", None)
+    ts = meta.get("TransferSyntaxUID") if meta is not None else None
+    if ts:
+        return UID(str(ts).strip("\x00 ")), False
+    implicit, little = ds.original_encoding
+    if encapsulated:
+        raise _FileProblem(
+            "error",
+            "compressed (encapsulated) pixel data but no transfer syntax in the file: "
+            "the codec cannot be known; re-export the file with its file meta header",
+        )
+    if implicit is None or little is None:
+        implicit, little = True, True
+    inferred = (
+        ImplicitVRLittleEndian
+        if implicit
+        else ExplicitVRLittleEndian
+        if little
+        else ExplicitVRBigEndian
+    )
+    notes.append(f"no Transfer Syntax UID in the file: {inferred.name} inferred from the encoding")
+    return inferred, True
+
+
+def _available_plugins(ts: UID) -> tuple[str, ...] | None:
+    """Installed pydicom decoder plugins for ``ts``; ``None`` if pydicom has no decoder."""
+    from pydicom.pixels import get_decoder
+
+    try:
+        decoder = get_decoder(ts)
+    except NotImplementedError:
+        return None
+    return tuple(decoder.available_plugins)
+
+
+def _gdcm_available() -> bool:
+    try:
+        import gdcm  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _is_native(ts: UID) -> bool:
+    """Whether ``ts`` is a known transfer syntax with uncompressed pixel data."""
+    return _is_known_syntax(ts) and not ts.is_compressed
+
+
+def _is_known_syntax(ts: UID) -> bool:
+    return not ts.is_private and ts.is_transfer_syntax
+
+
+def _decoder_plan(ts: UID, bits_stored: int | None) -> tuple[str, ...]:
+    """Return the decoders to try for ``ts``, in order (``""``: pydicom's native unpacking)."""
+    if _is_native(ts):
+        return ("",)
+    available = _available_plugins(ts) if _is_known_syntax(ts) else None
+    if available is None:
+        return ()
+    preferred = _DECODER_ORDER.get(ts, ())
+    plan = [p for p in preferred if p in available]
+    plan += [p for p in sorted(available) if p not in plan]
+    if ts == JPEGExtended12Bit and (bits_stored or 8) > 8:
+        # pydicom's gdcm and pillow plugins refuse 12-bit JPEG; gdcm itself decodes it.
+        plan = [p for p in plan if p not in ("gdcm", "pillow")]
+        if _gdcm_available():
+            plan.insert(0, _GDCM_FILE)
+    return tuple(plan)
+
+
+def _no_decoder_reason(ts: UID) -> str:
+    if not _is_known_syntax(ts):
+        return (
+            f"transfer syntax {ts} is not one pydicom knows; convert the file to an "
+            "uncompressed or JPEG 2000 syntax (e.g. gdcmconv --raw)"
+        )
+    hint = _INSTALL_HINTS.get(ts)
+    if hint is None:
+        return (
+            f"no decoder exists in pydicom for {ts.name} ({ts}); convert the file to an "
+            "uncompressed or JPEG 2000 syntax (e.g. gdcmconv --raw)"
+        )
+    return f"no installed decoder handles {ts.name} ({ts}); install {hint}"
+
+
+def _decoder_problem(ts: UID, bits_stored: int | None) -> str | None:
+    """Say why pixel data of syntax ``ts`` cannot be decoded here, or return ``None``."""
+    return None if _decoder_plan(ts, bits_stored) else _no_decoder_reason(ts)
+
+
+def _not_image_reason(ds: Dataset, has_pixels: bool) -> str | None:
+    """Say why a dataset is not a readable image (SOP class, pixel data), else ``None``."""
+    sop = _raw_text(ds, "SOPClassUID")
+    if sop is not None:
+        for prefix, what in _NON_IMAGE_SOP_PREFIXES:
+            if sop.startswith(prefix):
+                return f"not an image: {what} ({UID(sop).name})"
+    if has_pixels:
+        return None
+    name = UID(sop).name if sop is not None else ""
+    if sop is not None and name != sop and "Image" not in name:
+        return f"not an image: {name} has no pixel data"
+    if any(t in ds for t in _FLOAT_PIXEL_TAGS):
+        return "float pixel data (7FE0,0008/0009): not a projection radiograph"
+    return "no pixel data (7FE0,0010)"
+
+
+# -- header fields ----------------------------------------------------------------------
+def _text(ds: Dataset, keyword: str) -> str | None:
+    """Return a text element's value, stripped; ``None`` when absent or empty.
+
+    ASCII bytes are decoded directly (the fast path of a header-only scan); anything else
+    goes through pydicom, which applies the Specific Character Set.
+    """
+    tag = tag_for_keyword(keyword)
+    if tag is None or tag not in ds:
+        return None
+    elem = ds.get_item(tag)
+    if isinstance(elem, RawDataElement) and elem.value is not None and elem.value.isascii():
+        return elem.value.decode("ascii").strip(" \x00") or None
+    value = ds.get(keyword)
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple, MultiValue)):
+        text = "\\".join(str(v) for v in value)
+    else:
+        text = str(value)
+    return text.strip(" \x00") or None
+
+
+def _int(ds: Dataset, keyword: str) -> int | None:
+    """Return an US/SS/IS element as an integer, ``None`` when absent or not a number."""
+    tag = tag_for_keyword(keyword)
+    if tag is None or tag not in ds:
+        return None
+    elem = ds.get_item(tag)
+    if (
+        isinstance(elem, RawDataElement)
+        and elem.value is not None
+        and len(elem.value) == 2
+        and (elem.VR or dictionary_VR(tag)) == "US"  # implicit VR: the dictionary's VR
+    ):
+        order = "<" if elem.is_little_endian else ">"
+        return int(struct.unpack(order + "H", elem.value)[0])
+    value = ds.get(keyword)
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _parse_da(text: str | None) -> _dt.date | None:
+    """Parse a DICOM DA value (``YYYYMMDD``, or legacy ``YYYY.MM.DD``); ``None`` if invalid."""
+    if not text:
+        return None
+    digits = text.strip().replace(".", "").replace("-", "")
+    if len(digits) != 8 or not digits.isdigit():
+        return None
+    try:
+        return _dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+    except ValueError:
+        return None
+
+
+def _parse_tm(text: str | None) -> _dt.time | None:
+    """Parse a DICOM TM value (``HH[MM[SS[.F{1,6}]]]``, or legacy ``HH:MM:SS``)."""
+    if not text:
+        return None
+    text = text.strip().replace(":", "")
+    whole, _, frac = text.partition(".")
+    if not whole.isdigit() or len(whole) not in (2, 4, 6) or (frac and not frac.isdigit()):
+        return None
+    hh, mm, ss = int(whole[:2]), int(whole[2:4] or 0), int(whole[4:6] or 0)
+    micro = int((frac + "000000")[:6]) if frac else 0
+    try:
+        return _dt.time(hh, mm, min(ss, 59), micro)  # DICOM allows ss = 60 (leap second)
+    except ValueError:
+        return None
+
+
+def _date_time(
+    ds: Dataset, date_kw: str, time_kw: str, notes: list[str], datetime_kw: str | None = None
+) -> tuple[_dt.date | None, _dt.time | None]:
+    d_text, t_text = _text(ds, date_kw), _text(ds, time_kw)
+    if d_text is None and datetime_kw is not None:
+        dt_text = _text(ds, datetime_kw)
+        if dt_text:
+            d_text = dt_text[:8]
+            t_text = t_text or (dt_text[8:].split("+")[0].split("-")[0] or None)
+    date, time = _parse_da(d_text), _parse_tm(t_text)
+    if d_text and date is None:
+        notes.append(f"{date_kw} {d_text!r} is not a valid date: ignored")
+    if t_text and time is None:
+        notes.append(f"{time_kw} {t_text!r} is not a valid time: ignored")
+    return date, time
+
+
+def _header_fields(ds: Dataset, notes: list[str]) -> dict[str, Any]:
+    """Return the identifying header values shared by the reader and the scan index."""
+    with _recorded_warnings(notes):
+        study_date, study_time = _date_time(ds, "StudyDate", "StudyTime", notes)
+        acq_date, acq_time = _date_time(
+            ds, "AcquisitionDate", "AcquisitionTime", notes, "AcquisitionDateTime"
+        )
+        orientation = _text(ds, "PatientOrientation")
+        return {
+            "sop_class_uid": _text(ds, "SOPClassUID"),
+            "sop_instance_uid": _text(ds, "SOPInstanceUID"),
+            "study_instance_uid": _text(ds, "StudyInstanceUID"),
+            "series_instance_uid": _text(ds, "SeriesInstanceUID"),
+            "patient_id": _text(ds, "PatientID"),
+            "study_date": study_date,
+            "study_time": study_time,
+            "acquisition_date": acq_date,
+            "acquisition_time": acq_time,
+            "modality": _text(ds, "Modality"),
+            "view_position": _text(ds, "ViewPosition"),
+            "body_part": _text(ds, "BodyPartExamined"),
+            "laterality": _text(ds, "ImageLaterality") or _text(ds, "Laterality"),
+            "patient_orientation": tuple(orientation.split("\\")) if orientation else (),
+            "photometric_interpretation": _text(ds, "PhotometricInterpretation"),
+            "presentation_lut_shape": _text(ds, "PresentationLUTShape"),
+            "rows": _int(ds, "Rows"),
+            "columns": _int(ds, "Columns"),
+            "bits_stored": _int(ds, "BitsStored"),
+            "pixel_representation": _int(ds, "PixelRepresentation"),
+        }
+
+
+# -- the cohort index -------------------------------------------------------------------
+def _pixel_element(fp: BinaryIO, size: int, ds: Dataset) -> tuple[bool, bool, str | None]:
+    """Peek at the element where header-only parsing stopped, without reading its value.
+
+    Returns
+    -------
+    has_pixels, encapsulated : bool
+        Whether Pixel Data (7FE0,0010) follows, and whether it has undefined length.
+    problem : str or None
+        A truncated pixel data value, or float pixel data.
+    """
+    pos = fp.tell()
+    head = fp.read(12)
+    implicit, little = ds.original_encoding
+    order = ">" if little is False else "<"
+    if len(head) < 8:
+        return False, False, None
+    group, element = struct.unpack(order + "HH", head[:4])
+    if group != 0x7FE0:
+        return False, False, None
+    if element != 0x0010:
+        return False, False, "float pixel data (7FE0,0008/0009): not a projection radiograph"
+    if implicit is False and len(head) == 12:
+        (length,), header_length = struct.unpack(order + "I", head[8:12]), 12
+    else:
+        (length,), header_length = struct.unpack(order + "I", head[4:8]), 8
+    if length == _UNDEFINED_LENGTH:
+        return True, True, None
+    held = size - pos - header_length
+    if length > held:
+        return True, False, f"truncated: pixel data declares {length} bytes, the file holds {held}"
+    return True, False, None
+
+
+def _header_row(path: Path, notes: list[str]) -> dict[str, Any]:
+    """Index one file: identifying fields, spacing, status and reason."""
+    size = path.stat().st_size
+    with path.open("rb") as fp:
+        ds, _ = _parse(fp, size, header_only=True, notes=notes)
+        meta = getattr(ds, "file_meta", None)
+        deflated = (
+            meta is not None and meta.get("TransferSyntaxUID") == DeflatedExplicitVRLittleEndian
+        )
+        # the file position means nothing inside a deflated stream: assume pixels follow
+        has_pixels, encapsulated, problem = (
+            (True, False, None) if deflated else _pixel_element(fp, size, ds)
+        )
+    fields = _header_fields(ds, notes)
+    calibration, cal_notes = _resolve_calibration(ds)
+    row: dict[str, Any] = {k: fields.get(k) for k in SCAN_COLUMNS if k in fields}
+    row.update(
+        spacing_source=calibration.source,
+        row_mm=calibration.row_mm,
+        col_mm=calibration.col_mm,
+    )
+    reason = problem or _not_image_reason(ds, has_pixels)
+    if reason is None:
+        try:
+            ts, _ = _transfer_syntax(ds, notes, encapsulated=encapsulated)
+            row["transfer_syntax"] = str(ts)
+            reason = _decoder_problem(ts, fields.get("bits_stored"))
+        except _FileProblem as exc:
+            reason = exc.reason
+    if reason is not None:
+        row.update(status="error", reason=reason)
+    else:
+        extra = [*notes, *cal_notes[:-1]]
+        row.update(status="ok", reason="; ".join(extra) if extra else None)
+    return row
+
+
+def _index_file(path: Path, root: Path) -> dict[str, Any]:
+    notes: list[str] = []
+    row: dict[str, Any]
+    try:
+        row = _header_row(path, notes)
+    except _FileProblem as exc:
+        row = {"status": exc.status, "reason": exc.reason}
+    except OSError as exc:
+        row = {"status": "error", "reason": f"cannot be opened: {exc.strerror or exc}"}
+    row["path"] = path.relative_to(root).as_posix()
+    return row
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    """Yield every file under ``root``, recursively (symlinked folders are not followed)."""
+    for dirpath, _, filenames in os.walk(root):
+        for name in filenames:
+            path = Path(dirpath) / name
+            if path.is_file():
+                yield path
+
+
+def _as_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """Build the index with every column of :data:`SCAN_COLUMNS`, typed, even when empty."""
+    data: dict[str, Any] = {}
+    for column, dtype in SCAN_COLUMNS.items():
+        values = [row.get(column) for row in rows]
+        if dtype.startswith("datetime"):
+            values = [
+                np.datetime64(v, "s") if v is not None else np.datetime64("NaT") for v in values
+            ]
+        elif column.endswith("_time"):
+            values = [v.isoformat() if v is not None else None for v in values]
+        elif dtype == "float64":
+            values = [math.nan if v is None else v for v in values]
+        data[column] = pd.Series(values, dtype=dtype, name=column)
+    return pd.DataFrame(data, columns=list(SCAN_COLUMNS))
+
+
+def scan(folder: str | os.PathLike[str], *, progress: bool = True) -> pd.DataFrame:
+    """Index every file under a folder from its DICOM header alone.
+
+    Pixel data is never read or decoded: parsing stops at the Pixel Data element, whose
+    length is checked against the file size to catch truncated files. Files that are not
+    DICOM, or not readable radiographs, are rows with a status and a reason, never errors.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        The folder to index, recursively (symlinked sub-folders are not followed).
+    progress : bool, optional
+        Show a tqdm progress bar on standard error (default ``True``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per file, sorted by path, with the columns of :data:`SCAN_COLUMNS`:
+
+        - ``path``: relative to ``folder``, with ``/`` separators;
+        - ``patient_id``, ``study_instance_uid``, ``series_instance_uid``,
+          ``sop_instance_uid``, ``modality``, ``view_position``, ``body_part``;
+        - ``study_date``, ``acquisition_date`` (datetime64, NaT when absent or invalid)
+          and ``study_time``, ``acquisition_time`` (ISO ``HH:MM:SS[.ffffff]`` text);
+        - ``rows``, ``columns`` (nullable integers), ``transfer_syntax`` (UID, inferred
+          when the file has no file meta);
+        - ``spacing_source``, ``row_mm``, ``col_mm``: the calibration of DOMAIN.md §5
+          (NaN mm with source ``none``);
+        - ``status``: ``ok``, ``not_dicom`` or ``error``; ``reason``: why a row is not
+          ``ok`` (not DICOM, truncated, not an image, no pixel data, no decoder
+          installed...), or on an ``ok`` row what was noticed (no file meta, ignored
+          malformed values), else missing.
+
+        An empty folder gives zero rows with every column.
+
+    Raises
+    ------
+    DicomReadError
+        If ``folder`` is not an existing folder.
+
+    Examples
+    --------
+    >>> index = scan("exports/", progress=False)  # doctest: +SKIP
+    >>> ok = index[index.status == "ok"]  # doctest: +SKIP
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise DicomReadError(f"{root}: not a folder; give the folder holding the DICOM files")
+    files = sorted(_walk(root), key=lambda p: p.relative_to(root).as_posix())
+    bar = tqdm(files, desc="scan", unit="file", disable=not progress, file=sys.stderr)
+    rows = [_index_file(path, root) for path in bar]
+    return _as_frame(rows)
