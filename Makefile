@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.kyphoimg-installed
-EXTRAS := stats,sr,test,dev
+EXTRAS := stats,sr,dask,test,dev
 JOBS   ?= 2
 
 .PHONY: help sysdeps venv install demo test bench lint clean

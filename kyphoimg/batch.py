@@ -1,14 +1,19 @@
-"""Loading many landmark files at once, never stopping at a bad one.
+"""Batches: many landmark files, or a whole study of DICOM films, never stopping at a bad one.
 
 A batch collects every failure as a row of an errors table (file, level, point, error)
-and carries on; callers decide the exit status from it.
+and carries on; callers decide the exit status from it. :func:`run_study` runs a whole
+cohort: scan, pair films with landmark files, measure in parallel (processes or Dask),
+derive features, export.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from tqdm import tqdm
@@ -18,15 +23,28 @@ from .landmarks import (
     LATERAL_SCHEMES,
     SCHEMES,
     LandmarkSet,
+    _atomic_write_text,
     read_landmarks,
     read_landmarks_csv,
     scheme_points,
     validate_landmarks,
 )
 
-__all__ = ["ERROR_COLUMNS", "find_landmark_files", "load_landmarks", "missing_points"]
+__all__ = [
+    "ERROR_COLUMNS",
+    "FILM_COLUMNS",
+    "FilmTask",
+    "RunOptions",
+    "RunResult",
+    "find_landmark_files",
+    "load_landmarks",
+    "measure_film",
+    "missing_points",
+    "run_study",
+]
 
 ERROR_COLUMNS = ("file", "level", "point", "error")
+ErrorRow = tuple[str, str | None, str | None, str]
 
 
 def find_landmark_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
@@ -79,7 +97,7 @@ def load_landmarks(
         One row per failure, columns ``file, level, point, error``.
     """
     sets: list[LandmarkSet] = []
-    errors: list[tuple[str, str | None, str | None, str]] = []
+    errors: list[ErrorRow] = []
     files = find_landmark_files(paths)
     for path in tqdm(files, desc="landmark files", unit="file", disable=None if progress else True):
         try:
@@ -132,3 +150,457 @@ def missing_points(sets: Iterable[LandmarkSet]) -> pd.DataFrame:
                     )
                     rows.append((ls.where, level, name, str(err)))
     return pd.DataFrame(rows, columns=list(ERROR_COLUMNS))
+
+
+# ============================================================================= study runs
+FILM_COLUMNS = (
+    "dicom",
+    "landmarks",
+    "patient_id",
+    "timepoint",
+    "sop_instance_uid",
+    "paired_by",
+    "spacing_source",
+    "status",
+    "reason",
+)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Options of :func:`run_study` (all plain values, so a study TOML maps onto them).
+
+    Parameters
+    ----------
+    dicom_dir : path
+        Folder searched recursively for the DICOM films.
+    output : path
+        Output folder.
+    landmarks_dir : path, optional
+        Folder of ``*.landmarks.json`` files (default: ``dicom_dir``).
+    clinical : path, optional
+        Clinical table joined on ``patient_id``; columns naming direct identifiers are
+        dropped unless ``keep_identifiers``.
+    surgery : path, optional
+        Table of ``patient_id, surgery_date`` assigning time points to films whose
+        landmark file has none.
+    timepoints : tuple of str, optional
+        Chronological order of the time points (default pre, post, last).
+    formats : tuple of str
+        Table formats written (``csv``, ``parquet``, ``xlsx``).
+    jobs : int
+        Worker processes.
+    scheduler : str, optional
+        Dask distributed scheduler address.
+    pseudonymise : bool
+        Replace patient ids by salted-hash keys (key table written separately).
+    salt : str, optional
+        Salt of the keys (random when not given; it is stored in the key table folder).
+    keep_identifiers : bool
+        Keep clinical columns that name direct identifiers.
+    resume : bool
+        Reuse per-film results cached by an earlier (interrupted) run of the same output.
+    progress : bool
+        Show progress bars.
+    """
+
+    dicom_dir: Path
+    output: Path
+    landmarks_dir: Path | None = None
+    clinical: Path | None = None
+    surgery: Path | None = None
+    timepoints: tuple[str, ...] | None = None
+    formats: tuple[str, ...] = ("csv",)
+    jobs: int = 1
+    scheduler: str | None = None
+    pseudonymise: bool = False
+    salt: str | None = None
+    keep_identifiers: bool = False
+    resume: bool = True
+    progress: bool = False
+
+
+@dataclass(frozen=True)
+class FilmTask:
+    """One film to measure: picklable, so any executor can run it."""
+
+    dicom: str
+    landmarks: str
+    timepoint: str | None
+    cache_key: str
+
+
+@dataclass
+class RunResult:
+    """What :func:`run_study` produced."""
+
+    measures: pd.DataFrame
+    images: pd.DataFrame
+    features: pd.DataFrame
+    films: pd.DataFrame
+    errors: pd.DataFrame
+    summary: dict[str, Any]
+    written: list[Path] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when no input failed."""
+        return self.errors.empty
+
+
+def measure_film(task: FilmTask) -> dict[str, Any]:
+    """Read one film and its landmark file and return the checked landmark set as JSON data.
+
+    The DICOM is decoded (so a truncated or undecodable film is caught), its calibration
+    replaces the landmark file's unless that one is a ``user`` calibration, and the image
+    size and SOP Instance UID are checked against the landmark file. The pixels are
+    dropped before returning. Failures are returned as error rows, never raised.
+    """
+    from .dicom import read_radiograph
+    from .landmarks import _as_dict
+
+    errors: list[ErrorRow] = []
+    try:
+        ls = read_landmarks(task.landmarks, validate=False)
+        rg = read_radiograph(task.dicom)
+        meta = rg.metadata
+        rows, cols = int(rg.pixels.shape[0]), int(rg.pixels.shape[1])
+        calibration = rg.calibration
+        del rg  # release the pixels as soon as the film is read
+        uid = ls.image.sop_instance_uid
+        if uid and meta.sop_instance_uid and uid != meta.sop_instance_uid:
+            raise LandmarkError(
+                f"placed on image {uid}, but the film {task.dicom} is {meta.sop_instance_uid}; "
+                "pair the landmark file with its own film",
+                file=task.landmarks,
+            )
+        if (ls.image.rows, ls.image.columns) not in ((None, None), (rows, cols)):
+            raise LandmarkError(
+                f"placed on a {ls.image.rows}x{ls.image.columns} image, but the film is "
+                f"{rows}x{cols}; was the film resized or re-exported?",
+                file=task.landmarks,
+            )
+        ls = ls.replace(
+            image=replace(
+                ls.image, rows=rows, columns=cols, sop_instance_uid=uid or meta.sop_instance_uid
+            ),
+            calibration=ls.calibration if ls.calibration.source == "user" else calibration,
+            timepoint=ls.timepoint or task.timepoint,
+        )
+        if ls.timepoint is None:
+            raise LandmarkError(
+                "no time point: set 'timepoint' in the file or give a surgery table",
+                file=task.landmarks,
+            )
+        validate_landmarks(ls)
+        return {"landmarks": _as_dict(ls), "source": task.landmarks, "errors": []}
+    except LandmarkError as exc:
+        errors.append(_error_row(exc, Path(task.landmarks)))
+    except KyphoimgError as exc:
+        errors.append((task.dicom, None, None, str(exc)))
+    except Exception as exc:  # a batch reports every failure and carries on
+        errors.append(
+            (task.dicom, None, None, f"{task.dicom}: unexpected {type(exc).__name__}: {exc}")
+        )
+    return {"landmarks": None, "source": task.landmarks, "errors": errors}
+
+
+def _file_key(*paths: str, extra: str = "") -> str:
+    h = hashlib.sha256(extra.encode())
+    for p in paths:
+        st = os.stat(p)
+        h.update(f"{os.path.abspath(p)}|{st.st_size}|{st.st_mtime_ns}".encode())
+    return h.hexdigest()[:32]
+
+
+def _peek(path: Path) -> dict[str, Any]:
+    """Header fields of a landmark file needed for pairing (patient, time point, image)."""
+    import json
+
+    data = json.loads(path.read_text(encoding="utf-8"))
+    image = data.get("image") or {}
+    if not isinstance(image, dict):
+        image = {}
+    return {
+        "patient_id": data.get("patient_id"),
+        "timepoint": data.get("timepoint"),
+        "sop_instance_uid": image.get("sop_instance_uid"),
+        "image_path": image.get("path"),
+    }
+
+
+def _pair(
+    index: pd.DataFrame, dicom_dir: Path, landmark_files: list[Path]
+) -> tuple[list[dict[str, Any]], list[ErrorRow]]:
+    """Pair landmark files with films: by SOP Instance UID, then by path or file name."""
+    ok = index[index["status"] == "ok"]
+    unreadable = {
+        (dicom_dir / p).resolve(): r
+        for p, r in zip(
+            index.loc[index["status"] == "error", "path"],
+            index.loc[index["status"] == "error", "reason"],
+            strict=True,
+        )
+    }
+    by_uid = {
+        u: p for u, p in zip(ok["sop_instance_uid"], ok["path"], strict=True) if isinstance(u, str)
+    }
+    by_path = {(dicom_dir / p).resolve(): p for p in ok["path"]}
+    by_stem: dict[tuple[Path, str], list[str]] = {}
+    for p in ok["path"]:
+        full = (dicom_dir / p).resolve()
+        by_stem.setdefault((full.parent, full.stem), []).append(p)
+    pairs: list[dict[str, Any]] = []
+    errors: list[ErrorRow] = []
+    taken: dict[str, Path] = {}
+    for lf in landmark_files:
+        try:
+            head = _peek(lf)
+        except (OSError, ValueError) as exc:
+            errors.append((str(lf), None, None, f"{lf}: cannot read the landmark file ({exc})"))
+            continue
+        film, how = None, None
+        if head["sop_instance_uid"] in by_uid:
+            film, how = by_uid[head["sop_instance_uid"]], "sop_instance_uid"
+        elif head["image_path"] and (lf.parent / head["image_path"]).resolve() in by_path:
+            film, how = by_path[(lf.parent / head["image_path"]).resolve()], "image_path"
+        else:
+            stem = lf.name.removesuffix(".landmarks.json")
+            candidates = by_stem.get((lf.parent.resolve(), stem), [])
+            if len(candidates) == 1:
+                film, how = candidates[0], "file_name"
+        if (
+            film is None
+            and head["image_path"]
+            and (lf.parent / head["image_path"]).resolve() in unreadable
+        ):
+            target = (lf.parent / head["image_path"]).resolve()
+            errors.append(
+                (
+                    str(lf),
+                    None,
+                    None,
+                    f"{lf}: its film {target} cannot be read ({unreadable[target]})",
+                )
+            )
+            continue
+        if film is None:
+            errors.append(
+                (
+                    str(lf),
+                    None,
+                    None,
+                    f"{lf}: no DICOM film found for this landmark file (SOP Instance UID "
+                    f"{head['sop_instance_uid']}, image path {head['image_path']}); put the film "
+                    "in the study folder or fix image.path",
+                )
+            )
+            continue
+        if film in taken:
+            errors.append(
+                (str(lf), None, None, f"{lf}: film {film} is already paired with {taken[film]}")
+            )
+            continue
+        taken[film] = lf
+        pairs.append({"dicom": film, "landmarks": lf, "paired_by": how, **head})
+    return pairs, errors
+
+
+def run_study(options: RunOptions) -> RunResult:
+    """Run a whole study: scan, pair, measure (in parallel), derive features, export.
+
+    Steps: index the DICOMs from their headers; pair each landmark file with its film
+    (SOP Instance UID, then image path, then file name); assign time points (from the
+    landmark files, else from the surgery table); read and check every film in parallel,
+    re-deriving its calibration from the DICOM; build the measures, images and features
+    tables; join the clinical table; write every table (with data dictionaries),
+    ``films``, ``errors`` and ``summary.json``. A film that fails is reported and the run
+    goes on. Per-film results are cached under ``OUTPUT/.kyphoimg-cache`` keyed on the
+    files' size and modification time, so an interrupted run resumes where it stopped.
+
+    Returns
+    -------
+    RunResult
+        Tables, errors, summary and the files written.
+    """
+    import json
+    import secrets
+    import time
+
+    from ._executors import executor_name, run_tasks
+    from .dicom import scan
+    from .export import drop_identifiers, pseudonymise, read_table, write_table
+    from .landmarks import landmarks_from_dict
+    from .longitudinal import features_table
+    from .measure import images_table, measures_table
+    from .timepoints import assign_timepoints
+
+    t0 = time.perf_counter()
+    o = options
+    out = Path(o.output)
+    out.mkdir(parents=True, exist_ok=True)
+    cache = out / ".kyphoimg-cache"
+    cache.mkdir(exist_ok=True)
+    dicom_dir = Path(o.dicom_dir)
+    index = scan(dicom_dir, progress=o.progress)
+    errors: list[ErrorRow] = [
+        (str(dicom_dir / p), None, None, f"{dicom_dir / p}: {r}")
+        for p, r in zip(
+            index.loc[index["status"] == "error", "path"],
+            index.loc[index["status"] == "error", "reason"],
+            strict=True,
+        )
+    ]
+    lfiles = [f for f in find_landmark_files([o.landmarks_dir or dicom_dir]) if f.suffix == ".json"]
+    pairs, pair_errors = _pair(index, dicom_dir, lfiles)
+    errors += pair_errors
+
+    assigned: dict[str, str] = {}
+    if o.surgery is not None:
+        tp = assign_timepoints(index[index["status"] == "ok"], read_table(o.surgery))
+        assigned = {
+            p: t for p, t in zip(tp["path"], tp["timepoint"], strict=True) if isinstance(t, str)
+        }
+
+    tasks = []
+    for pr in pairs:
+        dcm = str(dicom_dir / pr["dicom"])
+        tp_name = pr["timepoint"] or assigned.get(pr["dicom"])
+        key = _file_key(
+            dcm, str(pr["landmarks"]), extra=f"{tp_name}|{__import__('kyphoimg').__version__}"
+        )
+        tasks.append(
+            FilmTask(dicom=dcm, landmarks=str(pr["landmarks"]), timepoint=tp_name, cache_key=key)
+        )
+
+    results: list[dict[str, Any] | None] = [None] * len(tasks)
+    todo = []
+    for i, task in enumerate(tasks):
+        cached = cache / f"{task.cache_key}.json"
+        if o.resume and cached.exists():
+            results[i] = json.loads(cached.read_text(encoding="utf-8"))
+        else:
+            todo.append(i)
+    n_cached = len(tasks) - len(todo)
+    bar = tqdm(total=len(todo), desc="films", unit="film", disable=None if o.progress else True)
+    for j, result in run_tasks(
+        measure_film, [tasks[i] for i in todo], jobs=o.jobs, scheduler=o.scheduler
+    ):
+        i = todo[j]
+        results[i] = result
+        _atomic_write_text(cache / f"{tasks[i].cache_key}.json", json.dumps(result))
+        bar.update()
+    bar.close()
+
+    sets: list[LandmarkSet] = []
+    film_rows: list[tuple[Any, ...]] = []
+    for pr, task, res in zip(pairs, tasks, results, strict=True):
+        assert res is not None
+        errors += [(str(e[0]), e[1], e[2], str(e[3])) for e in res["errors"]]
+        ls = (
+            landmarks_from_dict(res["landmarks"], source=res["source"])
+            if res["landmarks"]
+            else None
+        )
+        if ls is not None:
+            sets.append(ls)
+        film_rows.append(
+            (
+                pr["dicom"],
+                str(pr["landmarks"]),
+                ls.patient_id if ls else pr["patient_id"],
+                ls.timepoint if ls else task.timepoint,
+                ls.image.sop_instance_uid if ls else pr["sop_instance_uid"],
+                pr["paired_by"],
+                ls.calibration.source if ls else None,
+                "measured" if ls else "failed",
+                "" if ls else "; ".join(e[3] for e in res["errors"]),
+            )
+        )
+    paired = {pr["dicom"] for pr in pairs}
+    for p in index.loc[index["status"] == "ok", "path"]:
+        if p not in paired:
+            film_rows.append(
+                (p, None, None, None, None, None, None, "not_annotated", "no landmark file")
+            )
+    films = pd.DataFrame(film_rows, columns=list(FILM_COLUMNS)).sort_values("dicom", kind="stable")
+
+    missing = missing_points(sets)
+    errors += list(missing.itertuples(index=False, name=None))
+    measures = measures_table(sets)
+    images = images_table(sets)
+    clinical: pd.DataFrame | None = None
+    dropped: list[str] = []
+    if o.clinical is not None:
+        clinical = read_table(o.clinical)
+        if not o.keep_identifiers:
+            clinical, dropped = drop_identifiers(clinical)
+    try:
+        features = features_table(measures, order=o.timepoints, clinical=clinical)
+    except KyphoimgError as exc:
+        errors.append((str(out), None, None, f"features: {exc}"))
+        features = features_table(measures.iloc[0:0], order=o.timepoints)
+    errors_df = pd.DataFrame(errors, columns=list(ERROR_COLUMNS)).drop_duplicates()
+
+    tables = {
+        "measures": measures,
+        "images": images,
+        "features": features,
+        "films": films,
+        "errors": errors_df,
+    }
+    written: list[Path] = []
+    key_note = None
+    if o.pseudonymise:
+        salt = o.salt or secrets.token_hex(16)
+        tables, key_table = pseudonymise(
+            tables, salt, text_columns=("image", "dicom", "landmarks", "file", "error", "reason")
+        )
+        keys = out / "keys"
+        written += write_table(
+            key_table.assign(salt=salt), keys / "pseudonym_key.csv", dictionary=False
+        )
+        key_note = f"key table (with the salt) in {keys}: store it apart from the exported data"
+    for name in ("measures", "images", "features"):
+        for fmt in o.formats:
+            written += write_table(tables[name], out / f"{name}.{fmt}")
+    written += write_table(tables["films"], out / "films.csv", dictionary=False)
+    written += write_table(tables["errors"], out / "errors.csv", dictionary=False)
+    summary = {
+        "kyphoimg_version": __import__("kyphoimg").__version__,
+        "executor": executor_name(o.jobs, o.scheduler),
+        "files_scanned": int(len(index)),
+        "dicom_films": int((index["status"] == "ok").sum()),
+        "unreadable_files": int((index["status"] == "error").sum()),
+        "not_dicom_files": int(
+            (
+                (index["status"] == "not_dicom")
+                & ~index["path"].str.endswith((".landmarks.json", ".landmarks.csv"))
+            ).sum()
+        ),
+        "landmark_files": len(lfiles),
+        "films_paired": len(pairs),
+        "films_measured": len(sets),
+        "films_from_cache": n_cached,
+        "films_not_annotated": int((films["status"] == "not_annotated").sum()),
+        "vertebra_rows": int(len(measures)),
+        "treated_vertebrae": int(len(features)),
+        "problems": int(len(errors_df)),
+        "clinical_columns_dropped_as_identifiers": dropped,
+        "pseudonymised": o.pseudonymise,
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
+    if key_note:
+        summary["key_table"] = key_note
+    summary_path = out / "summary.json"
+    _atomic_write_text(summary_path, json.dumps(summary, indent=2) + "\n")
+    written.append(summary_path)
+    return RunResult(
+        measures=tables["measures"],
+        images=tables["images"],
+        features=tables["features"],
+        films=tables["films"],
+        errors=tables["errors"],
+        summary=summary,
+        written=written,
+    )

@@ -12,11 +12,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
 
 from . import __version__
-from .batch import ERROR_COLUMNS, load_landmarks, missing_points
+from .batch import ERROR_COLUMNS, RunOptions, load_landmarks, missing_points, run_study
 from .errors import KyphoimgError
 from .export import TABLE_FORMATS, read_table, write_table
 from .longitudinal import DEFAULT_TIMEPOINTS, RecompressionRule, features_table
@@ -252,6 +253,98 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     return 1 if len(bad) else 0
 
 
+def _run_options(args: argparse.Namespace) -> RunOptions:
+    """Options from a study TOML (when STUDY is a .toml file) overridden by the command line."""
+    study = Path(args.study)
+    values: dict[str, object] = {}
+    if study.suffix.lower() == ".toml":
+        import tomllib
+
+        try:
+            data = tomllib.loads(study.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise _UsageError(f"{study}: cannot read the study file ({exc})") from None
+        run = data.get("run", data)
+        known = set(RunOptions.__dataclass_fields__)
+        unknown = sorted(k for k in run if k not in known and not isinstance(run[k], dict))
+        if unknown:
+            raise _UsageError(
+                f"{study}: unknown key(s) {', '.join(unknown)} in [run]; "
+                f"known: {', '.join(sorted(known))}"
+            )
+        base = study.parent
+        for k, v in run.items():
+            if k in ("dicom_dir", "output", "landmarks_dir", "clinical", "surgery"):
+                values[k] = base / str(v)
+            elif k in ("timepoints", "formats"):
+                values[k] = tuple(v)
+            elif k in known:
+                values[k] = v
+        if "dicom_dir" not in values:
+            raise _UsageError(f"{study}: [run] needs dicom_dir")
+    else:
+        values["dicom_dir"] = study
+    cli = {
+        "output": args.output,
+        "landmarks_dir": args.landmarks,
+        "clinical": args.clinical,
+        "surgery": args.surgery,
+        "timepoints": tuple(args.timepoints.split(",")) if args.timepoints else None,
+        "formats": tuple(args.format.split(",")) if args.format else None,
+        "jobs": args.jobs,
+        "scheduler": args.scheduler,
+        "salt": args.salt,
+    }
+    values.update({k: v for k, v in cli.items() if v is not None})
+    for flag in ("pseudonymise", "keep_identifiers"):
+        if getattr(args, flag):
+            values[flag] = True
+    if args.no_resume:
+        values["resume"] = False
+    if "output" not in values:
+        raise _UsageError("give -o/--output (or 'output' in the study file)")
+    formats = cast(tuple[str, ...], values.get("formats", ("csv",)))
+    bad = [f for f in formats if f".{f}" not in TABLE_FORMATS]
+    if bad:
+        raise _UsageError(f"unknown format(s) {', '.join(bad)}; use csv, parquet or xlsx")
+    return RunOptions(progress=True, **values)  # type: ignore[arg-type]
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    options = _run_options(args)
+    result = run_study(options)
+    s = result.summary
+    print(
+        f"kyphoimg run ({s['executor']}): {s['dicom_films']} film(s), "
+        f"{s['films_paired']} paired with landmarks, {s['films_measured']} measured "
+        f"({s['films_from_cache']} from an earlier run), "
+        f"{s['films_not_annotated']} not annotated; {s['vertebra_rows']} vertebra rows, "
+        f"{s['treated_vertebrae']} treated vertebra(e); {s['seconds']} s"
+    )
+    if s["clinical_columns_dropped_as_identifiers"]:
+        print(
+            "clinical columns dropped as direct identifiers: "
+            + ", ".join(s["clinical_columns_dropped_as_identifiers"])
+            + " (use --keep-identifiers to keep them)"
+        )
+    if "key_table" in s:
+        print(s["key_table"])
+    print(f"outputs in {options.output}")
+    _report_errors(result.errors, None)
+    if not result.ok:
+        print(f"errors listed in {Path(options.output) / 'errors.csv'}", file=sys.stderr)
+    return 0 if result.ok else 1
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .stats import report
+
+    written = report(args.study, args.output)
+    for name, path in written.items():
+        print(f"wrote {name}: {path}")
+    return 0
+
+
 def _add_features_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--clinical", type=Path, metavar="FILE", help="clinical table joined on patient_id"
@@ -380,6 +473,57 @@ def build_parser() -> argparse.ArgumentParser:
         help="days after surgery within which the first film is 'post' (default 14)",
     )
     p.set_defaults(func=_cmd_scan)
+
+    p = sub.add_parser(
+        "run",
+        help="run a whole study: scan, pair, measure, features, export",
+        description="Run a study from a folder of DICOM films and landmark files (or a study "
+        "TOML with a [run] table): scan, pair each film with its landmark file, assign time "
+        "points, measure every film (in parallel), derive features, join the clinical table and "
+        "export with data dictionaries, films.csv, errors.csv and summary.json. An interrupted "
+        "run resumes where it stopped. Exit code 0 only when nothing failed.",
+    )
+    p.add_argument("study", metavar="STUDY", help="study folder, or a study .toml file")
+    p.add_argument("-o", "--output", type=Path, help="output folder")
+    p.add_argument("--landmarks", type=Path, metavar="DIR", help="landmark files (default: STUDY)")
+    p.add_argument(
+        "--clinical", type=Path, metavar="FILE", help="clinical table joined on patient_id"
+    )
+    p.add_argument(
+        "--surgery",
+        type=Path,
+        metavar="FILE",
+        help="patient_id, surgery_date: time points for films whose landmark file has none",
+    )
+    p.add_argument("--timepoints", metavar="LIST", help="time points in order, comma-separated")
+    p.add_argument("--format", metavar="LIST", help="table formats: csv,parquet,xlsx (default csv)")
+    p.add_argument("--jobs", type=int, metavar="N", help="worker processes (default 1)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask distributed scheduler")
+    p.add_argument(
+        "--pseudonymise",
+        action="store_true",
+        help="replace patient ids by salted-hash keys; the key table is written to OUTPUT/keys/",
+    )
+    p.add_argument("--salt", help="salt for the keys (default: random, stored with the key table)")
+    p.add_argument(
+        "--keep-identifiers",
+        action="store_true",
+        help="keep clinical columns that name direct identifiers (names, birth dates, addresses)",
+    )
+    p.add_argument("--no-resume", action="store_true", help="recompute every film")
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser(
+        "report",
+        aliases=["stats"],
+        help="outcome statistics report from a study TOML (HTML + XLSX)",
+        description="Run the outcome statistics a study TOML describes (Table 1, time points, "
+        "correlation, logistic regression, ROC with DeLong CIs) and write one self-contained "
+        "HTML report, an XLSX workbook and the figures. Every p-value names its test.",
+    )
+    p.add_argument("study", type=Path, metavar="STUDY", help="study .toml (see docs/statistics.md)")
+    p.add_argument("-o", "--output", type=Path, required=True, help="output folder")
+    p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser(
         "demo",

@@ -19,7 +19,16 @@ from .dictionary import data_dictionary
 from .errors import KyphoimgError
 from .landmarks import _file_mode
 
-__all__ = ["TABLE_FORMATS", "dictionary_path", "read_table", "write_table"]
+__all__ = [
+    "DIRECT_IDENTIFIER_COLUMNS",
+    "TABLE_FORMATS",
+    "dictionary_path",
+    "drop_identifiers",
+    "pseudonym",
+    "pseudonymise",
+    "read_table",
+    "write_table",
+]
 
 TABLE_FORMATS = (".csv", ".parquet", ".xlsx")
 
@@ -129,3 +138,127 @@ def _to_parquet(table: pd.DataFrame, tmp: str) -> None:
         if frame[c].dtype == object:
             frame[c] = frame[c].astype("string")
     frame.to_parquet(tmp, index=False)
+
+
+# ----------------------------------------------------------------------------- identifiers
+#: Column names treated as direct identifiers (case-insensitive, spaces/dashes as "_").
+DIRECT_IDENTIFIER_COLUMNS: frozenset[str] = frozenset(
+    {
+        "name",
+        "patient_name",
+        "patientname",
+        "first_name",
+        "last_name",
+        "surname",
+        "given_name",
+        "birth_date",
+        "date_of_birth",
+        "dob",
+        "patient_birth_date",
+        "address",
+        "patient_address",
+        "street",
+        "postcode",
+        "zip",
+        "phone",
+        "telephone",
+        "email",
+        "e_mail",
+        "mrn",
+        "medical_record_number",
+        "ssn",
+        "national_id",
+        "insurance_number",
+    }
+)
+
+
+def _norm(col: str) -> str:
+    return str(col).strip().lower().replace(" ", "_").replace("-", "_")
+
+
+def drop_identifiers(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Remove columns whose names mark direct identifiers (names, birth dates, addresses...).
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        Without those columns.
+    dropped : list of str
+        The columns removed, so the caller can say so.
+    """
+    dropped = [c for c in table.columns if _norm(c) in DIRECT_IDENTIFIER_COLUMNS]
+    return table.drop(columns=dropped), dropped
+
+
+def pseudonym(patient_id: str, salt: str) -> str:
+    """Salted-hash key of a patient id: ``"PS-"`` and 12 hex digits of HMAC-SHA256.
+
+    The same id and salt always give the same key; without the salt the key cannot be
+    traced back by hashing candidate ids.
+
+    Examples
+    --------
+    >>> pseudonym("P001", "s3cret") == pseudonym("P001", "s3cret")
+    True
+    >>> pseudonym("P001", "s3cret") != pseudonym("P001", "other")
+    True
+    """
+    import hashlib
+    import hmac
+
+    digest = hmac.new(salt.encode(), str(patient_id).encode(), hashlib.sha256).hexdigest()
+    return f"PS-{digest[:12]}"
+
+
+def pseudonymise(
+    tables: dict[str, pd.DataFrame], salt: str, *, text_columns: tuple[str, ...] = ()
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """Replace ``patient_id`` in every table by its salted-hash key.
+
+    Parameters
+    ----------
+    tables : dict of str to DataFrame
+        Tables to pseudonymise (those without ``patient_id`` pass through).
+    salt : str
+        Secret salt; keep it (and the key table) apart from the exported data.
+    text_columns : tuple of str
+        Further text columns (file paths) in which each original id is replaced by its key,
+        since folder and file names often carry the patient id.
+
+    Returns
+    -------
+    tables : dict of str to DataFrame
+        Copies with pseudonymised ids.
+    key_table : pandas.DataFrame
+        Columns ``patient_id, pseudonym``: the only link back; write it separately.
+    """
+    ids: set[str] = set()
+    for t in tables.values():
+        if "patient_id" in t:
+            ids.update(str(x) for x in t["patient_id"].dropna())
+    key = {pid: pseudonym(pid, salt) for pid in sorted(ids)}
+    # Longest ids first, so "P1" does not replace the start of "P10".
+    ordered = sorted(key, key=len, reverse=True)
+    out = {}
+    for name, t in tables.items():
+        t = t.copy()
+        if "patient_id" in t:
+            t["patient_id"] = t["patient_id"].map(
+                lambda x: key.get(str(x), x) if pd.notna(x) else x
+            )
+        for col in text_columns:
+            if col in t:
+                t[col] = t[col].map(lambda s: _replace_ids(s, ordered, key))
+        out[name] = t
+    key_table = pd.DataFrame({"patient_id": list(key), "pseudonym": list(key.values())})
+    return out, key_table
+
+
+def _replace_ids(value: object, ordered: list[str], key: dict[str, str]) -> object:
+    if not isinstance(value, str):
+        return value
+    for pid in ordered:
+        if pid and pid in value:
+            value = value.replace(pid, key[pid])
+    return value

@@ -699,7 +699,7 @@ def read_landmarks(path: str | os.PathLike[str], *, validate: bool = True) -> La
         raise LandmarkError(
             f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})", file=where
         ) from None
-    if not isinstance(data, dict):
+    if not isinstance(data, _JsonObject):
         raise LandmarkError("expected a JSON object at the top level", file=where)
     dup = _duplicate_error(data, where)
     if dup is not None:

@@ -1,0 +1,72 @@
+"""Executors for per-film work: serial, local processes, or a Dask distributed cluster.
+
+All three yield ``(index, result)`` pairs as the work completes; callers sort by index,
+so the output does not depend on which executor ran or in what order films finished.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+__all__ = ["executor_name", "run_tasks"]
+
+
+def executor_name(jobs: int, scheduler: str | None) -> str:
+    """Describe the executor for the run summary."""
+    if scheduler:
+        return f"dask:{scheduler}"
+    return "serial" if jobs <= 1 else f"processes:{jobs}"
+
+
+def run_tasks(
+    fn: Callable[[T], R],
+    tasks: Sequence[T],
+    *,
+    jobs: int = 1,
+    scheduler: str | None = None,
+) -> Iterator[tuple[int, R]]:
+    """Apply ``fn`` to every task, yielding ``(position, result)`` as results arrive.
+
+    Parameters
+    ----------
+    fn : callable
+        A picklable top-level function; it must not raise (return failures as values).
+    tasks : sequence
+        Picklable task descriptions.
+    jobs : int
+        Worker processes (1: in this process).
+    scheduler : str, optional
+        Address of a Dask distributed scheduler (``tcp://host:port``); overrides ``jobs``.
+    """
+    if not tasks:
+        return
+    if scheduler:
+        yield from _dask(fn, tasks, scheduler)
+    elif jobs <= 1:
+        for i, task in enumerate(tasks):
+            yield i, fn(task)
+    else:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            futures = {pool.submit(fn, task): i for i, task in enumerate(tasks)}
+            for fut in as_completed(futures):
+                yield futures[fut], fut.result()
+
+
+def _dask(
+    fn: Callable[[Any], Any], tasks: Sequence[Any], address: str
+) -> Iterator[tuple[int, Any]]:
+    from dask.distributed import Client
+    from dask.distributed import as_completed as dask_completed
+
+    # as_completed looks up the default client, so this one is the default while it runs.
+    with Client(address, set_as_default=True) as client:
+        futures = client.map(fn, list(tasks), pure=False)
+        position = {f.key: i for i, f in enumerate(futures)}
+        for fut in dask_completed(futures):
+            yield position[fut.key], fut.result()
+            fut.release()  # results leave the cluster as soon as they are taken

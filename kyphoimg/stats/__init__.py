@@ -1,0 +1,64 @@
+"""Outcome statistics for kyphoplasty studies (DOMAIN.md §6).
+
+DataFrames in, DataFrames (or frozen result objects holding DataFrames) out; every
+p-value is accompanied by the name of its test. Defaults follow SPSS: Student t-test
+with pooled variance, Pearson chi-square without Yates' correction, Fisher's exact
+test when an expected count is below 5, Mann–Whitney U for non-normal variables.
+
+Functions
+---------
+table1
+    Baseline characteristics by group with the test for each row.
+compare_timepoints
+    Repeated-measures ANOVA (Greenhouse–Geisser), Friedman or mixed model over time
+    points, paired post-hoc tests and between-group tests per time point.
+correlate
+    Point-biserial, phi, Pearson, Spearman or Kendall correlation with CI.
+logistic
+    Univariable screen and multivariable logistic model with OR (Wald and profile CI),
+    prediction equation, EPV, separation check, VIF, Hosmer–Lemeshow, calibration and
+    bootstrap optimism-corrected AUC.
+roc, delong_test
+    ROC analysis with DeLong variance/CI and Youden cutoff; DeLong comparison of AUCs.
+plot_roc, plot_forest, plot_timecourse, save_figure
+    Figures (PNG and SVG).
+report
+    HTML report and XLSX workbook from a study TOML file.
+
+Heavy dependencies (statsmodels, pingouin, matplotlib) are imported only when a
+function needs them.
+"""
+
+from __future__ import annotations
+
+from ._correlate import correlate
+from ._figures import plot_forest, plot_roc, plot_timecourse, save_figure
+from ._logistic import LogisticResult, hosmer_lemeshow, logistic
+from ._repeated import TimepointResult, compare_timepoints
+from ._report import report
+from ._roc import DelongTestResult, RocResult, delong_test, roc
+from ._table1 import Table1, table1
+from ._validate import EventsPerVariableWarning, SeparationWarning, StatsWarning
+
+__all__ = [
+    "DelongTestResult",
+    "EventsPerVariableWarning",
+    "LogisticResult",
+    "RocResult",
+    "SeparationWarning",
+    "StatsWarning",
+    "Table1",
+    "TimepointResult",
+    "compare_timepoints",
+    "correlate",
+    "delong_test",
+    "hosmer_lemeshow",
+    "logistic",
+    "plot_forest",
+    "plot_roc",
+    "plot_timecourse",
+    "report",
+    "roc",
+    "save_figure",
+    "table1",
+]

@@ -1,0 +1,445 @@
+"""Change over ordered time points within groups, and group differences per time point."""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from kyphoimg.errors import StatsInputError
+
+from ._htest import continuous_test
+from ._validate import as_frame, as_numeric, require_columns
+
+__all__ = ["CORRECTIONS", "TimepointResult", "compare_timepoints"]
+
+#: Multiple-comparison corrections (statsmodels ``multipletests`` names) and labels.
+CORRECTIONS: dict[str, str] = {
+    "bonferroni": "Bonferroni",
+    "holm": "Holm",
+    "sidak": "Šidák",
+    "fdr_bh": "Benjamini–Hochberg FDR",
+    "none": "none",
+}
+METHODS = ("rm_anova", "friedman", "mixed")
+POSTHOC = {
+    "paired_t": "paired t-test",
+    "wilcoxon": "Wilcoxon signed-rank (scipy 'auto': exact for small samples without ties/zeros)",
+}
+ALL = "all"
+
+
+@dataclass(frozen=True)
+class TimepointResult:
+    """Result of :func:`compare_timepoints`.
+
+    Attributes
+    ----------
+    descriptives : pandas.DataFrame
+        Columns ``group, time, n, mean, sd, sem, median, q1, q3``, over all available
+        values (incomplete subjects included).
+    within : pandas.DataFrame
+        One row per group: ``group, test, statistic, df1, df2, p_value, p_uncorrected,
+        epsilon_gg, sphericity_w, sphericity_p, n_subjects, n_excluded, note``.
+        ``p_value`` is the p-value to report (Greenhouse–Geisser corrected for the
+        repeated-measures ANOVA).
+    posthoc : pandas.DataFrame
+        Pairwise comparisons of time points within each group: ``group, time_a,
+        time_b, test, statistic, df, p_uncorrected, p_adjusted, correction, n, note``.
+    between : pandas.DataFrame
+        Group comparison at each time point over the subjects measured then: ``time,
+        test, statistic, df, p_value, n`` (empty without ``group``).
+    order : tuple
+        Time points in analysis order.
+    method : str
+        ``"rm_anova"``, ``"friedman"`` or ``"mixed"``.
+    excluded : pandas.DataFrame
+        ``group, subject`` of subjects left out of the within-group test because a
+        time point was missing (empty for ``method="mixed"``, which uses them).
+    """
+
+    descriptives: pd.DataFrame
+    within: pd.DataFrame
+    posthoc: pd.DataFrame
+    between: pd.DataFrame
+    order: tuple[Hashable, ...]
+    method: str
+    excluded: pd.DataFrame
+
+
+def _quiet_pingouin_rm_anova(data: pd.DataFrame) -> pd.DataFrame:
+    import pingouin
+
+    with warnings.catch_warnings():
+        # pingouin 0.7 calls DataFrame.dropna(inplace=True), deprecated in pandas 3.1
+        # (Pandas4Warning); the result is unaffected.
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module="pingouin")
+        warnings.filterwarnings("ignore", message=".*inplace.*", category=DeprecationWarning)
+        # Zero residual variance (every subject changes by exactly the same amount) makes
+        # pingouin divide by zero; F is then infinite and reported with a note.
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module="pingouin")
+        return pingouin.rm_anova(
+            data=data, dv="value", within="time", subject="subject", correction=True, detailed=True
+        )
+
+
+def _rm_anova(wide: pd.DataFrame) -> dict:
+    long = wide.reset_index().melt(id_vars="subject", var_name="time", value_name="value")
+    long["time"] = long["time"].astype(str)
+    aov = _quiet_pingouin_rm_anova(long)
+    row = aov.iloc[0]
+    err = aov.iloc[1]
+    p_unc = float(row["p_unc"])
+    eps = float(row["eps"]) if "eps" in aov.columns else 1.0
+    p_gg = float(row["p_GG_corr"]) if "p_GG_corr" in aov.columns else p_unc
+    if wide.shape[1] == 2:
+        eps, p_gg = 1.0, p_unc
+    note = "df are uncorrected; multiply by epsilon_gg for the corrected df"
+    if not np.isfinite(float(row["F"])):
+        note = "no residual variance (identical change in every subject): F is infinite"
+    return {
+        "test": "Repeated-measures ANOVA, Greenhouse–Geisser corrected",
+        "statistic": float(row["F"]),
+        "df1": float(row["DF"]),
+        "df2": float(err["DF"]),
+        "p_value": p_gg,
+        "p_uncorrected": p_unc,
+        "epsilon_gg": eps,
+        "sphericity_w": float(row["W_spher"]) if "W_spher" in aov.columns else np.nan,
+        "sphericity_p": float(row["p_spher"]) if "p_spher" in aov.columns else np.nan,
+        "note": note,
+    }
+
+
+def _friedman(wide: pd.DataFrame) -> dict:
+    if wide.shape[1] == 2:
+        res = stats.wilcoxon(wide.iloc[:, 0], wide.iloc[:, 1])
+        return {
+            "test": "Wilcoxon signed-rank (two time points; Friedman reduces to it)",
+            "statistic": float(res.statistic),
+            "df1": np.nan,
+            "df2": np.nan,
+            "p_value": float(res.pvalue),
+            "p_uncorrected": float(res.pvalue),
+            "note": "",
+        }
+    res = stats.friedmanchisquare(*[wide[c].to_numpy() for c in wide.columns])
+    return {
+        "test": "Friedman chi-square (tie-corrected)",
+        "statistic": float(res.statistic),
+        "df1": float(wide.shape[1] - 1),
+        "df2": np.nan,
+        "p_value": float(res.pvalue),
+        "p_uncorrected": float(res.pvalue),
+        "note": "",
+    }
+
+
+def _mixed(sub: pd.DataFrame, order: Sequence[Hashable]) -> dict:
+    import statsmodels.formula.api as smf
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning
+
+    d = sub.dropna(subset=["value"]).copy()
+    d["t"] = pd.Categorical(d["time"], categories=list(order)).codes
+    note = "random intercept per subject, REML; uses every available measurement"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        model = smf.mixedlm("value ~ C(t)", d, groups=d["subject"])
+        fit = model.fit(reml=True)
+    if any(issubclass(w.category, ConvergenceWarning) for w in caught):
+        note += "; optimiser reported non-convergence, interpret with care"
+    names = [n for n in fit.params.index if n.startswith("C(t)")]
+    b = fit.params[names].to_numpy()
+    cov = fit.cov_params().loc[names, names].to_numpy()
+    chi = float(b @ np.linalg.solve(cov, b))
+    k = len(names)
+    return {
+        "test": "Linear mixed model, Wald chi-square for time",
+        "statistic": chi,
+        "df1": float(k),
+        "df2": np.nan,
+        "p_value": float(stats.chi2.sf(chi, k)),
+        "p_uncorrected": float(stats.chi2.sf(chi, k)),
+        "note": note,
+    }
+
+
+def compare_timepoints(
+    df: pd.DataFrame,
+    subject: Hashable,
+    time: Hashable,
+    value: Hashable,
+    group: Hashable | None = None,
+    order: Sequence[Hashable] | None = None,
+    *,
+    method: str = "rm_anova",
+    posthoc: str | None = None,
+    correction: str = "bonferroni",
+    between: str | None = None,
+) -> TimepointResult:
+    """Test change over ordered time points within each group, and groups at each time.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Long format: one row per subject × time point.
+    subject, time, value : hashable
+        Columns with the subject id, the time point label and the measurement.
+    group : hashable, optional
+        Between-subject group column (constant within subject).
+    order : sequence, optional
+        Time points in order (default: sorted labels). Rows at other time points are
+        ignored.
+    method : {"rm_anova", "friedman", "mixed"}, default "rm_anova"
+        Within-group test: repeated-measures ANOVA with Greenhouse–Geisser correction
+        (pingouin), Friedman's test, or a linear mixed model with a random intercept per
+        subject (statsmodels MixedLM; keeps subjects with missing follow-up).
+        ``rm_anova`` and ``friedman`` exclude incomplete subjects, counted in
+        ``within.n_excluded`` and listed in ``excluded``.
+    posthoc : {"paired_t", "wilcoxon"}, optional
+        Pairwise test between time points (default: paired t for ``rm_anova`` and
+        ``mixed``, Wilcoxon signed-rank for ``friedman``), on complete pairs.
+    correction : {"bonferroni", "holm", "sidak", "fdr_bh", "none"}
+        Multiple-comparison correction within each group.
+    between : str, optional
+        Between-group test at each time point, a name accepted by
+        :func:`table1`'s ``tests`` (default: Student t / ANOVA, or Mann–Whitney /
+        Kruskal–Wallis with ``method="friedman"``).
+
+    Returns
+    -------
+    TimepointResult
+
+    Raises
+    ------
+    StatsInputError
+        Missing columns, non-numeric values, duplicated subject × time rows, unknown
+        method or correction, a group that changes within a subject, or a group with
+        fewer than 2 complete subjects.
+    """
+    df = as_frame(df)
+    if method not in METHODS:
+        raise StatsInputError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
+    if correction not in CORRECTIONS:
+        raise StatsInputError(
+            f"unknown correction {correction!r}; use one of {', '.join(CORRECTIONS)}"
+        )
+    posthoc = posthoc or ("wilcoxon" if method == "friedman" else "paired_t")
+    if posthoc not in POSTHOC:
+        raise StatsInputError(f"unknown posthoc {posthoc!r}; use one of {', '.join(POSTHOC)}")
+    between = between or ("mannwhitney" if method == "friedman" else "student")
+    cols = [subject, time, value] + ([group] if group is not None else [])
+    require_columns(df, cols, "compare_timepoints")
+    d = pd.DataFrame(
+        {
+            "subject": df[subject].to_numpy(),
+            "time": df[time].to_numpy(),
+            "value": as_numeric(df[value], value).to_numpy(),
+            "group": df[group].to_numpy() if group is not None else ALL,
+        }
+    )
+    d = d[d["subject"].notna() & d["time"].notna() & d["group"].notna()]
+    if order is None:
+        order = sorted(pd.unique(d["time"]).tolist())
+    order = list(order)
+    if len(order) < 2:
+        raise StatsInputError(f"column {time!r}: at least two time points are needed, got {order}")
+    absent = [t for t in order if not (d["time"] == t).any()]
+    if absent:
+        raise StatsInputError(f"order: time point(s) {absent} do not occur in column {time!r}")
+    d = d[d["time"].isin(order)]
+    dup = d.duplicated(["subject", "time"])
+    if dup.any():
+        s, t = d.loc[dup, ["subject", "time"]].iloc[0]
+        raise StatsInputError(
+            f"subject {s!r} has more than one row at time {t!r} (columns {subject!r}, {time!r}); "
+            "aggregate repeated measurements first"
+        )
+    if group is not None and (d.groupby("subject")["group"].nunique() > 1).any():
+        s = d.groupby("subject")["group"].nunique().idxmax()
+        raise StatsInputError(
+            f"subject {s!r} appears in more than one level of group column {group!r}; "
+            "a between-subject group must be constant within subject"
+        )
+    present = pd.unique(d["group"]).tolist()
+    if group is not None and isinstance(df[group].dtype, pd.CategoricalDtype):
+        groups = [c for c in df[group].cat.categories if c in present]
+    else:
+        groups = sorted(present, key=str)
+
+    desc_rows = []
+    for g in groups:
+        for t in order:
+            v = d.loc[(d["group"] == g) & (d["time"] == t), "value"].dropna().to_numpy()
+            q1, med, q3 = (
+                np.percentile(v, [25, 50, 75], method="weibull") if v.size else (np.nan,) * 3
+            )
+            sd = float(np.std(v, ddof=1)) if v.size > 1 else np.nan
+            desc_rows.append(
+                {
+                    "group": g,
+                    "time": t,
+                    "n": int(v.size),
+                    "mean": float(np.mean(v)) if v.size else np.nan,
+                    "sd": sd,
+                    "sem": sd / np.sqrt(v.size) if v.size > 1 else np.nan,
+                    "median": float(med),
+                    "q1": float(q1),
+                    "q3": float(q3),
+                }
+            )
+    descriptives = pd.DataFrame(desc_rows)
+
+    from statsmodels.stats.multitest import multipletests
+
+    within_rows, post_rows, excl_rows = [], [], []
+    for g in groups:
+        sub = d[d["group"] == g]
+        wide = sub.pivot(index="subject", columns="time", values="value").reindex(columns=order)
+        complete = wide.dropna()
+        incomplete = wide.index.difference(complete.index)
+        excl_rows += [{"group": g, "subject": s} for s in incomplete] if method != "mixed" else []
+        if len(complete) < 2 and method != "mixed":
+            raise StatsInputError(
+                f"group {g!r}: {len(complete)} subject(s) with all {len(order)} time points of "
+                f"{value!r}; at least 2 are needed (or use method='mixed')"
+            )
+        if method == "rm_anova":
+            res = _rm_anova(complete)
+        elif method == "friedman":
+            res = _friedman(complete)
+        else:
+            if sub["subject"].nunique() < 2:
+                raise StatsInputError(f"group {g!r}: fewer than 2 subjects for the mixed model")
+            res = _mixed(sub, order)
+        res.setdefault("epsilon_gg", np.nan)
+        res.setdefault("sphericity_w", np.nan)
+        res.setdefault("sphericity_p", np.nan)
+        within_rows.append(
+            {
+                "group": g,
+                **res,
+                "n_subjects": int(len(complete) if method != "mixed" else sub["subject"].nunique()),
+                "n_excluded": len(incomplete) if method != "mixed" else 0,
+            }
+        )
+        pairs = list(itertools.combinations(order, 2))
+        ps, rows = [], []
+        for a, b in pairs:
+            pair = wide[[a, b]].dropna()
+            diff = (pair[a] - pair[b]).to_numpy()
+            if len(pair) < 2 or np.ptp(diff) <= 1e-12 * max(1.0, float(np.abs(diff).max())):
+                why = "fewer than 2 pairs" if len(pair) < 2 else "identical change in every subject"
+                rows.append((a, b, np.nan, np.nan, np.nan, len(pair), f"not computed: {why}"))
+                ps.append(np.nan)
+                continue
+            if posthoc == "paired_t":
+                r = stats.ttest_rel(pair[a], pair[b])
+                stat, dfv = float(r.statistic), float(len(pair) - 1)
+            else:
+                r = stats.wilcoxon(pair[a], pair[b])
+                stat, dfv = float(r.statistic), np.nan
+            rows.append((a, b, stat, dfv, float(r.pvalue), len(pair), ""))
+            ps.append(float(r.pvalue))
+        p_arr = np.array(ps, dtype=float)
+        adj = np.full_like(p_arr, np.nan)
+        ok = np.isfinite(p_arr)
+        if ok.any():
+            adj[ok] = (
+                p_arr[ok]
+                if correction == "none"
+                else multipletests(p_arr[ok], method=correction)[1]
+            )
+        for (a, b, stat, dfv, p, n, note), pa in zip(rows, adj, strict=True):
+            post_rows.append(
+                {
+                    "group": g,
+                    "time_a": a,
+                    "time_b": b,
+                    "test": POSTHOC[posthoc],
+                    "statistic": stat,
+                    "df": dfv,
+                    "p_uncorrected": p,
+                    "p_adjusted": float(pa),
+                    "correction": CORRECTIONS[correction],
+                    "n": n,
+                    "note": note,
+                }
+            )
+
+    between_rows = []
+    if group is not None and len(groups) >= 2:
+        for t in order:
+            arrays = [
+                d.loc[(d["group"] == g) & (d["time"] == t), "value"].dropna().to_numpy()
+                for g in groups
+            ]
+            if min(len(a) for a in arrays) < 2:
+                between_rows.append(
+                    {
+                        "time": t,
+                        "test": "",
+                        "statistic": np.nan,
+                        "df": np.nan,
+                        "p_value": np.nan,
+                        "n": int(sum(len(a) for a in arrays)),
+                    }
+                )
+                continue
+            r = continuous_test(arrays, between)
+            between_rows.append(
+                {
+                    "time": t,
+                    "test": r.test,
+                    "statistic": r.statistic,
+                    "df": r.df,
+                    "p_value": r.p_value,
+                    "n": int(sum(len(a) for a in arrays)),
+                }
+            )
+    within_cols = [
+        "group",
+        "test",
+        "statistic",
+        "df1",
+        "df2",
+        "p_value",
+        "p_uncorrected",
+        "epsilon_gg",
+        "sphericity_w",
+        "sphericity_p",
+        "n_subjects",
+        "n_excluded",
+        "note",
+    ]
+    return TimepointResult(
+        descriptives=descriptives,
+        within=pd.DataFrame(within_rows).reindex(columns=within_cols),
+        posthoc=pd.DataFrame(
+            post_rows,
+            columns=[
+                "group",
+                "time_a",
+                "time_b",
+                "test",
+                "statistic",
+                "df",
+                "p_uncorrected",
+                "p_adjusted",
+                "correction",
+                "n",
+                "note",
+            ],
+        ),
+        between=pd.DataFrame(
+            between_rows, columns=["time", "test", "statistic", "df", "p_value", "n"]
+        ),
+        order=tuple(order),
+        method=method,
+        excluded=pd.DataFrame(excl_rows, columns=["group", "subject"]),
+    )
