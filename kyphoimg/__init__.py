@@ -8,6 +8,7 @@ nothing but define names; it never imports napari or Qt.
 
 from __future__ import annotations
 
+from ._version import __version__
 from .batch import load_landmarks
 from .calibration import SPACING_SOURCES, Calibration
 from .coronal import CoronalCobb, aasce_cobb_angles
@@ -48,8 +49,6 @@ from .measure import (
 )
 from .phantom import Phantom, lateral_phantom
 from .timepoints import assign_timepoints
-
-__version__ = "0.1.0"
 
 __all__ = [
     "LEVELS",

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 from tqdm import tqdm
 
+from ._version import __version__
 from .errors import KyphoimgError, LandmarkError
 from .landmarks import (
     LATERAL_SCHEMES,
@@ -467,7 +468,7 @@ def run_study(options: RunOptions) -> RunResult:
         dcm = str(dicom_dir / pr["dicom"])
         tp_name = pr["timepoint"] or assigned.get(pr["dicom"])
         key = _file_key(
-            dcm, str(pr["landmarks"]), extra=f"{tp_name}|{__import__('kyphoimg').__version__}"
+            dcm, str(pr["landmarks"]), extra=f"{tp_name}|{__version__}"
         )
         tasks.append(
             FilmTask(dicom=dcm, landmarks=str(pr["landmarks"]), timepoint=tp_name, cache_key=key)
@@ -567,7 +568,7 @@ def run_study(options: RunOptions) -> RunResult:
     written += write_table(tables["films"], out / "films.csv", dictionary=False)
     written += write_table(tables["errors"], out / "errors.csv", dictionary=False)
     summary = {
-        "kyphoimg_version": __import__("kyphoimg").__version__,
+        "kyphoimg_version": __version__,
         "executor": executor_name(o.jobs, o.scheduler),
         "files_scanned": int(len(index)),
         "dicom_films": int((index["status"] == "ok").sum()),

@@ -16,7 +16,7 @@ from typing import cast
 
 import pandas as pd
 
-from . import __version__
+from ._version import __version__
 from .batch import ERROR_COLUMNS, RunOptions, load_landmarks, missing_points, run_study
 from .errors import KyphoimgError
 from .export import TABLE_FORMATS, read_table, write_table
