@@ -164,7 +164,8 @@ def test_corrupted_inputs_are_reported_and_everything_else_measured(
     errors = pd.read_csv(out / "errors.csv")
     text = " ".join(errors["error"])
     assert str(bad["truncated"]) in text
-    assert str(bad["missing_point"]) in text and "point ant_sup" in text
+    assert str(bad["missing_point"]) in text
+    assert "point ant_sup" in text
     scan_rows = pd.read_csv(out / "films.csv")
     measured = scan_rows[scan_rows["status"] == "measured"]
     assert len(measured) == 17  # 18 films, one truncated
