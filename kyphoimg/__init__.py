@@ -48,6 +48,7 @@ from .measure import (
     wedge_angle,
 )
 from .phantom import Phantom, lateral_phantom
+from .sr import SRError, export_sr, import_sr, sr_measurements, write_sr
 from .timepoints import assign_timepoints
 
 __all__ = [
@@ -68,15 +69,18 @@ __all__ = [
     "Radiograph",
     "RadiographMetadata",
     "RecompressionRule",
+    "SRError",
     "StatsInputError",
     "__version__",
     "aasce_cobb_angles",
     "assign_timepoints",
     "cobb_angle",
     "data_dictionary",
+    "export_sr",
     "features_table",
     "gardner_angle",
     "images_table",
+    "import_sr",
     "kyphotic_angle",
     "lateral_phantom",
     "load_landmarks",
@@ -88,10 +92,12 @@ __all__ = [
     "read_radiograph",
     "read_table",
     "scan",
+    "sr_measurements",
     "validate_landmarks",
     "vertebral_heights",
     "wedge_angle",
     "write_landmarks",
     "write_landmarks_csv",
+    "write_sr",
     "write_table",
 ]

@@ -336,6 +336,23 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def _cmd_sr(args: argparse.Namespace) -> int:
+    from .sr import export_sr_files, import_sr_files
+
+    if args.sr_command == "export":
+        if not args.dicom:
+            raise _UsageError("sr export needs --dicom DIR (the source films the SRs reference)")
+        written, errors = export_sr_files(
+            args.inputs, args.dicom, args.output, observer=args.observer
+        )
+    else:
+        written, errors = import_sr_files(args.inputs, args.output)
+    for path in written:
+        print(f"wrote {path}")
+    _report_errors(errors, None)
+    return 1 if len(errors) else 0
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from .stats import report
 
@@ -512,6 +529,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-resume", action="store_true", help="recompute every film")
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser(
+        "sr",
+        help="DICOM SR (TID 1500) export of landmarks and measures, and import back",
+        description="Export each landmark file as a Comprehensive 3D SR / TID 1500 "
+        "measurement report referencing its film (landmarks as SCOORD points, levels as "
+        "finding sites, measures with UCUM units), or import such reports back to landmark "
+        "files. docs/sr.md describes the layout and codes.",
+    )
+    sr_sub = p.add_subparsers(dest="sr_command", required=True, metavar="ACTION")
+    q = sr_sub.add_parser("export", help="landmark files -> SR files")
+    q.add_argument("inputs", nargs="+", metavar="LANDMARKS", help="landmark files or folders")
+    q.add_argument(
+        "--dicom", nargs="+", type=Path, metavar="DIR", help="source films (files or folders)"
+    )
+    q.add_argument("--observer", help="observer name (default: the landmark file's rater)")
+    q.add_argument("-o", "--output", type=Path, required=True, help="output folder")
+    q.set_defaults(func=_cmd_sr)
+    q = sr_sub.add_parser("import", help="SR files -> landmark files")
+    q.add_argument("inputs", nargs="+", metavar="SR", help="SR files or folders")
+    q.add_argument("-o", "--output", type=Path, required=True, help="output folder")
+    q.set_defaults(func=_cmd_sr)
 
     p = sub.add_parser(
         "report",
