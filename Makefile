@@ -9,13 +9,14 @@ STAMP  := $(VENV)/.kyphoimg-installed
 EXTRAS := stats,sr,dask,test,dev
 JOBS   ?= 2
 
-.PHONY: help sysdeps venv install demo test bench lint clean
+.PHONY: help sysdeps venv install demo test bench lint sample-data clean
 
 help:
 	@echo "make demo    set up .venv and run kyphoimg on the bundled sample data"
 	@echo "make test    set up .venv and run the test suite"
 	@echo "make bench   run the benchmarks (writes bench_results.json)"
 	@echo "make lint    ruff + mypy (core)"
+	@echo "make sample-data  regenerate sample_dicom/ (deterministic)"
 
 sysdeps:
 	@bash tools/sysdeps.sh
@@ -34,7 +35,10 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 venv install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/kyphoimg demo
+	$(BIN)/kyphoimg demo -o demo-output
+
+sample-data: $(STAMP)
+	$(BIN)/python sample_dicom/generate.py
 
 # Tests run against a non-editable install of the working tree (importlib import mode),
 # so a file missing from the wheel fails here rather than on a user's machine.

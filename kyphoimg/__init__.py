@@ -48,6 +48,7 @@ from .measure import (
     wedge_angle,
 )
 from .phantom import Phantom, lateral_phantom
+from .sample import generate_cohort, render_lateral, simulate_cohort, write_radiograph
 from .sr import SRError, export_sr, import_sr, sr_measurements, write_sr
 from .timepoints import assign_timepoints
 
@@ -79,6 +80,7 @@ __all__ = [
     "export_sr",
     "features_table",
     "gardner_angle",
+    "generate_cohort",
     "images_table",
     "import_sr",
     "kyphotic_angle",
@@ -91,13 +93,16 @@ __all__ = [
     "read_landmarks_csv",
     "read_radiograph",
     "read_table",
+    "render_lateral",
     "scan",
+    "simulate_cohort",
     "sr_measurements",
     "validate_landmarks",
     "vertebral_heights",
     "wedge_angle",
     "write_landmarks",
     "write_landmarks_csv",
+    "write_radiograph",
     "write_sr",
     "write_table",
 ]

@@ -168,38 +168,16 @@ def _cmd_features(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from importlib.resources import files
+    from .demo import run_demo
 
-    demo = files("kyphoimg") / "data" / "demo"
     out = Path(args.output)
-    out.mkdir(parents=True, exist_ok=True)
-    with_paths = [Path(str(demo))]
-    ns = argparse.Namespace(
-        landmarks=with_paths,
-        genant_reference="adjacent",
-        normative=None,
-        sd_threshold=3.0,
-        errors=None,
-        allow_incomplete=False,
-        clinical=Path(str(demo / "clinical.csv")),
-        timepoints=None,
-        restoration="reference",
-        restoration_height="ha",
-        reduction_rate="restoration",
-        recompression_loss_pct=15.0,
-        recompression_angle_deg=10.0,
-        recompression_height="ha",
-        recompression_baseline="post",
-        recompression_min_loss_mm=None,
+    result = run_demo(out, data=args.data)
+    run = result["run"]
+    s = run.summary
+    print(
+        f"kyphoimg demo: {s['films_measured']} synthetic films of {result['data']} measured "
+        f"({s['vertebra_rows']} vertebra rows, {s['treated_vertebrae']} treated vertebrae)\n"
     )
-    measures, images, errors, sets = _measure(ns)
-    features = _features(ns, measures)
-    written = [
-        *write_table(measures, out / "measures.csv"),
-        *write_table(images, out / "images.csv"),
-        *write_table(features, out / "features.csv"),
-    ]
-    print(f"kyphoimg demo: {len(sets)} landmark files from the bundled demo set\n")
     show = [
         "patient_id",
         "level",
@@ -218,12 +196,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         "npec",
     ]
     with pd.option_context("display.width", 200, "display.max_columns", 30, "display.precision", 1):
-        print(features[show].to_string(index=False))
-    print()
-    for p in written:
-        print(f"wrote {p}")
-    _report_errors(errors, None)
-    return 1 if len(errors) else 0
+        print(run.features[show].to_string(index=False))
+    print(f"\ntables, films.csv, errors.csv, summary.json: {out / 'study'}")
+    print(f"DICOM SR (TID 1500), one per film: {len(result['sr_files'])} in {out / 'sr'}")
+    for name, paths in result["reports"].items():
+        print(f"statistics report on the SIMULATED {name} cohort: {paths['html']}")
+    problems = pd.concat([run.errors, result["sr_errors"]], ignore_index=True)
+    _report_errors(problems, None)
+    return 1 if len(problems) else 0
 
 
 def _cmd_scan(args: argparse.Namespace) -> int:
@@ -566,10 +546,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "demo",
-        help="run the chain on the bundled demo data",
-        description="Measure the bundled demo landmark files and print the features table.",
+        help="run the whole chain on the synthetic sample cohort",
+        description="Run the whole chain on the synthetic sample cohort (sample_dicom/, or a "
+        "freshly generated copy): study run with measures, features and exports, a DICOM SR per "
+        "film, and statistics reports reproducing the analyses of both seed studies on "
+        "simulated cohorts (labelled simulated).",
     )
-    p.add_argument("-o", "--output", type=Path, default=Path("kyphoimg-demo"), help="output folder")
+    p.add_argument("-o", "--output", type=Path, default=Path("demo-output"), help="output folder")
+    p.add_argument(
+        "--data",
+        type=Path,
+        metavar="DIR",
+        help="films + landmark files + clinical.csv (default: ./sample_dicom, else generated)",
+    )
     p.set_defaults(func=_cmd_demo)
     return parser
 

@@ -1094,6 +1094,11 @@ def _find_source(
 
 
 def _sr_name(ls: LandmarkSet) -> str:
+    """Return the file name of a set's SR.
+
+    The landmark file's stem, prefixed by the patient id when the stem does not already
+    name it (films are often called pre.dcm, post.dcm in every patient's folder).
+    """
     home = _landmark_file(ls)
     if home is not None:
         stem = home.name
@@ -1101,6 +1106,8 @@ def _sr_name(ls: LandmarkSet) -> str:
             if stem.lower().endswith(suffix):
                 stem = stem[: -len(suffix)]
                 break
+        if ls.patient_id and str(ls.patient_id) not in stem:
+            stem = f"{ls.patient_id}_{stem}"
     else:
         parts = [p for p in (ls.patient_id, ls.timepoint, ls.rater) if p]
         stem = "_".join(parts) or str(ls.image.sop_instance_uid or "landmarks")

@@ -558,7 +558,7 @@ EXPECTED_OPTIONS = {
                  "--recompression-angle-deg", "--recompression-height",
                  "--recompression-baseline", "--recompression-min-loss-mm",
                  "--measures-output", "--genant-reference", "--normative", "--sd-threshold"},
-    "demo": {"-o", "--output"},
+    "demo": {"-o", "--output", "--data"},
 }  # fmt: skip
 
 
@@ -595,7 +595,7 @@ def test_top_level_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -
         main(["--help"])
     assert info.value.code == 0
     text = capsys.readouterr().out
-    for command in ("measure", "features", "demo"):
+    for command in ("scan", "measure", "features", "run", "sr", "report", "demo"):
         assert re.search(rf"^\s+{command}\s+\S", text, flags=re.MULTILINE), command
 
 
@@ -631,116 +631,3 @@ def test_real_subprocess(cohort: Path, tmp_path: Path) -> None:
         assert "-h, --help" in proc.stdout
         if command:
             assert "-o OUTPUT, --output OUTPUT" in proc.stdout
-
-
-# --------------------------------------------------------------------------- demo
-# Parameters of tools/make_demo_landmarks.py: index level, its (Ha, Hm, Hp) per film, disc
-# angle per film; the other vertebrae keep NORMAL heights on every film.
-DEMO_NORMAL = {
-    "T11": (24.5, 23.5, 25.5),
-    "T12": (25.5, 24.5, 26.5),
-    "L1": (27.0, 26.0, 28.0),
-    "L2": (28.0, 27.0, 29.0),
-    "L3": (29.0, 28.0, 30.0),
-}
-DEMO = {
-    "D01": (
-        "L1",
-        {"pre": (15.0, 19.0, 26.5), "post": (22.5, 23.0, 27.5), "last": (21.8, 22.6, 27.3)},
-        {"pre": 2.0, "post": 1.0, "last": 1.2},
-        ("no", "no"),
-        71,
-    ),
-    "D02": (
-        "T12",
-        {"pre": (14.0, 17.5, 25.0), "post": (21.0, 21.5, 26.0), "last": (16.0, 18.0, 25.5)},
-        {"pre": 3.0, "post": 2.0, "last": 3.5},
-        ("yes", "superior"),
-        78,
-    ),
-    "D03": (
-        "L2",
-        {"pre": (23.0, 15.5, 27.0), "post": (26.0, 24.0, 28.0), "last": (25.0, 22.5, 27.8)},
-        {"pre": 2.5, "post": 0.5, "last": 5.5},
-        ("no", "inferior"),
-        66,
-    ),
-}
-DEMO_LEVELS = ("T11", "T12", "L1", "L2", "L3")
-
-
-def demo_expected(pid: str) -> dict[str, Any]:
-    level, index_h, discs, (ivc, npec), age = DEMO[pid]
-    i = DEMO_LEVELS.index(level)
-    up, down = DEMO_NORMAL[DEMO_LEVELS[i - 1]], DEMO_NORMAL[DEMO_LEVELS[i + 1]]
-    ref = (up[0] + down[0]) / 2  # mean Ha of the neighbours, the same on every film
-    ka = {
-        tp: 2 * discs[tp] + wedge_deg(up) + wedge_deg(index_h[tp]) + wedge_deg(down)
-        for tp in TIMEPOINTS
-    }
-    ha = {tp: index_h[tp][0] for tp in TIMEPOINTS}
-    loss = 100 * (ha["post"] - ha["last"]) / ha["post"]
-    correction = ka["last"] - ka["post"]
-    return {
-        "level": level,
-        "ahr_pct_pre": 100 * ha["pre"] / ref,
-        "ahr_pct_post": 100 * ha["post"] / ref,
-        "ahr_pct_last": 100 * ha["last"] / ref,
-        "ka_deg_pre": ka["pre"],
-        "ka_deg_post": ka["post"],
-        "ka_deg_last": ka["last"],
-        "height_restoration_pct": 100 * (ha["post"] - ha["pre"]) / (ref - ha["pre"]),
-        "reduction_angle_deg": ka["pre"] - ka["post"],
-        "correction_loss_deg": correction,
-        "height_loss_pct": loss,
-        "recompression": loss >= 15 or correction >= 10,
-        "ivc": ivc,
-        "npec": npec,
-        "age_years": age,
-    }
-
-
-def test_demo_prints_and_writes_the_expected_features(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    out = tmp_path / "demo"
-    assert main(["demo", "-o", str(out)]) == 0
-    stdout = capsys.readouterr().out
-    for name in ("measures", "images", "features"):
-        assert (out / f"{name}.csv").is_file()
-        assert (out / f"{name}.dictionary.csv").is_file()
-        assert f"wrote {out / name}.csv" in stdout
-    assert "9 landmark files" in stdout
-
-    # The printed table: header, then one line per patient.
-    lines = stdout.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.split()[:2] == ["patient_id", "level"])
-    header = lines[start].split()
-    printed = {}
-    for line in lines[start + 1 : start + 4]:
-        cells = dict(zip(header, line.split(), strict=True))
-        printed[cells["patient_id"]] = cells
-    assert sorted(printed) == ["D01", "D02", "D03"]
-
-    features = pd.read_csv(out / "features.csv", dtype={"patient_id": str}).set_index("patient_id")
-    assert len(features) == 3
-    for pid in DEMO:
-        exp = demo_expected(pid)
-        row = features.loc[pid]
-        shown = printed[pid]
-        assert row["level"] == shown["level"] == exp["level"]
-        for col in ("ahr_pct_pre", "ahr_pct_post", "ahr_pct_last", "ka_deg_pre", "ka_deg_post",
-                    "ka_deg_last", "height_restoration_pct", "reduction_angle_deg",
-                    "correction_loss_deg", "height_loss_pct"):  # fmt: skip
-            assert row[col] == pytest.approx(exp[col], abs=1e-6), (pid, col)
-            assert float(shown[col]) == pytest.approx(exp[col], abs=0.05 + 1e-9), (pid, col)
-        assert shown["recompression"] == str(exp["recompression"])
-        assert bool(row["recompression"]) is exp["recompression"]
-        assert (shown["ivc"], shown["npec"]) == (exp["ivc"], exp["npec"])
-        assert (row["ivc"], row["npec"]) == (exp["ivc"], exp["npec"])
-        assert row["age_years"] == exp["age_years"]
-    measures = pd.read_csv(out / "measures.csv", dtype={"patient_id": str})
-    assert len(measures) == 9 * 5
-    d03 = measures.set_index(["patient_id", "timepoint", "level"]).loc[("D03", "pre", "L2")]
-    assert d03[["ha_mm", "hm_mm", "hp_mm"]].to_list() == pytest.approx([23.0, 15.5, 27.0], abs=1e-9)
-    assert d03["spacing_source"] == "ermf"

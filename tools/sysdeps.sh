@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Install (as root, via apt-get) or check (otherwise) the system packages kyphoimg needs.
-# The list grows with the project: the Python venv module now; Xvfb and the X/GL
-# libraries once the napari plugin tests run.
+# python3-venv: only when the interpreter cannot create a venv by itself;
+# chromium: renders the HTML statistics report in tests/test_demo.py.
 set -euo pipefail
 
-debs=(python3-venv)
+debs=(python3-venv chromium)
 missing=()
 for d in "${debs[@]}"; do
     dpkg-query -W -f='${Status}' "$d" 2>/dev/null | grep -q "install ok installed" || missing+=("$d")

@@ -101,13 +101,15 @@ _SECTIONS: dict[str, set[str]] = {
 _CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:70em;margin:2em auto;
 color:#222;line-height:1.4}
-table{border-collapse:collapse;margin:1em 0;font-size:.85em}
+table{border-collapse:collapse;margin:1em 0;font-size:.85em;display:block;overflow-x:auto;
+max-width:100%}
 th,td{border-bottom:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}
 thead th{border-bottom:2px solid #444}caption{text-align:left;font-weight:600;padding:.3em 0}
 tfoot td{font-size:.85em;color:#555;border:none}
 .warn{background:#fff4e5;border-left:4px solid #f0a020;padding:.5em 1em}
 figure{margin:1em 0}figcaption{font-size:.85em;color:#555}
 code{background:#f4f4f4;padding:0 .2em}
+.note{font-size:.8em;color:#555;margin:.1em 0}
 """
 
 
@@ -196,6 +198,17 @@ def _fmt_cell(col: str, value: Any) -> str:
 
 
 def _html_table(df: pd.DataFrame, caption: str) -> str:
+    # Long text that is the same on every row (a method, a convention) reads better once,
+    # under the table, than repeated in a narrow column that stretches every row.
+    notes = {
+        c: str(df[c].iloc[0])
+        for c in df.columns
+        if len(df) > 1
+        and (df[c].dtype == object or pd.api.types.is_string_dtype(df[c]))
+        and df[c].nunique(dropna=False) == 1
+        and len(str(df[c].iloc[0])) > 30
+    }
+    df = df.drop(columns=list(notes))
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
     rows = []
     for _, r in df.iterrows():
@@ -204,9 +217,12 @@ def _html_table(df: pd.DataFrame, caption: str) -> str:
             + "".join(f"<td>{html.escape(_fmt_cell(str(c), r[c]))}</td>" for c in df.columns)
             + "</tr>"
         )
+    note = "".join(
+        f'<p class="note"><b>{html.escape(c)}</b>: {html.escape(v)}</p>' for c, v in notes.items()
+    )
     return (
         f"<table><caption>{html.escape(caption)}</caption><thead><tr>{head}</tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table>"
+        f"<tbody>{''.join(rows)}</tbody></table>{note}"
     )
 
 

@@ -1,0 +1,120 @@
+"""The end-to-end demo: sample cohort run, SR per film, simulated seed-study reports."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import kyphoimg as ki
+from kyphoimg.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_dicom"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("demo")
+    assert main(["demo", "-o", str(out), "--data", str(SAMPLE)]) == 0
+    return out
+
+
+def test_the_study_run_measures_every_sample_film(demo: Path) -> None:
+    summary = pd.read_json(demo / "study" / "summary.json", typ="series")
+    assert summary["dicom_films"] == 12
+    assert summary["films_measured"] == 12
+    assert summary["problems"] == 0
+    features = pd.read_csv(demo / "study" / "features.csv", dtype={"patient_id": str})
+    assert sorted(features["patient_id"]) == ["P001", "P002", "P003", "P004"]
+    # sample_dicom/README.md: P002 is the patient whose treated vertebra recompresses.
+    flags = features.set_index("patient_id")["recompression"].astype(str)
+    assert flags.to_dict() == {"P001": "False", "P002": "True", "P003": "False", "P004": "False"}
+    # Calibration re-derived from each DICOM (the landmark files agree with it).
+    measures = pd.read_csv(demo / "study" / "measures.csv")
+    assert set(measures["spacing_source"]) <= {"detector", "ermf", "pixel_spacing"}
+    clinical = pd.read_csv(SAMPLE / "clinical.csv", dtype={"patient_id": str})
+    joined = features.merge(
+        clinical[["patient_id", "age_years"]], on="patient_id", suffixes=("", "_c")
+    )
+    assert (joined["age_years"] == joined["age_years_c"]).all()
+
+
+def test_one_sr_per_film_round_trips_to_its_landmarks(demo: Path) -> None:
+    srs = sorted((demo / "sr").glob("*.sr.dcm"))
+    assert len(srs) == 12
+    for sr in srs:
+        pid, tp = sr.name.removesuffix(".sr.dcm").split("_")
+        original = ki.read_landmarks(SAMPLE / pid / f"{tp}.landmarks.json")
+        back = ki.import_sr(sr)
+        assert back.patient_id == pid
+        assert back.timepoint == tp
+        for level, pts in original.points.items():
+            for name, (r, c) in pts.items():
+                assert back.points[level][name] == pytest.approx((r, c), abs=1e-9)
+
+
+def test_simulated_reports_reproduce_the_seed_analyses(demo: Path) -> None:
+    asd = (demo / "report_asd" / "report.html").read_text(encoding="utf-8")
+    rec = (demo / "report_recompression" / "report.html").read_text(encoding="utf-8")
+    for html in (asd, rec):
+        assert "SIMULATED DATA" in html
+        assert "<svg" in html  # figures embedded: one self-contained file
+    tables = pd.read_excel(demo / "report_asd" / "tables.xlsx", sheet_name=None)
+    t1 = next(t for name, t in tables.items() if name.lower().startswith("table"))
+    p = dict(zip(t1.iloc[:, 0].astype(str), t1["p"].astype(str), strict=False))
+    # seeds/004: age 0.003, smoking 0.036, previous ASD 0.035, leakage 0.008, cement/BMD <0.001
+    assert p["age_years, mean ± SD"] == "0.003"
+    assert p["smoking, n (%)"] == "0.036"
+    assert p["previous_asd, n (%)"] == "0.035"
+    assert p["leakage, n (%)"] == "0.008"
+    assert p["cement_volume_ml, mean ± SD"] == "<0.001"
+    assert "Student t-test (pooled variance)" in asd
+    assert "Pearson chi-square (no continuity correction)" in asd
+    for marker in ("age_years", "bmd_t_score", "cement_volume_ml", "height_recovery_pct", "model"):
+        assert marker in asd
+    assert "DeLong" in asd
+    assert "ivc" in rec
+    assert "npec" in rec
+    assert "Greenhouse" in rec
+
+
+def test_report_renders_in_headless_chromium(demo: Path, tmp_path: Path) -> None:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("chromium not installed (make test installs it via tools/sysdeps.sh)")
+    shot = tmp_path / "report.png"
+    subprocess.run(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--hide-scrollbars",
+            "--window-size=1280,2400",
+            f"--screenshot={shot}",
+            (demo / "report_asd" / "report.html").as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    from PIL import Image
+
+    img = np.asarray(Image.open(shot).convert("L"), dtype=float)
+    assert img.shape == (2400, 1280)
+    # A rendered page: mostly white background, with text and figures in dark pixels.
+    dark = (img < 128).mean()
+    assert 0.01 < dark < 0.5, f"{dark:.3f} of the page is dark"
+    rows_with_ink = (img < 128).any(axis=1).mean()
+    assert rows_with_ink > 0.3, "content should fill the page, not a blank or error page"
