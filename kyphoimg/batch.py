@@ -467,9 +467,7 @@ def run_study(options: RunOptions) -> RunResult:
     for pr in pairs:
         dcm = str(dicom_dir / pr["dicom"])
         tp_name = pr["timepoint"] or assigned.get(pr["dicom"])
-        key = _file_key(
-            dcm, str(pr["landmarks"]), extra=f"{tp_name}|{__version__}"
-        )
+        key = _file_key(dcm, str(pr["landmarks"]), extra=f"{tp_name}|{__version__}")
         tasks.append(
             FilmTask(dicom=dcm, landmarks=str(pr["landmarks"]), timepoint=tp_name, cache_key=key)
         )
