@@ -195,8 +195,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         "ivc",
         "npec",
     ]
-    with pd.option_context("display.width", 200, "display.max_columns", 30, "display.precision", 1):
-        print(run.features[show].to_string(index=False))
+    with pd.option_context("display.width", 200, "display.max_columns", 30):
+        print(run.features[show].to_string(index=False, float_format=lambda x: f"{x:.1f}"))
     print(f"\ntables, films.csv, errors.csv, summary.json: {out / 'study'}")
     print(f"DICOM SR (TID 1500), one per film: {len(result['sr_files'])} in {out / 'sr'}")
     for name, paths in result["reports"].items():
