@@ -9,7 +9,10 @@ STAMP  := $(VENV)/.kyphoimg-installed
 EXTRAS := stats,sr,dask,test,dev
 JOBS   ?= 2
 
-.PHONY: help sysdeps venv install demo test bench lint sample-data clean
+PLUGIN := plugins/napari-kyphoimg
+XVFB   := xvfb-run -a -s "-screen 0 1920x1200x24"
+
+.PHONY: help sysdeps venv install demo test bench lint sample-data screenshots clean
 
 help:
 	@echo "make demo    set up .venv and run kyphoimg on the bundled sample data"
@@ -17,6 +20,7 @@ help:
 	@echo "make bench   run the benchmarks (writes bench_results.json)"
 	@echo "make lint    ruff + mypy (core)"
 	@echo "make sample-data  regenerate sample_dicom/ (deterministic)"
+	@echo "make screenshots  redraw docs/images/*.png of the napari plugin"
 
 sysdeps:
 	@bash tools/sysdeps.sh
@@ -30,6 +34,7 @@ $(BIN)/python:
 $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt setuptools wheel
 	$(BIN)/python -m pip install --quiet -c constraints.txt --no-build-isolation -e ".[$(EXTRAS)]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt --no-build-isolation -e "$(PLUGIN)[pyqt6,testing]"
 	@touch $(STAMP)
 
 venv install: $(STAMP)
@@ -40,19 +45,24 @@ demo: $(STAMP)
 sample-data: $(STAMP)
 	$(BIN)/python sample_dicom/generate.py
 
-# Tests run against a non-editable install of the working tree (importlib import mode),
-# so a file missing from the wheel fails here rather than on a user's machine.
+# Tests run against non-editable installs of the working tree (importlib import mode),
+# so a file missing from a wheel fails here rather than on a user's machine. The core
+# suite never loads napari; the plugin's GUI tests run for real on a virtual X screen.
 test: $(STAMP)
 	@$(MAKE) --no-print-directory sysdeps
-	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation --force-reinstall .
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation --force-reinstall . ./$(PLUGIN)
 	$(BIN)/pytest -n $(JOBS)
+	$(XVFB) $(BIN)/python -m pytest $(PLUGIN)/tests -p no:cacheprovider
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py
+	$(XVFB) $(BIN)/python benchmarks/run.py
+
+screenshots: $(STAMP)
+	$(XVFB) $(BIN)/python tools/screenshots.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/ruff check . $(PLUGIN)
+	$(BIN)/ruff format --check . $(PLUGIN)
 	$(BIN)/mypy
 
 clean:

@@ -333,6 +333,19 @@ def _cmd_sr(args: argparse.Namespace) -> int:
     return 1 if len(errors) else 0
 
 
+def _cmd_view(args: argparse.Namespace) -> int:
+    try:  # imported here only: the core never loads napari or Qt
+        from napari_kyphoimg import launch
+    except ImportError as exc:
+        print(
+            f"kyphoimg view needs the napari plugin ({exc}); install it with\n"
+            "  pip install './plugins/napari-kyphoimg[pyqt6]'",
+            file=sys.stderr,
+        )
+        return 2
+    return int(launch([str(p) for p in args.files]))
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from .stats import report
 
@@ -543,6 +556,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("study", type=Path, metavar="STUDY", help="study .toml (see docs/statistics.md)")
     p.add_argument("-o", "--output", type=Path, required=True, help="output folder")
     p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser(
+        "view",
+        help="open films in napari with the kyphoimg plugin docked",
+        description="Open DICOM films, folders or landmark files in napari with the Landmarks, "
+        "Measurements and Calibrate widgets docked (needs plugins/napari-kyphoimg).",
+    )
+    p.add_argument(
+        "files",
+        nargs="*",
+        type=Path,
+        metavar="FILES",
+        help="DICOM files, folders or landmark files",
+    )
+    p.set_defaults(func=_cmd_view)
 
     p = sub.add_parser(
         "demo",

@@ -1,0 +1,839 @@
+"""The ``Landmarks`` widget: guided landmark placement, reader findings, save and load.
+
+The widget gathers the settings (levels, scheme, index levels, rater), names the next
+point, and lets napari's own points layer do the clicking, dragging and deleting. Each
+click is labelled through the layer's ``feature_defaults``; the widget then advances the
+guide, removes a point the click re-placed, records an undo state, redraws the overlay
+and saves the landmark file (atomically, via :func:`kyphoimg.write_landmarks`).
+
+Keys on a landmarks layer: ``N`` next point, ``Shift+N`` previous point (both free in
+napari's points keymap), ``Ctrl+Z`` undo.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import napari
+import napari.viewer
+from magicgui.widgets import (
+    CheckBox,
+    ComboBox,
+    Container,
+    FileEdit,
+    LineEdit,
+    PushButton,
+    Select,
+)
+
+from kyphoimg import (
+    LEVELS,
+    SCHEMES,
+    Calibration,
+    KyphoimgError,
+    read_landmarks,
+    validate_landmarks,
+    write_landmarks,
+)
+from kyphoimg.landmarks import FINDINGS
+
+from . import _qt
+from ._layers import film_for, films, info, landmark_layer_for, landmarks_of, overlay_for
+from ._model import (
+    FINDING_LABELS,
+    LANDMARK_SUFFIX,
+    PlacementGuide,
+    UndoStack,
+    check_same_image,
+    describe_point,
+    feature_defaults,
+    header_from_meta,
+    header_to_meta,
+    landmark_path_for,
+    landmarks_to_layer,
+    level_range,
+    placement_plan,
+    point_labels,
+    rows_labelled,
+)
+from ._viewer import (
+    add_landmarks_layer,
+    apply_calibration,
+    default_header,
+    ensure_overlay,
+    landmark_layers,
+    refresh_overlay,
+    set_header,
+    set_info,
+)
+from ._writer import landmark_set_for_file
+
+__all__ = ["LandmarksWidget"]
+
+NEXT_KEY = "N"
+PREVIOUS_KEY = "Shift-N"
+UNDO_KEY = "Control-Z"
+DEFAULT_LEVELS = ("T11", "L3")
+_NONE = "—"
+
+
+@dataclass
+class _Session:
+    """Editing state of one landmarks layer."""
+
+    guide: PlacementGuide
+    undo: UndoStack = field(default_factory=UndoStack)
+    removing: list[tuple[str, str]] = field(default_factory=list)
+    dragging: bool = False
+
+
+def _row(*widgets: Any, labels: bool = False) -> Container:
+    """Widgets side by side, without margins."""
+    row = Container(widgets=list(widgets), layout="horizontal", labels=labels, label="")
+    row.margins = (0, 0, 0, 0)
+    return row
+
+
+def _slug(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in text).strip("_") or "film"
+
+
+def _labels(layer: Any, indices: Any) -> list[tuple[str, str]]:
+    return point_labels(layer.features, indices)
+
+
+def _placed(layer: Any) -> set[tuple[str, str]]:
+    return set(point_labels(layer.features))
+
+
+class LandmarksWidget(Container):
+    """Guided placement of vertebral landmarks on the films open in the viewer.
+
+    Parameters
+    ----------
+    viewer : napari.viewer.Viewer
+        The viewer whose films (layers opened by the kyphoimg reader or sample data)
+        are annotated.
+    """
+
+    def __init__(self, viewer: napari.viewer.Viewer) -> None:
+        self._viewer = viewer
+        self._sessions: dict[str, _Session] = {}
+        self._busy = False  # our own layer edits: ignore their events
+        self._loading_controls = False
+        self._saving = False
+
+        self.film = ComboBox(label="Film", choices=self._film_choices, nullable=True)
+        self.first_level = ComboBox(label="Levels", choices=LEVELS, value=DEFAULT_LEVELS[0])
+        self.last_level = ComboBox(label="to", choices=LEVELS, value=DEFAULT_LEVELS[1])
+        self.scheme = ComboBox(label="Scheme", choices=list(SCHEMES), value="6pt")
+        levels_row = _row(self.first_level, self.last_level, self.scheme, labels=True)
+        self.index_levels = Select(label="Index level(s)", choices=level_range(*DEFAULT_LEVELS))
+        self.index_levels.native.setMaximumHeight(70)
+        self.patient_id = LineEdit(label="Patient")
+        self.timepoint = LineEdit(label="Time point")
+        self.rater = LineEdit(label="Rater")
+        for w, hint in (
+            (self.patient_id, "patient id"),
+            (self.timepoint, "pre / post / last"),
+            (self.rater, "your initials"),
+        ):
+            w.native.setPlaceholderText(hint)
+        who = _row(self.patient_id, self.timepoint, labels=True)
+        self.start_button = PushButton(text="Place landmarks on this film")
+        self.guide = _qt.make_label("", "guide")
+        self.progress = _qt.make_label("", "muted")
+        self.previous_button = PushButton(text="◀ Prev (⇧N)")
+        self.next_button = PushButton(text="Next ▶ (N)")
+        self.undo_button = PushButton(text="Undo (Ctrl+Z)")
+        self.delete_button = PushButton(text="Delete")
+        self.previous_button.tooltip = "Previous point (Shift+N); click to re-place it"
+        self.next_button.tooltip = "Next point (N); click to re-place it"
+        self.undo_button.tooltip = "Undo the last change (Ctrl+Z on the landmarks layer)"
+        self.delete_button.tooltip = "Delete the selected points, else the target's point"
+        nav = _row(self.previous_button, self.next_button, self.undo_button, self.delete_button)
+
+        self.finding_level = ComboBox(label="Findings", choices=self._index_choices)
+        self.findings = {
+            key: ComboBox(label=FINDING_LABELS[key], choices=(_NONE, *FINDINGS[key]), value=_NONE)
+            for key in ("ivc", "npec", "cement_leakage")
+        }
+        findings = _row(*self.findings.values(), labels=True)
+
+        self.folder = FileEdit(label="Save folder", mode="d", nullable=True)
+        self.folder.line_edit.native.setPlaceholderText("beside the image")
+        self.autosave = CheckBox(text="Autosave", value=True)
+        self.save_button = PushButton(text="Save now")
+        self.load_button = PushButton(text="Load file…")
+        files = _row(self.autosave, self.save_button, self.load_button)
+        self.check = _qt.make_label("", "warning")
+        self.status = _qt.make_label("", "info")
+
+        super().__init__(
+            widgets=[
+                self.film,
+                levels_row,
+                self.index_levels,
+                who,
+                self.rater,
+                self.start_button,
+                self.guide,
+                self.progress,
+                nav,
+                self.finding_level,
+                findings,
+                self.folder,
+                files,
+                self.check,
+                self.status,
+            ],
+            labels=True,
+        )
+        self.native.setMinimumWidth(320)
+        _qt.add_stretch(self)
+
+        self.film.changed.connect(self._on_film_changed)
+        for w in (self.first_level, self.last_level):
+            w.changed.connect(self._on_levels_changed)
+        for w in (self.scheme, self.index_levels, self.patient_id, self.timepoint, self.rater):
+            w.changed.connect(self._apply_settings)
+        self.start_button.changed.connect(self.start)
+        self.previous_button.changed.connect(self.previous_point)
+        self.next_button.changed.connect(self.next_point)
+        self.undo_button.changed.connect(self.undo)
+        self.delete_button.changed.connect(self.delete_point)
+        self.finding_level.changed.connect(self._show_findings)
+        for w in self.findings.values():
+            w.changed.connect(self._on_finding_changed)
+        self.folder.changed.connect(self._on_folder_changed)
+        self.save_button.changed.connect(self.save)
+        self.load_button.changed.connect(self._ask_load)
+
+        viewer.layers.events.inserted.connect(self._on_layer_inserted)
+        viewer.layers.events.removed.connect(self._on_layer_removed)
+        viewer.layers.selection.events.active.connect(self._on_active_layer)
+        for layer in landmark_layers(viewer.layers):
+            self._attach(layer)
+        self._select_default()
+        self._on_film_changed()
+
+    # ------------------------------------------------------------------ choices and state
+    def _film_choices(self, _widget: Any = None) -> list[tuple[str, Any]]:
+        return [(layer.name, layer) for layer in films(self._viewer.layers)]
+
+    def _index_choices(self, _widget: Any = None) -> list[str]:
+        layer = self.landmarks_layer
+        if layer is None:
+            return []
+        return list(header_from_meta(info(layer, "landmarks")["header"]).index_levels)
+
+    @property
+    def landmarks_layer(self) -> Any | None:
+        """The landmarks layer of the chosen film, or None."""
+        film = self.film.value
+        return None if film is None else landmark_layer_for(self._viewer.layers, film)
+
+    def _session(self, layer: Any) -> _Session | None:
+        lm = info(layer, "landmarks")
+        return None if lm is None else self._sessions.get(lm["uid"])
+
+    def _levels(self) -> tuple[str, ...]:
+        try:
+            return level_range(self.first_level.value, self.last_level.value)
+        except ValueError:
+            return ()
+
+    def _plan_for(self, layer: Any) -> tuple[tuple[str, str], ...]:
+        lm = info(layer, "landmarks")
+        scheme = lm["header"]["scheme"]
+        levels = lm.get("levels") or sorted(
+            {lv for lv, _ in _placed(layer)} or set(level_range(*DEFAULT_LEVELS)),
+            key=LEVELS.index,
+        )
+        if levels and lm.get("levels") is None:
+            levels = level_range(levels[0], levels[-1])
+        return placement_plan(levels, scheme)
+
+    # ------------------------------------------------------------------ attach to layers
+    def _attach(self, layer: Any) -> None:
+        lm = info(layer, "landmarks")
+        if lm is None or lm["uid"] in self._sessions:
+            return
+        session = _Session(guide=PlacementGuide(self._plan_for(layer)))
+        session.guide.cursor = session.guide.first_missing(_placed(layer))
+        session.undo.reset(layer.data, layer.features)
+        self._sessions[lm["uid"]] = session
+        layer.events.data.connect(self._on_data)
+        layer.events.features.connect(self._on_features)
+        layer.events.metadata.connect(self._on_metadata)
+        layer.events.feature_defaults.connect(self._on_defaults)
+        layer.bind_key(NEXT_KEY, self._key_next, overwrite=True)
+        layer.bind_key(PREVIOUS_KEY, self._key_previous, overwrite=True)
+        layer.bind_key(UNDO_KEY, self._key_undo, overwrite=True)
+        overlay = ensure_overlay(self._viewer, layer)
+        refresh_overlay(overlay, layer)
+        self._set_defaults(layer)
+
+    def _on_layer_inserted(self, event: Any) -> None:
+        if info(event.value, "landmarks") is not None:
+            self._attach(self._layer_of(event.value))
+        elif info(event.value, "film") is not None and self.film.value is None:
+            self._select_default()
+
+    def _select_default(self) -> None:
+        """Choose the active layer's film, else the first film, when none is chosen."""
+        self.reset_choices()
+        if self.film.value is not None:
+            return
+        active = self._viewer.layers.selection.active
+        film = None
+        if active is not None:
+            film = active if info(active, "film") else film_for(self._viewer.layers, active)
+        choices = [c for _, c in self._film_choices()]
+        match = [c for c in choices if film is not None and c == film] or choices[:1]
+        if match:
+            self.film.value = match[0]
+
+    def _on_layer_removed(self, event: Any) -> None:
+        lm = info(event.value, "landmarks")
+        if lm is None:
+            return
+        self._sessions.pop(lm["uid"], None)
+        overlay = overlay_for(self._viewer.layers, event.value)
+        if overlay is not None:  # its overlay goes with it
+            self._viewer.layers.remove(overlay)
+
+    def _on_active_layer(self, event: Any) -> None:
+        layer = event.value
+        film = None
+        if info(layer, "film") is not None:
+            film = layer
+        elif info(layer, "landmarks") is not None:
+            film = film_for(self._viewer.layers, layer)
+        if film is not None and film != self.film.value:
+            for _, candidate in self._film_choices():
+                if candidate == film:
+                    self.film.value = candidate
+                    break
+
+    # ------------------------------------------------------------------ controls <-> layer
+    def _on_film_changed(self, *_: Any) -> None:
+        film = self.film.value
+        layer = self.landmarks_layer
+        self._loading_controls = True
+        try:
+            meta = info(film, "film") if film is not None else None
+            if layer is not None:
+                lm = info(layer, "landmarks")
+                header = header_from_meta(lm["header"])
+                plan_levels = [lv for lv, _ in self._plan_for(layer)]
+                if plan_levels:
+                    self.first_level.value, self.last_level.value = plan_levels[0], plan_levels[-1]
+                self.scheme.value = header.scheme
+                self.index_levels.choices = self._levels()
+                self.index_levels.value = [lv for lv in header.index_levels if lv in self._levels()]
+                self.patient_id.value = header.patient_id or ""
+                self.timepoint.value = header.timepoint or ""
+                self.rater.value = header.rater or ""
+            elif meta is not None:
+                self.patient_id.value = meta.get("patient_id") or ""
+                self.timepoint.value = meta.get("timepoint") or ""
+        finally:
+            self._loading_controls = False
+        self.finding_level.reset_choices()
+        self._show_findings()
+        notes = list(meta.get("notes", [])) if meta else []
+        if film is None:
+            self._say("Open a DICOM film (File ▸ Open) or the sample data to begin.", "muted")
+        elif any(n.startswith("landmarks not loaded") for n in notes):
+            self._say(next(n for n in notes if n.startswith("landmarks not loaded")), "error")
+        elif layer is None:
+            self._say("No landmarks on this film yet: press 'Place landmarks'.", "muted")
+        else:
+            path = self._target_path(layer)
+            self._say(f"Landmark file: {path}" if path else (notes[-1] if notes else ""), "muted")
+        self._update_guide()
+        self._update_check()
+
+    def _on_levels_changed(self, *_: Any) -> None:
+        if self._loading_controls:
+            return
+        levels = self._levels()
+        if not levels:
+            self._say("'From' must lie above (cranial to) 'To'.", "error")
+            return
+        selected = [lv for lv in self.index_levels.value if lv in levels]
+        self._loading_controls = True
+        try:
+            self.index_levels.choices = levels
+            self.index_levels.value = selected
+        finally:
+            self._loading_controls = False
+        self._apply_settings()
+
+    def _header_from_controls(self, layer: Any) -> Any:
+        return self._with_controls(header_from_meta(info(layer, "landmarks")["header"]))
+
+    def _with_controls(self, header: Any) -> Any:
+        """Return ``header`` with the scheme, index levels, identity and rater shown."""
+        index = tuple(lv for lv in LEVELS if lv in set(self.index_levels.value))
+        findings = {lv: dict(v) for lv, v in header.findings.items()}
+        return header.replace(
+            scheme=self.scheme.value,
+            index_levels=index,
+            patient_id=self.patient_id.value.strip() or None,
+            timepoint=self.timepoint.value.strip() or None,
+            rater=self.rater.value.strip() or None,
+            findings=findings,
+        )
+
+    def _apply_settings(self, *_: Any) -> None:
+        """Write the controls into the chosen film's landmarks header and plan."""
+        if self._loading_controls:
+            return
+        layer = self.landmarks_layer
+        if layer is None:
+            return
+        lm = dict(info(layer, "landmarks"))
+        lm["levels"] = list(self._levels())
+        lm["header"] = header_to_meta(self._header_from_controls(layer))
+        set_info(layer, lm)  # one metadata event: one autosave
+        session = self._session(layer)
+        if session is not None:  # a new plan starts at its first missing point
+            session.guide = PlacementGuide(self._plan_for(layer))
+            session.guide.cursor = session.guide.first_missing(_placed(layer))
+            self._set_defaults(layer)
+        self.finding_level.reset_choices()
+        self._show_findings()
+        self._update_guide()
+
+    # ------------------------------------------------------------------ placing
+    def start(self, *_: Any) -> Any | None:
+        """Create (or reuse) the chosen film's landmarks layer and switch to placing.
+
+        Returns
+        -------
+        napari.layers.Points or None
+            The landmarks layer, or None when no film is chosen.
+        """
+        film = self.film.value
+        if film is None:
+            self._say("Choose a film first.", "error")
+            return None
+        layer = self.landmarks_layer
+        if layer is None:
+            header = self._with_controls(default_header(film))
+            layer = add_landmarks_layer(self._viewer, film, header, levels=self._levels())
+            self._attach(layer)
+        self._viewer.layers.selection.active = layer
+        session = self._session(layer)
+        if session is not None and session.guide.target is None:
+            session.guide.cursor = session.guide.first_missing(_placed(layer))
+        layer.mode = "add" if session and session.guide.target else "select"
+        self._set_defaults(layer)
+        self._update_guide()
+        return layer
+
+    def _set_defaults(self, layer: Any) -> None:
+        session = self._session(layer)
+        target = session.guide.target if session else None
+        if target is None:
+            return
+        current = layer.feature_defaults
+        if (
+            len(current)
+            and current["level"].iloc[0] == target[0]
+            and current["point"].iloc[0] == target[1]
+        ):
+            return
+        self._busy = True
+        try:
+            layer.feature_defaults = feature_defaults(*target)
+        finally:
+            self._busy = False
+
+    def _on_defaults(self, event: Any) -> None:
+        # napari makes a newly added (selected) point's features the defaults again:
+        # put the guide's next target back so the next click gets the right label.
+        if not self._busy:
+            self._set_defaults(event.source)
+
+    def _step(self, layer: Any | None, delta: int) -> None:
+        layer = layer if layer is not None else self.landmarks_layer
+        session = self._session(layer) if layer is not None else None
+        if session is None:
+            self._say("Press 'Place landmarks' first.", "error")
+            return
+        session.guide.step(delta)
+        self._set_defaults(layer)
+        if layer.mode != "add":
+            layer.mode = "add"
+        self._update_guide()
+
+    def next_point(self, *_: Any) -> None:
+        """Make the next planned point the target (placed or not: to re-place it)."""
+        self._step(None, +1)
+
+    def previous_point(self, *_: Any) -> None:
+        """Make the previous planned point the target."""
+        self._step(None, -1)
+
+    def _key_next(self, layer: Any) -> None:
+        self._step(self._layer_of(layer), +1)
+
+    def _key_previous(self, layer: Any) -> None:
+        self._step(self._layer_of(layer), -1)
+
+    def _key_undo(self, layer: Any) -> None:
+        self._undo(self._layer_of(layer))
+
+    def _layer_of(self, layer: Any) -> Any:
+        """Return the viewer's (proxied) handle of a layer an event or key callback passed."""
+        lm = info(layer, "landmarks")
+        for candidate in self._viewer.layers:
+            other = info(candidate, "landmarks")
+            if other is not None and lm is not None and other["uid"] == lm["uid"]:
+                return candidate
+        return layer
+
+    def _on_data(self, event: Any) -> None:
+        if self._busy:
+            return
+        layer = self._layer_of(event.source)
+        session = self._session(layer)
+        if session is None:
+            return
+        action = str(event.action)
+        if action == "removing":
+            session.removing = _labels(layer, [i for i in event.data_indices if i >= 0])
+        elif action == "changing":
+            session.dragging = True
+        elif action in ("added", "removed", "changed"):
+            session.dragging = False
+            if action == "added":
+                self._after_add(layer, session)
+            elif action == "removed" and session.removing:
+                first = min(
+                    session.removing,
+                    key=lambda t: session.guide.plan.index(t) if t in session.guide.plan else 1e9,
+                )
+                session.removing = []
+                if not session.guide.go_to(*first):
+                    session.guide.cursor = session.guide.first_missing(_placed(layer))
+                self._set_defaults(layer)
+            self._completed(layer, session)
+
+    def _after_add(self, layer: Any, session: _Session) -> None:
+        new = len(layer.data) - 1
+        labels = _labels(layer, [new])
+        if labels:
+            same = [i for i in rows_labelled(layer.features, *labels[0]) if i != new]
+            if same:  # a click on a placed target re-places it
+                self._busy = True
+                try:
+                    layer.remove(same)
+                finally:
+                    self._busy = False
+        placed = _placed(layer)
+        if labels and session.guide.target == labels[0]:
+            session.guide.advance(placed)
+        elif session.guide.target in placed:
+            session.guide.cursor = session.guide.first_missing(placed, session.guide.cursor)
+        if session.guide.target is None:
+            layer.mode = "select"  # all placed: clicks now select and drag
+        self._set_defaults(layer)
+
+    def _completed(self, layer: Any, session: _Session, *, record: bool = True) -> None:
+        """After a finished change: undo state, autosave, checks, guide."""
+        if record:
+            session.undo.push(layer.data, layer.features)
+        self._autosave(layer)
+        if layer == self.landmarks_layer:
+            self._update_guide()
+            self._update_check()
+
+    def _on_features(self, event: Any) -> None:
+        self._redraw(self._layer_of(event.source))
+
+    def _redraw(self, layer: Any) -> None:
+        """Redraw the overlay of a landmarks layer (live, also while dragging)."""
+        if self._session(layer) is not None:
+            refresh_overlay(ensure_overlay(self._viewer, layer), layer)
+
+    def _on_metadata(self, event: Any) -> None:
+        layer = self._layer_of(event.source)
+        session = self._session(layer)
+        if session is None or self._saving:
+            return
+        self._redraw(layer)
+        self._autosave(layer)
+        if layer == self.landmarks_layer:
+            self._update_check()
+
+    # ------------------------------------------------------------------ undo, delete
+    def undo(self, *_: Any) -> None:
+        """Undo the last change of the chosen film's landmarks."""
+        self._undo(self.landmarks_layer)
+
+    def _undo(self, layer: Any | None) -> None:
+        session = self._session(layer) if layer is not None else None
+        state = session.undo.undo() if session else None
+        if state is None:
+            self._say("Nothing to undo.", "muted")
+            return
+        data, features = state
+        self._busy = True
+        try:
+            layer.selected_data = set()
+            layer.data = data
+            layer.features = features
+            layer.refresh_colors()
+        finally:
+            self._busy = False
+        session.guide.cursor = session.guide.first_missing(_placed(layer))
+        self._set_defaults(layer)
+        self._redraw(layer)
+        self._completed(layer, session, record=False)
+        self._say("Undone.", "muted")
+
+    def delete_point(self, *_: Any) -> None:
+        """Delete the selected points, else the current target's point when it is placed."""
+        layer = self.landmarks_layer
+        session = self._session(layer) if layer is not None else None
+        if session is None:
+            return
+        indices = sorted(layer.selected_data)
+        if not indices and session.guide.target is not None:
+            indices = rows_labelled(layer.features, *session.guide.target)
+        if indices:
+            layer.remove(indices)
+        else:
+            self._say("Select a point (or make a placed point the target) to delete it.", "muted")
+
+    # ------------------------------------------------------------------ findings
+    def _show_findings(self, *_: Any) -> None:
+        layer = self.landmarks_layer
+        level = self.finding_level.value
+        values: dict[str, Any] = {}
+        if layer is not None and level:
+            values = dict(
+                header_from_meta(info(layer, "landmarks")["header"]).findings.get(level, {})
+            )
+        self._loading_controls = True
+        try:
+            for key, widget in self.findings.items():
+                widget.value = values.get(key) or _NONE
+                widget.enabled = bool(level)
+        finally:
+            self._loading_controls = False
+
+    def _on_finding_changed(self, *_: Any) -> None:
+        if self._loading_controls:
+            return
+        layer = self.landmarks_layer
+        level = self.finding_level.value
+        if layer is None or not level:
+            return
+        header = header_from_meta(info(layer, "landmarks")["header"])
+        findings = {lv: dict(v) for lv, v in header.findings.items()}
+        current = findings.setdefault(level, {})
+        for key, widget in self.findings.items():
+            if widget.value == _NONE:
+                current.pop(key, None)
+            else:
+                current[key] = widget.value
+        if not current:
+            findings.pop(level)
+        set_header(layer, header.replace(findings=findings))
+
+    # ------------------------------------------------------------------ files
+    def _target_path(self, layer: Any) -> Path | None:
+        lm = info(layer, "landmarks")
+        folder = self.folder.value
+        if folder is not None and str(folder) and Path(folder).is_dir():
+            if lm.get("image_file"):
+                return landmark_path_for(lm["image_file"], folder)
+            film = film_for(self._viewer.layers, layer)
+            name = film.name if film is not None else layer.name
+            return Path(folder) / f"{_slug(name)}{LANDMARK_SUFFIX}"
+        if lm.get("path"):
+            return Path(lm["path"])
+        if lm.get("image_file"):
+            return landmark_path_for(lm["image_file"])
+        return None
+
+    def _on_folder_changed(self, *_: Any) -> None:
+        folder = self.folder.value
+        if folder is not None and str(folder) and not Path(folder).is_dir():
+            return
+        for layer in landmark_layers(self._viewer.layers):
+            lm = dict(info(layer, "landmarks"))
+            lm["path"] = None  # re-derive from the folder (or beside the image)
+            self._saving = True
+            try:
+                set_info(layer, lm)
+            finally:
+                self._saving = False
+        layer = self.landmarks_layer
+        if layer is not None:
+            path = self._target_path(layer)
+            self._say(f"Landmark file: {path}" if path else "", "muted")
+
+    def _write(self, layer: Any) -> Path | None:
+        path = self._target_path(layer)
+        if path is None:
+            return None
+        lm = info(layer, "landmarks")
+        ls = landmark_set_for_file(layer.data, layer.features, lm, path)
+        written = write_landmarks(ls, path)
+        if lm.get("path") != str(written):
+            new = dict(lm)
+            new["path"] = str(written)
+            self._saving = True
+            try:
+                set_info(layer, new)
+            finally:
+                self._saving = False
+        return written
+
+    def _autosave(self, layer: Any) -> None:
+        if not self.autosave.value or self._saving:
+            return
+        try:
+            written = self._write(layer)
+        except (OSError, KyphoimgError) as exc:
+            self._say(f"Autosave failed: {exc}", "error")
+            return
+        if layer == self.landmarks_layer:
+            if written is None:
+                self._say(
+                    "Not saved: this film has no file. Choose a save folder to keep the landmarks.",
+                    "warning",
+                )
+            else:
+                self._say(f"Saved {written.name} in {written.parent}", "ok")
+
+    def save(self, *_: Any) -> Path | None:
+        """Save the chosen film's landmark file now.
+
+        Returns
+        -------
+        pathlib.Path or None
+            The file written, or None when there is nowhere to save.
+        """
+        layer = self.landmarks_layer
+        if layer is None:
+            self._say("No landmarks to save on this film.", "error")
+            return None
+        try:
+            written = self._write(layer)
+        except (OSError, KyphoimgError) as exc:
+            self._say(f"Not saved: {exc}", "error")
+            return None
+        if written is None:
+            self._say("Choose a save folder: this film has no file to save beside.", "error")
+        else:
+            self._say(f"Saved {written.name} in {written.parent}", "ok")
+        return written
+
+    def _ask_load(self, *_: Any) -> None:
+        path = _qt.ask_path("r", "Load landmark file", f"Landmark files (*{LANDMARK_SUFFIX})")
+        if path is not None:
+            self.load(path)
+
+    def load(self, path: str | Path) -> bool:
+        """Load a landmark file onto the chosen film, refusing one saved for another image.
+
+        Returns
+        -------
+        bool
+            Whether the file was loaded.
+        """
+        film = self.film.value
+        meta = info(film, "film") if film is not None else None
+        if meta is None:
+            self._say("Choose a film first.", "error")
+            return False
+        try:
+            ls = read_landmarks(path, validate=False)
+            check_same_image(
+                ls,
+                sop_instance_uid=meta.get("sop_instance_uid"),
+                rows=meta.get("rows"),
+                columns=meta.get("columns"),
+            )
+        except KyphoimgError as exc:
+            self._say(f"Refused: {exc}", "error")
+            return False
+        film_cal = Calibration.from_dict(meta["calibration"])
+        if ls.calibration.source == "user" and film_cal != ls.calibration:
+            apply_calibration(self._viewer, film, ls.calibration)
+        else:
+            ls = ls.replace(calibration=film_cal)
+        layer = self.landmarks_layer or add_landmarks_layer(self._viewer, film, ls)
+        self._attach(layer)
+        data, features = landmarks_to_layer(ls)
+        self._busy = True
+        try:
+            layer.selected_data = set()
+            layer.data = data
+            layer.features = features
+            layer.refresh_colors()
+            lm = dict(info(layer, "landmarks"))
+            lm["path"] = str(Path(path).resolve())
+            lm["levels"] = None
+            set_info(layer, lm)
+            set_header(layer, ls)
+        finally:
+            self._busy = False
+        session = self._session(layer)
+        session.guide = PlacementGuide(self._plan_for(layer))
+        session.guide.cursor = session.guide.first_missing(_placed(layer))
+        session.undo.reset(layer.data, layer.features)
+        self._set_defaults(layer)
+        self._redraw(layer)
+        self._on_film_changed()
+        self._say(f"Loaded {Path(path).name}", "ok")
+        return True
+
+    # ------------------------------------------------------------------ feedback
+    def _say(self, text: str, kind: str = "info") -> None:
+        _qt.set_label(self.status, text, kind)
+
+    def _update_guide(self) -> None:
+        layer = self.landmarks_layer
+        session = self._session(layer) if layer is not None else None
+        if session is None:
+            _qt.set_label(self.guide, "", "guide")
+            _qt.set_label(self.progress, "", "muted")
+            return
+        placed = _placed(layer)
+        done, total = session.guide.progress(placed)
+        target = session.guide.target
+        if target is None:
+            text = f"All {total} points placed · drag to adjust, N / Shift+N to re-place one"
+        elif target in placed:
+            text = f"Re-place: {describe_point(*target)} (click its new position)"
+        else:
+            text = f"Next: {describe_point(*target)}"
+        _qt.set_label(self.guide, text, "guide")
+        _qt.set_label(self.progress, f"{done} of {total} points placed", "muted")
+
+    def _update_check(self) -> None:
+        layer = self.landmarks_layer
+        if layer is None:
+            _qt.set_label(self.check, "", "warning")
+            return
+        try:
+            validate_landmarks(landmarks_of(layer).replace(source=None))
+        except KyphoimgError as exc:
+            _qt.set_label(self.check, f"Check: {exc}", "warning")
+        else:
+            _qt.set_label(self.check, "", "warning")
+
+    @property
+    def target(self) -> tuple[str, str] | None:
+        """The ``(level, point)`` the next click places on the chosen film, or None."""
+        layer = self.landmarks_layer
+        session = self._session(layer) if layer is not None else None
+        return session.guide.target if session else None

@@ -1,0 +1,118 @@
+"""``kyphoimg view``: open napari with the kyphoimg widgets docked and files loaded."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["launch"]
+
+WIDGETS = ("Landmarks", "Measurements", "Calibrate")
+PLUGIN = "napari-kyphoimg"
+
+
+def _no_display() -> str | None:
+    """Return why Qt cannot open a window here, or None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    if os.environ.get("QT_QPA_PLATFORM") or os.environ.get("DISPLAY"):
+        return None
+    if os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return "no display: set DISPLAY (or run under xvfb-run for a virtual one)"
+
+
+def _landmark_target(path: Path) -> tuple[Path, Path] | None:
+    """Return ``(image file, landmark file)`` of a landmark file whose image exists."""
+    from kyphoimg import KyphoimgError, read_landmarks
+
+    try:
+        ls = read_landmarks(path, validate=False)
+    except KyphoimgError:
+        return None
+    if not ls.image.path:
+        return None
+    image = (path.parent / ls.image.path).resolve()
+    return (image, path) if image.is_file() else None
+
+
+def launch(paths: Sequence[str | os.PathLike[str]] = (), *, block: bool = True) -> int:
+    """Open napari with the Landmarks, Measurements and Calibrate widgets and load files.
+
+    Parameters
+    ----------
+    paths : sequence of path-like
+        DICOM files, folders of DICOM files, or ``*.landmarks.json`` files (their film is
+        opened and the landmarks loaded onto it).
+    block : bool, optional
+        Run the Qt event loop until the window closes (default). With False the viewer
+        is left open and the function returns at once (for tests and scripts).
+
+    Returns
+    -------
+    int
+        0 when every input opened; 1 when some input could not be opened (named on
+        stderr); 2 when napari, a Qt binding or a display is missing.
+    """
+    reason = _no_display()
+    if reason is not None:
+        print(f"kyphoimg view: {reason}", file=sys.stderr)
+        return 2
+    try:
+        import napari
+    except ImportError as exc:
+        print(
+            "kyphoimg view: napari is not installed; install the plugin with a Qt binding: "
+            f"pip install 'napari-kyphoimg[pyqt6]' ({exc})",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        viewer = napari.Viewer(title="kyphoimg")
+    except ImportError as exc:  # qtpy: no Qt binding
+        print(
+            "kyphoimg view: no Qt binding found; install one with "
+            f"pip install 'napari-kyphoimg[pyqt6]' (or [pyside6]) ({exc})",
+            file=sys.stderr,
+        )
+        return 2
+    widgets: dict[str, Any] = {}
+    # Calibrate and Landmarks as tabs (Landmarks in front), Measurements below them.
+    for name in ("Calibrate", "Landmarks", "Measurements"):
+        _, widgets[name] = viewer.window.add_plugin_dock_widget(
+            PLUGIN, name, tabify=name == "Landmarks"
+        )
+    failed = 0
+    for raw in paths:
+        path = Path(raw)
+        landmarks_file = None
+        if path.is_file() and path.name.endswith(".json"):
+            target = _landmark_target(path)
+            if target is None:
+                print(
+                    f"kyphoimg view: {path}: no readable film for this landmark file",
+                    file=sys.stderr,
+                )
+                failed += 1
+                continue
+            path, landmarks_file = target
+        try:
+            layers = viewer.open(str(path), plugin=PLUGIN)
+        except Exception as exc:  # napari raises when no reader can open the path
+            print(f"kyphoimg view: {path}: cannot be opened ({exc})", file=sys.stderr)
+            failed += 1
+            continue
+        if landmarks_file is not None and layers:
+            lw = widgets["Landmarks"]
+            lw.reset_choices()
+            match = [c for c in lw.film.choices if c == layers[0]]
+            if match:
+                lw.film.value = match[0]
+            if not match or not lw.load(landmarks_file):
+                failed += 1
+    if block:
+        napari.run()
+    return 1 if failed else 0

@@ -1,0 +1,332 @@
+"""Layer recipes and look-ups shared by the reader, the sample data and the widgets.
+
+The recipes (``*_layer_data``) return napari layer-data tuples ``(data, kwargs, type)``
+and need neither napari nor Qt. The look-ups take a viewer (or anything with a
+``layers`` list) and find the layers kyphoimg made by the ``metadata["kyphoimg"]`` they
+carry:
+
+``role: "film"``
+    an image layer: ``uid`` (a link id), ``path`` (absolute, or None for generated
+    films), ``sop_instance_uid``, ``rows``, ``columns``, ``patient_id``, ``timepoint``,
+    ``calibration`` (:meth:`kyphoimg.Calibration.to_dict`), ``calibration_notes`` and
+    ``notes`` (messages for the widgets, e.g. a refused landmark file).
+``role: "landmarks"``
+    a points layer: ``film_uid``, ``header`` (:func:`~napari_kyphoimg._model.header_to_meta`),
+    ``image_file`` (the film's absolute path or None) and ``path`` (the landmark file).
+``role: "overlay"``
+    the vectors layer drawing endplates and heights of the landmarks layer ``landmarks_uid``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kyphoimg import Calibration, LandmarkError, LandmarkSet, read_landmarks
+
+from ._model import (
+    LEVEL_COLORS,
+    check_same_image,
+    empty_features,
+    header_from_meta,
+    header_to_meta,
+    landmark_path_for,
+    landmarks_to_layer,
+    layer_to_landmarks,
+    overlay_vectors,
+)
+
+KEY = "kyphoimg"
+
+__all__ = [
+    "KEY",
+    "calibration_of",
+    "film_layer_data",
+    "films",
+    "info",
+    "landmark_layer_data",
+    "landmark_layer_for",
+    "landmarks_of",
+    "overlay_colors",
+    "overlay_layer_data",
+    "restore_landmarks",
+    "scale_of",
+]
+
+
+def info(layer: Any, role: str | None = None) -> dict[str, Any] | None:
+    """Return ``layer.metadata["kyphoimg"]`` (of the given role), or None."""
+    meta = getattr(layer, "metadata", None)
+    if not isinstance(meta, Mapping):
+        return None
+    value = meta.get(KEY)
+    if not isinstance(value, dict) or (role is not None and value.get("role") != role):
+        return None
+    return value
+
+
+def scale_of(cal: Calibration) -> tuple[float, float]:
+    """Return the layer scale of a film: ``(row_mm, col_mm)``, or ``(1, 1)`` uncalibrated."""
+    return (cal.row_mm, cal.col_mm) if cal.has_mm else (1.0, 1.0)
+
+
+def calibration_of(film: Any) -> Calibration:
+    """Return the calibration a film layer carries (``none`` when it carries none)."""
+    meta = info(film, "film")
+    return Calibration.from_dict(meta.get("calibration") if meta else None)
+
+
+def films(layers: Iterable[Any]) -> list[Any]:
+    """Return the film (image) layers among ``layers``, in layer-list order."""
+    return [layer for layer in layers if info(layer, "film") is not None]
+
+
+def landmark_layer_for(layers: Iterable[Any], film: Any) -> Any | None:
+    """Return the landmarks layer linked to ``film``, or None."""
+    meta = info(film, "film")
+    if meta is None:
+        return None
+    for layer in layers:
+        lm = info(layer, "landmarks")
+        if lm is not None and lm.get("film_uid") == meta["uid"]:
+            return layer
+    return None
+
+
+def film_for(layers: Iterable[Any], landmarks: Any) -> Any | None:
+    """Return the film layer a landmarks layer belongs to, or None."""
+    lm = info(landmarks, "landmarks")
+    if lm is None:
+        return None
+    for layer in layers:
+        meta = info(layer, "film")
+        if meta is not None and meta["uid"] == lm.get("film_uid"):
+            return layer
+    return None
+
+
+def overlay_for(layers: Iterable[Any], landmarks: Any) -> Any | None:
+    """Return the overlay layer of a landmarks layer, or None."""
+    lm = info(landmarks, "landmarks")
+    if lm is None:
+        return None
+    for layer in layers:
+        ov = info(layer, "overlay")
+        if ov is not None and ov.get("landmarks_uid") == lm.get("uid"):
+            return layer
+    return None
+
+
+def landmarks_of(layer: Any) -> LandmarkSet:
+    """Return the landmark set a landmarks layer holds (header plus its points)."""
+    lm = info(layer, "landmarks")
+    if lm is None:
+        raise LandmarkError(
+            f"layer {getattr(layer, 'name', layer)!r} is not a kyphoimg landmarks layer"
+        )
+    return layer_to_landmarks(layer.data, layer.features, header_from_meta(lm["header"]))
+
+
+# ----------------------------------------------------------------------------- recipes
+def film_meta(
+    *,
+    path: str | None,
+    sop_instance_uid: str | None,
+    rows: int,
+    columns: int,
+    calibration: Calibration,
+    patient_id: str | None = None,
+    timepoint: str | None = None,
+    calibration_notes: Iterable[str] = (),
+) -> dict[str, Any]:
+    """Build the ``metadata["kyphoimg"]`` of a film layer (a fresh link ``uid``)."""
+    return {
+        "role": "film",
+        "uid": uuid.uuid4().hex,
+        "path": path,
+        "sop_instance_uid": sop_instance_uid,
+        "rows": int(rows),
+        "columns": int(columns),
+        "patient_id": patient_id,
+        "timepoint": timepoint,
+        "calibration": calibration.to_dict(),
+        "calibration_file": calibration.to_dict(),
+        "calibration_notes": list(calibration_notes),
+        "notes": [],
+    }
+
+
+def film_layer_data(
+    data: np.ndarray,
+    meta: dict[str, Any],
+    *,
+    name: str,
+    contrast_limits: tuple[float, float] | None = None,
+    colormap: str = "gray",
+    extra_metadata: Mapping[str, Any] | None = None,
+) -> tuple[np.ndarray, dict[str, Any], str]:
+    """Image layer-data tuple of a film, scaled by its calibration."""
+    cal = Calibration.from_dict(meta["calibration"])
+    kwargs: dict[str, Any] = {
+        "name": name,
+        "metadata": {KEY: meta, **dict(extra_metadata or {})},
+        "scale": scale_of(cal),
+        "colormap": colormap,
+    }
+    if contrast_limits is not None:
+        kwargs["contrast_limits"] = [float(contrast_limits[0]), float(contrast_limits[1])]
+    return data, kwargs, "image"
+
+
+def point_size(rows: int | None, columns: int | None) -> float:
+    """Return the marker size in pixels for a film of this size."""
+    if not rows or not columns:
+        return 10.0
+    return float(np.clip(min(rows, columns) / 100.0, 5.0, 25.0))
+
+
+def landmark_layer_data(
+    ls: LandmarkSet,
+    film: Mapping[str, Any],
+    *,
+    name: str,
+    path: str | None = None,
+) -> tuple[np.ndarray, dict[str, Any], str]:
+    """Points layer-data tuple of a landmark set placed on a film.
+
+    Parameters
+    ----------
+    ls : LandmarkSet
+        Points and header; its calibration should be the film's.
+    film : mapping
+        The film's ``metadata["kyphoimg"]``.
+    name : str
+        Layer name.
+    path : str, optional
+        Where the landmark file lives (autosave target).
+    """
+    data, features = landmarks_to_layer(ls)
+    cal = Calibration.from_dict(film["calibration"])
+    size = point_size(film.get("rows"), film.get("columns"))
+    kwargs = {
+        "name": name,
+        "features": features if len(features) else empty_features(),
+        "face_color": "level",
+        "face_color_cycle": dict(LEVEL_COLORS),
+        "border_color": "black",
+        "border_width": 0.15,
+        "size": size,
+        "symbol": "disc",
+        "text": {
+            "string": "{label}",
+            "size": 9,
+            "color": "white",
+            "anchor": "lower_left",
+            "translation": [-0.5 * size, 0.5 * size],
+        },
+        "scale": scale_of(cal),
+        "metadata": {
+            KEY: {
+                "role": "landmarks",
+                "uid": uuid.uuid4().hex,
+                "film_uid": film["uid"],
+                "header": header_to_meta(ls.replace(points={})),
+                "image_file": film.get("path"),
+                "path": path,
+            }
+        },
+    }
+    return data, kwargs, "points"
+
+
+def overlay_colors(levels: list[str], kinds: list[str]) -> np.ndarray:
+    """Return RGBA per overlay segment: endplates in their level's colour, heights white."""
+    out = np.ones((len(levels), 4))
+    for i, (lv, kind) in enumerate(zip(levels, kinds, strict=True)):
+        out[i] = _rgba(LEVEL_COLORS[lv]) if kind == "endplate" else (1.0, 1.0, 1.0, 0.75)
+    return out
+
+
+def _rgba(hex_color: str) -> tuple[float, float, float, float]:
+    h = hex_color.lstrip("#")
+    r, g, b = (int(h[i : i + 2], 16) / 255.0 for i in (0, 2, 4))
+    return (r, g, b, 1.0)
+
+
+def overlay_layer_data(
+    landmarks_data: np.ndarray,
+    features: Any,
+    lm_meta: Mapping[str, Any],
+    *,
+    name: str,
+    scale: tuple[float, float],
+) -> tuple[np.ndarray, dict[str, Any], str]:
+    """Vectors layer-data tuple drawing a landmarks layer's endplates and heights."""
+    scheme = lm_meta["header"]["scheme"]
+    vectors, levels, kinds = overlay_vectors(landmarks_data, features, scheme)
+    kwargs = {
+        "name": name,
+        "edge_width": 2.0,
+        "vector_style": "line",
+        "edge_color": overlay_colors(levels, kinds) if len(levels) else "white",
+        "scale": scale,
+        "metadata": {KEY: {"role": "overlay", "landmarks_uid": lm_meta["uid"]}},
+        "blending": "translucent_no_depth",
+    }
+    return vectors, kwargs, "vectors"
+
+
+# ----------------------------------------------------------------------------- restore
+def restore_landmarks(
+    film: dict[str, Any], film_name: str, folder: str | Path | None = None
+) -> tuple[np.ndarray, dict[str, Any], str] | None:
+    """Load the landmark file of a film, if there is one, as a points layer-data tuple.
+
+    The file ``<name>.landmarks.json`` is looked for beside the film (or in ``folder``).
+    A file saved for another image (SOP Instance UID or size mismatch) or unreadable is
+    refused: None is returned and the reason is appended to ``film["notes"]``. A user
+    calibration saved in the file becomes the film's calibration (DESIGN.md).
+
+    Returns
+    -------
+    tuple or None
+        The points layer-data tuple, or None when there is no usable file.
+    """
+    if not film.get("path"):
+        return None
+    path = landmark_path_for(film["path"], folder)
+    if not path.is_file():
+        return None
+    try:
+        ls = read_landmarks(path, validate=False)
+        check_same_image(
+            ls,
+            sop_instance_uid=film.get("sop_instance_uid"),
+            rows=film.get("rows"),
+            columns=film.get("columns"),
+        )
+    except LandmarkError as exc:
+        film.setdefault("notes", []).append(f"landmarks not loaded: {exc}")
+        return None
+    if ls.calibration.source == "user":
+        film["calibration"] = ls.calibration.to_dict()
+    else:
+        ls = ls.replace(calibration=Calibration.from_dict(film["calibration"]))
+    if film.get("timepoint") is None and ls.timepoint:
+        film["timepoint"] = ls.timepoint
+    if film.get("patient_id") is None and ls.patient_id:
+        film["patient_id"] = ls.patient_id
+    ls = ls.replace(
+        image=replace(
+            ls.image,
+            sop_instance_uid=film.get("sop_instance_uid") or ls.image.sop_instance_uid,
+            rows=film.get("rows"),
+            columns=film.get("columns"),
+        )
+    )
+    return landmark_layer_data(ls, film, name=f"{film_name} landmarks", path=str(path))

@@ -1,0 +1,163 @@
+"""The few direct Qt touches of the widgets: label styles, tables, clipboard, file dialogs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from magicgui.application import use_app
+from magicgui.types import FileDialogMode
+from magicgui.widgets import Container, Label
+
+__all__ = [
+    "TextTable",
+    "ask_path",
+    "copy_text",
+    "make_label",
+    "make_table",
+    "set_label",
+    "set_table",
+]
+
+_STYLES = {
+    "info": "",
+    "guide": "font-weight: bold; font-size: 13px; color: #ffd60a;",
+    "ok": "color: #80ed99;",
+    "warning": "color: #ffb347;",
+    "error": "color: #ff6b6b; font-weight: bold;",
+    "muted": "color: #a0a0a0;",
+}
+
+
+def make_label(text: str = "", kind: str = "info", *, label: str = "") -> Label:
+    """Make a word-wrapped label styled ``info``/``guide``/``ok``/``warning``/``error``."""
+    from qtpy.QtCore import Qt
+    from qtpy.QtWidgets import QSizePolicy
+
+    widget = Label(value=text, label=label)
+    widget.native.setWordWrap(True)
+    widget.native.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+    widget.native.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+    set_label(widget, text, kind)
+    return widget
+
+
+def set_label(widget: Label, text: str, kind: str = "info") -> None:
+    """Set a label's text and style; an empty text hides it. Unchanged labels are left alone."""
+    native = widget.native
+    if native.property("kyphoimg_kind") != kind:
+        native.setStyleSheet(_STYLES.get(kind, ""))
+        native.setProperty("kyphoimg_kind", kind)
+    if native.text() != text:
+        widget.value = text
+    if widget.visible != bool(text):
+        widget.visible = bool(text)
+
+
+class TextTable(Container):
+    """A read-only table of text cells, updated in place (fast enough for live refresh).
+
+    magicgui's ``Table`` re-creates every item and re-reads numbers as floats; this keeps
+    the items and only changes texts that differ.
+    """
+
+    def __init__(
+        self, max_height: int | None = None, min_height: int = 150, *, fit: bool = False
+    ) -> None:
+        from qtpy.QtWidgets import QAbstractItemView, QTableWidget
+
+        super().__init__(labels=False)
+        self.margins = (0, 0, 0, 0)
+        self.qtable = QTableWidget()
+        self.qtable.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.qtable.verticalHeader().setVisible(False)
+        self.qtable.horizontalHeader().setStretchLastSection(True)
+        self.qtable.setMinimumHeight(min_height)
+        if max_height is not None:
+            self.qtable.setMaximumHeight(max_height)
+        self.native.layout().addWidget(self.qtable)
+        self._columns: list[str] = []
+        self._fit = fit
+        self._max_height = max_height
+
+    def set_frame(self, frame: pd.DataFrame) -> None:
+        """Show a frame's cells as text (its columns as headers)."""
+        from qtpy.QtWidgets import QTableWidgetItem
+
+        q = self.qtable
+        columns = [str(c) for c in frame.columns]
+        rows = [["" if v is None else str(v) for v in row] for row in frame.to_numpy(object)]
+        resize = columns != self._columns or q.rowCount() != len(rows)
+        q.setUpdatesEnabled(False)
+        try:
+            if columns != self._columns:
+                q.setColumnCount(len(columns))
+                q.setHorizontalHeaderLabels(columns)
+                self._columns = columns
+            q.setRowCount(len(rows))
+            for r, row in enumerate(rows):
+                for c, text in enumerate(row):
+                    item = q.item(r, c)
+                    if item is None:
+                        q.setItem(r, c, QTableWidgetItem(text))
+                    elif item.text() != text:
+                        item.setText(text)
+                        resize = True
+            if resize:
+                q.resizeColumnsToContents()
+                if self._fit:
+                    self._fit_height()
+        finally:
+            q.setUpdatesEnabled(True)
+
+    def _fit_height(self) -> None:
+        """Make the table as tall as its rows (up to the maximum height)."""
+        q = self.qtable
+        rows = sum(q.rowHeight(r) for r in range(q.rowCount()))
+        height = q.horizontalHeader().height() + rows + 2 * q.frameWidth() + 2
+        if q.horizontalScrollBar().isVisible():
+            height += q.horizontalScrollBar().height()
+        if self._max_height is not None:
+            height = min(height, self._max_height)
+        q.setFixedHeight(max(height, 40))
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """Return the shown cells as a frame of strings."""
+        q = self.qtable
+        data = [
+            [q.item(r, c).text() if q.item(r, c) else "" for c in range(q.columnCount())]
+            for r in range(q.rowCount())
+        ]
+        return pd.DataFrame(data, columns=self._columns[: q.columnCount()], dtype=object)
+
+
+def make_table(
+    max_height: int | None = None, min_height: int = 150, *, fit: bool = False
+) -> TextTable:
+    """Make a read-only text table without row numbers (``fit``: as tall as its rows)."""
+    return TextTable(max_height, min_height, fit=fit)
+
+
+def add_stretch(container: Container) -> None:
+    """Keep a container's widgets at the top instead of spreading them over its height."""
+    container.native.layout().addStretch(1)
+
+
+def set_table(table: TextTable, frame: pd.DataFrame) -> None:
+    """Show a frame of text cells in a table."""
+    table.set_frame(frame)
+
+
+def copy_text(text: str) -> None:
+    """Put ``text`` on the system clipboard."""
+    from qtpy.QtWidgets import QApplication
+
+    QApplication.clipboard().setText(text)
+
+
+def ask_path(mode: str, caption: str, filter: str | None = None) -> Path | None:
+    """Ask for a path with the platform file dialog (``"r"``, ``"w"`` or ``"d"``)."""
+    show: Any = use_app().get_obj("show_file_dialog")
+    result = show(FileDialogMode(mode), caption=caption, filter=filter)
+    return Path(result) if result else None

@@ -1,0 +1,203 @@
+"""Viewer-side actions shared by the widgets: create, link and update kyphoimg layers.
+
+Everything here takes a viewer (or its layers) and kyphoimg values; the widgets call
+these and keep no geometry of their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+from napari.layers import Points, Shapes, Vectors
+
+from kyphoimg import Calibration, ImageRef, LandmarkSet
+
+from ._layers import (
+    KEY,
+    info,
+    landmark_layer_data,
+    landmark_layer_for,
+    overlay_colors,
+    overlay_for,
+    overlay_layer_data,
+    scale_of,
+)
+from ._model import header_from_meta, header_to_meta, overlay_vectors
+
+__all__ = [
+    "add_calibration_layer",
+    "add_landmarks_layer",
+    "apply_calibration",
+    "calibration_layer_for",
+    "default_header",
+    "ensure_overlay",
+    "landmark_layers",
+    "refresh_overlay",
+    "set_header",
+    "set_info",
+]
+
+
+def set_info(layer: Any, value: dict[str, Any]) -> None:
+    """Replace ``layer.metadata["kyphoimg"]``, emitting ``layer.events.metadata``."""
+    layer.metadata = {**dict(layer.metadata), KEY: value}
+
+
+def set_header(layer: Any, header: LandmarkSet) -> None:
+    """Store a new header (scheme, calibration, index levels, findings...) on a landmarks layer."""
+    meta = dict(info(layer, "landmarks") or {})
+    meta["header"] = header_to_meta(header.replace(points={}))
+    set_info(layer, meta)
+
+
+def landmark_layers(layers: Iterable[Any]) -> list[Any]:
+    """Return the kyphoimg landmarks layers among ``layers``."""
+    return [layer for layer in layers if info(layer, "landmarks") is not None]
+
+
+def default_header(film: Any) -> LandmarkSet:
+    """Return an empty landmark set for a film: its image reference, calibration, identity."""
+    meta = info(film, "film") or {}
+    return LandmarkSet(
+        points={},
+        patient_id=meta.get("patient_id"),
+        timepoint=meta.get("timepoint"),
+        image=ImageRef(
+            sop_instance_uid=meta.get("sop_instance_uid"),
+            rows=meta.get("rows"),
+            columns=meta.get("columns"),
+        ),
+        calibration=Calibration.from_dict(meta.get("calibration")),
+    )
+
+
+def add_landmarks_layer(
+    viewer: Any,
+    film: Any,
+    header: LandmarkSet | None = None,
+    *,
+    levels: tuple[str, ...] | None = None,
+) -> Any:
+    """Add a landmarks layer for ``film`` just above it and return it.
+
+    Parameters
+    ----------
+    viewer : napari.viewer.Viewer
+        The viewer.
+    film : napari.layers.Image
+        A kyphoimg film layer.
+    header : LandmarkSet, optional
+        Header and points (default: :func:`default_header`).
+    levels : tuple of str, optional
+        The levels the guide plans (kept in the layer's metadata).
+    """
+    meta = info(film, "film")
+    if meta is None:
+        raise ValueError(f"layer {film.name!r} is not a kyphoimg film")
+    ls = header if header is not None else default_header(film)
+    data, kwargs, _ = landmark_layer_data(ls, meta, name=f"{film.name} landmarks")
+    if levels:
+        kwargs["metadata"][KEY]["levels"] = list(levels)
+    layer = Points(data, **kwargs)
+    viewer.layers.insert(viewer.layers.index(film) + 1, layer)
+    return viewer.layers[layer.name]
+
+
+def ensure_overlay(viewer: Any, landmarks: Any) -> Any:
+    """Return the overlay of a landmarks layer, adding it just below the landmarks if needed."""
+    overlay = overlay_for(viewer.layers, landmarks)
+    if overlay is not None:
+        return overlay
+    lm = info(landmarks, "landmarks")
+    data, kwargs, _ = overlay_layer_data(
+        landmarks.data,
+        landmarks.features,
+        lm,
+        name=f"{landmarks.name} overlay",
+        scale=tuple(landmarks.scale[-2:]),
+    )
+    layer = Vectors(data, **kwargs)
+    viewer.layers.insert(viewer.layers.index(landmarks), layer)
+    return viewer.layers[layer.name]
+
+
+def refresh_overlay(overlay: Any, landmarks: Any) -> None:
+    """Redraw an overlay's endplate lines and height segments from the landmarks."""
+    lm = info(landmarks, "landmarks")
+    if lm is None:
+        return
+    vectors, levels, kinds = overlay_vectors(
+        landmarks.data, landmarks.features, lm["header"]["scheme"]
+    )
+    colors = overlay_colors(levels, kinds)
+    current = overlay.data
+    if current.shape == vectors.shape and np.array_equal(np.asarray(overlay.edge_color), colors):
+        # Same segments, new positions (a drag): update in place and re-slice, about a
+        # third of the cost of assigning new data.
+        current[...] = vectors
+        overlay.refresh()
+        return
+    overlay.data = vectors
+    if len(vectors):
+        overlay.edge_color = colors
+
+
+def calibration_layer_for(layers: Iterable[Any], film: Any) -> Any | None:
+    """Return the calibration-line shapes layer of a film, or None."""
+    meta = info(film, "film")
+    if meta is None:
+        return None
+    for layer in layers:
+        cl = info(layer, "calibration")
+        if cl is not None and cl.get("film_uid") == meta["uid"]:
+            return layer
+    return None
+
+
+def add_calibration_layer(viewer: Any, film: Any) -> Any:
+    """Add an empty shapes layer, scaled like ``film``, to draw a calibration line on."""
+    meta = info(film, "film")
+    if meta is None:
+        raise ValueError(f"layer {film.name!r} is not a kyphoimg film")
+    layer = Shapes(
+        name=f"{film.name} calibration line",
+        ndim=2,
+        scale=tuple(film.scale[-2:]),
+        edge_color="#ff1744",
+        edge_width=4.0,
+        metadata={KEY: {"role": "calibration", "film_uid": meta["uid"]}},
+    )
+    viewer.layers.append(layer)
+    return viewer.layers[layer.name]
+
+
+def apply_calibration(viewer: Any, film: Any, cal: Calibration) -> None:
+    """Make ``cal`` the film's calibration: metadata, scales, landmarks header.
+
+    The film, its landmarks, overlay and calibration line get the new scale, so the
+    points keep their pixel positions; the landmarks header (saved in the landmark file)
+    gets the calibration, which lets autosave record it.
+    """
+    meta = dict(info(film, "film") or {})
+    meta["calibration"] = cal.to_dict()
+    set_info(film, meta)
+    scale = np.asarray(scale_of(cal))
+    related = [film]
+    landmarks = landmark_layer_for(viewer.layers, film)
+    if landmarks is not None:
+        related.append(landmarks)
+        overlay = overlay_for(viewer.layers, landmarks)
+        if overlay is not None:
+            related.append(overlay)
+    line = calibration_layer_for(viewer.layers, film)
+    if line is not None:
+        related.append(line)
+    for layer in related:
+        full = np.array(layer.scale, dtype=float)
+        full[-2:] = scale
+        layer.scale = full
+    if landmarks is not None:
+        header = header_from_meta(info(landmarks, "landmarks")["header"])
+        set_header(landmarks, header.replace(calibration=cal))
