@@ -247,8 +247,13 @@ def _image_codes(pf: pd.DataFrame) -> np.ndarray:
     code tuples are numbered: cheaper than a groupby, which matters for the live refresh
     of a single film in the napari plugin as much as for a cohort.
     """
-    codes = np.stack([pd.factorize(pf[c], use_na_sentinel=False)[0] for c in KEY_COLUMNS], axis=1)
-    return np.unique(codes, axis=0, return_inverse=True)[1].reshape(-1)
+    combined = np.zeros(len(pf), dtype=np.int64)
+    for c in KEY_COLUMNS:
+        codes, uniques = pd.factorize(pf[c], use_na_sentinel=False)
+        # Mixed-radix number of the code tuple; re-factorised after each column so it
+        # never exceeds the number of rows (no overflow, whatever the cardinalities).
+        combined = pd.factorize(combined * (len(uniques) + 1) + codes)[0].astype(np.int64)
+    return combined
 
 
 def _categorical(codes: np.ndarray, labels: list[str]) -> pd.Categorical:
@@ -441,29 +446,15 @@ def measure_points(
     out["row_mm"] = np.where(has_mm, pf["row_mm"].to_numpy(dtype=float), np.nan)
     out["col_mm"] = np.where(has_mm, pf["col_mm"].to_numpy(dtype=float), np.nan)
 
+    # A duplicated or unknown level gets no measures at all (every float measure column).
     withheld = dup | ~known
-    for col in (
-        "ha_mm",
-        "hm_mm",
-        "hp_mm",
-        "ha_px",
-        "hm_px",
-        "hp_px",
-        "wedge_ratio",
-        "wedge_angle_deg",
-        "ahr_pct",
-        "mhr_pct",
-        "phr_pct",
-        "compression_pct",
-        "compression_mid_pct",
-        "compression_post_pct",
-        "compression_wedge_pct",
-        "compression_max_pct",
-        "genant_grade",
-        "genant_loss_pct",
-        *QM_RATIOS,
-    ):
-        out[col] = np.where(withheld, np.nan, out[col])
+    for col, values in out.items():
+        if (
+            isinstance(values, np.ndarray)
+            and values.dtype.kind == "f"
+            and col not in ("row_mm", "col_mm")
+        ):
+            out[col] = np.where(withheld, np.nan, values)
 
     uniq, inv = np.unique(code, return_inverse=True)
     statuses = sorted({_status(int(c)) for c in uniq})
