@@ -50,9 +50,9 @@ def _film(path: Path, uid: str, pid: str, rng: np.random.Generator) -> None:
     ds.save_as(path, enforce_file_format=True)
 
 
-def make_study(root: Path) -> None:
+def make_study(root: Path, n_patients: int = N_PATIENTS) -> None:
     rng = np.random.default_rng(6)
-    for k in range(N_PATIENTS):
+    for k in range(n_patients):
         pid = f"B{k:03d}"
         (root / pid).mkdir(parents=True)
         for tp, ha in (("pre", 14.0), ("post", 21.0), ("last", 19.5)):
@@ -82,6 +82,18 @@ def _timed(options: RunOptions) -> tuple[float, pd.DataFrame]:
     return elapsed, result.features
 
 
+def _peak_mb(options: RunOptions) -> float:
+    """tracemalloc peak of a serial run (numpy pixel buffers are traced), in MB."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        run_study(options)
+        return tracemalloc.get_traced_memory()[1] / 1e6
+    finally:
+        tracemalloc.stop()
+
+
 def run() -> list[dict]:
     from dask.distributed import LocalCluster
 
@@ -104,7 +116,13 @@ def run() -> list[dict]:
             )
         pd.testing.assert_frame_equal(f1, f2)
         pd.testing.assert_frame_equal(f1, fd)
+        # Memory: the same run on half the cohort; bounded memory means a flat peak.
+        half = Path(tmp) / "half"
+        make_study(half, N_PATIENTS // 2)
+        m_half = _peak_mb(RunOptions(dicom_dir=half, output=Path(tmp) / "mh", resume=False))
+        m_full = _peak_mb(RunOptions(dicom_dir=root, output=Path(tmp) / "mf", resume=False))
     cores = os.cpu_count()
+    film_mb = SIZE * SIZE * 2 / 1e6
     return [
         {
             "id": "P6",
@@ -124,5 +142,16 @@ def run() -> list[dict]:
             "baseline": t1,
             "ratio": t1 / td,
             "note": "includes the client connection; features identical to the serial run",
+        },
+        {
+            "id": "P6",
+            "metric": f"peak traced memory of a serial run, {n_films} films vs {n_films // 2}",
+            "value": m_full,
+            "unit": "MB",
+            "baseline": m_half,
+            "ratio": m_half / m_full,
+            "target": "flat (ratio near 1)",
+            "note": f"one decoded film is {film_mb:.1f} MB; keeping the pixels of the extra "
+            f"{n_films // 2} films would add {n_films // 2 * film_mb:.0f} MB",
         },
     ]
