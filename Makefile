@@ -12,7 +12,7 @@ JOBS   ?= 2
 PLUGIN := plugins/napari-kyphoimg
 XVFB   := xvfb-run -a -s "-screen 0 1920x1200x24"
 
-.PHONY: help sysdeps venv install demo test bench lint sample-data screenshots clean
+.PHONY: help sysdeps sysdeps-test venv install demo test bench lint sample-data screenshots clean
 
 help:
 	@echo "make demo    set up .venv and run kyphoimg on the bundled sample data"
@@ -24,6 +24,9 @@ help:
 
 sysdeps:
 	@bash tools/sysdeps.sh
+
+sysdeps-test:
+	@bash tools/sysdeps.sh test
 
 $(BIN)/python:
 	@$(MAKE) --no-print-directory sysdeps
@@ -49,15 +52,15 @@ sample-data: $(STAMP)
 # so a file missing from a wheel fails here rather than on a user's machine. The core
 # suite never loads napari; the plugin's GUI tests run for real on a virtual X screen.
 test: $(STAMP)
-	@$(MAKE) --no-print-directory sysdeps
+	@$(MAKE) --no-print-directory sysdeps-test
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation --force-reinstall . ./$(PLUGIN)
 	$(BIN)/pytest -n $(JOBS)
 	$(XVFB) $(BIN)/python -m pytest $(PLUGIN)/tests -p no:cacheprovider
 
-bench: $(STAMP)
+bench: $(STAMP) sysdeps-test
 	$(XVFB) $(BIN)/python benchmarks/run.py
 
-screenshots: $(STAMP)
+screenshots: $(STAMP) sysdeps-test
 	$(XVFB) $(BIN)/python tools/screenshots.py
 
 lint: $(STAMP)
