@@ -18,13 +18,13 @@ from typing import Any
 import pandas as pd
 from tqdm import tqdm
 
+from ._atomic import atomic_write_text
 from ._version import __version__
 from .errors import KyphoimgError, LandmarkError
 from .landmarks import (
     LATERAL_SCHEMES,
     SCHEMES,
     LandmarkSet,
-    _atomic_write_text,
     read_landmarks,
     read_landmarks_csv,
     scheme_points,
@@ -487,7 +487,7 @@ def run_study(options: RunOptions) -> RunResult:
     ):
         i = todo[j]
         results[i] = result
-        _atomic_write_text(cache / f"{tasks[i].cache_key}.json", json.dumps(result))
+        atomic_write_text(cache / f"{tasks[i].cache_key}.json", json.dumps(result))
         bar.update()
     bar.close()
 
@@ -592,7 +592,7 @@ def run_study(options: RunOptions) -> RunResult:
     if key_note:
         summary["key_table"] = key_note
     summary_path = out / "summary.json"
-    _atomic_write_text(summary_path, json.dumps(summary, indent=2) + "\n")
+    atomic_write_text(summary_path, json.dumps(summary, indent=2) + "\n")
     written.append(summary_path)
     return RunResult(
         measures=tables["measures"],

@@ -9,15 +9,13 @@ a ``dictionary`` sheet of an XLSX workbook.
 from __future__ import annotations
 
 import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
+from ._atomic import atomic_write
 from .dictionary import data_dictionary
 from .errors import KyphoimgError
-from .landmarks import _file_mode
 
 __all__ = [
     "DIRECT_IDENTIFIER_COLUMNS",
@@ -69,20 +67,6 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
         raise KyphoimgError(f"{path}: cannot read the table ({exc})") from None
 
 
-def _atomic(path: Path, write: Callable[[str], None]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = _file_mode(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_table(
     table: pd.DataFrame, path: str | os.PathLike[str], *, dictionary: bool = True
 ) -> list[Path]:
@@ -112,9 +96,9 @@ def write_table(
     written = [path]
     dic = data_dictionary(table.columns) if dictionary else None
     if suffix == ".csv":
-        _atomic(path, lambda tmp: table.to_csv(tmp, index=False))
+        atomic_write(path, lambda tmp: table.to_csv(tmp, index=False))
     elif suffix == ".parquet":
-        _atomic(path, lambda tmp: _to_parquet(table, tmp))
+        atomic_write(path, lambda tmp: _to_parquet(table, tmp))
     else:
 
         def xlsx(tmp: str) -> None:
@@ -123,10 +107,10 @@ def write_table(
                 if dic is not None:
                     dic.to_excel(xw, sheet_name="dictionary", index=False)
 
-        _atomic(path, xlsx)
+        atomic_write(path, xlsx)
     if dic is not None and suffix != ".xlsx":
         side = dictionary_path(path)
-        _atomic(side, lambda tmp: dic.to_csv(tmp, index=False))
+        atomic_write(side, lambda tmp: dic.to_csv(tmp, index=False))
         written.append(side)
     return written
 

@@ -17,7 +17,6 @@ import io
 import json
 import math
 import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -27,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from ._atomic import atomic_write_text
 from .calibration import Calibration
 from .errors import CalibrationError, LandmarkError
 
@@ -710,32 +710,6 @@ def read_landmarks(path: str | os.PathLike[str], *, validate: bool = True) -> La
     return ls
 
 
-def _file_mode(path: Path) -> int:
-    """Mode for a file about to replace ``path``: its current mode, else 0o666 less the umask."""
-    try:
-        return path.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = _file_mode(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)  # mkstemp creates 0600; keep the permissions a plain write would give
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_landmarks(ls: LandmarkSet, path: str | os.PathLike[str], *, touch: bool = True) -> Path:
     """Write a landmark set as JSON, atomically (temporary file, then rename).
 
@@ -757,7 +731,7 @@ def write_landmarks(ls: LandmarkSet, path: str | os.PathLike[str], *, touch: boo
     path = Path(path)
     if touch:
         ls = ls.replace(updated=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
-    _atomic_write_text(path, json.dumps(_as_dict(ls), indent=2, ensure_ascii=False) + "\n")
+    atomic_write_text(path, json.dumps(_as_dict(ls), indent=2, ensure_ascii=False) + "\n")
     return path
 
 
@@ -920,5 +894,5 @@ def write_landmarks_csv(sets: Iterable[LandmarkSet], path: str | os.PathLike[str
                     ]
                 )
     path = Path(path)
-    _atomic_write_text(path, buf.getvalue())
+    atomic_write_text(path, buf.getvalue())
     return path

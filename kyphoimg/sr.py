@@ -26,7 +26,6 @@ import copy
 import math
 import os
 import re
-import tempfile
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from . import _sr_codes as C
+from ._atomic import atomic_write
 from .calibration import Calibration
 from .errors import CalibrationError, KyphoimgError
 from .landmarks import (
@@ -43,7 +43,6 @@ from .landmarks import (
     SCHEMES,
     ImageRef,
     LandmarkSet,
-    _file_mode,
     level_index,
     validate_landmarks,
 )
@@ -623,26 +622,10 @@ def write_sr(sr: Dataset, path: str | os.PathLike[str]) -> Path:
     """
     from pydicom import dcmwrite
 
-    path = Path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        mode = _file_mode(path)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        return atomic_write(path, lambda tmp: dcmwrite(tmp, sr, enforce_file_format=True))
     except OSError as exc:
         raise SRError(f"{path}: cannot write ({exc.strerror or exc})") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            dcmwrite(fh, sr, enforce_file_format=True)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise SRError(f"{path}: cannot write ({exc.strerror or exc})") from None
-        raise
-    return path
 
 
 # ----------------------------------------------------------------------------- import
