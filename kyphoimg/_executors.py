@@ -6,14 +6,15 @@ so the output does not depend on which executor ran or in what order films finis
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-__all__ = ["executor_name", "run_tasks"]
+__all__ = ["executor_name", "ordered_map", "run_tasks"]
 
 
 def executor_name(jobs: int, scheduler: str | None) -> str:
@@ -70,3 +71,32 @@ def _dask(
         for fut in dask_completed(futures):
             yield position[fut.key], fut.result()
             fut.release()  # results leave the cluster as soon as they are taken
+
+
+def ordered_map(
+    fn: Callable[[T], R], tasks: Iterable[T], *, jobs: int, ahead: int = 2
+) -> Iterator[R]:
+    """Apply ``fn`` to every task in ``jobs`` worker processes, yielding results in order.
+
+    Unlike :meth:`concurrent.futures.Executor.map`, tasks are drawn from ``tasks`` lazily:
+    at most ``ahead * jobs`` are in flight, so memory stays flat for any number of tasks.
+
+    Parameters
+    ----------
+    fn : callable
+        A picklable top-level function.
+    tasks : iterable
+        Picklable task descriptions (may be a generator).
+    jobs : int
+        Worker processes (at least 1).
+    ahead : int, optional
+        Tasks in flight per worker (default 2).
+    """
+    window: deque[Future[R]] = deque()
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        for task in tasks:
+            window.append(pool.submit(fn, task))
+            if len(window) >= ahead * jobs:
+                yield window.popleft().result()
+        while window:
+            yield window.popleft().result()

@@ -16,8 +16,7 @@ import struct
 import sys
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from pathlib import Path
+from contextlib import contextmanager, nullcontext
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -50,10 +49,12 @@ from pydicom.uid import (
 from pydicom.valuerep import VR
 from tqdm.auto import tqdm
 
+from ._executors import ordered_map
+from ._rawheader import RawHeader, read_raw_header
 from .calibration import Calibration
 from .errors import DicomReadError
 
-__all__ = ["SCAN_COLUMNS", "scan"]
+__all__ = ["SCAN_COLUMNS", "iter_scan", "scan"]
 
 #: Relative tolerance under which Pixel Spacing and Imager Pixel Spacing count as equal
 #: (rounding of the decimal strings, not a magnification correction, which is >= 5 %).
@@ -152,12 +153,14 @@ def _recorded_warnings(notes: list[str]) -> Iterator[None]:
             notes.append(note)
 
 
-def _raw_text(ds: Dataset, keyword: str) -> str | None:
+def _raw_text(ds: Dataset | RawHeader, keyword: str) -> str | None:
     """Return an element's value as text without letting pydicom convert it.
 
     Raw (not yet converted) elements are decoded from their bytes; converted ones are
     joined with backslashes. Empty values give ``None``.
     """
+    if isinstance(ds, RawHeader):
+        return ds.text(keyword)
     tag = tag_for_keyword(keyword)
     if tag is None or tag not in ds:
         return None
@@ -197,7 +200,9 @@ def _finite_float(text: str) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def _spacing_pair(ds: Dataset, keyword: str, notes: list[str]) -> tuple[float, float] | None:
+def _spacing_pair(
+    ds: Dataset | RawHeader, keyword: str, notes: list[str]
+) -> tuple[float, float] | None:
     """Return a ``(row_mm, col_mm)`` pair, or ``None`` when absent or unusable (noted)."""
     text = _raw_text(ds, keyword)
     if text is None:
@@ -219,7 +224,7 @@ def _same_spacing(a: tuple[float, float], b: tuple[float, float]) -> bool:
     return all(math.isclose(x, y, rel_tol=SPACING_EQUAL_RTOL) for x, y in zip(a, b, strict=True))
 
 
-def _magnification(ds: Dataset, notes: list[str]) -> float | None:
+def _magnification(ds: Dataset | RawHeader, notes: list[str]) -> float | None:
     keyword = "EstimatedRadiographicMagnificationFactor"
     text = _raw_text(ds, keyword)
     if text is None:
@@ -237,7 +242,7 @@ def _magnification(ds: Dataset, notes: list[str]) -> float | None:
 
 
 # -- calibration ------------------------------------------------------------------------
-def _resolve_calibration(ds: Dataset) -> tuple[Calibration, tuple[str, ...]]:
+def _resolve_calibration(ds: Dataset | RawHeader) -> tuple[Calibration, tuple[str, ...]]:
     """Apply the DOMAIN.md §5 resolution order; see :func:`kyphoimg.dicom.resolve_calibration`."""
     notes: list[str] = []
     ps = _spacing_pair(ds, "PixelSpacing", notes)
@@ -465,7 +470,7 @@ def _decoder_problem(ts: UID, bits_stored: int | None) -> str | None:
     return None if _decoder_plan(ts, bits_stored) else _no_decoder_reason(ts)
 
 
-def _not_image_reason(ds: Dataset, has_pixels: bool) -> str | None:
+def _not_image_reason(ds: Dataset | RawHeader, has_pixels: bool) -> str | None:
     """Say why a dataset is not a readable image (SOP class, pixel data), else ``None``."""
     sop = _raw_text(ds, "SOPClassUID")
     if sop is not None:
@@ -483,19 +488,21 @@ def _not_image_reason(ds: Dataset, has_pixels: bool) -> str | None:
 
 
 # -- header fields ----------------------------------------------------------------------
-def _text(ds: Dataset, keyword: str) -> str | None:
+def _text(ds: Dataset | RawHeader, keyword: str) -> str | None:
     """Return a text element's value, stripped; ``None`` when absent or empty.
 
     ASCII bytes are decoded directly (the fast path of a header-only scan); anything else
     goes through pydicom, which applies the Specific Character Set.
     """
+    if isinstance(ds, RawHeader):
+        return ds.text(keyword)
     tag = tag_for_keyword(keyword)
     if tag is None or tag not in ds:
         return None
     elem = ds.get_item(tag)
     if isinstance(elem, RawDataElement) and elem.value is not None and elem.value.isascii():
         return elem.value.decode("ascii").strip(" \x00") or None
-    value = ds.get(keyword)
+    value = _converted(ds, keyword, tag)
     if value is None:
         return None
     if isinstance(value, (list, tuple, MultiValue)):
@@ -505,8 +512,22 @@ def _text(ds: Dataset, keyword: str) -> str | None:
     return text.strip(" \x00") or None
 
 
-def _int(ds: Dataset, keyword: str) -> int | None:
+def _converted(ds: Dataset, keyword: str, tag: int) -> Any:
+    """Return pydicom's value of an element; a corrupt one is a :class:`_FileProblem`."""
+    try:
+        return ds.get(keyword)
+    except Exception as exc:  # pydicom raises several types on corrupt elements
+        raise _FileProblem(
+            "error",
+            f"{keyword} ({tag >> 16:04X},{tag & 0xFFFF:04X}) cannot be read, the header is "
+            f"corrupt ({type(exc).__name__}: {exc}); re-export the file from the PACS",
+        ) from exc
+
+
+def _int(ds: Dataset | RawHeader, keyword: str) -> int | None:
     """Return an US/SS/IS element as an integer, ``None`` when absent or not a number."""
+    if isinstance(ds, RawHeader):
+        return ds.uint16(keyword)
     tag = tag_for_keyword(keyword)
     if tag is None or tag not in ds:
         return None
@@ -519,7 +540,7 @@ def _int(ds: Dataset, keyword: str) -> int | None:
     ):
         order = "<" if elem.is_little_endian else ">"
         return int(struct.unpack(order + "H", elem.value)[0])
-    value = ds.get(keyword)
+    value = _converted(ds, keyword, tag)
     try:
         return int(value) if value not in (None, "") else None
     except (TypeError, ValueError):
@@ -556,7 +577,11 @@ def _parse_tm(text: str | None) -> _dt.time | None:
 
 
 def _date_time(
-    ds: Dataset, date_kw: str, time_kw: str, notes: list[str], datetime_kw: str | None = None
+    ds: Dataset | RawHeader,
+    date_kw: str,
+    time_kw: str,
+    notes: list[str],
+    datetime_kw: str | None = None,
 ) -> tuple[_dt.date | None, _dt.time | None]:
     d_text, t_text = _text(ds, date_kw), _text(ds, time_kw)
     if d_text is None and datetime_kw is not None:
@@ -572,9 +597,10 @@ def _date_time(
     return date, time
 
 
-def _header_fields(ds: Dataset, notes: list[str]) -> dict[str, Any]:
+def _header_fields(ds: Dataset | RawHeader, notes: list[str]) -> dict[str, Any]:
     """Return the identifying header values shared by the reader and the scan index."""
-    with _recorded_warnings(notes):
+    # pydicom may warn while converting values; the raw ASCII header of the fast path cannot
+    with nullcontext() if isinstance(ds, RawHeader) else _recorded_warnings(notes):
         study_date, study_time = _date_time(ds, "StudyDate", "StudyTime", notes)
         acq_date, acq_time = _date_time(
             ds, "AcquisitionDate", "AcquisitionTime", notes, "AcquisitionDateTime"
@@ -605,16 +631,27 @@ def _header_fields(ds: Dataset, notes: list[str]) -> dict[str, Any]:
 
 
 # -- the cohort index -------------------------------------------------------------------
-def _pixel_element(fp: BinaryIO, size: int, ds: Dataset) -> tuple[bool, bool, str | None]:
-    """Peek at the element where header-only parsing stopped, without reading its value.
+def _pixel_verdict(tag: int | None, length: int, held: int) -> tuple[bool, bool, str | None]:
+    """Judge the element a header-only parse stopped at.
 
-    Returns
-    -------
-    has_pixels, encapsulated : bool
-        Whether Pixel Data (7FE0,0010) follows, and whether it has undefined length.
-    problem : str or None
-        A truncated pixel data value, or float pixel data.
+    ``tag`` is the pixel element there (``None``: the data set ended without one),
+    ``length`` its declared value length and ``held`` the bytes the file holds after its
+    header. Returns whether Pixel Data (7FE0,0010) follows, whether it is encapsulated
+    (undefined length), and a problem (float pixel data, truncated pixel data) or ``None``.
     """
+    if tag is None:
+        return False, False, None
+    if tag != 0x7FE00010:
+        return False, False, "float pixel data (7FE0,0008/0009): not a projection radiograph"
+    if length == _UNDEFINED_LENGTH:
+        return True, True, None
+    if length > held:
+        return True, False, f"truncated: pixel data declares {length} bytes, the file holds {held}"
+    return True, False, None
+
+
+def _pixel_element(fp: BinaryIO, size: int, ds: Dataset) -> tuple[bool, bool, str | None]:
+    """Peek at where pydicom's header-only parse stopped (see :func:`_pixel_verdict`)."""
     pos = fp.tell()
     head = fp.read(12)
     implicit, little = ds.original_encoding
@@ -624,102 +661,264 @@ def _pixel_element(fp: BinaryIO, size: int, ds: Dataset) -> tuple[bool, bool, st
     group, element = struct.unpack(order + "HH", head[:4])
     if group != 0x7FE0:
         return False, False, None
-    if element != 0x0010:
-        return False, False, "float pixel data (7FE0,0008/0009): not a projection radiograph"
     if implicit is False and len(head) == 12:
         (length,), header_length = struct.unpack(order + "I", head[8:12]), 12
     else:
         (length,), header_length = struct.unpack(order + "I", head[4:8]), 8
-    if length == _UNDEFINED_LENGTH:
-        return True, True, None
-    held = size - pos - header_length
-    if length > held:
-        return True, False, f"truncated: pixel data declares {length} bytes, the file holds {held}"
-    return True, False, None
+    return _pixel_verdict(group << 16 | element, length, size - pos - header_length)
 
 
-def _header_row(path: Path, notes: list[str]) -> dict[str, Any]:
-    """Index one file: identifying fields, spacing, status and reason."""
-    size = path.stat().st_size
-    with path.open("rb") as fp:
+def _read_header(
+    path: str, notes: list[str]
+) -> tuple[Dataset | RawHeader, tuple[bool, bool, str | None], str | None]:
+    """Read a header for the index: byte-level when possible, else with pydicom.
+
+    Returns the header, the pixel verdict of :func:`_pixel_verdict` and the transfer
+    syntax from the file meta (``None``: pydicom's dataset, resolved later).
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        size = os.fstat(fd).st_size
+        raw = read_raw_header(fd, size)
+    finally:
+        os.close(fd)
+    if raw is not None:
+        verdict = _pixel_verdict(raw.pixel_tag, raw.pixel_length, raw.pixel_held)
+        return raw, verdict, raw.transfer_syntax
+    with open(path, "rb") as fp:
         ds, _ = _parse(fp, size, header_only=True, notes=notes)
         meta = getattr(ds, "file_meta", None)
-        deflated = (
-            meta is not None and meta.get("TransferSyntaxUID") == DeflatedExplicitVRLittleEndian
-        )
+        with _recorded_warnings(notes):  # converting the UID may warn
+            ts = meta.get("TransferSyntaxUID") if meta is not None else None
         # the file position means nothing inside a deflated stream: assume pixels follow
-        has_pixels, encapsulated, problem = (
-            (True, False, None) if deflated else _pixel_element(fp, size, ds)
-        )
-    fields = _header_fields(ds, notes)
-    calibration, cal_notes = _resolve_calibration(ds)
-    row: dict[str, Any] = {k: fields.get(k) for k in SCAN_COLUMNS if k in fields}
-    row.update(
-        spacing_source=calibration.source,
-        row_mm=calibration.row_mm,
-        col_mm=calibration.col_mm,
-    )
-    reason = problem or _not_image_reason(ds, has_pixels)
+        deflated = ts == DeflatedExplicitVRLittleEndian
+        verdict = (True, False, None) if deflated else _pixel_element(fp, size, ds)
+    return ds, verdict, None
+
+
+class _DecoderCache:
+    """:func:`_decoder_problem` remembered per (syntax, bits stored) for one scan."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[str, int | None], str | None] = {}
+
+    def problem(self, ts: str, bits_stored: int | None) -> str | None:
+        key = (ts, bits_stored)
+        if key not in self._seen:
+            with warnings.catch_warnings():  # an invalid UID is reported by its reason
+                warnings.simplefilter("ignore")
+                self._seen[key] = _decoder_problem(UID(ts), bits_stored)
+        return self._seen[key]
+
+
+def _header_row(
+    path: str, notes: list[str], decoders: _DecoderCache | None = None
+) -> dict[str, Any]:
+    """Index one file: identifying fields, spacing, status and reason."""
+    header, (has_pixels, encapsulated, problem), meta_ts = _read_header(path, notes)
+    fields = _header_fields(header, notes)
+    calibration, cal_notes = _resolve_calibration(header)
+    row: dict[str, Any] = {k: fields[k] for k in _FIELD_COLUMNS}
+    row["spacing_source"] = calibration.source
+    row["row_mm"] = calibration.row_mm
+    row["col_mm"] = calibration.col_mm
+    reason = problem or _not_image_reason(header, has_pixels)
     if reason is None:
         try:
-            ts, _ = _transfer_syntax(ds, notes, encapsulated=encapsulated)
-            row["transfer_syntax"] = str(ts)
-            reason = _decoder_problem(ts, fields.get("bits_stored"))
+            if meta_ts is None:  # pydicom's dataset: converting the syntax UID may warn
+                assert isinstance(header, Dataset)
+                with _recorded_warnings(notes):
+                    meta_ts = str(_transfer_syntax(header, notes, encapsulated=encapsulated)[0])
+            row["transfer_syntax"] = meta_ts
+            bits = fields["bits_stored"]
+            reason = (decoders or _DecoderCache()).problem(meta_ts, bits)
         except _FileProblem as exc:
             reason = exc.reason
     if reason is not None:
-        row.update(status="error", reason=reason)
+        row["status"], row["reason"] = "error", reason
     else:
         extra = [*notes, *cal_notes[:-1]]
-        row.update(status="ok", reason="; ".join(extra) if extra else None)
+        row["status"], row["reason"] = "ok", "; ".join(extra) if extra else None
     return row
 
 
-def _index_file(path: Path, root: Path) -> dict[str, Any]:
+# the index columns that come straight from _header_fields
+_FIELD_COLUMNS = (
+    "patient_id",
+    "study_instance_uid",
+    "series_instance_uid",
+    "sop_instance_uid",
+    "study_date",
+    "study_time",
+    "acquisition_date",
+    "acquisition_time",
+    "modality",
+    "view_position",
+    "body_part",
+    "rows",
+    "columns",
+)
+
+
+def _index_file(path: str, rel: str, decoders: _DecoderCache | None = None) -> dict[str, Any]:
     notes: list[str] = []
     row: dict[str, Any]
     try:
-        row = _header_row(path, notes)
+        row = _header_row(path, notes, decoders)
     except _FileProblem as exc:
         row = {"status": exc.status, "reason": exc.reason}
     except OSError as exc:
         row = {"status": "error", "reason": f"cannot be opened: {exc.strerror or exc}"}
-    row["path"] = path.relative_to(root).as_posix()
+    row["path"] = rel
     return row
 
 
-def _walk(root: Path) -> Iterator[Path]:
-    """Yield every file under ``root``, recursively (symlinked folders are not followed)."""
-    for dirpath, _, filenames in os.walk(root):
-        for name in filenames:
-            path = Path(dirpath) / name
-            if path.is_file():
-                yield path
+def _walk(root: str, rel: str = "") -> Iterator[tuple[str, str]]:
+    """Yield ``(path, relative posix path)`` of every file under ``root``, sorted by the latter.
 
-
-def _as_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """Build the index with every column of :data:`SCAN_COLUMNS`, typed, even when empty."""
-    data: dict[str, Any] = {}
-    for column, dtype in SCAN_COLUMNS.items():
-        values = [row.get(column) for row in rows]
-        if dtype.startswith("datetime"):
-            values = [
-                np.datetime64(v, "s") if v is not None else np.datetime64("NaT") for v in values
+    Entries are sorted per folder with a folder's name followed by ``/``, which orders the
+    files exactly as sorting their relative paths would, without holding the whole list.
+    Symlinked folders are not followed; symlinks to files are listed.
+    """
+    try:
+        with os.scandir(root) as it:
+            entries = [
+                (e.name + "/" if e.is_dir(follow_symlinks=False) else e.name, e)
+                for e in it
+                if e.is_dir(follow_symlinks=False) or e.is_file()
             ]
-        elif column.endswith("_time"):
-            values = [v.isoformat() if v is not None else None for v in values]
-        elif dtype == "float64":
-            values = [math.nan if v is None else v for v in values]
-        data[column] = pd.Series(values, dtype=dtype, name=column)
-    return pd.DataFrame(data, columns=list(SCAN_COLUMNS))
+    except OSError:
+        return
+    entries.sort(key=lambda pair: pair[0])
+    for key, entry in entries:
+        if key.endswith("/"):
+            yield from _walk(entry.path, rel + key)
+        else:
+            yield entry.path, rel + entry.name
 
 
-def scan(folder: str | os.PathLike[str], *, progress: bool = True) -> pd.DataFrame:
+_UNIX_EPOCH_ORDINAL = _dt.date(1970, 1, 1).toordinal()
+
+
+def _dates(values: Sequence[_dt.date | None]) -> np.ndarray:
+    """Return a ``datetime64[s]`` array of dates (``None``: NaT), built from day numbers."""
+    n = len(values)
+    days = np.fromiter(
+        (0 if v is None else v.toordinal() - _UNIX_EPOCH_ORDINAL for v in values), np.int64, n
+    )
+    out = days.astype("datetime64[D]").astype("datetime64[s]")
+    out[np.fromiter((v is None for v in values), bool, n)] = np.datetime64("NaT")
+    return out
+
+
+class _Columns:
+    """The index accumulated column by column (one list per column, no per-row dicts)."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, list[Any]] = {c: [] for c in SCAN_COLUMNS}
+
+    def __len__(self) -> int:
+        return len(self.data["path"])
+
+    def append(self, row: Mapping[str, Any]) -> None:
+        for column, values in self.data.items():
+            values.append(row.get(column))
+
+    def extend(self, other: _Columns) -> None:
+        for column, values in self.data.items():
+            values.extend(other.data[column])
+
+    def frame(self) -> pd.DataFrame:
+        """Return the index with every column of :data:`SCAN_COLUMNS`, typed, even when empty."""
+        out: dict[str, pd.Series] = {}
+        for column, dtype in SCAN_COLUMNS.items():
+            values: list[Any] = self.data[column]
+            if dtype.startswith("datetime"):
+                out[column] = pd.Series(_dates(values), name=column)
+                continue
+            if column.endswith("_time"):
+                values = [v.isoformat() if v is not None else None for v in values]
+            elif dtype == "float64":
+                values = [math.nan if v is None else v for v in values]
+            out[column] = pd.Series(values, dtype=dtype, name=column)
+        return pd.DataFrame(out, columns=list(SCAN_COLUMNS))
+
+
+def iter_scan(folder: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
+    """Index every file under a folder from its DICOM header alone, one row at a time.
+
+    The streaming form of :func:`scan`: the same rows, in the same order, as plain
+    dictionaries keyed by the columns of :data:`SCAN_COLUMNS` (dates as
+    :class:`datetime.date`, times as :class:`datetime.time`, missing values ``None``).
+    Memory stays flat however many files the folder holds.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        The folder to index, recursively (symlinked sub-folders are not followed).
+
+    Yields
+    ------
+    dict
+        One row per file.
+
+    Raises
+    ------
+    DicomReadError
+        If ``folder`` is not an existing folder (raised on the first ``next()``).
+
+    Examples
+    --------
+    >>> for row in iter_scan("exports/"):  # doctest: +SKIP
+    ...     if row["status"] != "ok":
+    ...         print(row["path"], row["reason"])
+    """
+    root = os.fspath(folder)
+    if not os.path.isdir(root):
+        raise DicomReadError(f"{root}: not a folder; give the folder holding the DICOM files")
+    for row in _rows(root):
+        yield {column: row.get(column) for column in SCAN_COLUMNS}
+
+
+def _rows(root: str) -> Iterator[dict[str, Any]]:
+    """Yield the index rows of the files under ``root`` (keys: a subset of the columns)."""
+    decoders = _DecoderCache()
+    for path, rel in _walk(root):
+        yield _index_file(path, rel, decoders)
+
+
+#: Files per task when :func:`scan` runs in several processes.
+_CHUNK = 256
+
+
+def _chunks(root: str) -> Iterator[list[tuple[str, str]]]:
+    chunk: list[tuple[str, str]] = []
+    for item in _walk(root):
+        chunk.append(item)
+        if len(chunk) == _CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _index_chunk(chunk: list[tuple[str, str]]) -> _Columns:
+    """Index a list of ``(path, relative path)`` in a worker process."""
+    columns, decoders = _Columns(), _DecoderCache()
+    for path, rel in chunk:
+        columns.append(_index_file(path, rel, decoders))
+    return columns
+
+
+def scan(folder: str | os.PathLike[str], *, progress: bool = True, jobs: int = 1) -> pd.DataFrame:
     """Index every file under a folder from its DICOM header alone.
 
     Pixel data is never read or decoded: parsing stops at the Pixel Data element, whose
     length is checked against the file size to catch truncated files. Files that are not
     DICOM, or not readable radiographs, are rows with a status and a reason, never errors.
+    Common headers (Part 10 files in Implicit or Explicit VR Little Endian, or any
+    encapsulated syntax, with ASCII values) are read byte by byte without building
+    pydicom data elements; every other file is parsed by pydicom. Both give the same row.
 
     Parameters
     ----------
@@ -727,6 +926,11 @@ def scan(folder: str | os.PathLike[str], *, progress: bool = True) -> pd.DataFra
         The folder to index, recursively (symlinked sub-folders are not followed).
     progress : bool, optional
         Show a tqdm progress bar on standard error (default ``True``).
+    jobs : int, optional
+        Worker processes (default 1: in this process). Several help on large folders,
+        both when headers are in the page cache (parsing is then the cost) and on slow
+        or network storage (waiting for the disk is). Do not use them from a program
+        that runs threads, such as a GUI.
 
     Returns
     -------
@@ -754,15 +958,27 @@ def scan(folder: str | os.PathLike[str], *, progress: bool = True) -> pd.DataFra
     DicomReadError
         If ``folder`` is not an existing folder.
 
+    See Also
+    --------
+    iter_scan : the same rows one at a time, in flat memory.
+
     Examples
     --------
     >>> index = scan("exports/", progress=False)  # doctest: +SKIP
     >>> ok = index[index.status == "ok"]  # doctest: +SKIP
     """
-    root = Path(folder)
-    if not root.is_dir():
+    root = os.fspath(folder)
+    if not os.path.isdir(root):
         raise DicomReadError(f"{root}: not a folder; give the folder holding the DICOM files")
-    files = sorted(_walk(root), key=lambda p: p.relative_to(root).as_posix())
-    bar = tqdm(files, desc="scan", unit="file", disable=not progress, file=sys.stderr)
-    rows = [_index_file(path, root) for path in bar]
-    return _as_frame(rows)
+    total = sum(1 for _ in _walk(root)) if progress else None
+    columns = _Columns()
+    with tqdm(total=total, desc="scan", unit="file", disable=not progress, file=sys.stderr) as bar:
+        if jobs > 1:
+            for part in ordered_map(_index_chunk, _chunks(root), jobs=jobs):
+                columns.extend(part)
+                bar.update(len(part))
+        else:
+            for row in _rows(root):
+                columns.append(row)
+                bar.update()
+    return columns.frame()

@@ -1,0 +1,234 @@
+"""The byte-level header reader of the cohort index gives exactly pydicom's rows.
+
+``kyphoimg._rawheader`` reads common headers without pydicom and declines the rest. Every
+row it produces must equal the row of the pydicom path: checked on every file of pydicom's
+test corpus (261 files of every syntax and oddity), the validation data and the bundled
+sample cohort, and on randomly truncated and corrupted headers (hypothesis).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pydicom.data
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, JPEG2000Lossless
+
+from kyphoimg import _scan
+from kyphoimg._rawheader import read_raw_header
+
+from .test_scan import dataset, save
+
+ROOT = Path(__file__).resolve().parents[1]
+PYDICOM_FILES = sorted(p for p in pydicom.data.get_testdata_files() if os.path.isfile(p))
+
+
+def fast_header(path: Path):
+    """The byte-level reader's header, or ``None`` where it leaves the file to pydicom."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return read_raw_header(fd, os.fstat(fd).st_size)
+    finally:
+        os.close(fd)
+
+
+def rows(path: Path, monkeypatch) -> tuple[dict, dict]:
+    """The index row of ``path`` as scanned, and as pydicom alone gives it."""
+    scanned = _scan._index_file(str(path), path.name)
+    with monkeypatch.context() as m:
+        m.setattr(_scan, "read_raw_header", lambda fd, size: None)
+        reference = _scan._index_file(str(path), path.name)
+    return scanned, reference
+
+
+def same_row(a: dict, b: dict) -> bool:
+    if a.keys() != b.keys():
+        return False
+    for key, value in a.items():
+        other = b[key]
+        if isinstance(value, float) and isinstance(other, float):
+            if not (value == other or (math.isnan(value) and math.isnan(other))):
+                return False
+        elif value != other or type(value) is not type(other):
+            return False
+    return True
+
+
+def test_pydicom_corpus_gives_pydicom_rows(monkeypatch):
+    fast = 0
+    for path in map(Path, PYDICOM_FILES):
+        scanned, reference = rows(path, monkeypatch)
+        assert same_row(scanned, reference), (path.name, scanned, reference)
+        fast += fast_header(path) is not None
+    # the fast path is the common case, not a curiosity: most of the corpus takes it
+    assert fast >= 0.6 * len(PYDICOM_FILES), fast
+
+
+def test_sample_cohort_takes_the_fast_path(monkeypatch):
+    files = sorted((ROOT / "sample_dicom").rglob("*.dcm"))
+    assert len(files) == 12
+    for path in files:
+        assert fast_header(path) is not None, path
+        scanned, reference = rows(path, monkeypatch)
+        assert same_row(scanned, reference), path.name
+        assert scanned["status"] == "ok"
+
+
+@pytest.mark.validation
+def test_validation_films_give_pydicom_rows(validation_data, monkeypatch):
+    files = sorted(p for p in (validation_data / "dicom").rglob("*") if p.is_file())
+    assert files
+    for path in files:
+        scanned, reference = rows(path, monkeypatch)
+        assert same_row(scanned, reference), path.name
+
+
+def _with_sequences(ts: str) -> Dataset:
+    """A film with nested, undefined-length sequences before and after the wanted tags."""
+    ds = dataset("SEQ", ts=ts, ImagerPixelSpacing=[0.15, 0.15])
+    code = Dataset()
+    code.CodeValue, code.CodingSchemeDesignator, code.CodeMeaning = "T-11503", "SRT", "Spine"
+    inner = Dataset()
+    inner.ReferencedSOPClassUID = ds.SOPClassUID
+    inner.ReferencedSOPInstanceUID = "1.2.3.4"
+    inner.PurposeOfReferenceCodeSequence = Sequence([code])
+    ds.AnatomicRegionSequence = Sequence([code])
+    ds.SourceImageSequence = Sequence([inner, Dataset()])
+    ds.RequestAttributesSequence = Sequence([Dataset()])
+    ds.RequestAttributesSequence[0].StudyInstanceUID = "9.9.9"  # nested: not the study's
+    for name in ("AnatomicRegionSequence", "SourceImageSequence"):
+        ds[name].is_undefined_length = True
+    return ds
+
+
+def _cases(tmp: Path) -> dict[str, bytes]:
+    cases = {
+        "explicit": dataset("E", ImagerPixelSpacing=[0.15, 0.15], PatientName="Ärzt^Ü"),
+        "implicit": dataset("I", ts=ImplicitVRLittleEndian, PixelSpacing=[0.2, 0.1]),
+        "sequences": _with_sequences(ExplicitVRLittleEndian),
+        "implicit_sequences": _with_sequences(ImplicitVRLittleEndian),
+    }
+    j2k = dataset("J", shape=(32, 32), ImagerPixelSpacing=[0.1, 0.1])
+    j2k.compress(JPEG2000Lossless)
+    cases["j2k"] = j2k
+    out = {}
+    for name, ds in cases.items():
+        out[name] = save(ds, tmp / f"{name}.dcm").read_bytes()
+    return out
+
+
+def test_crafted_files_take_the_fast_path_and_match(tmp_path, monkeypatch):
+    for name in _cases(tmp_path):
+        path = tmp_path / f"{name}.dcm"
+        header = fast_header(path)
+        assert header is not None, name
+        scanned, reference = rows(path, monkeypatch)
+        assert same_row(scanned, reference), (name, scanned, reference)
+        assert scanned["status"] == "ok", scanned["reason"]
+    # the nested Study Instance UID is not taken for the study's
+    assert fast_header(tmp_path / "sequences.dcm").text("StudyInstanceUID") == (
+        "1.2.826.0.1.3680043.8.498.1"
+    )
+
+
+def test_non_ascii_values_are_left_to_pydicom(tmp_path):
+    ds = dataset("Ö1", ImagerPixelSpacing=[0.15, 0.15])
+    ds.SpecificCharacterSet = "ISO_IR 192"
+    path = save(ds, tmp_path / "utf8.dcm")
+    assert fast_header(path) is None
+    assert _scan._index_file(str(path), "utf8.dcm")["patient_id"] == "Ö1"
+
+
+class _Corpus(dict):
+    def __repr__(self) -> str:  # hypothesis prints the arguments of a failing example
+        return f"<{len(self)} crafted files>"
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> dict[str, bytes]:
+    return _Corpus(_cases(tmp_path_factory.mktemp("cases")))
+
+
+@settings(
+    max_examples=int(os.environ.get("KYPHOIMG_FUZZ_EXAMPLES", "300")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    name=st.sampled_from(["explicit", "implicit", "implicit_sequences", "j2k", "sequences"]),
+    cut=st.one_of(st.none(), st.floats(0, 1, exclude_max=True)),
+    edits=st.lists(st.tuples(st.floats(0, 1), st.integers(0, 255)), min_size=1, max_size=4),
+)
+def test_damaged_headers_give_pydicom_rows(corpus, tmp_path, monkeypatch, name, cut, edits):
+    """Truncate a file or overwrite bytes of its header: the fast path declines or agrees."""
+    raw = bytearray(corpus[name])
+    if cut is not None:
+        raw = raw[: int(cut * len(raw))]
+    else:
+        header_end = raw.index(b"\xe0\x7f\x10\x00") + 12  # through the pixel data header
+        for where, byte in edits:
+            raw[132 + int(where * (header_end - 133))] = byte
+    path = tmp_path / "damaged.dcm"
+    path.write_bytes(bytes(raw))
+    scanned, reference = rows(path, monkeypatch)
+    assert same_row(scanned, reference), (scanned, reference)
+
+
+def test_long_headers_are_read_past_the_first_block(tmp_path, monkeypatch):
+    ds = dataset("LONG", ImagerPixelSpacing=[0.15, 0.15])
+    # a 20 KB private block (as vendors' CSA headers are) pushes the pixels past 8 KB
+    ds.add_new(0x00290010, "LO", "KYPHOIMG TEST")
+    ds.add_new(0x00291010, "OB", bytes(20_000))
+    ds.ViewPosition = "LL"
+    path = save(ds, tmp_path / "long.dcm")
+    header = fast_header(path)
+    assert header is not None
+    assert header.pixel_tag == 0x7FE00010
+    scanned, reference = rows(path, monkeypatch)
+    assert same_row(scanned, reference)
+    assert scanned["view_position"] == "LL"
+
+
+def test_float_pixel_data_and_no_pixel_data(tmp_path, monkeypatch):
+    floats = dataset("F", pixels=False)
+    floats.FloatPixelData = np.zeros(4, "<f4").tobytes()
+    bare = dataset("N", pixels=False)
+    for name, ds in (("float", floats), ("bare", bare)):
+        path = save(ds, tmp_path / f"{name}.dcm")
+        assert fast_header(path) is not None
+        scanned, reference = rows(path, monkeypatch)
+        assert same_row(scanned, reference)
+        assert scanned["status"] == "error"
+    assert "float pixel data" in _scan._index_file(str(tmp_path / "float.dcm"), "f")["reason"]
+    assert _scan._index_file(str(tmp_path / "bare.dcm"), "b")["reason"] == (
+        "no pixel data (7FE0,0010)"
+    )
+
+
+def test_parallel_scan_gives_the_serial_index(tmp_path):
+    for i in range(40):
+        save(dataset(f"P{i:02d}", ImagerPixelSpacing=[0.15, 0.15]), tmp_path / f"P{i:02d}.dcm")
+    (tmp_path / "notes.txt").write_text("not DICOM")
+    serial = _scan.scan(tmp_path, progress=False)
+    parallel = _scan.scan(tmp_path, progress=False, jobs=2)
+    assert len(serial) == 41
+    assert serial.equals(parallel)
+
+
+def test_iter_scan_streams_the_rows_of_scan(tmp_path):
+    for i in range(5):
+        save(dataset(f"S{i}", ImagerPixelSpacing=[0.15, 0.15]), tmp_path / f"d{i}" / "f.dcm")
+    rows_ = list(_scan.iter_scan(tmp_path))
+    index = _scan.scan(tmp_path, progress=False)
+    assert [r["path"] for r in rows_] == index["path"].tolist()
+    assert list(rows_[0]) == list(_scan.SCAN_COLUMNS)
+    assert rows_[0]["study_date"].isoformat() == "2024-03-01"
+    assert pydicom.dcmread(tmp_path / "d0" / "f.dcm").PatientID == rows_[0]["patient_id"]
