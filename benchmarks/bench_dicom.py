@@ -18,6 +18,7 @@ Protocol: ``run() -> list[dict]`` (see ``benchmarks/run.py``); nothing asserts.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import math
 import os
@@ -141,6 +142,20 @@ def _peak_scan(folder: Path) -> tuple[float, float]:
     return float(peak), float(index.memory_usage(deep=True).sum())
 
 
+def _peak_stream(folder: Path) -> float:
+    """Peak traced memory of streaming the index row by row (iter_scan) to a CSV file."""
+    tracemalloc.start()
+    try:
+        with open(os.devnull, "w", newline="") as sink:
+            writer = csv.writer(sink)
+            for row in kyphoimg.iter_scan(folder):
+                writer.writerow(row.values())
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return float(peak)
+
+
 def _p1(folder: Path) -> list[dict]:
     t0 = time.perf_counter()
     paths = _write_files(folder, N_FILES)
@@ -148,14 +163,20 @@ def _p1(folder: Path) -> list[dict]:
     size_gb = sum(p.stat().st_size for p in paths) / 1e9
     n_j2k = sum(1 for i in range(N_FILES) if MIX[i % len(MIX)][2] == "j2k")
     kyphoimg.scan(folder, progress=False)  # warm-up: imports, page cache
-    t_scan = _timed(lambda: kyphoimg.scan(folder, progress=False), repeat=3)
+    kyphoimg.scan(folder, progress=False, jobs=2)
+    t_scan, t_8kb, t_jobs = math.inf, math.inf, math.inf
+    for _ in range(5):  # interleaved, best of 5: the machine is shared and noisy
+        t_8kb = min(t_8kb, _timed(lambda: _walk_read_8kb(folder)))
+        t_scan = min(t_scan, _timed(lambda: kyphoimg.scan(folder, progress=False)))
+        t_jobs = min(t_jobs, _timed(lambda: kyphoimg.scan(folder, progress=False, jobs=2)))
     index = kyphoimg.scan(folder, progress=False)
     ok = int((index["status"] == "ok").sum())
-    t_8kb = _timed(lambda: _walk_read_8kb(folder), repeat=3)
+    same = index.equals(kyphoimg.scan(folder, progress=False, jobs=2))
     t_nodecode = _timed(lambda: _read_no_decode(paths))
     t_full = _timed(lambda: _full_read(paths))
 
     mem_small, table_small = _peak_scan(folder)
+    stream_small = _peak_stream(folder)
     links = folder / "links"
     links.mkdir()
     extra = N_FILES_MEMORY - N_FILES
@@ -165,6 +186,7 @@ def _p1(folder: Path) -> list[dict]:
         link.parent.mkdir(parents=True, exist_ok=True)
         os.link(target, link)
     mem_large, table_large = _peak_scan(folder)
+    stream_large = _peak_stream(folder)
 
     files = (
         f"{N_FILES:,} files, {size_gb:.2f} GB ({n_j2k:,} JPEG 2000, {N_FILES - n_j2k:,} "
@@ -199,7 +221,22 @@ def _p1(folder: Path) -> list[dict]:
             "baseline": t_8kb,
             "ratio": t_8kb / t_scan,
             "target": "scan <= 3x the 8 KB read (ratio >= 0.33)",
-            "note": f"scan is {t_scan / t_8kb:.1f}x the 8 KB read",
+            "note": f"serial scan is {t_scan / t_8kb:.1f}x the 8 KB read "
+            f"({t_scan / N_FILES * 1e6:.0f} vs {t_8kb / N_FILES * 1e6:.0f} us per file); "
+            "best of 5, interleaved",
+        },
+        {
+            "id": "P1",
+            "metric": f"kyphoimg.scan(jobs=2) of {N_FILES:,} radiographs vs walking the "
+            "folder and reading the first 8 KB of each file",
+            "value": t_jobs,
+            "unit": "s",
+            "baseline": t_8kb,
+            "ratio": t_8kb / t_jobs,
+            "target": "scan <= 3x the 8 KB read (ratio >= 0.33)",
+            "note": f"2 worker processes: {t_jobs / t_8kb:.1f}x the (single-process) 8 KB "
+            f"read, {t_scan / t_jobs:.2f}x faster than the serial scan; index identical to "
+            f"the serial one: {same}; includes starting the workers",
         },
         {
             "id": "P1",
@@ -208,12 +245,22 @@ def _p1(folder: Path) -> list[dict]:
             "unit": "MB",
             "baseline": mem_small / 1e6,
             "ratio": mem_small / mem_large,
-            "target": "flat (ratio near 1)",
             "note": f"tracemalloc peak {mem_small / 1e6:.1f} MB for {N_FILES:,} files, "
-            f"{mem_large / 1e6:.1f} MB for {N_FILES_MEMORY:,} "
-            f"({(mem_large - mem_small) / (N_FILES_MEMORY - N_FILES) / 1e3:.2f} KB per extra "
-            f"file); the returned index alone is {table_small / 1e6:.1f} MB and "
-            f"{table_large / 1e6:.1f} MB (deep); the 10,000 are the 2,000 plus hard links",
+            f"{mem_large / 1e6:.1f} MB for {N_FILES_MEMORY:,}; the returned index itself is "
+            f"{table_small / 1e6:.1f} MB and {table_large / 1e6:.1f} MB (deep), so the "
+            f"working memory beyond it is {(mem_small - table_small) / 1e6:.1f} MB and "
+            f"{(mem_large - table_large) / 1e6:.1f} MB; the 10,000 are the 2,000 plus hard links",
+        },
+        {
+            "id": "P1",
+            "metric": f"peak traced memory of iter_scan streamed to CSV, {N_FILES_MEMORY:,} vs "
+            f"{N_FILES:,} files",
+            "value": stream_large / 1e6,
+            "unit": "MB",
+            "baseline": stream_small / 1e6,
+            "ratio": stream_small / stream_large,
+            "target": "flat (ratio near 1)",
+            "note": "rows written as they come (csv.writer to /dev/null); nothing kept",
         },
     ]
 

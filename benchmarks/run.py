@@ -6,7 +6,8 @@ for the baseline measured in the same run), ``ratio`` (baseline / value for time
 larger is better) and optionally ``target`` and ``note``. Figures are ratios against a
 baseline measured in the same run because the machines are noisy; nothing here asserts.
 
-Usage: ``python benchmarks/run.py [NAME ...]`` (module names without ``bench_``).
+Usage: ``python benchmarks/run.py [NAME ...]`` (module names without ``bench_``). Running
+a subset replaces only those benchmarks' figures in ``bench_results.json``.
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ def main(argv: list[str]) -> int:
         print(f"  ({time.perf_counter() - t0:.1f} s)")
         results.extend(rows)
     out = Path.cwd() / "bench_results.json"
+    if wanted and out.exists():  # a subset: keep the other benchmarks' figures
+        fresh = {row["id"] for row in results}
+        kept = [row for row in json.loads(out.read_text()) if row.get("id") not in fresh]
+        results = sorted(kept + results, key=lambda row: int(row["id"].lstrip("P") or 0))
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {out.name} ({len(results)} figures)")
     return 0

@@ -12,7 +12,7 @@ from ._version import __version__
 from .batch import load_landmarks
 from .calibration import SPACING_SOURCES, Calibration
 from .coronal import CoronalCobb, aasce_cobb_angles
-from .dicom import Radiograph, RadiographMetadata, read_radiograph, scan
+from .dicom import Radiograph, RadiographMetadata, iter_scan, read_radiograph, scan
 from .dictionary import data_dictionary
 from .errors import (
     CalibrationError,
@@ -83,6 +83,7 @@ __all__ = [
     "generate_cohort",
     "images_table",
     "import_sr",
+    "iter_scan",
     "kyphotic_angle",
     "lateral_phantom",
     "load_landmarks",

@@ -443,7 +443,7 @@ def run_study(options: RunOptions) -> RunResult:
     cache = out / ".kyphoimg-cache"
     cache.mkdir(exist_ok=True)
     dicom_dir = Path(o.dicom_dir)
-    index = scan(dicom_dir, progress=o.progress)
+    index = scan(dicom_dir, progress=o.progress, jobs=1 if o.scheduler else o.jobs)
     errors: list[ErrorRow] = [
         (str(dicom_dir / p), None, None, f"{dicom_dir / p}: {r}")
         for p, r in zip(

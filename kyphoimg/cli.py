@@ -211,7 +211,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     from .dicom import scan
     from .timepoints import assign_timepoints
 
-    index = scan(args.dicom_dir, progress=True)
+    index = scan(args.dicom_dir, progress=True, jobs=args.jobs)
     if args.surgery is not None:
         index = assign_timepoints(
             index, read_table(args.surgery), post_window_days=args.post_window_days
@@ -481,6 +481,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=14,
         help="days after surgery within which the first film is 'post' (default 14)",
+    )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="worker processes (default 1); more help on large folders and network storage",
     )
     p.set_defaults(func=_cmd_scan)
 

@@ -50,6 +50,7 @@ from ._scan import (
     _recorded_warnings,
     _resolve_calibration,
     _transfer_syntax,
+    iter_scan,
     scan,
 )
 from .calibration import Calibration
@@ -63,6 +64,7 @@ __all__ = [
     "RadiographMetadata",
     "VoiSettings",
     "calibration_from_dataset",
+    "iter_scan",
     "read_radiograph",
     "resolve_calibration",
     "scan",

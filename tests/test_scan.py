@@ -258,3 +258,18 @@ def test_real_folder(validation_data):
         np.testing.assert_allclose([row.row_mm, row.col_mm], [mm, mm])
     assert rows["ljdata_RG2_JPLL.dcm"].study_date == pd.Timestamp("2004-08-26")
     assert rows["ljdata_RG2_JPLL.dcm"].acquisition_date == pd.Timestamp("1997-03-14")
+
+
+def test_command_line_scan_writes_the_index_and_lists_unreadable_files(tree, tmp_path, capsys):
+    from kyphoimg.cli import main
+
+    serial, parallel = tmp_path / "index.csv", tmp_path / "index_jobs.csv"
+    assert main(["scan", str(tree), "-o", str(serial)]) == 1  # unreadable files: exit 1
+    out, err = capsys.readouterr()
+    assert "scanned 11 file(s): 4 DICOM image(s), 2 not DICOM, 5 unreadable" in out
+    assert "P6/cut_pixels.dcm: truncated: pixel data declares 1536 bytes" in err
+    assert main(["scan", str(tree), "-o", str(parallel), "--jobs", "2"]) == 1
+    assert serial.read_bytes() == parallel.read_bytes()
+    index = pd.read_csv(serial)
+    assert index["path"].tolist()[:2] == ["P1/post.dcm", "P1/pre.dcm"]
+    assert index.loc[index.path == "P1/post.dcm", "spacing_source"].item() == "ermf"
