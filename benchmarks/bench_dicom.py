@@ -18,7 +18,6 @@ Protocol: ``run() -> list[dict]`` (see ``benchmarks/run.py``); nothing asserts.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import math
 import os
@@ -32,6 +31,7 @@ import pydicom
 from pydicom.uid import generate_uid
 
 import kyphoimg
+from kyphoimg._scan import scan_to_csv
 from kyphoimg.sample import (
     FilmSpec,
     PatientSpec,
@@ -142,14 +142,11 @@ def _peak_scan(folder: Path) -> tuple[float, float]:
     return float(peak), float(index.memory_usage(deep=True).sum())
 
 
-def _peak_stream(folder: Path) -> float:
-    """Peak traced memory of streaming the index row by row (iter_scan) to a CSV file."""
+def _peak_stream(folder: Path, out: Path) -> float:
+    """Peak traced memory of ``kyphoimg scan DIR -o index.csv``: the index streamed to CSV."""
     tracemalloc.start()
     try:
-        with open(os.devnull, "w", newline="") as sink:
-            writer = csv.writer(sink)
-            for row in kyphoimg.iter_scan(folder):
-                writer.writerow(row.values())
+        scan_to_csv(folder, out, progress=False)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -176,7 +173,7 @@ def _p1(folder: Path) -> list[dict]:
     t_full = _timed(lambda: _full_read(paths))
 
     mem_small, table_small = _peak_scan(folder)
-    stream_small = _peak_stream(folder)
+    stream_small = _peak_stream(folder, folder.parent / "index.csv")
     links = folder / "links"
     links.mkdir()
     extra = N_FILES_MEMORY - N_FILES
@@ -186,7 +183,7 @@ def _p1(folder: Path) -> list[dict]:
         link.parent.mkdir(parents=True, exist_ok=True)
         os.link(target, link)
     mem_large, table_large = _peak_scan(folder)
-    stream_large = _peak_stream(folder)
+    stream_large = _peak_stream(folder, folder.parent / "index.csv")
 
     files = (
         f"{N_FILES:,} files, {size_gb:.2f} GB ({n_j2k:,} JPEG 2000, {N_FILES - n_j2k:,} "
@@ -253,14 +250,16 @@ def _p1(folder: Path) -> list[dict]:
         },
         {
             "id": "P1",
-            "metric": f"peak traced memory of iter_scan streamed to CSV, {N_FILES_MEMORY:,} vs "
-            f"{N_FILES:,} files",
+            "metric": f"peak traced memory of the index streamed to CSV (kyphoimg scan -o "
+            f"index.csv), {N_FILES_MEMORY:,} vs {N_FILES:,} files",
             "value": stream_large / 1e6,
             "unit": "MB",
             "baseline": stream_small / 1e6,
             "ratio": stream_small / stream_large,
             "target": "flat (ratio near 1)",
-            "note": "rows written as they come (csv.writer to /dev/null); nothing kept",
+            "note": f"{stream_small / 1e6:.2f} MB and {stream_large / 1e6:.2f} MB: chunks of "
+            "256 rows go to disk as they are made; what remains is one folder's sorted "
+            "listing at a time (the 10,000-file tree has folders of 500 entries)",
         },
     ]
 

@@ -54,7 +54,7 @@ from ._rawheader import RawHeader, read_raw_header
 from .calibration import Calibration
 from .errors import DicomReadError
 
-__all__ = ["SCAN_COLUMNS", "iter_scan", "scan"]
+__all__ = ["SCAN_COLUMNS", "iter_scan", "scan", "scan_to_csv"]
 
 #: Relative tolerance under which Pixel Spacing and Imager Pixel Spacing count as equal
 #: (rounding of the decimal strings, not a magnification correction, which is >= 5 %).
@@ -783,18 +783,18 @@ def _walk(root: str, rel: str = "") -> Iterator[tuple[str, str]]:
     try:
         with os.scandir(root) as it:
             entries = [
-                (e.name + "/" if e.is_dir(follow_symlinks=False) else e.name, e)
+                e.name + "/" if e.is_dir(follow_symlinks=False) else e.name
                 for e in it
                 if e.is_dir(follow_symlinks=False) or e.is_file()
             ]
     except OSError:
         return
-    entries.sort(key=lambda pair: pair[0])
-    for key, entry in entries:
+    entries.sort()
+    for key in entries:
         if key.endswith("/"):
-            yield from _walk(entry.path, rel + key)
+            yield from _walk(os.path.join(root, key[:-1]), rel + key)
         else:
-            yield entry.path, rel + entry.name
+            yield os.path.join(root, key), rel + key
 
 
 _UNIX_EPOCH_ORDINAL = _dt.date(1970, 1, 1).toordinal()
@@ -967,18 +967,77 @@ def scan(folder: str | os.PathLike[str], *, progress: bool = True, jobs: int = 1
     >>> index = scan("exports/", progress=False)  # doctest: +SKIP
     >>> ok = index[index.status == "ok"]  # doctest: +SKIP
     """
+    columns = _Columns()
+    for part in _column_chunks(folder, progress=progress, jobs=jobs):
+        columns.extend(part)
+    return columns.frame()
+
+
+def _column_chunks(
+    folder: str | os.PathLike[str], *, progress: bool, jobs: int
+) -> Iterator[_Columns]:
+    """Yield the index in order, in chunks of up to :data:`_CHUNK` rows."""
     root = os.fspath(folder)
     if not os.path.isdir(root):
         raise DicomReadError(f"{root}: not a folder; give the folder holding the DICOM files")
     total = sum(1 for _ in _walk(root)) if progress else None
-    columns = _Columns()
     with tqdm(total=total, desc="scan", unit="file", disable=not progress, file=sys.stderr) as bar:
         if jobs > 1:
             for part in ordered_map(_index_chunk, _chunks(root), jobs=jobs):
-                columns.extend(part)
                 bar.update(len(part))
-        else:
-            for row in _rows(root):
-                columns.append(row)
-                bar.update()
-    return columns.frame()
+                yield part
+            return
+        part = _Columns()
+        for row in _rows(root):
+            part.append(row)
+            bar.update()
+            if len(part) == _CHUNK:
+                yield part
+                part = _Columns()
+        if len(part):
+            yield part
+
+
+def scan_to_csv(
+    folder: str | os.PathLike[str],
+    path: str | os.PathLike[str],
+    *,
+    progress: bool = True,
+    jobs: int = 1,
+) -> tuple[dict[str, int], pd.DataFrame]:
+    """Write the :func:`scan` index of a folder to a CSV file as it is made, in flat memory.
+
+    The file is the one ``write_table(scan(folder), path, dictionary=False)`` writes, byte
+    for byte, but rows go to disk in chunks instead of being held (the file appears
+    atomically when complete). For very large exports.
+
+    Returns
+    -------
+    counts : dict
+        Rows per ``status``.
+    problems : pandas.DataFrame
+        The rows whose status is not ``ok``.
+    """
+    from ._atomic import atomic_write
+
+    counts: dict[str, int] = {}
+    problems: list[pd.DataFrame] = []
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8", newline="") as out:
+            first = True
+            for part in _column_chunks(folder, progress=progress, jobs=jobs):
+                frame = part.frame()
+                frame.to_csv(out, index=False, header=first)
+                first = False
+                for status, n in frame["status"].value_counts().items():
+                    counts[str(status)] = counts.get(str(status), 0) + int(n)
+                bad = frame[frame["status"] != "ok"]
+                if len(bad):
+                    problems.append(bad)
+            if first:  # an empty folder: the header alone
+                _Columns().frame().to_csv(out, index=False)
+
+    atomic_write(path, write)
+    empty = _Columns().frame()
+    return counts, pd.concat(problems, ignore_index=True) if problems else empty

@@ -208,9 +208,17 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _cmd_scan(args: argparse.Namespace) -> int:
     _check_outputs(args.output)
+    from ._scan import SCAN_COLUMNS, scan_to_csv
     from .dicom import scan
+    from .export import write_dictionary
     from .timepoints import assign_timepoints
 
+    if args.surgery is None and args.output.suffix.lower() == ".csv":
+        # streamed to disk in chunks: flat memory for exports of any size
+        counts, index = scan_to_csv(args.dicom_dir, args.output, jobs=args.jobs)
+        for path in (args.output, write_dictionary(SCAN_COLUMNS, args.output)):
+            print(f"wrote {path}")
+        return _scan_summary(sum(counts.values()), counts, index)
     index = scan(args.dicom_dir, progress=True, jobs=args.jobs)
     if args.surgery is not None:
         index = assign_timepoints(
@@ -218,9 +226,14 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         )
     for path in write_table(index, args.output):
         print(f"wrote {path}")
-    counts = index["status"].value_counts()
+    counts = {str(k): int(v) for k, v in index["status"].value_counts().items()}
+    return _scan_summary(len(index), counts, index)
+
+
+def _scan_summary(n: int, counts: dict[str, int], index: pd.DataFrame) -> int:
+    """Print the scan's counts, time-point flags and unreadable files; return the exit code."""
     print(
-        f"scanned {len(index)} file(s): {int(counts.get('ok', 0))} DICOM image(s), "
+        f"scanned {n} file(s): {int(counts.get('ok', 0))} DICOM image(s), "
         f"{int(counts.get('not_dicom', 0))} not DICOM, {int(counts.get('error', 0))} unreadable"
     )
     if "timepoint_flag" in index:

@@ -9,6 +9,7 @@ a ``dictionary`` sheet of an XLSX workbook.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
@@ -25,6 +26,7 @@ __all__ = [
     "pseudonym",
     "pseudonymise",
     "read_table",
+    "write_dictionary",
     "write_table",
 ]
 
@@ -109,10 +111,22 @@ def write_table(
 
         atomic_write(path, xlsx)
     if dic is not None and suffix != ".xlsx":
-        side = dictionary_path(path)
-        atomic_write(side, lambda tmp: dic.to_csv(tmp, index=False))
-        written.append(side)
+        written.append(write_dictionary(table.columns, path))
     return written
+
+
+def write_dictionary(columns: Iterable[str], path: str | os.PathLike[str]) -> Path:
+    """Write the data dictionary of ``columns`` beside the table ``path``, atomically.
+
+    Returns
+    -------
+    pathlib.Path
+        The dictionary file (see :func:`dictionary_path`).
+    """
+    side = dictionary_path(path)
+    dic = data_dictionary(columns)
+    atomic_write(side, lambda tmp: dic.to_csv(tmp, index=False))
+    return side
 
 
 def _to_parquet(table: pd.DataFrame, tmp: str) -> None:

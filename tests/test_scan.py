@@ -273,3 +273,23 @@ def test_command_line_scan_writes_the_index_and_lists_unreadable_files(tree, tmp
     index = pd.read_csv(serial)
     assert index["path"].tolist()[:2] == ["P1/post.dcm", "P1/pre.dcm"]
     assert index.loc[index.path == "P1/post.dcm", "spacing_source"].item() == "ermf"
+
+
+def test_streamed_csv_equals_the_written_index(tree, tmp_path, monkeypatch):
+    from kyphoimg import _scan
+    from kyphoimg._scan import scan_to_csv
+    from kyphoimg.export import write_table
+
+    whole, streamed = tmp_path / "whole.csv", tmp_path / "streamed.csv"
+    write_table(scan(tree, progress=False), whole, dictionary=False)
+    monkeypatch.setattr(_scan, "_CHUNK", 4)  # 11 files: three chunks
+    counts, problems = scan_to_csv(tree, streamed, progress=False)
+    assert streamed.read_bytes() == whole.read_bytes()
+    assert counts == {"ok": 4, "not_dicom": 2, "error": 5}
+    assert sorted(problems["path"]) == sorted(
+        p for p, s in zip(*pd.read_csv(whole)[["path", "status"]].T.values) if s != "ok"
+    )
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    scan_to_csv(empty, tmp_path / "empty.csv", progress=False)
+    assert (tmp_path / "empty.csv").read_text().strip() == ",".join(SCAN_COLUMNS)
