@@ -88,12 +88,13 @@ def test_report_renders_in_headless_chromium(demo: Path, tmp_path: Path) -> None
     if chromium is None:
         pytest.skip("chromium not installed (make test installs it via tools/sysdeps.sh)")
     shot = tmp_path / "report.png"
-    subprocess.run(
+    done = subprocess.run(
         [
             chromium,
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
+            "--disable-dev-shm-usage",
             "--disable-quic",
             "--no-first-run",
             "--disable-background-networking",
@@ -105,10 +106,11 @@ def test_report_renders_in_headless_chromium(demo: Path, tmp_path: Path) -> None
             f"--screenshot={shot}",
             (demo / "report_asd" / "report.html").as_uri(),
         ],
-        check=True,
         capture_output=True,
-        timeout=120,
+        text=True,
+        timeout=300,
     )
+    assert done.returncode == 0, done.stderr[-2000:]
     from PIL import Image
 
     img = np.asarray(Image.open(shot).convert("L"), dtype=float)
