@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -27,6 +28,12 @@ def _load(path: Path):
     assert spec.loader is not None
     spec.loader.exec_module(module)
     return module
+
+
+def _number(row: dict) -> int:
+    """The benchmark number of a figure ("P5" and "P5-gui" are 5); unnumbered ones last."""
+    match = re.match(r"P(\d+)", str(row.get("id", "")))
+    return int(match.group(1)) if match else 1_000
 
 
 def main(argv: list[str]) -> int:
@@ -56,7 +63,7 @@ def main(argv: list[str]) -> int:
     if wanted and out.exists():  # a subset: keep the other benchmarks' figures
         fresh = {row["id"] for row in results}
         kept = [row for row in json.loads(out.read_text()) if row.get("id") not in fresh]
-        results = sorted(kept + results, key=lambda row: int(row["id"].lstrip("P") or 0))
+        results = sorted(kept + results, key=_number)
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {out.name} ({len(results)} figures)")
     return 0

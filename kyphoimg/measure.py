@@ -5,8 +5,10 @@ coordinates of every lateral point (``ant_sup_row``, ``ant_sup_col``, ...) and t
 image's calibration. :func:`points_frame` builds it from landmark sets; the flat CSV
 form maps onto it directly. :func:`measure_points` computes every measure for all rows
 at once with numpy; :func:`measures_table` and :func:`images_table` are the usual entry
-points. Single-value functions (:func:`vertebral_heights`, :func:`cobb_angle`, ...)
-raise :class:`~kyphoimg.errors.LandmarkError` instead of returning NaN.
+points. :func:`measure_vertebrae` is the same computation for one film's arrays, without
+pandas (both run the one implementation of the formulas, ``_measure_rows``).
+Single-value functions (:func:`vertebral_heights`, :func:`cobb_angle`, ...) raise
+:class:`~kyphoimg.errors.LandmarkError` instead of returning NaN.
 
 Definitions are those of DOMAIN.md §2-3 and ``docs/measures.md``; all distances and
 angles are computed in mm space (``(row, col) * (row_mm, col_mm)``), square pixels being
@@ -15,13 +17,15 @@ assumed only when the calibration is ``none``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
+from .calibration import Calibration
 from .errors import LandmarkError, MeasureError
 from .geometry import cobb_deg, distance, nanmean_pair
 from .landmarks import (
@@ -39,12 +43,14 @@ __all__ = [
     "IMAGE_ANGLES",
     "IMAGE_COLUMNS",
     "MEASURE_COLUMNS",
+    "VERTEBRA_COLUMNS",
     "Heights",
     "cobb_angle",
     "gardner_angle",
     "images_table",
     "kyphotic_angle",
     "measure_points",
+    "measure_vertebrae",
     "measures_table",
     "points_frame",
     "vertebral_heights",
@@ -55,6 +61,8 @@ LATERAL_POINTS: tuple[str, ...] = SCHEMES["6pt"]
 KEY_COLUMNS: tuple[str, ...] = ("patient_id", "timepoint", "image", "rater")
 _N_LEVELS = len(LEVELS)
 _LEVEL_INDEX = pd.Index(LEVELS)
+_LEVEL_CODE = {lv: i for i, lv in enumerate(LEVELS)}
+_S1 = LEVELS.index("S1")
 
 #: Lower bounds (percent height loss) of morphometric Genant grades 1, 2 and 3.
 GENANT_THRESHOLDS_PCT: tuple[float, float, float] = (20.0, 25.0, 40.0)
@@ -215,6 +223,7 @@ _REASONS: tuple[tuple[str, str], ...] = (
     ("s1", "S1 carries its superior endplate only"),
 )
 _BIT = {name: 1 << i for i, (name, _) in enumerate(_REASONS)}
+_GENANT_TYPES: tuple[str, ...] = ("normal", "wedge", "biconcave", "crush")
 # Bits that leave every applicable measure computed (notes, not problems).
 _NOTE_BITS = _BIT["cranial_only"] | _BIT["caudal_only"] | _BIT["hm_approx"] | _BIT["no_mm"]
 
@@ -260,83 +269,90 @@ def _categorical(codes: np.ndarray, labels: list[str]) -> pd.Categorical:
     return pd.Categorical.from_codes(codes, categories=pd.Index(labels, dtype=object))
 
 
-def measure_points(
-    pf: pd.DataFrame,
-    *,
-    genant_reference: str = "adjacent",
-    normative: pd.DataFrame | None = None,
-    sd_threshold: float = 3.0,
-) -> pd.DataFrame:
-    """Compute every per-vertebra and segmental measure for a points frame.
-
-    Parameters
-    ----------
-    pf : pandas.DataFrame
-        A points frame (see :func:`points_frame`).
-    genant_reference : {"adjacent", "own_posterior"}, optional
-        Reference height of the morphometric Genant grade: the mean of the adjacent
-        vertebrae's heights (default; the loss is the largest of anterior, middle and
-        posterior), or the vertebra's own posterior height (losses of Ha and Hm only).
-    normative : pandas.DataFrame, optional
-        Normative QM ratios with columns ``level``, ``ratio`` (one of ``ha_hp``,
-        ``hm_hp``, ``hp_hpu``, ``hp_hpl``), ``mean`` and ``sd``. When given, the table
-        gains ``qm_<ratio>_z`` columns and ``qm_deformity`` (any ratio more than
-        ``sd_threshold`` SD below the normative mean).
-    sd_threshold : float, optional
-        SD threshold of ``qm_deformity`` (3 or 4 are customary).
-
-    Returns
-    -------
-    pandas.DataFrame
-        The measures table, columns :data:`MEASURE_COLUMNS` (plus the QM z-scores when
-        ``normative`` is given), one row per input row.
-
-    Raises
-    ------
-    ValueError
-        If ``genant_reference`` is unknown or the normative table lacks a column.
-    """
+def _check_reference(genant_reference: str) -> None:
     if genant_reference not in ("adjacent", "own_posterior"):
         raise ValueError(
             f"genant_reference={genant_reference!r}; use 'adjacent' or 'own_posterior'"
         )
-    n = len(pf)
-    lvl = _LEVEL_INDEX.get_indexer(pd.Index(pf["level"]))
-    known = lvl >= 0
-    lvl = np.where(known, lvl, 0).astype(np.int64)
-    img = _image_codes(pf) if n else np.zeros(0, dtype=np.int64)
-    code = np.zeros(n, dtype=np.int64)
-    code[~known] |= _BIT["unknown_level"]
 
-    # Dense (image, level) -> row lookup; duplicates are detected and withheld.
-    n_img = int(img.max()) + 1 if n else 0
+
+def _neighbours(
+    img: np.ndarray, lvl: np.ndarray, known: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Duplicated rows and each row's cranial and caudal neighbour row (-1 when none).
+
+    Rows are keyed by (image code, level index) in a dense lookup table; a level annotated
+    twice on one image is a duplicate, has no neighbours and is nobody's neighbour.
+    """
+    n = len(lvl)
+    size = (int(img.max()) + 1 if n else 0) * _N_LEVELS
     flat = img * _N_LEVELS + lvl
-    dup = known & pd.Series(flat).where(known).duplicated(keep=False).to_numpy()
-    code[dup] |= _BIT["duplicate"]
-    table = np.full(n_img * _N_LEVELS, -1, dtype=np.int64)
+    dup = known & (np.bincount(flat[known], minlength=size)[flat] > 1)
     good = known & ~dup
+    table = np.full(size, -1, dtype=np.int64)
     table[flat[good]] = np.flatnonzero(good)
     up = np.where(good & (lvl > 0), table[np.maximum(flat - 1, 0)], -1)
-    down = np.where(
-        good & (lvl < _N_LEVELS - 1), table[np.minimum(flat + 1, n_img * _N_LEVELS - 1)], -1
-    )
+    down = np.where(good & (lvl < _N_LEVELS - 1), table[np.minimum(flat + 1, size - 1)], -1)
+    return dup, up, down
+
+
+def _measure_rows(
+    coords: np.ndarray,
+    spacing: np.ndarray,
+    has_mm: np.ndarray,
+    four: np.ndarray,
+    lvl: np.ndarray,
+    known: np.ndarray,
+    dup: np.ndarray,
+    up: np.ndarray,
+    down: np.ndarray,
+    is_index: np.ndarray,
+    genant_reference: str,
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Every per-vertebra and segmental measure of N vertebra rows: the formulas, numpy only.
+
+    Shared by :func:`measure_points` (a cohort) and :func:`measure_vertebrae` (one film).
+
+    Parameters
+    ----------
+    coords : ndarray, shape (N, 12)
+        Pixel ``(row, col)`` of :data:`LATERAL_POINTS` (``_POINT_COLS`` order), NaN where
+        absent.
+    spacing : ndarray, shape (N, 2)
+        ``(row_mm, col_mm)`` as recorded (NaN allowed).
+    has_mm : ndarray of bool
+        Whether the row's calibration has millimetres.
+    four : ndarray of bool
+        Whether the row comes from a 4-corner (``4pt``) set.
+    lvl, known, dup, up, down : ndarray
+        Level index (any value where not ``known``), whether the level is known, whether
+        it is duplicated, and the neighbour rows from :func:`_neighbours`.
+    is_index : ndarray of bool
+        The index flags as recorded.
+    genant_reference : str
+        ``adjacent`` or ``own_posterior``.
+
+    Returns
+    -------
+    columns : dict of str to ndarray
+        The float measure columns of :data:`MEASURE_COLUMNS`, ``is_index`` (bool) and
+        ``row_mm``/``col_mm``.
+    code : ndarray of int64
+        Reason code of each row (bits of ``_REASONS``).
+    genant_type : ndarray of int64
+        Index into ``_GENANT_TYPES``, -1 where ungraded.
+    """
+    n = len(lvl)
+    code = np.zeros(n, dtype=np.int64)
+    code[~known] |= _BIT["unknown_level"]
+    code[dup] |= _BIT["duplicate"]
+    good = known & ~dup
 
     # Coordinates in mm space (unit spacing when uncalibrated: angles and ratios only).
-    source = pf["spacing_source"].astype("category")
-    if source.isna().any():  # an unset source means no calibration
-        if "none" not in source.cat.categories:
-            source = source.cat.add_categories(["none"])
-        source = source.fillna("none")
-    has_mm = (source != "none").to_numpy()
-    spacing = np.column_stack(
-        [pf["row_mm"].to_numpy(dtype=float), pf["col_mm"].to_numpy(dtype=float)]
-    )
-    spacing = np.where(has_mm[:, None] & np.isfinite(spacing), spacing, 1.0)
-    coords = np.column_stack([pf[c].to_numpy(dtype=float) for c in _POINT_COLS])
+    unit = np.where(has_mm[:, None] & np.isfinite(spacing), spacing, 1.0)
     px = {p: coords[:, 2 * i : 2 * i + 2] for i, p in enumerate(LATERAL_POINTS)}
-    is_s1 = good & (lvl == LEVELS.index("S1"))
+    is_s1 = good & (lvl == _S1)
     code[is_s1] |= _BIT["s1"]
-    four = (pf["scheme"] == "4pt").to_numpy()
     for i, p in enumerate(LATERAL_POINTS):
         absent = np.isnan(px[p]).any(axis=1)
         needed = ~(four & p.startswith("mid")) & ~(is_s1 & p.endswith("_inf"))
@@ -348,7 +364,7 @@ def measure_points(
         )
     code[four & ~is_s1] |= _BIT["hm_approx"]
     code[~has_mm] |= _BIT["no_mm"]
-    mm = {p: v * spacing for p, v in px.items()}
+    mm = {p: v * unit for p, v in px.items()}
 
     def heights(pts: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return tuple(distance(pts[f"{s}_sup"], pts[f"{s}_inf"]) for s in ("ant", "mid", "post"))  # type: ignore[return-value]
@@ -356,10 +372,7 @@ def measure_points(
     ha_px, hm_px, hp_px = heights(px)
     ha, hm, hp = heights(mm)  # geometric heights (mm when calibrated)
     nan = np.full(n, np.nan)
-    out: dict[str, Any] = {
-        c: pf[c].reset_index(drop=True) for c in (*KEY_COLUMNS, "level", "scheme")
-    }
-    out["spacing_source"] = source.reset_index(drop=True)
+    out: dict[str, np.ndarray] = {}
     out["ha_mm"], out["hm_mm"], out["hp_mm"] = (np.where(has_mm, h, nan) for h in (ha, hm, hp))
     out["ha_px"], out["hm_px"], out["hp_px"] = ha_px, hm_px, hp_px
 
@@ -405,12 +418,8 @@ def measure_points(
         grade[~g_ok] = np.nan
         kind = np.argmax(np.nan_to_num(g_losses, nan=-np.inf), axis=0) + 1
         out["genant_grade"] = grade
-        out["genant_type"] = _categorical(
-            np.where(~g_ok, -1, np.where(grade >= 1, kind, 0)),
-            ["normal", "wedge", "biconcave", "crush"],
-        )
+        genant_type = np.where(~g_ok, -1, np.where(grade >= 1, kind, 0)).astype(np.int64)
         out["genant_loss_pct"] = g_loss
-        out["genant_reference"] = _categorical(np.zeros(n, dtype=np.int64), [genant_reference])
 
         out["qm_ha_hp"] = wedge_ratio
         out["qm_hm_hp"] = hm / hp
@@ -418,7 +427,7 @@ def measure_points(
         out["qm_hp_hpl"] = hp / _take(hp, down)
 
         # Segmental angles of index vertebrae: KA (bisegmental Cobb), Gardner.
-        is_index = pf["is_index"].to_numpy(dtype=bool) & good
+        is_index = is_index & good
         # Only index rows carry segmental angles: compute them there.
         sel = np.flatnonzero(is_index)
         up_sel, dn_sel = up[sel], down[sel]
@@ -440,28 +449,106 @@ def measure_points(
     out["gardner_deg"][sel] = gardner
     code[is_index & np.isnan(out["gardner_deg"])] |= _BIT["gardner_missing"]
     code[is_index & np.isnan(out["ka_deg"])] |= _BIT["ka_missing"]
-    out["is_index"] = is_index
-    for k in FINDINGS:
-        out[k] = pf[k].reset_index(drop=True)
-    out["row_mm"] = np.where(has_mm, pf["row_mm"].to_numpy(dtype=float), np.nan)
-    out["col_mm"] = np.where(has_mm, pf["col_mm"].to_numpy(dtype=float), np.nan)
 
     # A duplicated or unknown level gets no measures at all (every float measure column).
     withheld = dup | ~known
     for col, values in out.items():
-        if (
-            isinstance(values, np.ndarray)
-            and values.dtype.kind == "f"
-            and col not in ("row_mm", "col_mm")
-        ):
-            out[col] = np.where(withheld, np.nan, values)
+        out[col] = np.where(withheld, np.nan, values)
+    out["is_index"] = is_index
+    out["row_mm"] = np.where(has_mm, spacing[:, 0], np.nan)
+    out["col_mm"] = np.where(has_mm, spacing[:, 1], np.nan)
+    return out, code, genant_type
 
+
+def _status_reason(code: np.ndarray) -> tuple[np.ndarray, list[str], np.ndarray, list[str]]:
+    """Status and reason of each row's code: ``(status codes, statuses, reason codes, reasons)``."""
     uniq, inv = np.unique(code, return_inverse=True)
     statuses = sorted({_status(int(c)) for c in uniq})
-    out["status"] = _categorical(
-        np.array([statuses.index(_status(int(c))) for c in uniq], dtype=np.int64)[inv], statuses
+    status = np.array([statuses.index(_status(int(c))) for c in uniq], dtype=np.int64)[inv]
+    return status, statuses, inv.astype(np.int64), [_describe(int(c)) for c in uniq]
+
+
+def measure_points(
+    pf: pd.DataFrame,
+    *,
+    genant_reference: str = "adjacent",
+    normative: pd.DataFrame | None = None,
+    sd_threshold: float = 3.0,
+) -> pd.DataFrame:
+    """Compute every per-vertebra and segmental measure for a points frame.
+
+    Parameters
+    ----------
+    pf : pandas.DataFrame
+        A points frame (see :func:`points_frame`).
+    genant_reference : {"adjacent", "own_posterior"}, optional
+        Reference height of the morphometric Genant grade: the mean of the adjacent
+        vertebrae's heights (default; the loss is the largest of anterior, middle and
+        posterior), or the vertebra's own posterior height (losses of Ha and Hm only).
+    normative : pandas.DataFrame, optional
+        Normative QM ratios with columns ``level``, ``ratio`` (one of ``ha_hp``,
+        ``hm_hp``, ``hp_hpu``, ``hp_hpl``), ``mean`` and ``sd``. When given, the table
+        gains ``qm_<ratio>_z`` columns and ``qm_deformity`` (any ratio more than
+        ``sd_threshold`` SD below the normative mean).
+    sd_threshold : float, optional
+        SD threshold of ``qm_deformity`` (3 or 4 are customary).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The measures table, columns :data:`MEASURE_COLUMNS` (plus the QM z-scores when
+        ``normative`` is given), one row per input row.
+
+    Raises
+    ------
+    ValueError
+        If ``genant_reference`` is unknown or the normative table lacks a column.
+
+    See Also
+    --------
+    measure_vertebrae : the same measures of one film from arrays, without pandas.
+    """
+    _check_reference(genant_reference)
+    n = len(pf)
+    lvl = _LEVEL_INDEX.get_indexer(pd.Index(pf["level"]))
+    known = lvl >= 0
+    lvl = np.where(known, lvl, 0).astype(np.int64)
+    img = _image_codes(pf) if n else np.zeros(0, dtype=np.int64)
+    dup, up, down = _neighbours(img, lvl, known)
+
+    source = pf["spacing_source"].astype("category")
+    if source.isna().any():  # an unset source means no calibration
+        if "none" not in source.cat.categories:
+            source = source.cat.add_categories(["none"])
+        source = source.fillna("none")
+    spacing = np.column_stack(
+        [pf["row_mm"].to_numpy(dtype=float), pf["col_mm"].to_numpy(dtype=float)]
     )
-    out["reason"] = _categorical(inv.astype(np.int64), [_describe(int(c)) for c in uniq])
+    columns, code, genant_type = _measure_rows(
+        np.column_stack([pf[c].to_numpy(dtype=float) for c in _POINT_COLS]),
+        spacing,
+        (source != "none").to_numpy(),
+        (pf["scheme"] == "4pt").to_numpy(),
+        lvl,
+        known,
+        dup,
+        up,
+        down,
+        pf["is_index"].to_numpy(dtype=bool),
+        genant_reference,
+    )
+    out: dict[str, Any] = {
+        c: pf[c].reset_index(drop=True) for c in (*KEY_COLUMNS, "level", "scheme")
+    }
+    out["spacing_source"] = source.reset_index(drop=True)
+    out.update(columns)
+    out["genant_type"] = _categorical(genant_type, list(_GENANT_TYPES))
+    out["genant_reference"] = _categorical(np.zeros(n, dtype=np.int64), [genant_reference])
+    for k in FINDINGS:
+        out[k] = pf[k].reset_index(drop=True)
+    status, statuses, reason, reasons = _status_reason(code)
+    out["status"] = _categorical(status, statuses)
+    out["reason"] = _categorical(reason, reasons)
 
     # copy=False: the arrays are freshly computed here, and consolidating ~30 float columns
     # into one block would cost more than every measure above (pandas is copy-on-write).
@@ -469,6 +556,110 @@ def measure_points(
     if normative is not None:
         frame = _apply_normative(frame, normative, sd_threshold)
     return frame
+
+
+#: Columns of :func:`measure_vertebrae`: the per-vertebra columns of :data:`MEASURE_COLUMNS`.
+VERTEBRA_COLUMNS: tuple[str, ...] = tuple(
+    c
+    for c in MEASURE_COLUMNS
+    if c not in (*KEY_COLUMNS, "scheme", "spacing_source", "genant_reference", *FINDINGS)
+)
+
+
+def measure_vertebrae(
+    levels: Sequence[str],
+    points: ArrayLike,
+    calibration: Calibration | None = None,
+    *,
+    scheme: str = "6pt",
+    index_levels: Iterable[str] = (),
+    genant_reference: str = "adjacent",
+) -> dict[str, np.ndarray]:
+    """Measure the vertebrae of one lateral film from arrays, without pandas.
+
+    The lean path of :func:`measure_points` for a single image, e.g. for a display that
+    re-measures on every point move: the same computation (hence the same values) as the
+    per-vertebra columns :func:`measure_points` gives for the film's rows, without
+    building a points frame or a table.
+
+    Parameters
+    ----------
+    levels : sequence of str
+        Level of each of the N vertebrae (:data:`~kyphoimg.LEVELS`); an unknown or
+        repeated level gets no measures, as in :func:`measure_points`.
+    points : array_like, shape (N, 6, 2)
+        Pixel ``(row, col)`` of each vertebra's points in ``SCHEMES["6pt"]`` order
+        (``ant_sup``, ``mid_sup``, ``post_sup``, ``ant_inf``, ``mid_inf``, ``post_inf``),
+        NaN where a point is absent (the midpoints of a ``4pt`` film).
+    calibration : Calibration, optional
+        The film's pixel spacing (default: none; the mm values are then NaN).
+    scheme : {"6pt", "4pt"}, optional
+        The film's landmark scheme (``4pt``: Hm from the chord midpoints).
+    index_levels : iterable of str, optional
+        Levels that get the segmental angles ``ka_deg`` and ``gardner_deg``.
+    genant_reference : {"adjacent", "own_posterior"}, optional
+        See :func:`measure_points`.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        One array of length N per column of :data:`VERTEBRA_COLUMNS` (the columns of
+        :data:`MEASURE_COLUMNS` but the image key, ``scheme``, ``spacing_source``,
+        ``genant_reference`` and the reader findings), in that order: ``level``,
+        ``genant_type`` (None where ungraded), ``status`` and ``reason`` as object arrays
+        of str, ``is_index`` as bool, the others as float.
+
+    Raises
+    ------
+    ValueError
+        If ``scheme`` is not lateral, ``points`` does not have shape (N, 6, 2) or
+        ``genant_reference`` is unknown.
+
+    Examples
+    --------
+    >>> nan = (np.nan, np.nan)
+    >>> box = [(0, 30), nan, (0, 0), (20, 30), nan, (25, 0)]
+    >>> m = measure_vertebrae(["L1"], [box], scheme="4pt")
+    >>> m["ha_px"].tolist(), m["hp_px"].tolist(), m["wedge_ratio"].tolist()
+    ([20.0], [25.0], [0.8])
+    """
+    _check_reference(genant_reference)
+    if scheme not in LATERAL_SCHEMES:
+        raise ValueError(f"scheme={scheme!r}; measure_vertebrae measures lateral films (6pt, 4pt)")
+    names = np.empty(len(levels), dtype=object)
+    names[:] = list(levels)
+    n = len(names)
+    xy = np.asarray(points, dtype=float)
+    if xy.shape != (n, len(LATERAL_POINTS), 2) and not (n == 0 and xy.size == 0):
+        raise ValueError(
+            f"points has shape {xy.shape}; expected ({n}, {len(LATERAL_POINTS)}, 2): the "
+            f"(row, col) of {', '.join(LATERAL_POINTS)} of each level"
+        )
+    cal = calibration if calibration is not None else Calibration.none()
+    lvl = np.fromiter((_LEVEL_CODE.get(lv, -1) for lv in names), dtype=np.int64, count=n)
+    known = lvl >= 0
+    lvl = np.where(known, lvl, 0)
+    dup, up, down = _neighbours(np.zeros(n, dtype=np.int64), lvl, known)
+    index = set(index_levels)
+    out, code, genant_type = _measure_rows(
+        xy.reshape(n, 2 * len(LATERAL_POINTS)),
+        np.full((n, 2), (cal.row_mm, cal.col_mm), dtype=float),
+        np.full(n, cal.has_mm),
+        np.full(n, scheme == "4pt"),
+        lvl,
+        known,
+        dup,
+        up,
+        down,
+        np.fromiter((lv in index for lv in names), dtype=bool, count=n),
+        genant_reference,
+    )
+    out["level"] = names
+    out["genant_type"] = np.array([None, *_GENANT_TYPES], dtype=object)[genant_type + 1]
+    status, statuses, reason, reasons = _status_reason(code)
+    out["status"] = np.array(statuses, dtype=object)[status]
+    out["reason"] = np.array(reasons, dtype=object)[reason]
+    return {c: out[c] for c in VERTEBRA_COLUMNS}
 
 
 def _apply_normative(frame: pd.DataFrame, normative: pd.DataFrame, k: float) -> pd.DataFrame:

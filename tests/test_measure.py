@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kyphoimg import (
+    SCHEMES,
     Calibration,
     LandmarkError,
     LandmarkSet,
@@ -20,12 +21,14 @@ from kyphoimg import (
     images_table,
     kyphotic_angle,
     lateral_phantom,
+    measure_points,
+    measure_vertebrae,
     measures_table,
     vertebral_heights,
     wedge_angle,
 )
 from kyphoimg.geometry import cobb_deg, distance, nanmean_pair
-from kyphoimg.measure import IMAGE_COLUMNS, MEASURE_COLUMNS, points_frame
+from kyphoimg.measure import IMAGE_COLUMNS, MEASURE_COLUMNS, VERTEBRA_COLUMNS, points_frame
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -305,8 +308,6 @@ def test_s1_row_is_endplate_only():
 def test_duplicate_level_rows_are_withheld():
     pf = points_frame([LandmarkSet(SPINE_PX)])
     pf = pd.concat([pf, pf.iloc[[1]]], ignore_index=True)
-    from kyphoimg import measure_points
-
     table = measure_points(pf)
     dup = table[table["level"] == "L1"]
     assert len(dup) == 2
@@ -527,3 +528,86 @@ def test_segmental_angle_nan_is_explained_when_a_neighbour_lacks_corners():
     assert row["status"] == "incomplete"
     assert "ka_deg needs" in row["reason"]
     assert "caudal neighbour only" not in row["reason"]  # L2 is there; it lacks a point
+
+
+# ----------------------------------------------------------------------------- one film, lean
+def _film_inputs(ls: LandmarkSet) -> tuple[list[str], np.ndarray]:
+    """measure_vertebrae's arrays of a landmark set: levels and (N, 6, 2) points, NaN absent."""
+    levels = list(ls.points)
+    pts = [[ls.points[lv].get(p, (np.nan, np.nan)) for p in SCHEMES["6pt"]] for lv in levels]
+    return levels, np.array(pts, dtype=float).reshape(len(levels), 6, 2)
+
+
+def _assert_film_equals_table(film: dict, table: pd.DataFrame) -> None:
+    """Every column of measure_vertebrae equals measure_points' column, bit for bit."""
+    assert list(film) == list(VERTEBRA_COLUMNS)
+    for col in VERTEBRA_COLUMNS:
+        assert len(film[col]) == len(table), col
+        if table[col].dtype.kind in "fb":
+            assert film[col].dtype == table[col].dtype, col
+            np.testing.assert_array_equal(film[col], table[col].to_numpy(), err_msg=col)
+        else:
+            expected = [None if pd.isna(v) else v for v in table[col].astype(object)]
+            assert film[col].tolist() == expected, col
+
+
+@pytest.mark.parametrize("scheme", ["6pt", "4pt"])
+@pytest.mark.parametrize("cal", [Calibration(0.2, 0.15, "detector"), Calibration.none()])
+@pytest.mark.parametrize("reference", ["adjacent", "own_posterior"])
+def test_measure_vertebrae_equals_measure_points(scheme, cal, reference):
+    ls = lateral_phantom(
+        ("L3", "L4", "L5", "S1"),
+        heights_mm={"L3": (26, 27, 28), "L4": (17, 21, 27), "L5": (28, 28, 29), "S1": (1, 1, 1)},
+        scheme=scheme,
+        disc_angle_deg=-6.0,
+        rotation_deg=12.0,
+        index_levels=("L4", "L5"),
+    ).landmarks
+    pts = {lv: dict(p) for lv, p in ls.points.items()}
+    del pts["L5"]["ant_inf"]  # an incomplete vertebra and a segmental angle that cannot be had
+    ls = ls.replace(points=pts, calibration=cal)
+    levels, points = _film_inputs(ls)
+    film = measure_vertebrae(
+        levels, points, cal, scheme=scheme, index_levels=("L4", "L5"), genant_reference=reference
+    )
+    table = measures_table([ls], genant_reference=reference)
+    _assert_film_equals_table(film, table)
+    assert set(film["status"]) == {"ok", "incomplete", "endplate_only"}
+
+
+def test_measure_vertebrae_withholds_duplicate_and_unknown_levels_like_measure_points():
+    levels, points = _film_inputs(LandmarkSet(SPINE_PX, index_levels=("L1",)))
+    levels, points = [*levels, "L1", "X9"], np.concatenate([points, points[[1, 0]]])
+    film = measure_vertebrae(levels, points, index_levels=("L1",))
+    pf = points_frame([LandmarkSet(SPINE_PX, index_levels=("L1",))])
+    pf = pd.concat([pf, pf.iloc[[1, 0]]], ignore_index=True)
+    pf.loc[4, "level"] = "X9"
+    _assert_film_equals_table(film, measure_points(pf))
+    assert np.isnan(film["ha_px"][[1, 3, 4]]).all()
+    assert "unknown level" in film["reason"][4]
+
+
+@SETTINGS
+@given(phantoms(), st.sets(st.integers(0, 29), max_size=4))
+def test_measure_vertebrae_equals_measure_points_on_any_film(kw, dropped):
+    ls = lateral_phantom(levels5, **kw).landmarks
+    names = [(lv, p) for lv in levels5 for p in SCHEMES["6pt"]]
+    pts = {lv: dict(p) for lv, p in ls.points.items()}
+    for i in dropped:
+        del pts[names[i][0]][names[i][1]]
+    ls = ls.replace(points=pts)
+    film = measure_vertebrae(*_film_inputs(ls), ls.calibration, index_levels=ls.index_levels)
+    _assert_film_equals_table(film, measures_table([ls]))
+
+
+def test_measure_vertebrae_empty_input_and_refusals():
+    empty = measure_vertebrae([], np.empty((0, 6, 2)))
+    assert list(empty) == list(VERTEBRA_COLUMNS)
+    assert all(len(v) == 0 for v in empty.values())
+    assert len(measure_vertebrae([], [])["level"]) == 0
+    with pytest.raises(ValueError, match="lateral"):
+        measure_vertebrae(["L1"], np.zeros((1, 6, 2)), scheme="ap4")
+    with pytest.raises(ValueError, match=r"expected \(1, 6, 2\)"):
+        measure_vertebrae(["L1"], np.zeros((1, 4, 2)))
+    with pytest.raises(ValueError, match="genant_reference"):
+        measure_vertebrae(["L1"], np.zeros((1, 6, 2)), genant_reference="own")

@@ -220,6 +220,51 @@ def _plain(frame: pd.DataFrame) -> pd.DataFrame:
     return obj.where(frame.notna(), None)
 
 
+@pytest.mark.parametrize("scheme", ["6pt", "4pt"])
+@pytest.mark.parametrize("source", ["pixel_spacing", "none"])
+def test_film_measures_are_the_measures_tables_columns_and_show_the_same_table(scheme, source):
+    ph = lateral_phantom(
+        ("T11", "T12", "L1", "L2"),
+        heights_mm=(20.0, 22.0, 26.0),
+        scheme=scheme,
+        source=source,
+        spacing=(0.2, 0.15),
+        index_levels=("L1",),
+    )
+    ls = ph.landmarks
+    data, features = m.landmarks_to_layer(ls)
+    order = np.random.default_rng(2).permutation(len(data))[:-1]  # shuffled, one point short
+    data, features = data[order], features.iloc[order].reset_index(drop=True)
+    levels, points = m.layer_points(data, features, ls)
+    assert levels == ["T11", "T12", "L1", "L2"]
+    assert points.shape == (4, 6, 2)
+    film = m.film_measures(levels, points, ls)
+    table = m.measure_layer(data, features, ls)
+    pd.testing.assert_frame_equal(m.film_measures_table(levels, points, ls), table)
+    for col, values in film.items():  # the lean path's columns are the table's, exactly
+        expected = _plain(table[[col]])[col].tolist()
+        got = [None if v is None or (isinstance(v, float) and math.isnan(v)) else v for v in values]
+        assert got == expected, col
+    shown = m.display_table(table)
+    assert m.display_rows(film) == (list(shown.columns), shown.to_numpy().tolist())
+    pd.testing.assert_frame_equal(m.display_table(film), shown)
+    assert "incomplete" in film["status"].tolist()
+
+
+def test_film_measures_of_empty_and_coronal_layers_have_no_rows(phantom_set):
+    data, features = m.landmarks_to_layer(phantom_set)
+    for header, (d, f) in (
+        (phantom_set, (np.empty((0, 2)), m.empty_features())),
+        (phantom_set.replace(scheme="ap4"), (data, features)),
+    ):
+        levels, points = m.layer_points(d, f, header)
+        assert levels == []
+        assert points.shape == (0, 6, 2)
+        film = m.film_measures(levels, points, header)
+        assert all(len(v) == 0 for v in film.values())
+        assert m.display_rows(film) == (list(m.display_table(film).columns), [])
+
+
 def test_points_frame_from_layer_handles_empty_partial_and_coronal_layers(phantom_set):
     empty = m.measure_layer(np.empty((0, 2)), m.empty_features(), phantom_set)
     assert len(empty) == 0

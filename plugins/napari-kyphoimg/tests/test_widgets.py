@@ -207,20 +207,71 @@ def test_dragging_a_point_updates_table_and_overlay_live(
     viewer.scene.camera.zoom = 4.0
     qtbot.wait(30)
     c = QPoint(canvas.width() // 2, canvas.height() // 2)
+    header = _model.header_from_meta(info(layer, "landmarks")["header"])
+    overlay = overlay_for(viewer.layers, layer)
+    overlay_data = overlay.data
+
+    def shown_cells(mw):
+        return mw.table.to_dataframe().fillna("").to_numpy().tolist()
+
+    def ends(overlay):
+        return overlay.data[:, 0] + overlay.data[:, 1]
+
+    thumbnails = []
+    overlay.events.thumbnail.connect(lambda _: thumbnails.append("redrawn"))
     qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=c)
     seen = []
     for k in range(1, 6):  # drag 20 screen px = 20 image px upward (0.25 mm/px, zoom 4)
         qtbot.mouseMove(canvas, QPoint(c.x(), c.y() - 4 * k))
         qtbot.wait(5)
         seen.append(mw.measures.set_index("level").loc["L1", "ha_mm"])
+        # each step's table is kyphoimg's measures of the points as they are now
+        now = _model.measure_layer(layer.data, layer.features, header)
+        assert shown_cells(mw) == _model.display_table(now).to_numpy().tolist()
+        # the overlay follows the point, updated in place (same segments, new positions)
+        assert overlay.data is overlay_data
+        assert np.isclose(ends(overlay), layer.data[i], atol=1e-6).all(axis=1).any()
+        assert thumbnails == []
     qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=QPoint(c.x(), c.y() - 20))
     after = mw.measures.set_index("level").loc["L1", "ha_mm"]
     np.testing.assert_allclose(layer.data[i], start - (20.0, 0.0), atol=0.01)
     assert after < before
     assert len(set(np.round(seen, 6))) > 1
-    ov = overlay_for(viewer.layers, layer)
-    ends = ov.data[:, 0] + ov.data[:, 1]
-    assert np.isclose(ends, layer.data[i], atol=1e-6).all(axis=1).any()
+    final = _model.measure_layer(layer.data, layer.features, header)
+    pd.testing.assert_frame_equal(mw.measures, final)
+    assert shown_cells(mw) == _model.display_table(final).to_numpy().tolist()
+    assert np.isclose(ends(overlay), layer.data[i], atol=1e-6).all(axis=1).any()
+    assert thumbnails == ["redrawn"]  # the overlay's thumbnail waited for the drag's end
+
+
+def test_text_table_rewrites_only_the_cells_that_changed(qtbot):
+    from napari_kyphoimg._qt import TextTable
+
+    columns = ["Level", "Ha (mm)", "Status"]
+    rows = [["T12", "25.0", "ok"], ["L1 *", "15.0", "ok"], ["L2", "27.5", "ok"]]
+    table = TextTable()
+    qtbot.addWidget(table.native)
+    table.set_rows(columns, rows)
+    rewritten = []
+    table.qtable.itemChanged.connect(lambda item: rewritten.append((item.row(), item.column())))
+    table.set_rows(columns, [list(r) for r in rows])
+    assert rewritten == []  # nothing changed: no item touched
+    moved = [list(r) for r in rows]
+    moved[1][1], moved[2][1] = "1234.5", "27.6"
+    table.set_rows(columns, moved)
+    assert sorted(rewritten) == [(1, 1), (2, 1)]
+    assert table.to_dataframe().to_numpy().tolist() == moved
+    # the changed column is fitted to its new contents as a table filled afresh would be
+    fresh = TextTable()
+    qtbot.addWidget(fresh.native)
+    fresh.set_rows(columns, moved)
+    assert table.qtable.columnWidth(1) == fresh.qtable.columnWidth(1) > 0
+    # fewer rows, new headers: the table follows
+    table.set_rows(["Level", "Status"], [["L1", "incomplete"]])
+    assert table.to_dataframe().to_numpy().tolist() == [["L1", "incomplete"]]
+    assert list(table.to_dataframe().columns) == ["Level", "Status"]
+    table.set_frame(pd.DataFrame({"a": ["x", None]}, dtype=object))
+    assert table.to_dataframe().to_numpy().tolist() == [["x"], [""]]
 
 
 def test_reopening_a_film_restores_its_landmarks_and_refuses_another_films(

@@ -556,9 +556,14 @@ class LandmarksWidget(Container):
         self._redraw(self._layer_of(event.source))
 
     def _redraw(self, layer: Any) -> None:
-        """Redraw the overlay of a landmarks layer (live, also while dragging)."""
-        if self._session(layer) is not None:
-            refresh_overlay(ensure_overlay(self._viewer, layer), layer)
+        """Redraw the overlay of a landmarks layer (live, also while dragging).
+
+        While a point is dragged the overlay's thumbnail waits for the drag to end.
+        """
+        session = self._session(layer)
+        if session is not None:
+            overlay = ensure_overlay(self._viewer, layer)
+            refresh_overlay(overlay, layer, thumbnail=not session.dragging)
 
     def _on_metadata(self, event: Any) -> None:
         layer = self._layer_of(event.source)

@@ -1,18 +1,22 @@
 """The ``Measurements`` widget: live measures of a film and the time-point view of a patient.
 
-The table is :func:`kyphoimg.measure_points` applied to the landmarks layer (rearranged
-by :func:`~napari_kyphoimg._model.points_frame_from_layer`), recomputed on every point
-change, dragging included. The unit and calibration source are always shown, with a
-warning when the spacing is detector-plane, of unknown origin or missing. The time-point
-view puts a patient's films side by side (napari grid) and shows their index-level
-measures with the longitudinal features of :func:`kyphoimg.features_table`.
+The table is :func:`kyphoimg.measure_vertebrae` applied to the landmarks layer (rearranged by
+:func:`~napari_kyphoimg._model.layer_points`), recomputed on every point change, dragging
+included; only the cells whose text changed are rewritten. The full measures table
+(:func:`kyphoimg.measure_points`, same values) is built when asked for (copy, export).
+The unit and calibration source are always shown, with a warning when the spacing is
+detector-plane, of unknown origin or missing. The time-point view puts a patient's films
+side by side (napari grid) and shows their index-level measures with the longitudinal
+features of :func:`kyphoimg.features_table`.
 """
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import napari
 import napari.viewer
+import numpy as np
 import pandas as pd
 from magicgui.widgets import ComboBox, Container, PushButton
 
@@ -23,9 +27,12 @@ from ._layers import films, info, landmark_layer_for, landmarks_of
 from ._model import (
     calibration_status,
     derived_table,
+    display_rows,
     display_table,
+    film_measures,
+    film_measures_table,
     header_from_meta,
-    measure_layer,
+    layer_points,
     table_tsv,
     timepoint_matrix,
     timepoint_tables,
@@ -50,7 +57,8 @@ class MeasurementsWidget(Container):
     Attributes
     ----------
     measures : pandas.DataFrame
-        The current film's measures table as kyphoimg computed it (all columns).
+        The current film's measures table as kyphoimg computed it (all columns), built
+        on first access after a refresh.
     timepoint_measures, features : pandas.DataFrame
         The time-point view's measures and longitudinal features.
     """
@@ -60,7 +68,8 @@ class MeasurementsWidget(Container):
         self._connected: Any | None = None
         self._grid_layers: list[Any] = []
         self._hidden: list[Any] = []
-        self.measures = pd.DataFrame()
+        self._measures: pd.DataFrame | None = None
+        self._measured_points: tuple[list[str], Any, Any] | None = None
         self.timepoint_measures = pd.DataFrame()
         self.features = pd.DataFrame()
 
@@ -179,42 +188,67 @@ class MeasurementsWidget(Container):
         self.refresh(angles=name == "metadata")
 
     # ------------------------------------------------------------------ live table
-    def refresh(self, *, angles: bool = False) -> pd.DataFrame:
+    @property
+    def measures(self) -> pd.DataFrame:
+        """The current film's measures table as kyphoimg computed it (all columns).
+
+        A refresh measures with the lean :func:`kyphoimg.measure_vertebrae`, which is all the
+        table and notes need; this full table (:func:`kyphoimg.measure_points`, the same
+        values) is built from the same points when first asked for.
+        """
+        if self._measures is None:
+            self._measures = (
+                film_measures_table(*self._measured_points)
+                if self._measured_points is not None
+                else pd.DataFrame()
+            )
+        return self._measures
+
+    def refresh(self, *, angles: bool = False) -> None:
         """Recompute the current film's measures and show them.
 
-        Returns
-        -------
-        pandas.DataFrame
-            The measures table (kyphoimg's columns).
+        Only the table cells whose text changed are rewritten (see
+        :meth:`~napari_kyphoimg._qt.TextTable.set_rows`).
         """
         layer = self.landmarks.value
+        self._measured_points = None
+        self._measures = None
         if layer is None:
-            self.measures = pd.DataFrame()
             _qt.set_table(self.table, pd.DataFrame())
             _qt.set_label(
                 self.calibration, "Open a film and place landmarks to see measures.", "muted"
             )
             _qt.set_label(self.warning, "", "warning")
-            return self.measures
+            return
         header = header_from_meta(info(layer, "landmarks")["header"])
-        self.measures = self._measure(layer, header)
-        _qt.set_table(self.table, display_table(self.measures))
+        measured = self._measure(layer, header)
+        self.table.set_rows(*display_rows(measured))
         summary, warning = calibration_status(header.calibration)
         _qt.set_label(self.calibration, summary, "muted")
         _qt.set_label(self.warning, warning or "", "warning")
-        bad = self.measures[self.measures["status"].astype(str) != "ok"]
         notes = [
             f"{lv}: {reason}"
-            for lv, reason in zip(bad["level"], bad["reason"].astype(str), strict=True)
+            for lv, status, reason in zip(
+                np.asarray(measured["level"], dtype=object).tolist(),
+                np.asarray(measured["status"], dtype=object).tolist(),
+                np.asarray(measured["reason"], dtype=object).tolist(),
+                strict=True,
+            )
+            if str(status) != "ok"
         ]
         _qt.set_label(self.notes, "\n".join(notes[:6]) + (" …" if len(notes) > 6 else ""), "muted")
         if angles:
             self._refresh_angles()
-        return self.measures
 
-    def _measure(self, layer: Any, header: Any) -> pd.DataFrame:
-        """Measure a landmarks layer (kyphoimg's vectorized engine on the layer's arrays)."""
-        return measure_layer(layer.data, layer.features, header)
+    def _measure(self, layer: Any, header: Any) -> Mapping[str, Any]:
+        """Measure a landmarks layer: kyphoimg's lean single-film path on the layer's arrays.
+
+        Returns the per-vertebra columns (:func:`~napari_kyphoimg._model.film_measures`);
+        the points are kept for :attr:`measures`.
+        """
+        levels, points = layer_points(layer.data, layer.features, header)
+        self._measured_points = (levels, points, header)
+        return film_measures(levels, points, header)
 
     def _refresh_angles(self) -> None:
         layer = self.landmarks.value

@@ -8,8 +8,11 @@ landmark file holds (scheme, calibration, image reference, index levels, rater,
 findings) travels in the layer's ``metadata["kyphoimg"]`` as a plain, JSON-like
 dictionary (:func:`header_to_meta`), so napari can copy and duplicate layers freely.
 
-The measuring is kyphoimg's: :func:`points_frame_from_layer` only rearranges the layer's
-arrays into the points frame :func:`kyphoimg.measure_points` expects.
+The measuring is kyphoimg's: :func:`layer_points` only rearranges the layer's arrays into
+levels and points, which :func:`film_measures` measures with :func:`kyphoimg.measure_vertebrae`
+(the live path, no pandas) and :func:`film_measures_table` with
+:func:`kyphoimg.measure_points` (the full table; :func:`points_frame_from_layer` gives its
+points frame).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from kyphoimg import (
     features_table,
     images_table,
     measure_points,
+    measure_vertebrae,
     measures_table,
 )
 from kyphoimg.landmarks import FINDINGS, LATERAL_SCHEMES, scheme_points
@@ -52,14 +56,18 @@ __all__ = [
     "check_same_image",
     "derived_table",
     "describe_point",
+    "display_rows",
     "display_table",
     "empty_features",
     "feature_defaults",
     "features_frame",
+    "film_measures",
+    "film_measures_table",
     "header_from_meta",
     "header_to_meta",
     "landmark_path_for",
     "landmarks_to_layer",
+    "layer_points",
     "layer_to_landmarks",
     "level_range",
     "measure_layer",
@@ -122,6 +130,8 @@ _DICOM_SUFFIXES = (".dcm", ".dicom", ".dic", ".ima")
 _LATERAL_POINTS: tuple[str, ...] = SCHEMES["6pt"]
 _LEVEL_CODE = {lv: i for i, lv in enumerate(LEVELS)}
 _POINT_CODE = {p: i for i, p in enumerate(POINT_NAMES)}
+_LEVEL_CATEGORIES = list(LEVELS)
+_POINT_CATEGORIES = list(POINT_NAMES)
 # Position of each point category among the lateral points (-1 for ap4 names).
 _LATERAL_POS = np.array(
     [_LATERAL_POINTS.index(p) if p in _LATERAL_POINTS else -1 for p in POINT_NAMES]
@@ -320,12 +330,13 @@ def _xy(data: Any, n: int) -> np.ndarray:
 def _codes(features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Return the level and point codes of a features frame (-1 where unknown or missing)."""
     out = []
-    for col, cats in (("level", LEVELS), ("point", POINT_NAMES)):
+    for col, cats in (("level", _LEVEL_CATEGORIES), ("point", _POINT_CATEGORIES)):
         values = features[col] if col in features else pd.Series([None] * len(features))
-        if isinstance(values.dtype, pd.CategoricalDtype) and tuple(values.cat.categories) == tuple(
-            cats
-        ):
-            out.append(values.cat.codes.to_numpy())
+        dtype = values.dtype
+        # Run on every live refresh: the categorical is compared and read directly (through
+        # the .cat accessor and Index.equals this costs several times more).
+        if isinstance(dtype, pd.CategoricalDtype) and dtype.categories.tolist() == cats:
+            out.append(np.asarray(values.array.codes))
         else:
             out.append(pd.Categorical(values.astype(object), categories=cats).codes)
     return out[0], out[1]
@@ -440,6 +451,44 @@ def header_from_meta(meta: Mapping[str, Any]) -> LandmarkSet:
 
 
 # ----------------------------------------------------------------------------- measuring
+def layer_points(
+    data: np.ndarray, features: pd.DataFrame, header: LandmarkSet
+) -> tuple[list[str], np.ndarray]:
+    """Rearrange a landmark layer into levels and their lateral points, as kyphoimg measures them.
+
+    Vectorized: one entry per level present, cranial to caudal; ``ap4`` layers give none.
+    A landmark placed twice keeps its last row.
+
+    Parameters
+    ----------
+    data : ndarray, shape (N, 2)
+        ``(row, col)`` in pixels.
+    features : pandas.DataFrame
+        ``level`` and ``point`` per row.
+    header : LandmarkSet
+        Supplies the scheme.
+
+    Returns
+    -------
+    levels : list of str
+        The levels present.
+    points : ndarray, shape (len(levels), 6, 2)
+        ``(row, col)`` of each level's ``ant_sup``, ``mid_sup``, ``post_sup``, ``ant_inf``,
+        ``mid_inf`` and ``post_inf`` (``kyphoimg.SCHEMES["6pt"]`` order), NaN where absent:
+        the input of :func:`kyphoimg.measure_vertebrae`.
+    """
+    xy = _xy(data, len(features))
+    lv, pt = _codes(features)
+    pos = np.where(pt >= 0, _LATERAL_POS[np.maximum(pt, 0)], -1)
+    ok = (lv >= 0) & (pos >= 0) & np.isfinite(xy).all(axis=1)
+    if header.scheme not in LATERAL_SCHEMES:
+        ok[:] = False
+    present = np.unique(lv[ok])
+    points = np.full((len(present), len(_LATERAL_POINTS), 2), np.nan)
+    points[np.searchsorted(present, lv[ok]), pos[ok]] = xy[ok]
+    return [LEVELS[i] for i in present], points
+
+
 def points_frame_from_layer(
     data: np.ndarray, features: pd.DataFrame, header: LandmarkSet
 ) -> pd.DataFrame:
@@ -464,19 +513,14 @@ def points_frame_from_layer(
     -------
     pandas.DataFrame
     """
-    xy = _xy(data, len(features))
-    lv, pt = _codes(features)
-    pos = np.where(pt >= 0, _LATERAL_POS[np.maximum(pt, 0)], -1)
-    ok = (lv >= 0) & (pos >= 0) & np.isfinite(xy).all(axis=1)
-    if header.scheme not in LATERAL_SCHEMES:
-        ok[:] = False
-    present = np.unique(lv[ok])
-    n = len(present)
-    coords = np.full((n, 2 * len(_LATERAL_POINTS)), np.nan)
-    row = np.searchsorted(present, lv[ok])
-    coords[row, 2 * pos[ok]] = xy[ok, 0]
-    coords[row, 2 * pos[ok] + 1] = xy[ok, 1]
-    levels = [LEVELS[i] for i in present]
+    levels, points = layer_points(data, features, header)
+    return _points_frame(levels, points, header)
+
+
+def _points_frame(levels: list[str], points: np.ndarray, header: LandmarkSet) -> pd.DataFrame:
+    """Build the points frame of :func:`layer_points`' output."""
+    n = len(levels)
+    coords = points.reshape(n, 2 * len(_LATERAL_POINTS))
     cal = header.calibration
     # Constant columns as one-category categoricals and text as object: kyphoimg's
     # engine then groups and copies them without string conversions (a few ms a refresh).
@@ -513,7 +557,46 @@ def _constant(value: str | None, n: int) -> pd.Categorical:
 
 def measure_layer(data: np.ndarray, features: pd.DataFrame, header: LandmarkSet) -> pd.DataFrame:
     """Measure a landmark layer with :func:`kyphoimg.measure_points` (one row per level)."""
-    return measure_points(points_frame_from_layer(data, features, header))
+    return film_measures_table(*layer_points(data, features, header), header)
+
+
+def film_measures_table(levels: list[str], points: np.ndarray, header: LandmarkSet) -> pd.DataFrame:
+    """Return the measures table of :func:`layer_points`' output (:func:`kyphoimg.measure_points`).
+
+    All of kyphoimg's columns, the image key and findings from ``header``.
+    """
+    return measure_points(_points_frame(levels, points, header))
+
+
+def film_measures(
+    levels: list[str], points: np.ndarray, header: LandmarkSet
+) -> dict[str, np.ndarray]:
+    """Measure :func:`layer_points`' output with :func:`kyphoimg.measure_vertebrae`, without pandas.
+
+    The live path of the Measurements widget: the per-vertebra columns of
+    :func:`film_measures_table` (same values), as arrays.
+
+    Parameters
+    ----------
+    levels, points
+        From :func:`layer_points`.
+    header : LandmarkSet
+        Scheme, calibration and index levels.
+
+    Returns
+    -------
+    dict of str to ndarray
+        The columns :data:`kyphoimg.measure.VERTEBRA_COLUMNS`.
+    """
+    # ap4 layers have no lateral levels: measure zero rows as a lateral film.
+    scheme = header.scheme if header.scheme in LATERAL_SCHEMES else "6pt"
+    return measure_vertebrae(
+        levels,
+        points,
+        header.calibration,
+        scheme=scheme,
+        index_levels=header.index_levels,
+    )
 
 
 _DISPLAY = (
@@ -540,7 +623,52 @@ def _fmt(values: np.ndarray, decimals: int) -> list[str]:
     return out
 
 
-def display_table(measures: pd.DataFrame) -> pd.DataFrame:
+def _display_columns(measures: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Return the text columns of :func:`display_table`."""
+    level = np.asarray(measures["level"], dtype=object)
+    has_mm = bool(len(level)) and bool(np.isfinite(np.asarray(measures["row_mm"], float)).any())
+    unit = "mm" if has_mm else "px"
+    is_index = np.asarray(measures["is_index"], dtype=bool)
+    out: dict[str, list[str]] = {
+        "Level": [
+            f"{lv} *" if ix else str(lv) for lv, ix in zip(level.tolist(), is_index, strict=True)
+        ]
+    }
+    for head, col, kind, dec in _DISPLAY:
+        if kind is None:
+            out[f"{head} ({unit})"] = _fmt(np.asarray(measures[f"{col}_{unit}"], float), dec)
+        else:
+            out[head] = _fmt(np.asarray(measures[col], float), dec)
+    grades = np.asarray(measures["genant_grade"], float).tolist()
+    kinds = np.asarray(measures["genant_type"], dtype=object).tolist()
+    out["Genant"] = [
+        "" if not math.isfinite(g) else (f"{g:.0f}" if g == 0 else f"{g:.0f} {k}")
+        for g, k in zip(grades, kinds, strict=True)
+    ]
+    out["Status"] = [str(s) for s in np.asarray(measures["status"], dtype=object).tolist()]
+    return out
+
+
+def display_rows(measures: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Format one image's measures for the widget's table, without building a frame.
+
+    Parameters
+    ----------
+    measures : pandas.DataFrame or mapping of str to array-like
+        From :func:`measure_layer`, or :func:`film_measures`' arrays.
+
+    Returns
+    -------
+    columns : list of str
+        The headers of :func:`display_table`.
+    rows : list of list of str
+        The cells of :func:`display_table`, one list per vertebra.
+    """
+    cols = _display_columns(measures)
+    return list(cols), [list(row) for row in zip(*cols.values(), strict=True)]
+
+
+def display_table(measures: Mapping[str, Any]) -> pd.DataFrame:
     """Format a measures table for the widget: text cells, units in the headers.
 
     Heights are in mm when the row's calibration has millimetres, else in pixels (the
@@ -548,8 +676,8 @@ def display_table(measures: pd.DataFrame) -> pd.DataFrame:
 
     Parameters
     ----------
-    measures : pandas.DataFrame
-        From :func:`measure_layer` (one image).
+    measures : pandas.DataFrame or mapping of str to array-like
+        From :func:`measure_layer` (one image), or :func:`film_measures`' arrays.
 
     Returns
     -------
@@ -557,28 +685,7 @@ def display_table(measures: pd.DataFrame) -> pd.DataFrame:
         Columns ``Level``, ``Ha (mm|px)``, ``Hm``, ``Hp``, ``AHR %``, ``Compr. %``,
         ``Wedge °``, ``KA °``, ``Genant``, ``Status``; all strings.
     """
-    has_mm = bool(len(measures)) and bool(np.isfinite(measures["row_mm"].to_numpy()).any())
-    unit = "mm" if has_mm else "px"
-    is_index = measures["is_index"].to_numpy(dtype=bool)
-    out: dict[str, list[str]] = {
-        "Level": [
-            f"{lv} *" if ix else str(lv)
-            for lv, ix in zip(measures["level"].tolist(), is_index, strict=True)
-        ]
-    }
-    for head, col, kind, dec in _DISPLAY:
-        if kind is None:
-            out[f"{head} ({unit})"] = _fmt(measures[f"{col}_{unit}"].to_numpy(float), dec)
-        else:
-            out[head] = _fmt(measures[col].to_numpy(float), dec)
-    grades = measures["genant_grade"].to_numpy(float)
-    kinds = measures["genant_type"].astype(object).tolist()
-    out["Genant"] = [
-        "" if not math.isfinite(g) else (f"{g:.0f}" if g == 0 else f"{g:.0f} {k}")
-        for g, k in zip(grades.tolist(), kinds, strict=True)
-    ]
-    out["Status"] = [str(s) for s in measures["status"].astype(object).tolist()]
-    return pd.DataFrame(out)
+    return pd.DataFrame(_display_columns(measures))
 
 
 def table_tsv(table: pd.DataFrame) -> str:

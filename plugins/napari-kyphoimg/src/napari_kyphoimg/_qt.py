@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +60,8 @@ class TextTable(Container):
     """A read-only table of text cells, updated in place (fast enough for live refresh).
 
     magicgui's ``Table`` re-creates every item and re-reads numbers as floats; this keeps
-    the items and only changes texts that differ.
+    the items, remembers their texts and only rewrites (and re-fits the columns of) the
+    cells that differ.
     """
 
     def __init__(
@@ -78,36 +80,61 @@ class TextTable(Container):
             self.qtable.setMaximumHeight(max_height)
         self.native.layout().addWidget(self.qtable)
         self._columns: list[str] = []
+        self._texts: list[list[str]] = []  # the cells shown, row by row
         self._fit = fit
         self._max_height = max_height
 
     def set_frame(self, frame: pd.DataFrame) -> None:
         """Show a frame's cells as text (its columns as headers)."""
+        self.set_rows(
+            [str(c) for c in frame.columns],
+            [["" if v is None else str(v) for v in row] for row in frame.to_numpy(object)],
+        )
+
+    def set_rows(self, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+        """Show rows of text cells under ``columns``, rewriting only the cells that changed.
+
+        The texts shown are remembered, so an unchanged cell costs a string comparison;
+        a changed one gets ``setText`` and its column is fitted to its contents again
+        (every column when the headers or the number of rows change).
+        """
         from qtpy.QtWidgets import QTableWidgetItem
 
         q = self.qtable
-        columns = [str(c) for c in frame.columns]
-        rows = [["" if v is None else str(v) for v in row] for row in frame.to_numpy(object)]
-        resize = columns != self._columns or q.rowCount() != len(rows)
+        columns = [str(c) for c in columns]
+        same_columns = columns == self._columns
+        resize_all = not same_columns or q.rowCount() != len(rows)
+        shown = self._texts if same_columns else []
+        changed: set[int] = set()
         q.setUpdatesEnabled(False)
         try:
-            if columns != self._columns:
+            if not same_columns:
                 q.setColumnCount(len(columns))
                 q.setHorizontalHeaderLabels(columns)
                 self._columns = columns
-            q.setRowCount(len(rows))
+            if q.rowCount() != len(rows):
+                q.setRowCount(len(rows))
             for r, row in enumerate(rows):
+                before = shown[r] if r < len(shown) else ()
                 for c, text in enumerate(row):
+                    if c < len(before) and before[c] == text:
+                        continue
                     item = q.item(r, c)
                     if item is None:
                         q.setItem(r, c, QTableWidgetItem(text))
                     elif item.text() != text:
                         item.setText(text)
-                        resize = True
-            if resize:
+                    else:
+                        continue
+                    changed.add(c)
+            self._texts = [list(row) for row in rows]
+            if resize_all or len(columns) - 1 in changed:  # the last column stretches
                 q.resizeColumnsToContents()
-                if self._fit:
-                    self._fit_height()
+            else:
+                for c in sorted(changed):
+                    q.resizeColumnToContents(c)
+            if self._fit and (resize_all or changed):
+                self._fit_height()
         finally:
             q.setUpdatesEnabled(True)
 

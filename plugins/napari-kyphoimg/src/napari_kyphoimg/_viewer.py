@@ -123,8 +123,13 @@ def ensure_overlay(viewer: Any, landmarks: Any) -> Any:
     return viewer.layers[layer.name]
 
 
-def refresh_overlay(overlay: Any, landmarks: Any) -> None:
-    """Redraw an overlay's endplate lines and height segments from the landmarks."""
+def refresh_overlay(overlay: Any, landmarks: Any, *, thumbnail: bool = True) -> None:
+    """Redraw an overlay's endplate lines and height segments from the landmarks.
+
+    ``thumbnail=False`` (during a drag) leaves the overlay's layer-list thumbnail as it is
+    when only the positions changed: napari draws it vector by vector, which costs more
+    than the rest of the redraw. The next call with ``thumbnail=True`` updates it.
+    """
     lm = info(landmarks, "landmarks")
     if lm is None:
         return
@@ -133,11 +138,15 @@ def refresh_overlay(overlay: Any, landmarks: Any) -> None:
     )
     colors = overlay_colors(levels, kinds)
     current = overlay.data
-    if current.shape == vectors.shape and np.array_equal(np.asarray(overlay.edge_color), colors):
+    # napari keeps colours as float32: compare at that precision (in float64 they never
+    # match, and every drag step would take the slow path below).
+    if current.shape == vectors.shape and np.array_equal(
+        np.asarray(overlay.edge_color, dtype=np.float32), colors.astype(np.float32)
+    ):
         # Same segments, new positions (a drag): update in place and re-slice, about a
         # third of the cost of assigning new data.
         current[...] = vectors
-        overlay.refresh()
+        overlay.refresh(thumbnail=thumbnail)
         return
     overlay.data = vectors
     if len(vectors):
