@@ -28,7 +28,14 @@ from pydicom.datadict import dictionary_VR, tag_for_keyword
 from pydicom.uid import UID, AllTransferSyntaxes
 from pydicom.valuerep import VR
 
-__all__ = ["HEADER_KEYWORDS", "MAX_HEADER_BYTES", "RawHeader", "read_raw_header"]
+__all__ = [
+    "FIRST_READ",
+    "HEADER_KEYWORDS",
+    "MAX_HEADER_BYTES",
+    "RawHeader",
+    "parse_raw_header",
+    "read_head",
+]
 
 #: The header elements the cohort index reads (top level of the data set only).
 HEADER_KEYWORDS: tuple[str, ...] = (
@@ -64,7 +71,8 @@ HEADER_KEYWORDS: tuple[str, ...] = (
 #: A header longer than this (bytes before the pixel data) is left to pydicom.
 MAX_HEADER_BYTES = 1 << 20
 
-_FIRST_READ = 8192
+#: Bytes read from every file first (most headers of radiographs are shorter).
+FIRST_READ = 8192
 _UNDEFINED = 0xFFFFFFFF
 _ITEM, _ITEM_END, _SEQUENCE_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
 _PIXEL_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)
@@ -168,25 +176,45 @@ class RawHeader:
         return None if value is None else int(_U16(value)[0])
 
 
-def read_raw_header(fd: int, size: int) -> RawHeader | None:
-    """Read the header of the file open as descriptor ``fd`` (``size`` bytes).
+def read_head(path: str) -> tuple[bytes, int]:
+    """Read the first :data:`FIRST_READ` bytes of a file, and its size.
 
-    Reads from the start of the file, first :data:`_FIRST_READ` bytes, then more when the
-    header is longer. Returns ``None`` when the file is not one the fast path reads (see
-    the module docstring); the descriptor's position is then unspecified.
+    Raises
+    ------
+    OSError
+        If the file cannot be opened or read.
     """
-    buf = os.read(fd, min(_FIRST_READ, size))
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        size = os.fstat(fd).st_size
+        return os.read(fd, min(FIRST_READ, size)), size
+    finally:
+        os.close(fd)
+
+
+def parse_raw_header(path: str, head: bytes, size: int) -> RawHeader | None:
+    """Parse the header of ``path`` from its first bytes ``head`` (the file has ``size``).
+
+    Reads more of the file only when the header is longer than ``head``. Returns ``None``
+    when the file is not one the fast path reads (see the module docstring).
+
+    Raises
+    ------
+    OSError
+        If more of the file was needed and it could not be read.
+    """
+    buf = head
     while True:
         try:
             return _parse(buf, size)
         except _Unsure:
             return None
         except _NeedMore as more:
-            want = max(more.size, 2 * len(buf))
+            want = min(max(more.size, 2 * len(buf)), size)
             if len(buf) >= size or want > MAX_HEADER_BYTES:
                 return None  # truncated, or a header too long for this path
-            os.lseek(fd, len(buf), os.SEEK_SET)
-            buf += os.read(fd, min(want, size) - len(buf))
+            with open(path, "rb") as fp:
+                buf = fp.read(want)
 
 
 def _parse(buf: bytes, size: int) -> RawHeader:

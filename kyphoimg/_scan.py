@@ -15,7 +15,7 @@ import os
 import struct
 import sys
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from typing import Any, BinaryIO
 
@@ -50,7 +50,7 @@ from pydicom.valuerep import VR
 from tqdm.auto import tqdm
 
 from ._executors import ordered_map
-from ._rawheader import RawHeader, read_raw_header
+from ._rawheader import RawHeader, parse_raw_header, read_head
 from .calibration import Calibration
 from .errors import DicomReadError
 
@@ -164,7 +164,7 @@ def _raw_text(ds: Dataset | RawHeader, keyword: str) -> str | None:
     tag = tag_for_keyword(keyword)
     if tag is None or tag not in ds:
         return None
-    elem = ds.get_item(tag)
+    elem = ds.get_item(tag, keep_deferred=True)
     if elem is None:
         return None
     value = elem.value
@@ -356,7 +356,7 @@ def _truncated_element(ds: Dataset, notes: Sequence[str]) -> str | None:
     keys = list(ds.keys())
     if not keys:
         return None
-    elem = ds.get_item(keys[-1])
+    elem = ds.get_item(keys[-1], keep_deferred=True)
     if (
         isinstance(elem, RawDataElement)
         and elem.value is not None
@@ -470,16 +470,23 @@ def _decoder_problem(ts: UID, bits_stored: int | None) -> str | None:
     return None if _decoder_plan(ts, bits_stored) else _no_decoder_reason(ts)
 
 
+def _uid_name(uid: str) -> str:
+    """Return a UID's registered name, or the UID itself (an invalid one as it is)."""
+    with warnings.catch_warnings():  # pydicom warns on invalid UIDs; the row says enough
+        warnings.simplefilter("ignore")
+        return UID(uid).name
+
+
 def _not_image_reason(ds: Dataset | RawHeader, has_pixels: bool) -> str | None:
     """Say why a dataset is not a readable image (SOP class, pixel data), else ``None``."""
     sop = _raw_text(ds, "SOPClassUID")
     if sop is not None:
         for prefix, what in _NON_IMAGE_SOP_PREFIXES:
             if sop.startswith(prefix):
-                return f"not an image: {what} ({UID(sop).name})"
+                return f"not an image: {what} ({_uid_name(sop)})"
     if has_pixels:
         return None
-    name = UID(sop).name if sop is not None else ""
+    name = _uid_name(sop) if sop is not None else ""
     if sop is not None and name != sop and "Image" not in name:
         return f"not an image: {name} has no pixel data"
     if any(t in ds for t in _FLOAT_PIXEL_TAGS):
@@ -499,7 +506,7 @@ def _text(ds: Dataset | RawHeader, keyword: str) -> str | None:
     tag = tag_for_keyword(keyword)
     if tag is None or tag not in ds:
         return None
-    elem = ds.get_item(tag)
+    elem = ds.get_item(tag, keep_deferred=True)
     if isinstance(elem, RawDataElement) and elem.value is not None and elem.value.isascii():
         return elem.value.decode("ascii").strip(" \x00") or None
     value = _converted(ds, keyword, tag)
@@ -531,7 +538,7 @@ def _int(ds: Dataset | RawHeader, keyword: str) -> int | None:
     tag = tag_for_keyword(keyword)
     if tag is None or tag not in ds:
         return None
-    elem = ds.get_item(tag)
+    elem = ds.get_item(tag, keep_deferred=True)
     if (
         isinstance(elem, RawDataElement)
         and elem.value is not None
@@ -669,23 +676,20 @@ def _pixel_element(fp: BinaryIO, size: int, ds: Dataset) -> tuple[bool, bool, st
 
 
 def _read_header(
-    path: str, notes: list[str]
+    path: str, head: bytes, size: int, notes: list[str]
 ) -> tuple[Dataset | RawHeader, tuple[bool, bool, str | None], str | None]:
     """Read a header for the index: byte-level when possible, else with pydicom.
 
-    Returns the header, the pixel verdict of :func:`_pixel_verdict` and the transfer
-    syntax from the file meta (``None``: pydicom's dataset, resolved later).
+    ``head`` is the file's first bytes (:func:`read_head`). Returns the header, the pixel
+    verdict of :func:`_pixel_verdict` and the transfer syntax from the file meta
+    (``None``: pydicom's dataset, resolved later).
     """
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-    try:
-        size = os.fstat(fd).st_size
-        raw = read_raw_header(fd, size)
-    finally:
-        os.close(fd)
+    raw = parse_raw_header(path, head, size)
     if raw is not None:
         verdict = _pixel_verdict(raw.pixel_tag, raw.pixel_length, raw.pixel_held)
         return raw, verdict, raw.transfer_syntax
     with open(path, "rb") as fp:
+        size = os.fstat(fp.fileno()).st_size
         ds, _ = _parse(fp, size, header_only=True, notes=notes)
         meta = getattr(ds, "file_meta", None)
         with _recorded_warnings(notes):  # converting the UID may warn
@@ -712,10 +716,10 @@ class _DecoderCache:
 
 
 def _header_row(
-    path: str, notes: list[str], decoders: _DecoderCache | None = None
+    path: str, head: bytes, size: int, notes: list[str], decoders: _DecoderCache
 ) -> dict[str, Any]:
     """Index one file: identifying fields, spacing, status and reason."""
-    header, (has_pixels, encapsulated, problem), meta_ts = _read_header(path, notes)
+    header, (has_pixels, encapsulated, problem), meta_ts = _read_header(path, head, size, notes)
     fields = _header_fields(header, notes)
     calibration, cal_notes = _resolve_calibration(header)
     row: dict[str, Any] = {k: fields[k] for k in _FIELD_COLUMNS}
@@ -731,7 +735,7 @@ def _header_row(
                     meta_ts = str(_transfer_syntax(header, notes, encapsulated=encapsulated)[0])
             row["transfer_syntax"] = meta_ts
             bits = fields["bits_stored"]
-            reason = (decoders or _DecoderCache()).problem(meta_ts, bits)
+            reason = decoders.problem(meta_ts, bits)
         except _FileProblem as exc:
             reason = exc.reason
     if reason is not None:
@@ -761,16 +765,30 @@ _FIELD_COLUMNS = (
 
 
 def _index_file(path: str, rel: str, decoders: _DecoderCache | None = None) -> dict[str, Any]:
+    """Index one file: its row, with ``path`` set to ``rel``."""
     notes: list[str] = []
     row: dict[str, Any]
     try:
-        row = _header_row(path, notes, decoders)
+        row = _header_row(path, *read_head(path), notes, decoders or _DecoderCache())
     except _FileProblem as exc:
         row = {"status": exc.status, "reason": exc.reason}
     except OSError as exc:
         row = {"status": "error", "reason": f"cannot be opened: {exc.strerror or exc}"}
+    except Warning:
+        raise  # a warning turned into an error (tests): not the file's fault
+    except Exception as exc:  # pydicom raises many types on corrupt headers: never fatal
+        reason = f"header could not be read: {type(exc).__name__}: {exc}"
+        row = {"status": "error", "reason": reason}
     row["path"] = rel
     return row
+
+
+def _index_files(
+    files: Iterable[tuple[str, str]], decoders: _DecoderCache
+) -> Iterator[dict[str, Any]]:
+    """Index ``(path, relative path)`` pairs in order."""
+    for path, rel in files:
+        yield _index_file(path, rel, decoders)
 
 
 def _walk(root: str, rel: str = "") -> Iterator[tuple[str, str]]:
@@ -882,9 +900,7 @@ def iter_scan(folder: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
 
 def _rows(root: str) -> Iterator[dict[str, Any]]:
     """Yield the index rows of the files under ``root`` (keys: a subset of the columns)."""
-    decoders = _DecoderCache()
-    for path, rel in _walk(root):
-        yield _index_file(path, rel, decoders)
+    yield from _index_files(_walk(root), _DecoderCache())
 
 
 #: Files per task when :func:`scan` runs in several processes.
@@ -904,9 +920,9 @@ def _chunks(root: str) -> Iterator[list[tuple[str, str]]]:
 
 def _index_chunk(chunk: list[tuple[str, str]]) -> _Columns:
     """Index a list of ``(path, relative path)`` in a worker process."""
-    columns, decoders = _Columns(), _DecoderCache()
-    for path, rel in chunk:
-        columns.append(_index_file(path, rel, decoders))
+    columns = _Columns()
+    for row in _index_files(chunk, _DecoderCache()):
+        columns.append(row)
     return columns
 
 

@@ -23,7 +23,7 @@ from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, JPEG2000Lossless
 
 from kyphoimg import _scan
-from kyphoimg._rawheader import read_raw_header
+from kyphoimg._rawheader import parse_raw_header, read_head
 
 from .test_scan import dataset, save
 
@@ -33,18 +33,14 @@ PYDICOM_FILES = sorted(p for p in pydicom.data.get_testdata_files() if os.path.i
 
 def fast_header(path: Path):
     """The byte-level reader's header, or ``None`` where it leaves the file to pydicom."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        return read_raw_header(fd, os.fstat(fd).st_size)
-    finally:
-        os.close(fd)
+    return parse_raw_header(str(path), *read_head(str(path)))
 
 
 def rows(path: Path, monkeypatch) -> tuple[dict, dict]:
     """The index row of ``path`` as scanned, and as pydicom alone gives it."""
     scanned = _scan._index_file(str(path), path.name)
     with monkeypatch.context() as m:
-        m.setattr(_scan, "read_raw_header", lambda fd, size: None)
+        m.setattr(_scan, "parse_raw_header", lambda path, head, size: None)
         reference = _scan._index_file(str(path), path.name)
     return scanned, reference
 
