@@ -249,20 +249,29 @@ def _parse(buf: bytes, size: int) -> RawHeader:
     return RawHeader(values, ts, _swapped(stag), length, size - pos - header)
 
 
+_TS_SWAPPED = _swapped(_TRANSFER_SYNTAX_TAG)
+
+
 def _file_meta(buf: bytes, pos: int) -> tuple[int, bytes | None]:
     """Walk the group 0002 elements; return where the data set starts and the raw syntax."""
     ts = None
+    end, is_long_vr = len(buf), _IS_LONG
     while True:
-        if pos + 8 > len(buf):
-            raise _NeedMore(pos + 8)
+        if pos + 12 > end:
+            raise _NeedMore(pos + 12)
         stag, vr, length = _EXPLICIT_HEADER(buf, pos)
         if stag & 0xFFFF != 0x0002:
             return pos, ts
-        start, length = _explicit_length(buf, pos, vr, length)
-        if length == _UNDEFINED:
-            raise _Unsure
-        if stag == _swapped(_TRANSFER_SYNTAX_TAG):
-            if vr != b"UI" or start + length > len(buf):
+        is_long = is_long_vr.get(vr)
+        if is_long is None:
+            raise _Unsure  # not a VR
+        start = pos + 8
+        if is_long:
+            length, start = _U32(buf, pos + 8)[0], pos + 12
+            if length == _UNDEFINED:
+                raise _Unsure
+        if stag == _TS_SWAPPED:
+            if vr != b"UI" or start + length > end:
                 raise _Unsure
             ts = buf[start : start + length]
         pos = start + length
@@ -280,22 +289,23 @@ def _explicit_length(buf: bytes, pos: int, vr: bytes, short: int) -> tuple[int, 
     return pos + 12, _U32(buf, pos + 8)[0]
 
 
-def _check(values: dict[str, bytes], kept: list[tuple[str, bytes, bytes | None]]) -> None:
-    """Check the kept values, as ``(keyword, dictionary VR, VR in the file)``; fill ``values``.
+def _keep(
+    want: tuple[str, bytes], vr: bytes | None, value: bytes, values: dict[str, bytes]
+) -> None:
+    """Keep a wanted value, or give up where pydicom's conversion would decide it.
 
-    Gives up (:class:`_Unsure`) where pydicom's conversion would decide the value: a VR
-    other than the dictionary's, a US value that is not exactly one number, text that is
-    not ASCII (it needs the Specific Character Set).
+    That is a VR other than the dictionary's, a US value that is not exactly one number,
+    or text that is not ASCII (it needs the Specific Character Set).
     """
-    for keyword, expected, vr in kept:
-        value = values[keyword]
-        if vr is not None and vr != expected:
+    keyword, expected = want
+    if vr is not None and vr != expected:
+        raise _Unsure
+    if expected == b"US":
+        if len(value) != 2:
             raise _Unsure
-        if expected == b"US":
-            if len(value) != 2:
-                raise _Unsure
-        elif not value.isascii():
-            raise _Unsure
+    elif not value.isascii():
+        raise _Unsure
+    values[keyword] = value
 
 
 def _top_explicit(buf: bytes, pos: int, values: dict[str, bytes]) -> int:
@@ -307,7 +317,6 @@ def _top_explicit(buf: bytes, pos: int, values: dict[str, bytes]) -> int:
     """
     end = len(buf)
     top, short_vrs, long_vrs, header, u32 = _TOP, _SHORT_VRS, _LONG_VRS, _EXPLICIT_HEADER, _U32
-    kept: list[tuple[str, bytes, bytes | None]] = []
     while pos + 8 <= end:
         stag, vr, length = header(buf, pos)
         if vr in short_vrs:
@@ -327,8 +336,11 @@ def _top_explicit(buf: bytes, pos: int, values: dict[str, bytes]) -> int:
                 raise _Unsure
             if start + length > end:
                 raise _NeedMore(start + length)
-            values[want[0]] = buf[start : start + length]
-            kept.append((want[0], want[1], vr))
+            value = buf[start : start + length]
+            if vr == want[1] and (value.isascii() if vr != b"US" else length == 2):
+                values[want[0]] = value
+            else:
+                _keep(want, vr, value, values)  # raises
         elif length == _UNDEFINED:
             if vr != b"SQ":
                 raise _Unsure  # undefined-length UN, or OB outside the pixel data
@@ -338,7 +350,6 @@ def _top_explicit(buf: bytes, pos: int, values: dict[str, bytes]) -> int:
     else:
         if pos != end:
             raise _NeedMore(pos + 8)
-    _check(values, kept)
     return pos
 
 
@@ -346,7 +357,6 @@ def _top_implicit(buf: bytes, pos: int, values: dict[str, bytes]) -> int:
     """Walk the top level of an implicit VR data set (see :func:`_top_explicit`)."""
     end = len(buf)
     top, header = _TOP, _IMPLICIT_HEADER
-    kept: list[tuple[str, bytes, bytes | None]] = []
     while pos + 8 <= end:
         stag, length = header(buf, pos)
         start = pos + 8
@@ -358,8 +368,7 @@ def _top_implicit(buf: bytes, pos: int, values: dict[str, bytes]) -> int:
                 raise _Unsure
             if start + length > end:
                 raise _NeedMore(start + length)
-            values[want[0]] = buf[start : start + length]
-            kept.append((want[0], want[1], None))
+            _keep(want, None, buf[start : start + length], values)
         elif stag & 0xFFFF == 0xFFFE:
             raise _Unsure  # a stray delimiter
         elif length == _UNDEFINED:
@@ -369,7 +378,6 @@ def _top_implicit(buf: bytes, pos: int, values: dict[str, bytes]) -> int:
     else:
         if pos != end:
             raise _NeedMore(pos + 8)
-    _check(values, kept)
     return pos
 
 

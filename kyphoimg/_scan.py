@@ -17,6 +17,7 @@ import sys
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
+from functools import lru_cache
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -242,8 +243,29 @@ def _magnification(ds: Dataset | RawHeader, notes: list[str]) -> float | None:
 
 
 # -- calibration ------------------------------------------------------------------------
+_CALIBRATION_KEYWORDS = (
+    "PixelSpacing",
+    "ImagerPixelSpacing",
+    "EstimatedRadiographicMagnificationFactor",
+    "PixelSpacingCalibrationType",
+    "NominalScannedPixelSpacing",
+)
+
+
 def _resolve_calibration(ds: Dataset | RawHeader) -> tuple[Calibration, tuple[str, ...]]:
     """Apply the DOMAIN.md §5 resolution order; see :func:`kyphoimg.dicom.resolve_calibration`."""
+    if isinstance(ds, RawHeader):  # a cohort has few distinct spacing headers: remember them
+        return _raw_calibration(tuple(ds.values.get(k) for k in _CALIBRATION_KEYWORDS))
+    return _calibration_of(ds)
+
+
+@lru_cache(maxsize=1024)
+def _raw_calibration(values: tuple[bytes | None, ...]) -> tuple[Calibration, tuple[str, ...]]:
+    present = {k: v for k, v in zip(_CALIBRATION_KEYWORDS, values, strict=True) if v is not None}
+    return _calibration_of(RawHeader(present, "", None, 0, 0))
+
+
+def _calibration_of(ds: Dataset | RawHeader) -> tuple[Calibration, tuple[str, ...]]:
     notes: list[str] = []
     ps = _spacing_pair(ds, "PixelSpacing", notes)
     ips = _spacing_pair(ds, "ImagerPixelSpacing", notes)
@@ -554,6 +576,7 @@ def _int(ds: Dataset | RawHeader, keyword: str) -> int | None:
         return None
 
 
+@lru_cache(maxsize=8192)  # dates repeat across a cohort's files; the results are immutable
 def _parse_da(text: str | None) -> _dt.date | None:
     """Parse a DICOM DA value (``YYYYMMDD``, or legacy ``YYYY.MM.DD``); ``None`` if invalid."""
     if not text:
@@ -567,6 +590,7 @@ def _parse_da(text: str | None) -> _dt.date | None:
         return None
 
 
+@lru_cache(maxsize=8192)
 def _parse_tm(text: str | None) -> _dt.time | None:
     """Parse a DICOM TM value (``HH[MM[SS[.F{1,6}]]]``, or legacy ``HH:MM:SS``)."""
     if not text:
