@@ -91,6 +91,7 @@ def test_guided_placement_of_a_full_6pt_set_matches_the_core_and_the_truth(
     lw.findings["ivc"].value = "yes"
     lw.findings["npec"].value = "both"
     lw.findings["cement_leakage"].value = "not_assessable"
+    lw.findings["genant_visual"].value = "2"
 
     # autosaved beside the film; the saved file is the ground truth
     saved_path = film_file.with_name("pre.landmarks.json")
@@ -106,6 +107,7 @@ def test_guided_placement_of_a_full_6pt_set_matches_the_core_and_the_truth(
         "ivc": "yes",
         "npec": "both",
         "cement_leakage": "not_assessable",
+        "genant_visual": "2",
     }
     assert set(saved.points) == set(truth.points)
     for level, pts in truth.points.items():

@@ -156,9 +156,18 @@ class LandmarksWidget(Container):
         self.finding_level = ComboBox(label="Findings", choices=self._index_choices)
         self.findings = {
             key: ComboBox(label=FINDING_LABELS[key], choices=(_NONE, *FINDINGS[key]), value=_NONE)
-            for key in ("ivc", "npec", "cement_leakage")
+            for key in FINDING_LABELS  # IVC, NPEC, cement leakage, Genant visual grade
         }
-        findings = _row(*self.findings.values(), labels=True)
+        keys = list(self.findings)
+        findings = Container(
+            widgets=[
+                _row(*(self.findings[k] for k in keys[:2]), labels=True),
+                _row(*(self.findings[k] for k in keys[2:]), labels=True),
+            ],
+            labels=False,
+            label="",
+        )
+        findings.margins = (0, 0, 0, 0)
 
         self.folder = FileEdit(label="Save folder", mode="d", nullable=True)
         self.folder.line_edit.native.setPlaceholderText("beside the image")
