@@ -2,13 +2,17 @@
 
 All three yield ``(index, result)`` pairs as the work completes; callers sort by index,
 so the output does not depend on which executor ran or in what order films finished.
+:func:`ordered_map` yields results in task order instead, with a bounded window of tasks
+in flight (the cohort index uses it).
 """
 
 from __future__ import annotations
 
+import multiprocessing
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from multiprocessing.context import BaseContext
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -93,10 +97,27 @@ def ordered_map(
         Tasks in flight per worker (default 2).
     """
     window: deque[Future[R]] = deque()
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_context())
+    try:
         for task in tasks:
             window.append(pool.submit(fn, task))
             if len(window) >= ahead * jobs:
                 yield window.popleft().result()
         while window:
             yield window.popleft().result()
+    finally:  # stopped early or failed: do not wait for work nobody will take
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _context() -> BaseContext:
+    """Start workers by forking a clean server process where the platform has one.
+
+    Forking the calling process itself (Linux's default before Python 3.14) copies its
+    threads' locks, such as a progress bar's monitor thread, and may deadlock a worker.
+    The server imports kyphoimg once; later pools start quickly.
+    """
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["kyphoimg._scan"])
+        return context
+    return multiprocessing.get_context("spawn")

@@ -6,13 +6,14 @@ the element headers of one buffer with :mod:`struct` and keeps the raw bytes of 
 elements :data:`HEADER_KEYWORDS` names. It reads only what it is sure of: a Part 10 file
 (preamble, ``DICM``, Explicit VR Little Endian file meta) whose data set is Implicit or
 Explicit VR Little Endian (which covers every encapsulated syntax), whose elements carry
-known VRs, whose wanted values have their dictionary VR and are ASCII, and which ends in
-the pixel data, a float pixel element, or cleanly at the end of the file.
+known VRs, whose wanted values have their dictionary VR and are ASCII without escape
+sequences, whose Specific Character Set (if any) is made of defined terms, and which ends
+in the pixel data, a float pixel element, or cleanly at the end of the file.
 
 Anything else (no file meta, big endian, deflated, a non-ASCII value that needs the
 Specific Character Set, an unknown VR, a truncated element, a header over
 :data:`MAX_HEADER_BYTES`) gives ``None``, and the caller parses the file with pydicom
-instead. The two paths give the same index row; ``tests/test_scan.py`` checks this on
+instead. The two paths give the same index row; ``tests/test_rawheader.py`` checks this on
 every file of pydicom's test corpus and the project's data.
 
 The encoding rules followed are those of DICOM PS3.5 §7.1 (data elements), §7.5 (nesting
@@ -24,9 +25,10 @@ from __future__ import annotations
 import os
 import struct
 
+from pydicom.charset import python_encoding
 from pydicom.datadict import dictionary_VR, tag_for_keyword
 from pydicom.uid import UID, AllTransferSyntaxes
-from pydicom.valuerep import VR
+from pydicom.valuerep import EXPLICIT_VR_LENGTH_32, VR
 
 __all__ = [
     "FIRST_READ",
@@ -79,7 +81,7 @@ _PIXEL_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)
 _TRANSFER_SYNTAX_TAG = 0x00020010
 _VRS = frozenset(v.value.encode("ascii") for v in VR if len(v.value) == 2)
 # VRs with a 2-byte reserved field and a 4-byte length in explicit encoding (PS3.5 7.1.2)
-_LONG_VRS = frozenset({b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"UC", b"UN", b"UR", b"UT"})
+_LONG_VRS = frozenset(str(vr).encode("ascii") for vr in EXPLICIT_VR_LENGTH_32)
 _IS_LONG: dict[bytes, bool] = {vr: vr in _LONG_VRS for vr in _VRS}
 
 
@@ -89,14 +91,32 @@ def _swapped(tag: int) -> int:
 
 
 # swapped tag -> (keyword, dictionary VR) of the wanted elements; pixel tags map to None
+def _tag(keyword: str) -> int:
+    tag = tag_for_keyword(keyword)
+    if tag is None:  # a misspelt keyword must not become (0000,0000)
+        raise ValueError(f"{keyword} is not a DICOM keyword")
+    return int(tag)
+
+
 _TOP: dict[int, tuple[str, bytes] | None] = {
-    _swapped(int(tag_for_keyword(kw) or 0)): (
-        kw,
-        dictionary_VR(int(tag_for_keyword(kw) or 0)).encode("ascii"),
-    )
-    for kw in HEADER_KEYWORDS
+    _swapped(_tag(kw)): (kw, dictionary_VR(_tag(kw)).encode("ascii")) for kw in HEADER_KEYWORDS
 }
 _TOP.update(dict.fromkeys(map(_swapped, _PIXEL_TAGS)))
+# Specific Character Set: read to check that pydicom would take it as it is
+_CHARSET = "SpecificCharacterSet"
+_CHARSET_SWAPPED = _swapped(0x00080005)
+_TOP[_CHARSET_SWAPPED] = (_CHARSET, b"CS")
+#: Deepest nesting of undefined-length sequences read here (pydicom's recursion is deeper
+#: per level; a header nested this deep is left to it).
+_MAX_DEPTH = 64
+
+
+def _plain_charset(raw: bytes) -> bool:
+    """Whether every term of a Specific Character Set value is a defined term verbatim."""
+    terms = raw.decode("ascii").rstrip(" \x00").split("\\")
+    return all(term.strip(" ") in python_encoding for term in terms)
+
+
 _SHORT_VRS = _VRS - _LONG_VRS
 
 _EXPLICIT_HEADER = struct.Struct("<I2sH").unpack_from  # swapped tag, VR, short length
@@ -214,7 +234,10 @@ def parse_raw_header(path: str, head: bytes, size: int) -> RawHeader | None:
             if len(buf) >= size or want > MAX_HEADER_BYTES:
                 return None  # truncated, or a header too long for this path
             with open(path, "rb") as fp:
-                buf = fp.read(want)
+                more_bytes = fp.read(want)
+            if len(more_bytes) <= len(buf):
+                return None  # the file shrank since it was measured: leave it to pydicom
+            buf = more_bytes
 
 
 def _parse(buf: bytes, size: int) -> RawHeader:
@@ -224,7 +247,7 @@ def _parse(buf: bytes, size: int) -> RawHeader:
     pos, raw_ts = _file_meta(buf, 132)
     if not raw_ts or not raw_ts.isascii():
         raise _Unsure
-    ts = raw_ts.decode("ascii").strip("\x00 ")
+    ts = raw_ts.decode("ascii").rstrip("\x00 ")  # as pydicom: trailing padding only
     implicit = _SYNTAX_IMPLICIT.get(ts)
     if implicit is None:
         raise _Unsure  # big endian, deflated, private or unknown
@@ -235,8 +258,16 @@ def _parse(buf: bytes, size: int) -> RawHeader:
     looks_explicit = all(0x40 < b < 0x5B for b in buf[pos + 4 : pos + 6])
     if looks_explicit == implicit:
         raise _Unsure  # pydicom would switch encodings and warn
+    if _U16(buf, pos)[0] == 0x0000:
+        raise _Unsure  # a command set (group 0000): pydicom reads it apart, implicitly
     values: dict[str, bytes] = {}
+    start = pos
     pos = (_top_implicit if implicit else _top_explicit)(buf, pos, values)
+    if pos == start:
+        raise _Unsure  # no element before the pixel data: pydicom calls that not DICOM
+    charset = values.pop(_CHARSET, None)
+    if charset is not None and not _plain_charset(charset):
+        raise _Unsure  # pydicom would correct or reject the term, with a warning
     if pos >= size:
         return RawHeader(values, ts, None, 0, 0)
     if pos + 12 > len(buf):
@@ -303,9 +334,14 @@ def _keep(
     if expected == b"US":
         if len(value) != 2:
             raise _Unsure
-    elif not value.isascii():
+    elif not _plain(value):
         raise _Unsure
     values[keyword] = value
+
+
+def _plain(value: bytes) -> bool:
+    """ASCII text without ESC (ISO 2022 escape sequences switch to other character sets)."""
+    return value.isascii() and b"\x1b" not in value
 
 
 def _top_explicit(buf: bytes, pos: int, values: dict[str, bytes]) -> int:
@@ -319,6 +355,8 @@ def _top_explicit(buf: bytes, pos: int, values: dict[str, bytes]) -> int:
     top, short_vrs, long_vrs, header, u32 = _TOP, _SHORT_VRS, _LONG_VRS, _EXPLICIT_HEADER, _U32
     while pos + 8 <= end:
         stag, vr, length = header(buf, pos)
+        if stag & 0xFFFF == 0xFFFE:
+            raise _Unsure  # a stray delimiter (pydicom ends the data set there)
         if vr in short_vrs:
             start = pos + 8
         elif vr in long_vrs:
@@ -337,7 +375,7 @@ def _top_explicit(buf: bytes, pos: int, values: dict[str, bytes]) -> int:
             if start + length > end:
                 raise _NeedMore(start + length)
             value = buf[start : start + length]
-            if vr == want[1] and (value.isascii() if vr != b"US" else length == 2):
+            if vr == want[1] and (_plain(value) if vr != b"US" else length == 2):
                 values[want[0]] = value
             else:
                 _keep(want, vr, value, values)  # raises
@@ -381,7 +419,7 @@ def _top_implicit(buf: bytes, pos: int, values: dict[str, bytes]) -> int:
     return pos
 
 
-def _skip_sequence(buf: bytes, pos: int, implicit: bool) -> int:
+def _skip_sequence(buf: bytes, pos: int, implicit: bool, depth: int = 1) -> int:
     """Skip an undefined-length sequence, checking its structure; return the position after.
 
     pydicom parses undefined-length sequences when it reads a header (defined-length ones
@@ -399,16 +437,20 @@ def _skip_sequence(buf: bytes, pos: int, implicit: bool) -> int:
             return pos
         if tag != _ITEM:
             raise _Unsure
-        pos = _skip_item(buf, pos, implicit, item_length)
+        pos = _skip_item(buf, pos, implicit, item_length, depth)
 
 
-def _skip_item(buf: bytes, pos: int, implicit: bool, length: int) -> int:
+def _skip_item(buf: bytes, pos: int, implicit: bool, length: int, depth: int) -> int:
     """Skip the elements of an item; return the position after it (and its delimiter)."""
+    if depth > _MAX_DEPTH:
+        raise _Unsure
     end = None if length == _UNDEFINED else pos + length
     while end is None or pos < end:
         if pos + 8 > len(buf):
             raise _NeedMore(pos + 8)
         stag, value_length = _IMPLICIT_HEADER(buf, pos)
+        if stag == _CHARSET_SWAPPED:
+            raise _Unsure  # an item's own character set: pydicom applies (and checks) it
         if stag & 0xFFFF == 0xFFFE:
             if end is None and _swapped(stag) == _ITEM_END:
                 return pos + 8
@@ -421,7 +463,7 @@ def _skip_item(buf: bytes, pos: int, implicit: bool, length: int) -> int:
         if value_length != _UNDEFINED:
             pos = start + value_length  # defined-length values, sequences too, stay bytes
         elif vr in (None, b"SQ"):
-            pos = _skip_sequence(buf, start, implicit)
+            pos = _skip_sequence(buf, start, implicit, depth + 1)
         else:
             raise _Unsure  # undefined-length UN or OB inside an item
     if pos != end:

@@ -529,7 +529,12 @@ def _text(ds: Dataset | RawHeader, keyword: str) -> str | None:
     if tag is None or tag not in ds:
         return None
     elem = ds.get_item(tag, keep_deferred=True)
-    if isinstance(elem, RawDataElement) and elem.value is not None and elem.value.isascii():
+    if (
+        isinstance(elem, RawDataElement)
+        and elem.value is not None
+        and elem.value.isascii()
+        and b"\x1b" not in elem.value  # ESC: ISO 2022 text, for pydicom's decoder
+    ):
         return elem.value.decode("ascii").strip(" \x00") or None
     value = _converted(ds, keyword, tag)
     if value is None:
@@ -571,9 +576,11 @@ def _int(ds: Dataset | RawHeader, keyword: str) -> int | None:
         return int(struct.unpack(order + "H", elem.value)[0])
     value = _converted(ds, keyword, tag)
     try:
-        return int(value) if value not in (None, "") else None
+        number = int(value) if value not in (None, "") else None
     except (TypeError, ValueError):
         return None
+    # an IS of twenty digits is corruption, not a size: keep integers within int32
+    return number if number is None or -(2**31) <= number < 2**31 else None
 
 
 @lru_cache(maxsize=8192)  # dates repeat across a cohort's files; the results are immutable
@@ -803,8 +810,17 @@ def _index_file(path: str, rel: str, decoders: _DecoderCache | None = None) -> d
     except Exception as exc:  # pydicom raises many types on corrupt headers: never fatal
         reason = f"header could not be read: {type(exc).__name__}: {exc}"
         row = {"status": "error", "reason": reason}
-    row["path"] = rel
+    row["path"] = _printable(rel)
     return row
+
+
+def _printable(name: str) -> str:
+    """Return a path as text, bytes that are not UTF-8 (OS surrogates) written as hex escapes."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return name
 
 
 def _index_files(
@@ -969,8 +985,8 @@ def scan(folder: str | os.PathLike[str], *, progress: bool = True, jobs: int = 1
     jobs : int, optional
         Worker processes (default 1: in this process). Several help on large folders,
         both when headers are in the page cache (parsing is then the cost) and on slow
-        or network storage (waiting for the disk is). Do not use them from a program
-        that runs threads, such as a GUI.
+        or network storage (waiting for the disk is). They start from a clean
+        ``forkserver`` process (about a second the first time in a session).
 
     Returns
     -------
@@ -1056,7 +1072,7 @@ def scan_to_csv(
     counts : dict
         Rows per ``status``.
     problems : pandas.DataFrame
-        The rows whose status is not ``ok``.
+        The rows whose status is ``error`` (the only rows kept in memory).
     """
     from ._atomic import atomic_write
 
@@ -1072,7 +1088,7 @@ def scan_to_csv(
                 first = False
                 for status, n in frame["status"].value_counts().items():
                     counts[str(status)] = counts.get(str(status), 0) + int(n)
-                bad = frame[frame["status"] != "ok"]
+                bad = frame[frame["status"] == "error"]
                 if len(bad):
                     problems.append(bad)
             if first:  # an empty folder: the header alone

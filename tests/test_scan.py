@@ -287,7 +287,7 @@ def test_streamed_csv_equals_the_written_index(tree, tmp_path, monkeypatch):
     assert streamed.read_bytes() == whole.read_bytes()
     assert counts == {"ok": 4, "not_dicom": 2, "error": 5}
     written = pd.read_csv(whole)
-    assert sorted(problems["path"]) == sorted(written.loc[written.status != "ok", "path"])
+    assert sorted(problems["path"]) == sorted(written.loc[written.status == "error", "path"])
     empty = tmp_path / "empty"
     empty.mkdir()
     scan_to_csv(empty, tmp_path / "empty.csv", progress=False)
