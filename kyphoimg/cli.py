@@ -206,6 +206,17 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 1 if len(problems) else 0
 
 
+def _jobs(text: str) -> int:
+    """Parse a ``--jobs`` value: a whole number of worker processes, at least 1."""
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of processes (1 or more)")
+    return n
+
+
 def _cmd_scan(args: argparse.Namespace) -> int:
     _check_outputs(args.output)
     from ._scan import SCAN_COLUMNS, scan_to_csv
@@ -497,7 +508,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--jobs",
-        type=int,
+        type=_jobs,
         default=1,
         metavar="N",
         help="worker processes (default 1); more help on large folders and network storage",
@@ -527,7 +538,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--timepoints", metavar="LIST", help="time points in order, comma-separated")
     p.add_argument("--format", metavar="LIST", help="table formats: csv,parquet,xlsx (default csv)")
-    p.add_argument("--jobs", type=int, metavar="N", help="worker processes (default 1)")
+    p.add_argument("--jobs", type=_jobs, metavar="N", help="worker processes (default 1)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask distributed scheduler")
     p.add_argument(
         "--pseudonymise",

@@ -292,3 +292,13 @@ def test_streamed_csv_equals_the_written_index(tree, tmp_path, monkeypatch):
     empty.mkdir()
     scan_to_csv(empty, tmp_path / "empty.csv", progress=False)
     assert (tmp_path / "empty.csv").read_text().strip() == ",".join(SCAN_COLUMNS)
+
+
+def test_command_line_refuses_a_job_count_below_one(tree, tmp_path, capsys):
+    from kyphoimg.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["scan", str(tree), "-o", str(tmp_path / "i.csv"), "--jobs", "0"])
+    assert stop.value.code == 2
+    assert "'0' is not a number of processes (1 or more)" in capsys.readouterr().err
+    assert not (tmp_path / "i.csv").exists()
