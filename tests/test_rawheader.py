@@ -360,3 +360,28 @@ def test_rows_overflow_and_undecodable_names_do_not_stop_a_scan(tmp_path):
     assert index.loc[index.path == "overflow.dcm", "rows"].isna().all()
     assert "caf\\xe9.dcm" in index["path"].tolist()
     assert (index.loc[index.path == "caf\\xe9.dcm", "status"] == "ok").all()
+
+
+def test_every_field_the_index_reads_is_one_the_fast_path_keeps():
+    """A field added to the index but not to HEADER_KEYWORDS would be None on one path only."""
+    from kyphoimg._rawheader import HEADER_KEYWORDS, RawHeader
+
+    asked: list[str] = []
+
+    class Spy(RawHeader):
+        __slots__ = ()
+
+        def text(self, keyword: str) -> str | None:
+            asked.append(keyword)
+            return super().text(keyword)
+
+        def uint16(self, keyword: str) -> int | None:
+            asked.append(keyword)
+            return super().uint16(keyword)
+
+    header = Spy({}, str(ExplicitVRLittleEndian), None, 0, 0)
+    _scan._header_fields(header, [])
+    _scan._calibration_of(header)
+    _scan._not_image_reason(header, has_pixels=False)
+    assert set(asked) <= set(HEADER_KEYWORDS), set(asked) - set(HEADER_KEYWORDS)
+    assert {"PatientID", "Rows", "ImagerPixelSpacing", "SOPClassUID"} <= set(asked)
