@@ -9,6 +9,7 @@ in flight (the cohort index uses it).
 from __future__ import annotations
 
 import multiprocessing
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
@@ -110,13 +111,18 @@ def ordered_map(
 
 
 def _context() -> BaseContext:
-    """Start workers by forking a clean server process where the platform has one.
+    """How to start workers: fork a single-threaded caller, else fork a clean server.
 
-    Forking the calling process itself (Linux's default before Python 3.14) copies its
-    threads' locks, such as a progress bar's monitor thread, and may deadlock a worker.
-    The server imports kyphoimg once; later pools start quickly.
+    Forking copies the caller as it is, which is fast and needs no ``__main__`` guard in a
+    plain script, but copies other threads' locks too (a GUI's, a progress bar's) and may
+    deadlock a worker; so a caller running threads gets workers forked from a clean server
+    process instead (``forkserver``, which imports kyphoimg once; its scripts need the
+    usual ``if __name__ == "__main__":`` guard).
     """
-    if "forkserver" in multiprocessing.get_all_start_methods():
+    methods = multiprocessing.get_all_start_methods()
+    if threading.active_count() == 1 and "fork" in methods:
+        return multiprocessing.get_context("fork")
+    if "forkserver" in methods:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["kyphoimg._scan"])
         return context

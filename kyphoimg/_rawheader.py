@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import struct
+from functools import lru_cache
 
 from pydicom.charset import python_encoding
 from pydicom.datadict import dictionary_VR, tag_for_keyword
@@ -106,11 +107,15 @@ _TOP.update(dict.fromkeys(map(_swapped, _PIXEL_TAGS)))
 _CHARSET = "SpecificCharacterSet"
 _CHARSET_SWAPPED = _swapped(0x00080005)
 _TOP[_CHARSET_SWAPPED] = (_CHARSET, b"CS")
+# item and sequence delimiters have no business at the top level
+_STRAY = ("", b"")
+_TOP.update(dict.fromkeys(map(_swapped, (_ITEM, _ITEM_END, _SEQUENCE_END)), _STRAY))
 #: Deepest nesting of undefined-length sequences read here (pydicom's recursion is deeper
 #: per level; a header nested this deep is left to it).
 _MAX_DEPTH = 64
 
 
+@lru_cache(maxsize=256)
 def _plain_charset(raw: bytes) -> bool:
     """Whether every term of a Specific Character Set value is a defined term verbatim."""
     terms = raw.decode("ascii").rstrip(" \x00").split("\\")
@@ -355,8 +360,6 @@ def _top_explicit(buf: bytes, pos: int, values: dict[str, bytes]) -> int:
     top, short_vrs, long_vrs, header, u32 = _TOP, _SHORT_VRS, _LONG_VRS, _EXPLICIT_HEADER, _U32
     while pos + 8 <= end:
         stag, vr, length = header(buf, pos)
-        if stag & 0xFFFF == 0xFFFE:
-            raise _Unsure  # a stray delimiter (pydicom ends the data set there)
         if vr in short_vrs:
             start = pos + 8
         elif vr in long_vrs:
@@ -370,12 +373,16 @@ def _top_explicit(buf: bytes, pos: int, values: dict[str, bytes]) -> int:
             want = top[stag]
             if want is None:  # a pixel element
                 break
+            if want is _STRAY:
+                raise _Unsure  # a delimiter at the top level (pydicom ends the data set there)
             if length == _UNDEFINED:
                 raise _Unsure
             if start + length > end:
                 raise _NeedMore(start + length)
             value = buf[start : start + length]
-            if vr == want[1] and (_plain(value) if vr != b"US" else length == 2):
+            if vr == want[1] and (
+                length == 2 if vr == b"US" else value.isascii() and b"\x1b" not in value
+            ):
                 values[want[0]] = value
             else:
                 _keep(want, vr, value, values)  # raises
@@ -402,6 +409,8 @@ def _top_implicit(buf: bytes, pos: int, values: dict[str, bytes]) -> int:
             want = top[stag]
             if want is None:  # a pixel element
                 break
+            if want is _STRAY:
+                raise _Unsure  # a delimiter at the top level
             if length == _UNDEFINED:
                 raise _Unsure
             if start + length > end:

@@ -18,6 +18,7 @@ import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from functools import lru_cache
+from itertools import chain
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -985,8 +986,9 @@ def scan(folder: str | os.PathLike[str], *, progress: bool = True, jobs: int = 1
     jobs : int, optional
         Worker processes (default 1: in this process). Several help on large folders,
         both when headers are in the page cache (parsing is then the cost) and on slow
-        or network storage (waiting for the disk is). They start from a clean
-        ``forkserver`` process (about a second the first time in a session).
+        or network storage (waiting for the disk is). A single-threaded caller is
+        forked; a caller running threads (a GUI) gets workers from a clean
+        ``forkserver`` process (0.8 s the first time) and needs the ``__main__`` guard.
 
     Returns
     -------
@@ -1029,6 +1031,16 @@ def scan(folder: str | os.PathLike[str], *, progress: bool = True, jobs: int = 1
     return columns.frame()
 
 
+class _Progress(tqdm):
+    """A tqdm bar without tqdm's monitor thread, which a scan's bar does not need.
+
+    A scan then leaves no thread behind, and ``scan(jobs=N)`` can fork a caller that is
+    single-threaded.
+    """
+
+    monitor_interval = 0
+
+
 def _column_chunks(
     folder: str | os.PathLike[str], *, progress: bool, jobs: int
 ) -> Iterator[_Columns]:
@@ -1037,12 +1049,20 @@ def _column_chunks(
     if not os.path.isdir(root):
         raise DicomReadError(f"{root}: not a folder; give the folder holding the DICOM files")
     total = sum(1 for _ in _walk(root)) if progress else None
-    with tqdm(total=total, desc="scan", unit="file", disable=not progress, file=sys.stderr) as bar:
-        if jobs > 1:
-            for part in ordered_map(_index_chunk, _chunks(root), jobs=jobs):
+    if jobs > 1:
+        parts = ordered_map(_index_chunk, _chunks(root), jobs=jobs)
+        # the first result starts the workers: before the bar starts its monitor thread
+        first = next(parts, None)
+        with _Progress(
+            total=total, desc="scan", unit="file", disable=not progress, file=sys.stderr
+        ) as bar:
+            for part in chain([] if first is None else [first], parts):
                 bar.update(len(part))
                 yield part
-            return
+        return
+    with _Progress(
+        total=total, desc="scan", unit="file", disable=not progress, file=sys.stderr
+    ) as bar:
         part = _Columns()
         for row in _rows(root):
             part.append(row)

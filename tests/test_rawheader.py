@@ -385,3 +385,37 @@ def test_every_field_the_index_reads_is_one_the_fast_path_keeps():
     _scan._not_image_reason(header, has_pixels=False)
     assert set(asked) <= set(HEADER_KEYWORDS), set(asked) - set(HEADER_KEYWORDS)
     assert {"PatientID", "Rows", "ImagerPixelSpacing", "SOPClassUID"} <= set(asked)
+
+
+def test_a_scan_leaves_no_thread_behind(tmp_path):
+    import threading
+
+    save(dataset("T1", ImagerPixelSpacing=[0.15, 0.15]), tmp_path / "t1.dcm")
+    before = {t.ident for t in threading.enumerate()}
+    _scan.scan(tmp_path, progress=True)
+    _scan.scan(tmp_path, progress=False)
+    assert {t.ident for t in threading.enumerate()} == before
+
+
+def test_workers_are_forked_only_from_a_single_threaded_caller(tmp_path, monkeypatch):
+    import threading
+
+    from kyphoimg import _executors
+
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    assert _executors._context().get_start_method() == "fork"
+    monkeypatch.setattr(threading, "active_count", lambda: 2)
+    assert _executors._context().get_start_method() == "forkserver"
+    monkeypatch.undo()
+    # a caller running a thread: the workers come from the server and give the same index
+    for i in range(6):
+        save(dataset(f"W{i}", ImagerPixelSpacing=[0.15, 0.15]), tmp_path / f"w{i}.dcm")
+    stop = threading.Event()
+    busy = threading.Thread(target=stop.wait, daemon=True)
+    busy.start()
+    try:
+        parallel = _scan.scan(tmp_path, progress=False, jobs=2)
+    finally:
+        stop.set()
+        busy.join()
+    assert parallel.equals(_scan.scan(tmp_path, progress=False))
