@@ -96,6 +96,17 @@ def ordered_map(
         Worker processes (at least 1).
     ahead : int, optional
         Tasks in flight per worker (default 2).
+
+    Yields
+    ------
+    object
+        ``fn(task)`` for each task, in the order of ``tasks``.
+
+    Raises
+    ------
+    Exception
+        Whatever ``fn`` raised for a task, when its result is reached (the tasks still
+        queued are cancelled).
     """
     window: deque[Future[R]] = deque()
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_context())

@@ -83,7 +83,6 @@ _TRANSFER_SYNTAX_TAG = 0x00020010
 _VRS = frozenset(v.value.encode("ascii") for v in VR if len(v.value) == 2)
 # VRs with a 2-byte reserved field and a 4-byte length in explicit encoding (PS3.5 7.1.2)
 _LONG_VRS = frozenset(str(vr).encode("ascii") for vr in EXPLICIT_VR_LENGTH_32)
-_IS_LONG: dict[bytes, bool] = {vr: vr in _LONG_VRS for vr in _VRS}
 
 
 def _swapped(tag: int) -> int:
@@ -204,6 +203,18 @@ class RawHeader:
 def read_head(path: str) -> tuple[bytes, int]:
     """Read the first :data:`FIRST_READ` bytes of a file, and its size.
 
+    Parameters
+    ----------
+    path : str
+        The file.
+
+    Returns
+    -------
+    head : bytes
+        Its first bytes (all of them for a shorter file).
+    size : int
+        Its size in bytes.
+
     Raises
     ------
     OSError
@@ -220,8 +231,22 @@ def read_head(path: str) -> tuple[bytes, int]:
 def parse_raw_header(path: str, head: bytes, size: int) -> RawHeader | None:
     """Parse the header of ``path`` from its first bytes ``head`` (the file has ``size``).
 
-    Reads more of the file only when the header is longer than ``head``. Returns ``None``
-    when the file is not one the fast path reads (see the module docstring).
+    Reads more of the file only when the header is longer than ``head``.
+
+    Parameters
+    ----------
+    path : str
+        The file, reopened only to read past ``head``.
+    head : bytes
+        Its first bytes, from :func:`read_head`.
+    size : int
+        Its size in bytes, from :func:`read_head`.
+
+    Returns
+    -------
+    RawHeader or None
+        The header, or ``None`` when the file is not one the fast path reads (see the
+        module docstring): pydicom should parse it.
 
     Raises
     ------
@@ -291,23 +316,17 @@ _TS_SWAPPED = _swapped(_TRANSFER_SYNTAX_TAG)
 def _file_meta(buf: bytes, pos: int) -> tuple[int, bytes | None]:
     """Walk the group 0002 elements; return where the data set starts and the raw syntax."""
     ts = None
-    end, is_long_vr = len(buf), _IS_LONG
     while True:
-        if pos + 12 > end:
+        if pos + 12 > len(buf):
             raise _NeedMore(pos + 12)
-        stag, vr, length = _EXPLICIT_HEADER(buf, pos)
+        stag, vr, short = _EXPLICIT_HEADER(buf, pos)
         if stag & 0xFFFF != 0x0002:
             return pos, ts
-        is_long = is_long_vr.get(vr)
-        if is_long is None:
-            raise _Unsure  # not a VR
-        start = pos + 8
-        if is_long:
-            length, start = _U32(buf, pos + 8)[0], pos + 12
-            if length == _UNDEFINED:
-                raise _Unsure
+        start, length = _explicit_length(buf, pos, vr, short)
+        if length == _UNDEFINED:
+            raise _Unsure
         if stag == _TS_SWAPPED:
-            if vr != b"UI" or start + length > end:
+            if vr != b"UI" or start + length > len(buf):
                 raise _Unsure
             ts = buf[start : start + length]
         pos = start + length
@@ -315,11 +334,10 @@ def _file_meta(buf: bytes, pos: int) -> tuple[int, bytes | None]:
 
 def _explicit_length(buf: bytes, pos: int, vr: bytes, short: int) -> tuple[int, int]:
     """Return where the value of the explicit element at ``pos`` starts, and its length."""
-    is_long = _IS_LONG.get(vr)
-    if is_long is None:
-        raise _Unsure  # not a VR
-    if not is_long:
+    if vr in _SHORT_VRS:
         return pos + 8, short
+    if vr not in _LONG_VRS:
+        raise _Unsure  # not a VR
     if pos + 12 > len(buf):
         raise _NeedMore(pos + 12)
     return pos + 12, _U32(buf, pos + 8)[0]

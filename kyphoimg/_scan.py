@@ -721,7 +721,7 @@ def _read_header(
         verdict = _pixel_verdict(raw.pixel_tag, raw.pixel_length, raw.pixel_held)
         return raw, verdict, raw.transfer_syntax
     with open(path, "rb") as fp:
-        size = os.fstat(fp.fileno()).st_size
+        size = os.fstat(fp.fileno()).st_size  # now: the file may have changed since its head
         ds, _ = _parse(fp, size, header_only=True, notes=notes)
         meta = getattr(ds, "file_meta", None)
         with _recorded_warnings(notes):  # converting the UID may warn
@@ -1086,6 +1086,17 @@ def scan_to_csv(
     The file is the one ``write_table(scan(folder), path, dictionary=False)`` writes, byte
     for byte, but rows go to disk in chunks instead of being held (the file appears
     atomically when complete). For very large exports.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        The folder to index (see :func:`scan`).
+    path : str or os.PathLike
+        The CSV file to write.
+    progress : bool, optional
+        Show a progress bar on standard error (default ``True``).
+    jobs : int, optional
+        Worker processes (see :func:`scan`).
 
     Returns
     -------

@@ -118,6 +118,13 @@ def write_table(
 def write_dictionary(columns: Iterable[str], path: str | os.PathLike[str]) -> Path:
     """Write the data dictionary of ``columns`` beside the table ``path``, atomically.
 
+    Parameters
+    ----------
+    columns : iterable of str
+        The table's columns.
+    path : str or os.PathLike
+        The table the dictionary describes.
+
     Returns
     -------
     pathlib.Path
