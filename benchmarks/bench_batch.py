@@ -21,9 +21,10 @@ import pydicom
 from pydicom.dataset import FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, JPEG2000Lossless, generate_uid
 
-from kyphoimg import lateral_phantom, write_landmarks
+from kyphoimg import write_landmarks
 from kyphoimg.batch import RunOptions, run_study
 from kyphoimg.landmarks import ImageRef
+from kyphoimg.sample import lateral_phantom
 
 N_PATIENTS = 8  # x 3 films
 SIZE = 1600

@@ -17,7 +17,7 @@ import pandas as pd
 
 from kyphoimg.longitudinal import features_table
 from kyphoimg.measure import LATERAL_POINTS, measure_points, points_frame
-from kyphoimg.phantom import lateral_phantom
+from kyphoimg.sample.phantom import lateral_phantom
 
 N_PATIENTS = 20_000
 LEVELS = ("T11", "T12", "L1", "L2", "L3")

@@ -31,7 +31,7 @@ import pydicom
 from pydicom.uid import generate_uid
 
 import kyphoimg
-from kyphoimg._scan import scan_to_csv
+from kyphoimg.dicom._scan import scan_to_csv
 from kyphoimg.sample import (
     FilmSpec,
     PatientSpec,

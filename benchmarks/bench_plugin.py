@@ -41,7 +41,9 @@ from napari_kyphoimg._model import (
     layer_to_landmarks,
 )
 
-from kyphoimg import LEVELS, lateral_phantom, measures_table
+from kyphoimg import measures_table
+from kyphoimg.landmarks import LEVELS
+from kyphoimg.sample import lateral_phantom
 
 N_VERTEBRAE = 20
 REPEATS = 200

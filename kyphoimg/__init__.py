@@ -1,111 +1,115 @@
 """kyphoimg: radiograph measurement toolkit for kyphoplasty outcome research.
 
-The public API: landmark sets and their files, calibration, the measures, features and
-images tables, single-value measures, table export and the phantom generator. The
-statistics live in :mod:`kyphoimg.stats` (imported on demand). Importing kyphoimg does
-nothing but define names; it never imports napari or Qt.
+The data flow, and where each stage lives::
+
+    DICOM films ──► kyphoimg.dicom        read_radiograph, scan (header index)
+    landmarks   ──► kyphoimg.landmarks    LandmarkSet, files, validation, pairing with a film
+    measures    ──► kyphoimg.measure      measures_table, images_table (+ kyphoimg.coronal)
+    features    ──► kyphoimg.longitudinal features_table (time points as columns)
+    export      ──► kyphoimg.export       read_table, write_table (+ data dictionary), kyphoimg.sr
+    statistics  ──► kyphoimg.stats        Table 1, repeated measures, logistic, ROC, report
+
+:func:`run_study` runs the whole chain on a folder of films; :mod:`kyphoimg.sample` makes
+synthetic films and cohorts to try it on. This top level holds the names most scripts
+need; everything else is in its subpackage. Importing kyphoimg only defines names; it
+never imports napari or Qt.
 """
 
 from __future__ import annotations
 
+import importlib
+import warnings
+from typing import Any
+
 from ._version import __version__
-from .batch import load_landmarks
-from .calibration import SPACING_SOURCES, Calibration
-from .coronal import CoronalCobb, aasce_cobb_angles
-from .dicom import Radiograph, RadiographMetadata, iter_scan, read_radiograph, scan
-from .dictionary import data_dictionary
-from .errors import (
-    CalibrationError,
-    DicomReadError,
-    KyphoimgError,
-    LandmarkError,
-    MeasureError,
-    StatsInputError,
-)
+from .batch import RunOptions, run_study
+from .calibration import Calibration
+from .dicom import Radiograph, read_radiograph, scan
+from .errors import CalibrationError, DicomReadError, KyphoimgError, LandmarkError
 from .export import read_table, write_table
-from .landmarks import (
-    LEVELS,
-    SCHEMES,
-    ImageRef,
-    LandmarkSet,
-    read_landmarks,
-    read_landmarks_csv,
-    validate_landmarks,
-    write_landmarks,
-    write_landmarks_csv,
-)
-from .longitudinal import RecompressionRule, features_table
-from .measure import (
-    Heights,
-    cobb_angle,
-    gardner_angle,
-    images_table,
-    kyphotic_angle,
-    measure_points,
-    measure_vertebrae,
-    measures_table,
-    points_frame,
-    vertebral_heights,
-    wedge_angle,
-)
-from .phantom import Phantom, lateral_phantom
-from .sample import generate_cohort, render_lateral, simulate_cohort, write_radiograph
-from .sr import SRError, export_sr, import_sr, sr_measurements, write_sr
-from .timepoints import assign_timepoints
+from .landmarks import LandmarkSet, read_landmark_files, read_landmarks, write_landmarks
+from .longitudinal import features_table
+from .measure import images_table, measures_table
 
 __all__ = [
-    "LEVELS",
-    "SCHEMES",
-    "SPACING_SOURCES",
     "Calibration",
     "CalibrationError",
-    "CoronalCobb",
     "DicomReadError",
-    "Heights",
-    "ImageRef",
     "KyphoimgError",
     "LandmarkError",
     "LandmarkSet",
-    "MeasureError",
-    "Phantom",
     "Radiograph",
-    "RadiographMetadata",
-    "RecompressionRule",
-    "SRError",
-    "StatsInputError",
+    "RunOptions",
     "__version__",
-    "aasce_cobb_angles",
-    "assign_timepoints",
-    "cobb_angle",
-    "data_dictionary",
-    "export_sr",
     "features_table",
-    "gardner_angle",
-    "generate_cohort",
     "images_table",
-    "import_sr",
-    "iter_scan",
-    "kyphotic_angle",
-    "lateral_phantom",
-    "load_landmarks",
-    "measure_points",
-    "measure_vertebrae",
     "measures_table",
-    "points_frame",
+    "read_landmark_files",
     "read_landmarks",
-    "read_landmarks_csv",
     "read_radiograph",
     "read_table",
-    "render_lateral",
+    "run_study",
     "scan",
-    "simulate_cohort",
-    "sr_measurements",
-    "validate_landmarks",
-    "vertebral_heights",
-    "wedge_angle",
     "write_landmarks",
-    "write_landmarks_csv",
-    "write_radiograph",
-    "write_sr",
     "write_table",
 ]
+
+#: Names the top level used to export, with where they live now. They still work, with a
+#: DeprecationWarning, for one release.
+_MOVED: dict[str, str] = {
+    "LEVELS": "kyphoimg.landmarks:LEVELS",
+    "SCHEMES": "kyphoimg.landmarks:SCHEMES",
+    "ImageRef": "kyphoimg.landmarks:ImageRef",
+    "read_landmarks_csv": "kyphoimg.landmarks:read_landmarks_csv",
+    "write_landmarks_csv": "kyphoimg.landmarks:write_landmarks_csv",
+    "validate_landmarks": "kyphoimg.landmarks:validate_landmarks",
+    "load_landmarks": "kyphoimg.landmarks:read_landmark_files",
+    "SPACING_SOURCES": "kyphoimg.calibration:SPACING_SOURCES",
+    "CoronalCobb": "kyphoimg.coronal:CoronalCobb",
+    "aasce_cobb_angles": "kyphoimg.coronal:aasce_cobb_angles",
+    "RadiographMetadata": "kyphoimg.dicom:RadiographMetadata",
+    "iter_scan": "kyphoimg.dicom:iter_scan",
+    "data_dictionary": "kyphoimg.dictionary:data_dictionary",
+    "MeasureError": "kyphoimg.errors:MeasureError",
+    "StatsInputError": "kyphoimg.errors:StatsInputError",
+    "SRError": "kyphoimg.errors:SRError",
+    "RecompressionRule": "kyphoimg.longitudinal:RecompressionRule",
+    "Heights": "kyphoimg.measure:Heights",
+    "cobb_angle": "kyphoimg.measure:cobb_angle",
+    "gardner_angle": "kyphoimg.measure:gardner_angle",
+    "kyphotic_angle": "kyphoimg.measure:kyphotic_angle",
+    "measure_points": "kyphoimg.measure:measure_points",
+    "measure_vertebrae": "kyphoimg.measure:measure_vertebrae",
+    "points_frame": "kyphoimg.measure:points_frame",
+    "vertebral_heights": "kyphoimg.measure:vertebral_heights",
+    "wedge_angle": "kyphoimg.measure:wedge_angle",
+    "Phantom": "kyphoimg.sample:Phantom",
+    "lateral_phantom": "kyphoimg.sample:lateral_phantom",
+    "generate_cohort": "kyphoimg.sample:generate_cohort",
+    "render_lateral": "kyphoimg.sample:render_lateral",
+    "simulate_cohort": "kyphoimg.sample:simulate_cohort",
+    "write_radiograph": "kyphoimg.sample:write_radiograph",
+    "export_sr": "kyphoimg.sr:build_sr",
+    "import_sr": "kyphoimg.sr:import_sr",
+    "sr_measurements": "kyphoimg.sr:sr_measurements",
+    "write_sr": "kyphoimg.sr:write_sr",
+    "assign_timepoints": "kyphoimg.timepoints:assign_timepoints",
+}
+
+
+def __getattr__(name: str) -> Any:
+    target = _MOVED.get(name)
+    if target is None:
+        raise AttributeError(f"module 'kyphoimg' has no attribute {name!r}")
+    module, attr = target.split(":")
+    warnings.warn(
+        f"kyphoimg.{name} is deprecated: use {module}.{attr}; the old name goes in the next "
+        "release",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return getattr(importlib.import_module(module), attr)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

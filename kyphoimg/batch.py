@@ -9,148 +9,66 @@ derive features, export.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
-from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+import secrets
+import time
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from tqdm import tqdm
 
-from ._atomic import atomic_write_text
 from ._version import __version__
-from .errors import KyphoimgError, LandmarkError
+from .atomic import atomic_write_text
+from .dicom import read_radiograph, scan
+from .errors import ERROR_COLUMNS, KyphoimgError, LandmarkError
+from .export import drop_identifiers, pseudonymise, read_table, write_table
 from .landmarks import (
-    LATERAL_SCHEMES,
-    SCHEMES,
     LandmarkSet,
-    read_landmarks,
-    read_landmarks_csv,
-    scheme_points,
+    find_landmark_files,
+    landmarks_from_dict,
+    missing_points,
+    pair_with_film,
+    read_landmark_files,
     validate_landmarks,
 )
+from .longitudinal import features_table
+from .measure import images_table, measures_table
+from .parallel import executor_name, run_tasks
+from .timepoints import assign_timepoints
 
 __all__ = [
-    "ERROR_COLUMNS",
     "FILM_COLUMNS",
     "FilmTask",
     "RunOptions",
     "RunResult",
-    "find_landmark_files",
-    "load_landmarks",
     "measure_film",
-    "missing_points",
     "run_study",
 ]
 
-ERROR_COLUMNS = ("file", "level", "point", "error")
 ErrorRow = tuple[str, str | None, str | None, str]
 
 
-def find_landmark_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
-    """Expand files and folders into landmark files, each once.
-
-    Folders are searched recursively for ``*.landmarks.json`` (and ``*.landmarks.csv``);
-    files are taken as given. A file reached twice (named and inside a named folder) is
-    listed once. Paths that do not exist are returned too, so the loader reports them.
-    """
-    out: list[Path] = []
-    seen: set[Path] = set()
-    for p in map(Path, paths):
-        found = (
-            sorted({*p.rglob("*.landmarks.json"), *p.rglob("*.landmarks.csv")})
-            if p.is_dir()
-            else [p]
+def __getattr__(name: str) -> Any:
+    moved = {
+        "load_landmarks": ("kyphoimg.landmarks.read_landmark_files", read_landmark_files),
+        "find_landmark_files": ("kyphoimg.landmarks.find_landmark_files", find_landmark_files),
+        "missing_points": ("kyphoimg.landmarks.missing_points", missing_points),
+        "ERROR_COLUMNS": ("kyphoimg.errors.ERROR_COLUMNS", ERROR_COLUMNS),
+    }
+    if name in moved:
+        new, value = moved[name]
+        warnings.warn(
+            f"kyphoimg.batch.{name} is deprecated: use {new}; the old name goes in the "
+            "next release",
+            DeprecationWarning,
+            stacklevel=2,
         )
-        for f in found:
-            key = f.resolve()
-            if key not in seen:
-                seen.add(key)
-                out.append(f)
-    return out
-
-
-def _error_row(exc: LandmarkError, path: Path) -> tuple[str, str | None, str | None, str]:
-    return (str(exc.file or path), exc.level, exc.point, str(exc))
-
-
-def load_landmarks(
-    paths: Iterable[str | os.PathLike[str]], *, progress: bool = False
-) -> tuple[list[LandmarkSet], pd.DataFrame]:
-    """Read every landmark file (JSON or flat CSV) under ``paths``, collecting failures.
-
-    Each image of a flat CSV is validated on its own, so one bad image does not drop the
-    others.
-
-    Parameters
-    ----------
-    paths : iterable of path-like
-        Files and folders (see :func:`find_landmark_files`).
-    progress : bool, optional
-        Show a progress bar on stderr (automatically off when stderr is not a terminal).
-
-    Returns
-    -------
-    sets : list of LandmarkSet
-        Every set that read and validated.
-    errors : pandas.DataFrame
-        One row per failure, columns ``file, level, point, error``.
-    """
-    sets: list[LandmarkSet] = []
-    errors: list[ErrorRow] = []
-    files = find_landmark_files(paths)
-    for path in tqdm(files, desc="landmark files", unit="file", disable=None if progress else True):
-        try:
-            if not path.exists():
-                raise LandmarkError("no such file or folder", file=str(path))
-            if path.suffix.lower() == ".csv":
-                for ls in read_landmarks_csv(path, validate=False):
-                    try:
-                        validate_landmarks(ls)
-                        sets.append(ls)
-                    except LandmarkError as exc:
-                        errors.append(_error_row(exc, path))
-            else:
-                sets.append(read_landmarks(path))
-        except LandmarkError as exc:
-            errors.append(_error_row(exc, path))
-        except KyphoimgError as exc:
-            errors.append((str(path), None, None, str(exc)))
-    return sets, pd.DataFrame(errors, columns=list(ERROR_COLUMNS))
-
-
-def missing_points(sets: Iterable[LandmarkSet]) -> pd.DataFrame:
-    """List the points missing from annotated vertebrae, as an errors table.
-
-    A vertebra with some of its points is taken as meant to be complete: each absent
-    point of its scheme is a row (``mid_*`` of a 4-corner set and the inferior points of
-    S1 are not expected). The measures of such a vertebra are still computed where
-    possible (NaN with ``status``/``reason`` elsewhere).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``file, level, point, error``.
-    """
-    rows = []
-    for ls in sets:
-        if ls.scheme not in SCHEMES:
-            continue
-        for level, pts in ls.points.items():
-            expected = scheme_points(ls.scheme, level)
-            if ls.scheme in LATERAL_SCHEMES and level == "S1":
-                expected = tuple(n for n in expected if not n.startswith("mid"))
-            for name in expected:
-                if name not in pts:
-                    err = LandmarkError(
-                        "point missing: measures that need it are NaN; place it",
-                        file=ls.where,
-                        level=level,
-                        point=name,
-                    )
-                    rows.append((ls.where, level, name, str(err)))
-    return pd.DataFrame(rows, columns=list(ERROR_COLUMNS))
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ============================================================================= study runs
@@ -229,6 +147,7 @@ class FilmTask:
     landmarks: str
     timepoint: str | None
     cache_key: str
+    landmark_data: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -250,53 +169,51 @@ class RunResult:
 
 
 def measure_film(task: FilmTask) -> dict[str, Any]:
-    """Read one film and its landmark file and return the checked landmark set as JSON data.
+    """Read one film, pair its landmark set with it and return the checked set as JSON data.
 
-    The DICOM is decoded (so a truncated or undecodable film is caught), its calibration
-    replaces the landmark file's unless that one is a ``user`` calibration, and the image
-    size and SOP Instance UID are checked against the landmark file. The pixels are
-    dropped before returning. Failures are returned as error rows, never raised.
+    The DICOM is decoded (so a truncated or undecodable film is caught) and the set is
+    paired with it by :func:`kyphoimg.landmarks.pair_with_film` (same image; the film's
+    calibration unless the set's is a ``user`` one). The pixels are dropped before
+    returning. Failures are returned as error rows, never raised.
+
+    Parameters
+    ----------
+    task : FilmTask
+        The film, its landmark set (``landmark_data``, the landmark-file JSON object) and
+        the time point assigned from a surgery table, if any.
+
+    Returns
+    -------
+    dict
+        ``landmarks`` (the checked set as JSON data, or ``None`` on failure), ``source``
+        (the landmark file) and ``errors`` (rows ``file, level, point, error``).
     """
-    from .dicom import read_radiograph
-    from .landmarks import _as_dict
-
     errors: list[ErrorRow] = []
     try:
-        ls = read_landmarks(task.landmarks, validate=False)
+        ls = landmarks_from_dict(task.landmark_data, source=task.landmarks)
         rg = read_radiograph(task.dicom)
         meta = rg.metadata
         rows, cols = int(rg.pixels.shape[0]), int(rg.pixels.shape[1])
         calibration = rg.calibration
         del rg  # release the pixels as soon as the film is read
-        uid = ls.image.sop_instance_uid
-        if uid and meta.sop_instance_uid and uid != meta.sop_instance_uid:
-            raise LandmarkError(
-                f"placed on image {uid}, but the film {task.dicom} is {meta.sop_instance_uid}; "
-                "pair the landmark file with its own film",
-                file=task.landmarks,
-            )
-        if (ls.image.rows, ls.image.columns) not in ((None, None), (rows, cols)):
-            raise LandmarkError(
-                f"placed on a {ls.image.rows}x{ls.image.columns} image, but the film is "
-                f"{rows}x{cols}; was the film resized or re-exported?",
-                file=task.landmarks,
-            )
-        ls = ls.replace(
-            image=replace(
-                ls.image, rows=rows, columns=cols, sop_instance_uid=uid or meta.sop_instance_uid
-            ),
-            calibration=ls.calibration if ls.calibration.source == "user" else calibration,
-            timepoint=ls.timepoint or task.timepoint,
+        ls = pair_with_film(
+            ls,
+            sop_instance_uid=meta.sop_instance_uid,
+            rows=rows,
+            columns=cols,
+            calibration=calibration,
+            film=task.dicom,
         )
+        ls = ls.replace(timepoint=ls.timepoint or task.timepoint)
         if ls.timepoint is None:
             raise LandmarkError(
                 "no time point: set 'timepoint' in the file or give a surgery table",
                 file=task.landmarks,
             )
         validate_landmarks(ls)
-        return {"landmarks": _as_dict(ls), "source": task.landmarks, "errors": []}
+        return {"landmarks": ls.to_dict(), "source": task.landmarks, "errors": []}
     except LandmarkError as exc:
-        errors.append(_error_row(exc, Path(task.landmarks)))
+        errors.append((str(exc.file or task.landmarks), exc.level, exc.point, str(exc)))
     except KyphoimgError as exc:
         errors.append((task.dicom, None, None, str(exc)))
     except Exception as exc:  # a batch reports every failure and carries on
@@ -314,26 +231,10 @@ def _file_key(*paths: str, extra: str = "") -> str:
     return h.hexdigest()[:32]
 
 
-def _peek(path: Path) -> dict[str, Any]:
-    """Header fields of a landmark file needed for pairing (patient, time point, image)."""
-    import json
-
-    data = json.loads(path.read_text(encoding="utf-8"))
-    image = data.get("image") or {}
-    if not isinstance(image, dict):
-        image = {}
-    return {
-        "patient_id": data.get("patient_id"),
-        "timepoint": data.get("timepoint"),
-        "sop_instance_uid": image.get("sop_instance_uid"),
-        "image_path": image.get("path"),
-    }
-
-
 def _pair(
-    index: pd.DataFrame, dicom_dir: Path, landmark_files: list[Path]
+    index: pd.DataFrame, dicom_dir: Path, sets: list[LandmarkSet]
 ) -> tuple[list[dict[str, Any]], list[ErrorRow]]:
-    """Pair landmark files with films: by SOP Instance UID, then by path or file name."""
+    """Pair landmark sets with films: by SOP Instance UID, then by path or file name."""
     ok = index[index["status"] == "ok"]
     unreadable = {
         (dicom_dir / p).resolve(): r
@@ -354,19 +255,21 @@ def _pair(
     pairs: list[dict[str, Any]] = []
     errors: list[ErrorRow] = []
     taken: dict[str, Path] = {}
-    for lf in landmark_files:
-        try:
-            head = _peek(lf)
-        except (OSError, ValueError) as exc:
-            errors.append((str(lf), None, None, f"{lf}: cannot read the landmark file ({exc})"))
-            continue
+    for ls in sets:
+        lf = Path(ls.source or "")
+        head = {
+            "patient_id": ls.patient_id,
+            "timepoint": ls.timepoint,
+            "sop_instance_uid": ls.image.sop_instance_uid,
+            "image_path": ls.image.path,
+        }
         film, how = None, None
         if head["sop_instance_uid"] in by_uid:
             film, how = by_uid[head["sop_instance_uid"]], "sop_instance_uid"
         elif head["image_path"] and (lf.parent / head["image_path"]).resolve() in by_path:
             film, how = by_path[(lf.parent / head["image_path"]).resolve()], "image_path"
         else:
-            stem = lf.name.removesuffix(".landmarks.json")
+            stem = lf.name.removesuffix(".landmarks.json").removesuffix(".landmarks.csv")
             candidates = by_stem.get((lf.parent.resolve(), stem), [])
             if len(candidates) == 1:
                 film, how = candidates[0], "file_name"
@@ -403,7 +306,7 @@ def _pair(
             )
             continue
         taken[film] = lf
-        pairs.append({"dicom": film, "landmarks": lf, "paired_by": how, **head})
+        pairs.append({"dicom": film, "landmarks": lf, "set": ls, "paired_by": how, **head})
     return pairs, errors
 
 
@@ -424,18 +327,6 @@ def run_study(options: RunOptions) -> RunResult:
     RunResult
         Tables, errors, summary and the files written.
     """
-    import json
-    import secrets
-    import time
-
-    from ._executors import executor_name, run_tasks
-    from .dicom import scan
-    from .export import drop_identifiers, pseudonymise, read_table, write_table
-    from .landmarks import landmarks_from_dict
-    from .longitudinal import features_table
-    from .measure import images_table, measures_table
-    from .timepoints import assign_timepoints
-
     t0 = time.perf_counter()
     o = options
     out = Path(o.output)
@@ -452,8 +343,10 @@ def run_study(options: RunOptions) -> RunResult:
             strict=True,
         )
     ]
-    lfiles = [f for f in find_landmark_files([o.landmarks_dir or dicom_dir]) if f.suffix == ".json"]
-    pairs, pair_errors = _pair(index, dicom_dir, lfiles)
+    lfiles = find_landmark_files([o.landmarks_dir or dicom_dir])
+    lsets, read_errors = read_landmark_files(lfiles, validate=False)
+    errors += list(read_errors.itertuples(index=False, name=None))
+    pairs, pair_errors = _pair(index, dicom_dir, lsets)
     errors += pair_errors
 
     assigned: dict[str, str] = {}
@@ -467,9 +360,16 @@ def run_study(options: RunOptions) -> RunResult:
     for pr in pairs:
         dcm = str(dicom_dir / pr["dicom"])
         tp_name = pr["timepoint"] or assigned.get(pr["dicom"])
-        key = _file_key(dcm, str(pr["landmarks"]), extra=f"{tp_name}|{__version__}")
+        data = pr["set"].to_dict()
+        key = _file_key(dcm, extra=f"{tp_name}|{__version__}|{json.dumps(data, sort_keys=True)}")
         tasks.append(
-            FilmTask(dicom=dcm, landmarks=str(pr["landmarks"]), timepoint=tp_name, cache_key=key)
+            FilmTask(
+                dicom=dcm,
+                landmarks=str(pr["landmarks"]),
+                timepoint=tp_name,
+                cache_key=key,
+                landmark_data=data,
+            )
         )
 
     results: list[dict[str, Any] | None] = [None] * len(tasks)

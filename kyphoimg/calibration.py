@@ -26,7 +26,7 @@ of DOMAIN.md §5 (DICOM PS3.3 §10.7.1), are:
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -34,7 +34,13 @@ import numpy as np
 
 from .errors import CalibrationError
 
-__all__ = ["SPACING_SOURCES", "Calibration"]
+__all__ = [
+    "SPACING_EQUAL_RTOL",
+    "SPACING_KEYWORDS",
+    "SPACING_SOURCES",
+    "Calibration",
+    "resolve_spacing",
+]
 
 #: Calibration sources in resolution order (most to least trustworthy).
 SPACING_SOURCES: tuple[str, ...] = (
@@ -44,6 +50,23 @@ SPACING_SOURCES: tuple[str, ...] = (
     "detector",
     "unknown_origin",
     "none",
+)
+
+
+#: Relative tolerance under which Pixel Spacing and Imager Pixel Spacing count as equal
+#: (rounding of the decimal strings, not a magnification correction, which is >= 5 %).
+SPACING_EQUAL_RTOL = 1e-3
+
+#: The DICOM attributes the spacing rules read, by keyword, with their tags.
+SPACING_KEYWORDS: tuple[str, ...] = (
+    "PixelSpacing",
+    "ImagerPixelSpacing",
+    "EstimatedRadiographicMagnificationFactor",
+    "PixelSpacingCalibrationType",
+    "NominalScannedPixelSpacing",
+)
+_SPACING_TAGS: Mapping[str, int] = dict(
+    zip(SPACING_KEYWORDS, (0x00280030, 0x00181164, 0x00181114, 0x00280A02, 0x00182010), strict=True)
 )
 
 
@@ -190,13 +213,13 @@ class Calibration:
 
     @classmethod
     def from_dataset(cls, ds: Any) -> Calibration:
-        """Resolve the calibration of a DICOM projection radiograph (DOMAIN.md §5).
+        """Resolve the calibration of a DICOM projection radiograph.
 
-        Calibrated Pixel Spacing -> Imager Pixel Spacing / ERMF (``ermf``) -> Imager
-        Pixel Spacing (``detector``) -> Pixel Spacing of unknown origin or Nominal
-        Scanned Pixel Spacing (``unknown_origin``) -> ``none``. Zero, negative,
-        non-finite or malformed values count as missing. See
-        :func:`kyphoimg.dicom.calibration_from_dataset` for the full rules.
+        The rules are those of :func:`resolve_spacing`: calibrated Pixel Spacing ->
+        Imager Pixel Spacing / ERMF (``ermf``) -> Imager Pixel Spacing (``detector``) ->
+        Pixel Spacing of unknown origin or Nominal Scanned Pixel Spacing
+        (``unknown_origin``) -> ``none``. Values are read as stored, without letting
+        pydicom convert them, so a malformed value counts as missing instead of raising.
 
         Parameters
         ----------
@@ -209,9 +232,7 @@ class Calibration:
             With source ``pixel_spacing``, ``ermf``, ``detector``, ``unknown_origin``
             or ``none``; bad spacing values never raise.
         """
-        from .dicom import calibration_from_dataset
-
-        return calibration_from_dataset(ds)
+        return resolve_spacing(lambda keyword: _dataset_text(ds, keyword))[0]
 
     # -- views --------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -240,3 +261,154 @@ class Calibration:
         if not self.has_mm:
             return np.ones(2)
         return np.array([self.row_mm, self.col_mm], dtype=float)
+
+
+# -- the spacing rules ------------------------------------------------------------------
+def _dataset_text(ds: Any, keyword: str) -> str | None:
+    """Return a pydicom dataset's value as text, raw bytes decoded, without conversion."""
+    tag = _SPACING_TAGS[keyword]
+    if tag not in ds:
+        return None
+    elem = ds.get_item(tag, keep_deferred=True)
+    value = None if elem is None else elem.value
+    if value is None:
+        return None
+    if isinstance(value, bytes | bytearray):
+        text = bytes(value).decode("latin-1")
+    elif isinstance(value, str):
+        text = value
+    elif isinstance(value, Sequence):
+        text = "\\".join(str(v) for v in value)
+    else:
+        text = str(value)
+    text = text.strip(" \x00")
+    return text or None
+
+
+def _positive_float(text: str) -> float | None:
+    try:
+        v = float(text.strip())
+    except ValueError:
+        return None
+    return v if math.isfinite(v) and v > 0 else None
+
+
+def _spacing_pair(
+    text_of: Callable[[str], str | None], keyword: str, notes: list[str]
+) -> tuple[float, float] | None:
+    """Return a ``(row_mm, col_mm)`` pair, or ``None`` when absent or unusable (noted)."""
+    text = text_of(keyword)
+    if text is None:
+        return None
+    parts = text.split("\\")
+    if len(parts) != 2:
+        notes.append(
+            f"{keyword} {text!r} has {len(parts)} value(s), expected 2 (row\\column): ignored"
+        )
+        return None
+    row, col = (_positive_float(p) for p in parts)
+    if row is None or col is None:
+        notes.append(f"{keyword} {text!r} is not two positive finite numbers: ignored")
+        return None
+    return row, col
+
+
+def _same_spacing(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    return all(math.isclose(x, y, rel_tol=SPACING_EQUAL_RTOL) for x, y in zip(a, b, strict=True))
+
+
+def _magnification(text_of: Callable[[str], str | None], notes: list[str]) -> float | None:
+    keyword = "EstimatedRadiographicMagnificationFactor"
+    text = text_of(keyword)
+    if text is None:
+        return None
+    value = _positive_float(text) if "\\" not in text else None
+    if value is None:
+        notes.append(f"{keyword} {text!r} is not a positive finite number: ignored")
+        return None
+    if value < 1.0:
+        notes.append(
+            f"{keyword} {text!r} is below 1, impossible for a projection (SID/SOD): ignored"
+        )
+        return None
+    return value
+
+
+def resolve_spacing(text_of: Callable[[str], str | None]) -> tuple[Calibration, tuple[str, ...]]:
+    """Resolve a projection radiograph's calibration from its spacing attributes.
+
+    The first rule that applies wins (DICOM PS3.3 C.8.11.7 and §10.7.1; see
+    ``docs/calibration.md``):
+
+    1. ``pixel_spacing``: Pixel Spacing (0028,0030) that differs from Imager Pixel
+       Spacing (0018,1164) by more than :data:`SPACING_EQUAL_RTOL` (relative), or that
+       comes with a Pixel Spacing Calibration Type (0028,0A02);
+    2. ``ermf``: Imager Pixel Spacing divided by the Estimated Radiographic Magnification
+       Factor (0018,1114), an estimate of the patient plane;
+    3. ``detector``: Imager Pixel Spacing alone, also when Pixel Spacing equals it (then
+       it was not corrected for magnification);
+    4. ``unknown_origin``: Pixel Spacing alone, else Nominal Scanned Pixel Spacing
+       (0018,2010) of a digitised film;
+    5. ``none``: no usable spacing.
+
+    Zero, negative, non-finite or malformed values (not exactly two numbers, not
+    numeric) count as missing and are never divided by; a magnification factor below 1
+    is physically impossible (SID/SOD) and is ignored too. The DICOM order
+    ``(row_mm, col_mm)`` is kept, so non-square pixels stay non-square.
+
+    Parameters
+    ----------
+    text_of : callable
+        ``text_of(keyword)`` returns the attribute's value as stored (multiple values
+        separated by backslashes), or ``None`` when absent; it is asked only for the
+        keywords in :data:`SPACING_KEYWORDS`.
+
+    Returns
+    -------
+    calibration : Calibration
+        Bad spacing values never raise: they lead to a lower source or ``none``.
+    notes : tuple of str
+        Each present but unusable value that was ignored, then (last) why the source
+        was chosen.
+
+    Examples
+    --------
+    >>> header = {"ImagerPixelSpacing": "0.15\\0.15"}
+    >>> header["EstimatedRadiographicMagnificationFactor"] = "1.25"
+    >>> resolve_spacing(header.get)[0]
+    Calibration(row_mm=0.12, col_mm=0.12, source='ermf')
+    """
+    notes: list[str] = []
+    ps = _spacing_pair(text_of, "PixelSpacing", notes)
+    ips = _spacing_pair(text_of, "ImagerPixelSpacing", notes)
+    ermf = _magnification(text_of, notes)
+    cal_type = text_of("PixelSpacingCalibrationType")
+    calibrated = ps is not None and ips is not None and not _same_spacing(ps, ips)
+    if ps is not None and (cal_type is not None or calibrated):
+        why = (
+            f"Pixel Spacing calibrated ({cal_type})"
+            if cal_type is not None
+            else "Pixel Spacing differs from Imager Pixel Spacing: calibrated to the patient plane"
+        )
+        return Calibration(ps[0], ps[1], "pixel_spacing"), (*notes, why)
+    if cal_type is not None:
+        notes.append(f"Pixel Spacing Calibration Type {cal_type!r} without usable Pixel Spacing")
+    equal = (
+        ["Pixel Spacing equals Imager Pixel Spacing: not corrected for magnification"]
+        if ps is not None and ips is not None
+        else []
+    )
+    if ips is not None and ermf is not None:
+        why = f"Imager Pixel Spacing / ERMF {ermf:g}: estimated patient plane"
+        return Calibration(ips[0] / ermf, ips[1] / ermf, "ermf"), (*notes, *equal, why)
+    if ips is not None:
+        why = "Imager Pixel Spacing: detector plane, magnification not corrected"
+        return Calibration(ips[0], ips[1], "detector"), (*notes, *equal, why)
+    if ps is not None:
+        why = "Pixel Spacing without Imager Pixel Spacing or calibration type: plane unknown"
+        return Calibration(ps[0], ps[1], "unknown_origin"), (*notes, why)
+    nsps = _spacing_pair(text_of, "NominalScannedPixelSpacing", notes)
+    if nsps is not None:
+        why = "Nominal Scanned Pixel Spacing (digitised film): plane unknown"
+        return Calibration(nsps[0], nsps[1], "unknown_origin"), (*notes, why)
+    return Calibration.none(), (*notes, "no usable spacing: pixel units only")

@@ -17,11 +17,15 @@ from typing import cast
 import pandas as pd
 
 from ._version import __version__
-from .batch import ERROR_COLUMNS, RunOptions, load_landmarks, missing_points, run_study
-from .errors import KyphoimgError
-from .export import TABLE_FORMATS, read_table, write_table
+from .batch import RunOptions, run_study
+from .dicom import SCAN_COLUMNS, scan, scan_to_csv
+from .errors import ERROR_COLUMNS, KyphoimgError
+from .export import TABLE_FORMATS, read_table, write_dictionary, write_table
+from .landmarks import missing_points, read_landmark_files
 from .longitudinal import DEFAULT_TIMEPOINTS, RecompressionRule, features_table
 from .measure import images_table, measures_table
+from .sr import export_sr_files, import_sr_files
+from .timepoints import assign_timepoints
 
 __all__ = ["main"]
 
@@ -88,7 +92,7 @@ def _measure_args(p: argparse.ArgumentParser) -> None:
 
 
 def _measure(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list]:
-    sets, errors = load_landmarks(args.landmarks, progress=True)
+    sets, errors = read_landmark_files(args.landmarks, progress=True)
     if not args.allow_incomplete:
         missing = missing_points(sets)
         if len(missing):
@@ -219,10 +223,6 @@ def _jobs(text: str) -> int:
 
 def _cmd_scan(args: argparse.Namespace) -> int:
     _check_outputs(args.output)
-    from ._scan import SCAN_COLUMNS, scan_to_csv
-    from .dicom import scan
-    from .export import write_dictionary
-    from .timepoints import assign_timepoints
 
     if args.surgery is None and args.output.suffix.lower() == ".csv":
         # streamed to disk in chunks: flat memory for exports of any size
@@ -341,7 +341,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_sr(args: argparse.Namespace) -> int:
-    from .sr import export_sr_files, import_sr_files
 
     if args.sr_command == "export":
         if not args.dicom:

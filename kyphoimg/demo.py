@@ -23,6 +23,10 @@ from typing import Any
 
 import pandas as pd
 
+from .batch import RunOptions, run_study
+from .sample import generate_cohort, simulate_cohort
+from .sr import export_sr_files
+
 __all__ = ["SIMULATED_NOTE", "asd_study", "recompression_study", "run_demo"]
 
 SIMULATED_NOTE = (
@@ -134,9 +138,6 @@ def run_demo(output: str | Path, data: str | Path | None = None) -> dict[str, An
         Folder of films, landmark files and ``clinical.csv`` (default: ``sample_dicom/`` of
         the working directory when present, else a copy generated into ``output``).
     """
-    from .batch import RunOptions, run_study
-    from .sample import generate_cohort, simulate_cohort
-    from .sr import export_sr_files
     from .stats import report
 
     out = Path(output)

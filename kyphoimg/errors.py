@@ -1,20 +1,36 @@
-"""Exceptions raised by kyphoimg.
+"""Every exception and warning kyphoimg raises or issues.
 
 Every message names the file, level, point, column or DICOM tag concerned and says
 what to do. The classes that signal bad values also subclass :class:`ValueError`, so
-generic handlers keep working.
+generic handlers keep working. All derive from :class:`KyphoimgError` (errors) or
+:class:`KyphoimgWarning` (warnings), so one ``except`` or one warnings filter covers
+the package.
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "ERROR_COLUMNS",
     "CalibrationError",
     "DicomReadError",
+    "EventsPerVariableWarning",
+    "FilmMismatchError",
     "KyphoimgError",
+    "KyphoimgWarning",
     "LandmarkError",
     "MeasureError",
+    "SRError",
+    "SRWarning",
+    "SeparationWarning",
     "StatsInputError",
+    "StatsWarning",
+    "TimepointInputError",
 ]
+
+
+#: Columns of every error report kyphoimg writes (``errors.csv``): the file, the level
+#: and the point concerned (empty when not about one), and the message.
+ERROR_COLUMNS: tuple[str, ...] = ("file", "level", "point", "error")
 
 
 class KyphoimgError(Exception):
@@ -73,3 +89,48 @@ class DicomReadError(KyphoimgError, ValueError):
 
 class StatsInputError(KyphoimgError, ValueError):
     """A table given to the statistics module cannot be analysed as asked."""
+
+
+class TimepointInputError(KyphoimgError, ValueError):
+    """The index or surgery table lacks a column, or an argument is invalid."""
+
+
+class FilmMismatchError(LandmarkError):
+    """A landmark set does not belong to the film it was paired with.
+
+    Raised by :func:`kyphoimg.landmarks.pair_with_film` when the SOP Instance UID or the
+    image size recorded in the landmark file differs from the film's.
+    """
+
+
+class SRError(KyphoimgError, ValueError):
+    """A DICOM SR cannot be written from, or read into, a landmark set.
+
+    The message names the landmark file, image or SR file concerned and what to do.
+    """
+
+
+# -- warnings ---------------------------------------------------------------------------
+class KyphoimgWarning(UserWarning):
+    """Base class of every warning kyphoimg issues."""
+
+
+class SRWarning(KyphoimgWarning):
+    """A kyphoimg SR was read, but something in it needed a decision (see the message)."""
+
+
+class StatsWarning(KyphoimgWarning):
+    """Base class of the warnings issued by :mod:`kyphoimg.stats`."""
+
+
+class SeparationWarning(StatsWarning):
+    """Perfect or quasi-complete separation: a logistic ML estimate does not exist.
+
+    The affected coefficients are reported as not estimable (NaN) with a note; the rest
+    of the analysis is still reported. Firth's penalised likelihood or exact logistic
+    regression are the usual remedies.
+    """
+
+
+class EventsPerVariableWarning(StatsWarning):
+    """Fewer than 10 events per candidate parameter in a logistic model (Peduzzi 1996)."""

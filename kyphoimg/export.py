@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ._atomic import atomic_write
+from .atomic import atomic_write
 from .dictionary import data_dictionary
 from .errors import KyphoimgError
 

@@ -25,10 +25,12 @@ from types import MappingProxyType
 from typing import Any
 
 import numpy as np
+import pandas as pd
+from tqdm import tqdm
 
-from ._atomic import atomic_write_text
+from .atomic import atomic_write_text
 from .calibration import Calibration
-from .errors import CalibrationError, LandmarkError
+from .errors import ERROR_COLUMNS, CalibrationError, FilmMismatchError, KyphoimgError, LandmarkError
 
 __all__ = [
     "FINDINGS",
@@ -38,7 +40,12 @@ __all__ = [
     "SCHEMES",
     "ImageRef",
     "LandmarkSet",
+    "find_landmark_files",
+    "landmarks_from_dict",
     "level_index",
+    "missing_points",
+    "pair_with_film",
+    "read_landmark_files",
     "read_landmarks",
     "read_landmarks_csv",
     "scheme_points",
@@ -287,6 +294,16 @@ class LandmarkSet:
     def replace(self, **changes: Any) -> LandmarkSet:
         """Return a copy with some fields replaced (``dataclasses.replace``)."""
         return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the landmark-file JSON object of this set (what :func:`write_landmarks` writes).
+
+        Returns
+        -------
+        dict
+            JSON-ready; :func:`landmarks_from_dict` reads it back into an equal set.
+        """
+        return _as_dict(self)
 
 
 # ----------------------------------------------------------------------------- validation
@@ -896,3 +913,214 @@ def write_landmarks_csv(sets: Iterable[LandmarkSet], path: str | os.PathLike[str
     path = Path(path)
     atomic_write_text(path, buf.getvalue())
     return path
+
+
+# ------------------------------------------------------------------ pairing with a film
+def pair_with_film(
+    ls: LandmarkSet,
+    *,
+    sop_instance_uid: str | None,
+    rows: int | None,
+    columns: int | None,
+    calibration: Calibration | None,
+    film: str | os.PathLike[str] | None = None,
+) -> LandmarkSet:
+    """Check that a landmark set belongs to a film and take the film's facts into it.
+
+    This is the one rule every consumer (``kyphoimg run``, the SR export and the napari
+    plugin) applies when a landmark set meets its film:
+
+    1. **Same image.** When both the set and the film know their SOP Instance UID, the
+       UIDs must be equal; when both know their size, ``rows x columns`` must be equal.
+    2. **Calibration.** A ``user`` calibration in the set (a line of known length drawn
+       by the reader) is kept; otherwise the film's calibration, re-derived from its
+       DICOM header, replaces the one recorded in the file (the header is the source
+       of truth, and the file may predate a correction of the rules). Without a film
+       calibration (``None``) the set keeps its own.
+    3. **Image facts filled in.** The set's missing UID and size are taken from the film.
+
+    Parameters
+    ----------
+    ls : LandmarkSet
+        The landmark set, as read from its file.
+    sop_instance_uid : str or None
+        The film's SOP Instance UID (``None`` when unknown).
+    rows, columns : int or None
+        The film's size in pixels (``None`` when unknown).
+    calibration : Calibration or None
+        The film's calibration as resolved from its header (``None``: keep the set's).
+    film : path-like, optional
+        The film's file or description, named in the error message.
+
+    Returns
+    -------
+    LandmarkSet
+        A copy with ``image`` completed and ``calibration`` resolved as above.
+
+    Raises
+    ------
+    FilmMismatchError
+        If the UIDs or the sizes differ; the message names the landmark file and the film.
+
+    Examples
+    --------
+    >>> ls = LandmarkSet({}, image=ImageRef(rows=100, columns=80))
+    >>> paired = pair_with_film(
+    ...     ls, sop_instance_uid="1.2.3", rows=100, columns=80,
+    ...     calibration=Calibration(0.15, 0.15, "detector"),
+    ... )
+    >>> paired.image.sop_instance_uid, paired.calibration.source
+    ('1.2.3', 'detector')
+    """
+    where = f"the film {film}" if film is not None else "the film"
+    uid = ls.image.sop_instance_uid
+    if uid and sop_instance_uid and str(uid) != str(sop_instance_uid):
+        raise FilmMismatchError(
+            f"the landmarks were placed on SOP Instance UID {uid}, but {where} is "
+            f"{sop_instance_uid}; pair the landmark file with its own film (or fix "
+            "image.sop_instance_uid in the file)",
+            file=ls.where,
+        )
+    size = (ls.image.rows, ls.image.columns)
+    film_size = (rows, columns)
+    if None not in size and None not in film_size and size != film_size:
+        raise FilmMismatchError(
+            f"the landmarks were placed on a {size[0]}x{size[1]} image, but {where} is "
+            f"{rows}x{columns}; was the film resized or re-exported? Pair the landmark "
+            "file with its own film",
+            file=ls.where,
+        )
+    image = replace(
+        ls.image,
+        sop_instance_uid=uid or sop_instance_uid,
+        rows=ls.image.rows if ls.image.rows is not None else rows,
+        columns=ls.image.columns if ls.image.columns is not None else columns,
+    )
+    keep_own = calibration is None or ls.calibration.source == "user"
+    return ls.replace(image=image, calibration=ls.calibration if keep_own else calibration)
+
+
+# ------------------------------------------------------------------------ many files
+def find_landmark_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """Expand files and folders into landmark files, each once.
+
+    Folders are searched recursively for ``*.landmarks.json`` and ``*.landmarks.csv``;
+    files are taken as given. A file reached twice (named and inside a named folder) is
+    listed once. Paths that do not exist are returned too, so the reader reports them.
+
+    Parameters
+    ----------
+    paths : iterable of path-like
+        Landmark files and folders.
+
+    Returns
+    -------
+    list of pathlib.Path
+        In the order given, folders' files sorted by path.
+    """
+    out: list[Path] = []
+    seen: set[Path] = set()
+    for p in map(Path, paths):
+        found = (
+            sorted({*p.rglob("*.landmarks.json"), *p.rglob("*.landmarks.csv")})
+            if p.is_dir()
+            else [p]
+        )
+        for f in found:
+            key = f.resolve()
+            if key not in seen:
+                seen.add(key)
+                out.append(f)
+    return out
+
+
+def _error_row(exc: LandmarkError, path: Path) -> tuple[str, str | None, str | None, str]:
+    return (str(exc.file or path), exc.level, exc.point, str(exc))
+
+
+def read_landmark_files(
+    paths: Iterable[str | os.PathLike[str]], *, validate: bool = True, progress: bool = False
+) -> tuple[list[LandmarkSet], pd.DataFrame]:
+    """Read every landmark file (JSON or flat CSV) under ``paths``, collecting failures.
+
+    Unlike :func:`read_landmarks` (one file, raises), this never stops at a bad file:
+    each failure becomes a row of the errors table. Each image of a flat CSV is
+    validated on its own, so one bad image does not drop the others.
+
+    Parameters
+    ----------
+    paths : iterable of path-like
+        Files and folders (see :func:`find_landmark_files`).
+    validate : bool, optional
+        Validate each set (:func:`validate_landmarks`); without it only the file's
+        structure is checked, for callers that validate after pairing with the film.
+    progress : bool, optional
+        Show a progress bar on stderr (automatically off when stderr is not a terminal).
+
+    Returns
+    -------
+    sets : list of LandmarkSet
+        Every set that was read (and validated), with ``source`` set to its file.
+    errors : pandas.DataFrame
+        One row per failure, columns ``file, level, point, error``.
+    """
+    sets: list[LandmarkSet] = []
+    errors: list[tuple[str, str | None, str | None, str]] = []
+    files = find_landmark_files(paths)
+    for path in tqdm(files, desc="landmark files", unit="file", disable=None if progress else True):
+        try:
+            if not path.exists():
+                raise LandmarkError("no such file or folder", file=str(path))
+            if path.suffix.lower() == ".csv":
+                for ls in read_landmarks_csv(path, validate=False):
+                    try:
+                        if validate:
+                            validate_landmarks(ls)
+                        sets.append(ls)
+                    except LandmarkError as exc:
+                        errors.append(_error_row(exc, path))
+            else:
+                sets.append(read_landmarks(path, validate=validate))
+        except LandmarkError as exc:
+            errors.append(_error_row(exc, path))
+        except KyphoimgError as exc:
+            errors.append((str(path), None, None, str(exc)))
+    return sets, pd.DataFrame(errors, columns=list(ERROR_COLUMNS))
+
+
+def missing_points(sets: Iterable[LandmarkSet]) -> pd.DataFrame:
+    """List the points missing from annotated vertebrae, as an errors table.
+
+    A vertebra with some of its points is taken as meant to be complete: each absent
+    point of its scheme is a row (``mid_*`` of a 4-corner set and the inferior points of
+    S1 are not expected). The measures of such a vertebra are still computed where
+    possible (NaN with ``status``/``reason`` elsewhere).
+
+    Parameters
+    ----------
+    sets : iterable of LandmarkSet
+        The sets to check.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``file, level, point, error``.
+    """
+    rows = []
+    for ls in sets:
+        if ls.scheme not in SCHEMES:
+            continue
+        for level, pts in ls.points.items():
+            expected = scheme_points(ls.scheme, level)
+            if ls.scheme in LATERAL_SCHEMES and level == "S1":
+                expected = tuple(n for n in expected if not n.startswith("mid"))
+            for name in expected:
+                if name not in pts:
+                    err = LandmarkError(
+                        "point missing: measures that need it are NaN; place it",
+                        file=ls.where,
+                        level=level,
+                        point=name,
+                    )
+                    rows.append((ls.where, level, name, str(err)))
+    return pd.DataFrame(rows, columns=list(ERROR_COLUMNS))

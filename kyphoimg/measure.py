@@ -26,6 +26,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from .calibration import Calibration
+from .coronal import aasce_cobb_angles
 from .errors import LandmarkError, MeasureError
 from .geometry import cobb_deg, distance, nanmean_pair
 from .landmarks import (
@@ -780,7 +781,6 @@ def images_table(sets: Iterable[LandmarkSet]) -> pd.DataFrame:
 
 
 def _coronal(ls: LandmarkSet, missing: list[str]) -> dict[str, float]:
-    from .coronal import aasce_cobb_angles
 
     names = SCHEMES["ap4"]
     levels = [lv for lv in ls.levels if lv != "S1"]

@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import KyphoimgError
+from .errors import TimepointInputError
 
 __all__ = ["TIMEPOINTS", "TIMEPOINT_FLAGS", "TimepointInputError", "assign_timepoints"]
 
@@ -45,10 +45,6 @@ TIMEPOINT_FLAGS: Mapping[str, str] = {
     "no_post": "the patient has no film within the post-op window (on every film)",
     "no_last": "the patient has no film after the post-op window (on every film)",
 }
-
-
-class TimepointInputError(KyphoimgError, ValueError):
-    """The index or surgery table lacks a column, or an argument is invalid."""
 
 
 def _require(df: pd.DataFrame, columns: Iterable[str], name: str) -> None:

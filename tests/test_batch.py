@@ -13,9 +13,10 @@ import pytest
 from pydicom.dataset import FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-from kyphoimg import lateral_phantom, write_landmarks
+from kyphoimg import write_landmarks
 from kyphoimg.batch import RunOptions, run_study
 from kyphoimg.cli import main
+from kyphoimg.sample import lateral_phantom
 
 CR_STORAGE = "1.2.840.10008.5.1.4.1.1.1"
 NAMES = {"S01": "Doe^Jane", "S02": "Roe^Richard", "S03": "Poe^Edgar", "S04": "Moe^Mary"}

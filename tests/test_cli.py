@@ -26,7 +26,7 @@ import pytest
 
 from kyphoimg.cli import main
 from kyphoimg.landmarks import write_landmarks, write_landmarks_csv
-from kyphoimg.phantom import lateral_phantom
+from kyphoimg.sample.phantom import lateral_phantom
 
 DEPTH_MM = 34.0
 LEVELS = ("T10", "T11", "T12", "L1", "L2")

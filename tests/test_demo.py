@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 import kyphoimg as ki
+import kyphoimg.sr
 from kyphoimg.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,7 +51,7 @@ def test_one_sr_per_film_round_trips_to_its_landmarks(demo: Path) -> None:
     for sr in srs:
         pid, tp = sr.name.removesuffix(".sr.dcm").split("_")
         original = ki.read_landmarks(SAMPLE / pid / f"{tp}.landmarks.json")
-        back = ki.import_sr(sr)
+        back = kyphoimg.sr.import_sr(sr)
         assert back.patient_id == pid
         assert back.timepoint == tp
         for level, pts in original.points.items():

@@ -27,7 +27,7 @@ from pydicom.uid import (
     RLELossless,
 )
 
-import kyphoimg._scan as scan_module
+import kyphoimg.dicom._scan as scan_module
 from kyphoimg.calibration import Calibration
 from kyphoimg.dicom import DISPLAY_PRESETS, Radiograph, read_radiograph
 from kyphoimg.errors import DicomReadError, KyphoimgError

@@ -22,7 +22,7 @@ from kyphoimg.errors import KyphoimgError
 from kyphoimg.export import dictionary_path, read_table, write_table
 from kyphoimg.longitudinal import features_table
 from kyphoimg.measure import IMAGE_COLUMNS, MEASURE_COLUMNS, images_table, measures_table
-from kyphoimg.phantom import lateral_phantom
+from kyphoimg.sample.phantom import lateral_phantom
 
 FORMATS = [".csv", ".parquet", ".xlsx"]
 

@@ -1,6 +1,6 @@
 """Tests for kyphoimg.landmarks: the JSON and flat CSV landmark files and their validation.
 
-Valid landmark sets come from :func:`kyphoimg.phantom.lateral_phantom`, whose geometry is
+Valid landmark sets come from :func:`kyphoimg.sample.phantom.lateral_phantom`, whose geometry is
 known from its construction parameters (heights in mm, disc angles, depth 34 mm); invalid
 files are made by changing one thing in a valid file. Every validation error is checked
 for its message (file, level, point) and for the attributes of the ``LandmarkError``.
@@ -39,7 +39,7 @@ from kyphoimg.measure import (
     vertebral_heights,
     wedge_angle,
 )
-from kyphoimg.phantom import lateral_phantom
+from kyphoimg.sample.phantom import lateral_phantom
 
 LEVELS5 = ("T11", "T12", "L1", "L2", "L3")
 CSV_HEADER = (

@@ -7,15 +7,9 @@ import math
 import pandas as pd
 import pytest
 
-from kyphoimg import (
-    Calibration,
-    KyphoimgError,
-    RecompressionRule,
-    features_table,
-    lateral_phantom,
-    measures_table,
-)
-from kyphoimg.longitudinal import FEATURE_MEASURES
+from kyphoimg import Calibration, KyphoimgError, features_table, measures_table
+from kyphoimg.longitudinal import FEATURE_MEASURES, RecompressionRule
+from kyphoimg.sample import lateral_phantom
 
 LEVELS = ("T12", "L1", "L2")
 NEIGHBOURS = {"T12": (26.0, 25.0, 27.0), "L2": (28.0, 27.0, 29.0)}  # mean Ha 27, Hm 26, Hp 28

@@ -10,25 +10,24 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kyphoimg import (
-    SCHEMES,
-    Calibration,
-    LandmarkError,
-    LandmarkSet,
-    MeasureError,
+from kyphoimg import Calibration, LandmarkError, LandmarkSet, images_table, measures_table
+from kyphoimg.errors import MeasureError
+from kyphoimg.geometry import cobb_deg, distance, nanmean_pair
+from kyphoimg.landmarks import SCHEMES
+from kyphoimg.measure import (
+    IMAGE_COLUMNS,
+    MEASURE_COLUMNS,
+    VERTEBRA_COLUMNS,
     cobb_angle,
     gardner_angle,
-    images_table,
     kyphotic_angle,
-    lateral_phantom,
     measure_points,
     measure_vertebrae,
-    measures_table,
+    points_frame,
     vertebral_heights,
     wedge_angle,
 )
-from kyphoimg.geometry import cobb_deg, distance, nanmean_pair
-from kyphoimg.measure import IMAGE_COLUMNS, MEASURE_COLUMNS, VERTEBRA_COLUMNS, points_frame
+from kyphoimg.sample import lateral_phantom
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -410,7 +409,7 @@ def test_images_table_coronal_row():
         lv: dict(zip(names, corners[4 * i : 4 * i + 4], strict=True))
         for i, lv in enumerate(("T1", "T2", "T3"))
     }
-    from kyphoimg import ImageRef
+    from kyphoimg.landmarks import ImageRef
 
     row = images_table(
         [LandmarkSet(pts, scheme="ap4", image=ImageRef(rows=400, columns=400))]

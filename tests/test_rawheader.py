@@ -1,6 +1,6 @@
 """The byte-level header reader of the cohort index gives exactly pydicom's rows.
 
-``kyphoimg._rawheader`` reads common headers without pydicom and declines the rest. Every
+``kyphoimg.dicom._rawheader`` reads common headers without pydicom and declines the rest. Every
 row it produces must equal the row of the pydicom path: checked on every file of pydicom's
 test corpus (261 files of every syntax and oddity), the validation data and the bundled
 sample cohort, and on randomly truncated and corrupted headers (hypothesis).
@@ -23,8 +23,9 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, JPEG2000Lossless
 
-from kyphoimg import _scan
-from kyphoimg._rawheader import parse_raw_header, read_head
+from kyphoimg.calibration import resolve_spacing
+from kyphoimg.dicom import _scan
+from kyphoimg.dicom._rawheader import parse_raw_header, read_head
 
 from .test_scan import dataset, save
 
@@ -364,7 +365,7 @@ def test_rows_overflow_and_undecodable_names_do_not_stop_a_scan(tmp_path):
 
 def test_every_field_the_index_reads_is_one_the_fast_path_keeps():
     """A field added to the index but not to HEADER_KEYWORDS would be None on one path only."""
-    from kyphoimg._rawheader import HEADER_KEYWORDS, RawHeader
+    from kyphoimg.dicom._rawheader import HEADER_KEYWORDS, RawHeader
 
     asked: list[str] = []
 
@@ -381,7 +382,7 @@ def test_every_field_the_index_reads_is_one_the_fast_path_keeps():
 
     header = Spy({}, str(ExplicitVRLittleEndian), None, 0, 0)
     _scan._header_fields(header, [])
-    _scan._calibration_of(header)
+    resolve_spacing(header.text)
     _scan._not_image_reason(header, has_pixels=False)
     assert set(asked) <= set(HEADER_KEYWORDS), set(asked) - set(HEADER_KEYWORDS)
     assert {"PatientID", "Rows", "ImagerPixelSpacing", "SOPClassUID"} <= set(asked)
@@ -400,7 +401,7 @@ def test_a_scan_leaves_no_thread_behind(tmp_path):
 def test_workers_are_forked_only_from_a_single_threaded_caller(tmp_path, monkeypatch):
     import threading
 
-    from kyphoimg import _executors
+    from kyphoimg import parallel as _executors
 
     monkeypatch.setattr(threading, "active_count", lambda: 1)
     assert _executors._context().get_start_method() == "fork"

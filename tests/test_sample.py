@@ -15,8 +15,9 @@ import pytest
 from scipy import stats
 
 import kyphoimg as ki
+import kyphoimg.landmarks
+import kyphoimg.timepoints
 from kyphoimg.calibration import Calibration
-from kyphoimg.phantom import lateral_phantom
 from kyphoimg.sample import (
     CALIBRATION_KINDS,
     CLINICAL_COLUMNS,
@@ -36,6 +37,7 @@ from kyphoimg.sample import (
     simulate_cohort,
     truth_frame,
 )
+from kyphoimg.sample.phantom import lateral_phantom
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_dicom"
@@ -83,7 +85,9 @@ def test_committed_sample_is_what_the_generator_writes(cohort) -> None:
         diff = np.abs(a.pixel_array.astype(int) - b.pixel_array.astype(int))
         # Say how far apart they are: a different CPU's float32 exp/sqrt could move a value
         # across a rounding boundary (1 DN); anything more is a change of the generator.
-        assert a.pixel_array.tobytes() == b.pixel_array.tobytes(), (
+        # Tolerated: at most 1 DN on at most 0.1 % of the pixels (81 of 819,200 seen on
+        # one CPU against the committed files); more is a change of the generator.
+        assert int(diff.max()) <= 1 and (diff > 0).mean() <= 1e-3, (
             f"{rel}: {int((diff > 0).sum())} pixels differ, by up to {int(diff.max())}; "
             "regenerate with `make sample-data` if the generator changed on purpose"
         )
@@ -320,7 +324,7 @@ def test_sample_dates_give_the_time_points() -> None:
     index = ki.scan(SAMPLE, progress=False)
     index = index[index["status"] == "ok"]
     clinical = pd.read_csv(SAMPLE / "clinical.csv")
-    assigned = ki.assign_timepoints(index, clinical[["patient_id", "surgery_date"]])
+    assigned = kyphoimg.timepoints.assign_timepoints(index, clinical[["patient_id", "surgery_date"]])
     expected = assigned["path"].str.rsplit("/", n=1).str[-1].str.removesuffix(".dcm")
     assert (assigned["timepoint"] == expected).all()
     assert (assigned["timepoint_flag"].fillna("") == "").all()
@@ -330,7 +334,7 @@ def test_clinical_table_joins_the_landmark_files() -> None:
     clinical = pd.read_csv(SAMPLE / "clinical.csv")
     assert tuple(clinical.columns) == CLINICAL_COLUMNS
     assert clinical["simulated"].all()
-    sets, errors = ki.load_landmarks([SAMPLE])
+    sets, errors = kyphoimg.landmarks.read_landmark_files([SAMPLE])
     assert errors.empty
     assert len(sets) == 12
     assert {ls.patient_id for ls in sets} == set(clinical["patient_id"])

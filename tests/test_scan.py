@@ -13,8 +13,8 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
 from pydicom.uid import MPEG2MPML, ExplicitVRLittleEndian, JPEG2000Lossless
 
-from kyphoimg._scan import SCAN_COLUMNS
 from kyphoimg.dicom import scan
+from kyphoimg.dicom._scan import SCAN_COLUMNS
 from kyphoimg.errors import DicomReadError
 
 # The column set of issue 3, in order.
@@ -276,8 +276,8 @@ def test_command_line_scan_writes_the_index_and_lists_unreadable_files(tree, tmp
 
 
 def test_streamed_csv_equals_the_written_index(tree, tmp_path, monkeypatch):
-    from kyphoimg import _scan
-    from kyphoimg._scan import scan_to_csv
+    from kyphoimg.dicom import _scan
+    from kyphoimg.dicom._scan import scan_to_csv
     from kyphoimg.export import write_table
 
     whole, streamed = tmp_path / "whole.csv", tmp_path / "streamed.csv"

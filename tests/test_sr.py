@@ -17,18 +17,18 @@ from pydicom import dcmread, dcmwrite
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian
 
-from kyphoimg import _sr_codes as C
+from kyphoimg.sr import _codes as C
 from kyphoimg.calibration import Calibration
 from kyphoimg.errors import KyphoimgError, LandmarkError
 from kyphoimg.landmarks import ImageRef, LandmarkSet, write_landmarks
 from kyphoimg.measure import images_table, measures_table
-from kyphoimg.phantom import lateral_phantom
+from kyphoimg.sample.phantom import lateral_phantom
 from kyphoimg.sr import (
     PRIVATE_SCHEME,
     SR_MEASURE_COLUMNS,
     SRError,
     SRWarning,
-    export_sr,
+    build_sr,
     export_sr_files,
     import_sr,
     import_sr_files,
@@ -145,7 +145,7 @@ def max_point_error(a: LandmarkSet, b: LandmarkSet) -> float:
 def exported() -> tuple[LandmarkSet, Dataset, Dataset]:
     """One 6pt set, its source image and its SR after a trip through a file."""
     ds, ls = make_image(phantom_set())
-    return ls, ds, through_file(export_sr(ls, ds))
+    return ls, ds, through_file(build_sr(ls, ds))
 
 
 # -- round trips ------------------------------------------------------------------------
@@ -154,7 +154,7 @@ def exported() -> tuple[LandmarkSet, Dataset, Dataset]:
 def test_round_trip_points_and_metadata(scheme, facing):
     source = "detector" if facing == "left" else "pixel_spacing"
     ds, ls = make_image(phantom_set(scheme, facing, source))
-    back = import_sr(through_file(export_sr(ls, ds)))
+    back = import_sr(through_file(build_sr(ls, ds)))
     assert max_point_error(ls, back) <= TOL_PX
     assert back.scheme == scheme
     assert back.patient_id == "P007"
@@ -180,7 +180,7 @@ def test_round_trip_through_a_file_on_disk(tmp_path):
     ds, ls = make_image(phantom_set("4pt", "left"))
     image = tmp_path / "film.dcm"
     ds.save_as(image, enforce_file_format=True)
-    out = write_sr(export_sr(ls, image), tmp_path / "sr" / "film.sr.dcm")
+    out = write_sr(build_sr(ls, image), tmp_path / "sr" / "film.sr.dcm")
     assert out.is_file()
     assert not list(out.parent.glob(".*.tmp"))
     back = import_sr(out)
@@ -191,7 +191,7 @@ def test_round_trip_through_a_file_on_disk(tmp_path):
 def test_round_trip_without_calibration_findings_or_timepoint():
     ls = phantom_set(source="none", findings={}).replace(timepoint=None, patient_id=None)
     ds, ls = make_image(ls)
-    sr = through_file(export_sr(ls, ds))
+    sr = through_file(build_sr(ls, ds))
     back = import_sr(sr)
     assert back.calibration == Calibration.none()
     assert back.timepoint is None
@@ -205,7 +205,7 @@ def test_round_trip_without_calibration_findings_or_timepoint():
 
 def test_s1_has_a_private_level_code():
     ds, ls = make_image(phantom_set(levels=("L3", "L4", "L5", "S1"), findings={}))
-    sr = through_file(export_sr(ls, ds))
+    sr = through_file(build_sr(ls, ds))
     sites = {
         (c.CodeValue, c.CodingSchemeDesignator)
         for item in walk(sr.ContentSequence)
@@ -238,7 +238,7 @@ def test_coronal_ap4_set_round_trips():
         timepoint="pre",
     )
     ds, ls = make_image(ls)
-    sr = through_file(export_sr(ls, ds))
+    sr = through_file(build_sr(ls, ds))
     back = import_sr(sr)
     assert back.scheme == "ap4"
     assert back.rater == "Doe^Jane"
@@ -288,7 +288,7 @@ def test_pixel_edges_map_to_scoord_edges():
     }
     ls = LandmarkSet({"L1": box}, scheme="4pt", image=ImageRef(rows=20, columns=10))
     ds, ls = make_image(ls)
-    sr = through_file(export_sr(ls, ds))
+    sr = through_file(build_sr(ls, ds))
     points = sorted(
         tuple(i.GraphicData) for i in walk(sr.ContentSequence) if i.get("GraphicType") == "POINT"
     )
@@ -366,7 +366,7 @@ def test_sr_carries_the_rater_as_person_observer(exported):
 
 def test_observer_name_can_differ_from_the_rater_id():
     ds, ls = make_image(phantom_set())
-    sr = through_file(export_sr(ls, ds, observer="Doe^Jane"))
+    sr = through_file(build_sr(ls, ds, observer="Doe^Jane"))
     items = {concept(i): i for i in sr.ContentSequence}
     assert str(items[("121008", "DCM")].PersonName) == "Doe^Jane"
     assert import_sr(sr).rater == "reader1"
@@ -441,7 +441,7 @@ def test_standard_codes_are_used_with_ucum_units(exported):
 
 def test_detector_plane_millimetres_are_flagged():
     ds, ls = make_image(phantom_set(source="detector"))
-    table = sr_measurements(through_file(export_sr(ls, ds)))
+    table = sr_measurements(through_file(build_sr(ls, ds)))
     mm = table[table["column"].str.endswith("_mm")]
     assert len(mm)
     assert set(mm["spacing_source"]) == {"detector"}
@@ -449,7 +449,7 @@ def test_detector_plane_millimetres_are_flagged():
 
 def test_4pt_sets_leave_out_the_approximate_middle_height():
     ds, ls = make_image(phantom_set("4pt"))
-    columns = set(sr_measurements(through_file(export_sr(ls, ds)))["column"])
+    columns = set(sr_measurements(through_file(build_sr(ls, ds)))["column"])
     assert {"ha_mm", "hp_mm", "ka_deg"} <= columns
     assert not {"hm_mm", "mhr_pct"} & columns
 
@@ -459,7 +459,7 @@ def test_measures_given_are_filtered_to_the_landmark_set():
     other = phantom_set().replace(patient_id="P999")
     table = measures_table([other, ls])
     table.loc[table["patient_id"] == "P999", "ha_mm"] = 999.0
-    sr = export_sr(ls, ds, measures=table, images=images_table([other, ls]))
+    sr = build_sr(ls, ds, measures=table, images=images_table([other, ls]))
     got = sr_measurements(sr)
     assert 999.0 not in got["value"].tolist()
     assert (got["column"] == "ha_mm").sum() == 5
@@ -504,8 +504,8 @@ def test_mismatched_image_is_refused(exported, tmp_path):
     other, _ = make_image(ls)
     path = tmp_path / "other.dcm"
     other.save_as(path, enforce_file_format=True)
-    with pytest.raises(SRError, match=r"placed on SOP Instance UID .*other\.dcm is SOP") as err:
-        export_sr(ls.replace(source="P007_post.landmarks.json"), path)
+    with pytest.raises(SRError, match=r"placed on SOP Instance UID .*other\.dcm is 1\.") as err:
+        build_sr(ls.replace(source="P007_post.landmarks.json"), path)
     assert "P007_post.landmarks.json" in str(err.value)
     assert isinstance(err.value, KyphoimgError)
     assert isinstance(err.value, ValueError)
@@ -516,8 +516,8 @@ def test_image_of_another_size_is_refused(exported):
     unnamed = ls.replace(image=ImageRef(rows=ls.image.rows, columns=ls.image.columns))
     small = copy.deepcopy(ds)
     small.Rows = ls.image.rows - 1
-    with pytest.raises(SRError, match=r"landmark set is for a \d+x\d+ image, but"):
-        export_sr(unnamed, small)
+    with pytest.raises(SRError, match=r"placed on a \d+x\d+ image, but"):
+        build_sr(unnamed, small)
 
 
 def test_non_image_sources_are_refused(tmp_path, exported):
@@ -525,11 +525,11 @@ def test_non_image_sources_are_refused(tmp_path, exported):
     text = tmp_path / "notes.dcm"
     text.write_text("not a radiograph\n" * 10)
     with pytest.raises(SRError, match=r"notes\.dcm: not a DICOM file"):
-        export_sr(ls, text)
+        build_sr(ls, text)
     with pytest.raises(SRError, match="a structured report, not an image"):
-        export_sr(ls, sr)
+        build_sr(ls, sr)
     with pytest.raises(SRError, match="cannot read the file"):
-        export_sr(ls, tmp_path / "missing.dcm")
+        build_sr(ls, tmp_path / "missing.dcm")
 
 
 def test_invalid_landmarks_are_refused_before_any_dicom_work(exported):
@@ -537,26 +537,26 @@ def test_invalid_landmarks_are_refused_before_any_dicom_work(exported):
     pts = {lv: dict(p) for lv, p in ls.points.items()}
     pts["L1"]["ant_sup"] = (math.nan, 3.0)
     with pytest.raises(LandmarkError, match="not finite"):
-        export_sr(ls.replace(points=pts), ds)
+        build_sr(ls.replace(points=pts), ds)
 
 
 def test_frame_of_a_single_frame_image_is_refused(exported):
     ls, ds, _ = exported
     with pytest.raises(SRError, match=r"frame=1 but the image has 1 frame\(s\)"):
-        export_sr(ls, ds, frame=1)
+        build_sr(ls, ds, frame=1)
 
 
 def test_finding_that_cannot_be_coded_is_refused(exported):
     ls, ds, _ = exported
     findings = {"L1": {"a_very_long_finding_name": "yes"}}
     with pytest.raises(SRError, match=r"level L1: finding name .* rename it"):
-        export_sr(ls.replace(findings=findings), ds)
+        build_sr(ls.replace(findings=findings), ds)
 
 
 def test_custom_short_findings_survive(exported):
     ls, ds, _ = exported
     ls = ls.replace(findings={"L1": {"ivc": "no", "edema": "yes", "fx_age": "acute"}})
-    back = import_sr(through_file(export_sr(ls, ds)))
+    back = import_sr(through_file(build_sr(ls, ds)))
     assert dict(back.findings["L1"]) == {"ivc": "no", "edema": "yes", "fx_age": "acute"}
 
 
@@ -603,7 +603,7 @@ def test_importing_other_sr_kinds_is_refused(exported):
 def test_source_dataset_is_not_modified():
     ds, ls = make_image(phantom_set())
     before = through_file(ds)
-    export_sr(ls, ds)
+    build_sr(ls, ds)
     assert through_file(ds) == before
     assert "PixelData" in ds
 
@@ -612,7 +612,7 @@ def test_export_with_missing_type2_attributes_and_odd_sex():
     ds, ls = make_image(phantom_set(), PatientSex="U")
     for kw in ("PatientName", "PatientBirthDate", "AccessionNumber", "StudyDate", "StudyTime"):
         delattr(ds, kw)
-    sr = through_file(export_sr(ls, ds))
+    sr = through_file(build_sr(ls, ds))
     assert ds.PatientSex == "U"  # the caller's dataset keeps its value
     assert sr.PatientSex == ""
     assert sr.PatientID == "MRN-0042"

@@ -12,7 +12,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kyphoimg.errors import StatsInputError
+from kyphoimg.errors import (
+    EventsPerVariableWarning,
+    SeparationWarning,
+    StatsInputError,
+    StatsWarning,
+)
 
 __all__ = [
     "EventsPerVariableWarning",
@@ -23,23 +28,6 @@ __all__ = [
     "as_numeric",
     "require_columns",
 ]
-
-
-class StatsWarning(UserWarning):
-    """Base class of the warnings issued by :mod:`kyphoimg.stats`."""
-
-
-class SeparationWarning(StatsWarning):
-    """Perfect or quasi-complete separation: a logistic ML estimate does not exist.
-
-    The affected coefficients are reported as not estimable (NaN) with a note; the rest
-    of the analysis is still reported. Firth's penalised likelihood or exact logistic
-    regression are the usual remedies.
-    """
-
-
-class EventsPerVariableWarning(StatsWarning):
-    """Fewer than 10 events per candidate parameter in a logistic model (Peduzzi 1996)."""
 
 
 def as_frame(df: Any, arg: str = "df") -> pd.DataFrame:

@@ -13,14 +13,8 @@ from napari_kyphoimg._writer import write_landmarks_layer
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
-from kyphoimg import (
-    Calibration,
-    ImageRef,
-    LandmarkError,
-    read_landmarks,
-    read_radiograph,
-    write_landmarks,
-)
+from kyphoimg import Calibration, LandmarkError, read_landmarks, read_radiograph, write_landmarks
+from kyphoimg.landmarks import ImageRef
 
 
 # ----------------------------------------------------------------------------- reader: refusals

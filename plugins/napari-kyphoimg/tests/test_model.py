@@ -14,19 +14,17 @@ import pytest
 from napari_kyphoimg import _model as m
 
 from kyphoimg import (
-    LEVELS,
     Calibration,
     CalibrationError,
-    ImageRef,
     LandmarkError,
     LandmarkSet,
     features_table,
-    lateral_phantom,
-    measure_points,
     measures_table,
-    points_frame,
     write_landmarks,
 )
+from kyphoimg.landmarks import LEVELS, ImageRef
+from kyphoimg.measure import measure_points, points_frame
+from kyphoimg.sample import lateral_phantom
 
 
 # ----------------------------------------------------------------------------- plan and guide

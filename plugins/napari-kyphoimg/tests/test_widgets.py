@@ -13,14 +13,8 @@ import pytest
 from napari_kyphoimg import _model
 from napari_kyphoimg._layers import info, landmark_layer_for, overlay_for
 
-from kyphoimg import (
-    Calibration,
-    ImageRef,
-    measures_table,
-    read_landmarks,
-    read_table,
-    write_landmarks,
-)
+from kyphoimg import Calibration, measures_table, read_landmarks, read_table, write_landmarks
+from kyphoimg.landmarks import ImageRef
 
 pytestmark = pytest.mark.gui
 

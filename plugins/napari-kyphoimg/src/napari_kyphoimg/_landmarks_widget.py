@@ -26,16 +26,8 @@ from magicgui.widgets import (
     Select,
 )
 
-from kyphoimg import (
-    LEVELS,
-    SCHEMES,
-    Calibration,
-    KyphoimgError,
-    read_landmarks,
-    validate_landmarks,
-    write_landmarks,
-)
-from kyphoimg.landmarks import FINDINGS
+from kyphoimg import Calibration, KyphoimgError, read_landmarks, write_landmarks
+from kyphoimg.landmarks import FINDINGS, LEVELS, SCHEMES, validate_landmarks
 
 from . import _qt
 from ._layers import film_for, films, info, landmark_layer_for, landmarks_of, overlay_for

@@ -28,20 +28,16 @@ import numpy as np
 import pandas as pd
 
 from kyphoimg import (
-    LEVELS,
-    SCHEMES,
     Calibration,
-    ImageRef,
     KyphoimgError,
     LandmarkError,
     LandmarkSet,
     features_table,
     images_table,
-    measure_points,
-    measure_vertebrae,
     measures_table,
 )
-from kyphoimg.landmarks import FINDINGS, LATERAL_SCHEMES, scheme_points
+from kyphoimg.landmarks import FINDINGS, LATERAL_SCHEMES, LEVELS, SCHEMES, ImageRef, scheme_points
+from kyphoimg.measure import measure_points, measure_vertebrae
 
 __all__ = [
     "FINDING_LABELS",

@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 from napari.layers import Points, Shapes, Vectors
 
-from kyphoimg import Calibration, ImageRef, LandmarkSet
+from kyphoimg import Calibration, LandmarkSet
+from kyphoimg.landmarks import ImageRef
 
 from ._layers import (
     KEY,

@@ -1,6 +1,6 @@
 """DICOM Structured Reports: landmarks and measures as a TID 1500 Measurement Report.
 
-:func:`export_sr` turns the landmark set of one radiograph into a Comprehensive 3D SR
+:func:`build_sr` turns the landmark set of one radiograph into a Comprehensive 3D SR
 holding a TID 1500 "Imaging Measurement Report" built with highdicom; :func:`write_sr`
 saves it; :func:`import_sr` reads such a report back into a
 :class:`~kyphoimg.landmarks.LandmarkSet`, and :func:`sr_measurements` lists the numbers
@@ -34,18 +34,31 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from . import _sr_codes as C
-from ._atomic import atomic_write
-from .calibration import Calibration
-from .errors import CalibrationError, KyphoimgError
-from .landmarks import (
+from .._version import __version__
+from ..atomic import atomic_write
+from ..calibration import Calibration
+from ..dicom import scan
+from ..errors import (
+    ERROR_COLUMNS,
+    CalibrationError,
+    FilmMismatchError,
+    KyphoimgError,
+    SRError,
+    SRWarning,
+)
+from ..landmarks import (
     LEVELS,
     SCHEMES,
     ImageRef,
     LandmarkSet,
     level_index,
+    pair_with_film,
+    read_landmark_files,
     validate_landmarks,
+    write_landmarks,
 )
+from ..measure import IMAGE_ANGLES, images_table, measures_table
+from . import _codes as C
 
 if TYPE_CHECKING:
     from pydicom.dataset import Dataset
@@ -55,9 +68,7 @@ __all__ = [
     "PRIVATE_CODES",
     "PRIVATE_SCHEME",
     "SR_MEASURE_COLUMNS",
-    "SRError",
-    "SRWarning",
-    "export_sr",
+    "build_sr",
     "export_sr_files",
     "import_sr",
     "import_sr_files",
@@ -92,17 +103,6 @@ _TYPE2_PATIENT_STUDY = (
 # from the source image (often "Anonymous" after de-identification) must stay as it is.
 _PN_WARNING = r"The string .* is unlikely to represent the intended person name"
 _HIGHDICOM_HINT = "the SR module needs highdicom: pip install 'kyphoimg[sr]'"
-
-
-class SRError(KyphoimgError, ValueError):
-    """A DICOM SR cannot be written from, or read into, a landmark set.
-
-    The message names the landmark file, image or SR file concerned and what to do.
-    """
-
-
-class SRWarning(UserWarning):
-    """A kyphoimg SR was read, but something in it needed a decision (see the message)."""
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -198,21 +198,19 @@ def _source_header(source: Any) -> tuple[Dataset, str]:
     return header, where
 
 
-def _check_pairing(ls: LandmarkSet, header: Dataset, where: str) -> None:
-    uid = ls.image.sop_instance_uid
-    if uid and str(uid) != str(header.SOPInstanceUID):
-        raise SRError(
-            f"{ls.where}: the landmarks were placed on SOP Instance UID {uid}, but {where} "
-            f"is SOP Instance UID {header.SOPInstanceUID}; pass the radiograph the landmarks "
-            "belong to (or fix image.sop_instance_uid in the landmark file)"
+def _paired(ls: LandmarkSet, header: Dataset, where: str) -> LandmarkSet:
+    """Apply :func:`kyphoimg.landmarks.pair_with_film`, raising an :class:`SRError`."""
+    try:
+        return pair_with_film(
+            ls,
+            sop_instance_uid=str(header.SOPInstanceUID),
+            rows=int(header.Rows),
+            columns=int(header.Columns),
+            calibration=None,  # the report documents the set's values as they were measured
+            film=where,
         )
-    size = (ls.image.rows, ls.image.columns)
-    film = (int(header.Rows), int(header.Columns))
-    if None not in size and size != film:
-        raise SRError(
-            f"{ls.where}: the landmark set is for a {size[0]}x{size[1]} image, but {where} is "
-            f"{film[0]}x{film[1]}; pass the radiograph the landmarks belong to"
-        )
+    except FilmMismatchError as exc:
+        raise SRError(str(exc)) from exc
 
 
 def _rows_for(table: pd.DataFrame | None, ls: LandmarkSet) -> pd.DataFrame | None:
@@ -302,7 +300,6 @@ class _Builder:
 
     # -- groups --------------------------------------------------------------------------
     def image_group(self, image_row: Mapping[str, Any] | None) -> Any:
-        from .measure import IMAGE_ANGLES
 
         sr, ls, cal = self.hd.sr, self.ls, self.ls.calibration
         measurements = []
@@ -431,7 +428,7 @@ def _finding_codes(ls: LandmarkSet, level: str, key: str, value: str) -> tuple[C
     )
 
 
-def export_sr(
+def build_sr(
     landmarks: LandmarkSet,
     source_image: Dataset | str | os.PathLike[str],
     *,
@@ -501,15 +498,13 @@ def export_sr(
     approximations) are not written. The SR carries the patient module of the source
     image, as any SR stored next to the image in a PACS must.
     """
-    from .measure import images_table, measures_table
 
     validate_landmarks(landmarks)
     hd = _hd()
     from highdicom.coding_schemes import CodingSchemeIdentificationItem
 
     header, where = _source_header(source_image)
-    _check_pairing(landmarks, header, where)
-    ls = landmarks
+    ls = _paired(landmarks, header, where)
     mrows = _rows_for(measures, ls)
     if mrows is None:
         mrows = measures_table([ls])
@@ -562,7 +557,6 @@ def export_sr(
 
 
 def _version() -> str:
-    from . import __version__
 
     return str(__version__)
 
@@ -606,7 +600,7 @@ def write_sr(sr: Dataset, path: str | os.PathLike[str]) -> Path:
     Parameters
     ----------
     sr : pydicom.dataset.Dataset
-        Typically the result of :func:`export_sr`.
+        Typically the result of :func:`build_sr`.
     path : path-like
         Destination, conventionally ``<name>.sr.dcm``; folders are created.
 
@@ -844,7 +838,7 @@ def sr_measurements(sr: Dataset | str | os.PathLike[str]) -> pd.DataFrame:
     Parameters
     ----------
     sr : pydicom.dataset.Dataset or path-like
-        A report written by :func:`export_sr`.
+        A report written by :func:`build_sr`.
 
     Returns
     -------
@@ -913,7 +907,7 @@ def import_sr(sr: Dataset | str | os.PathLike[str], *, validate: bool = True) ->
     Parameters
     ----------
     sr : pydicom.dataset.Dataset or path-like
-        A report written by :func:`export_sr` (possibly after a PACS round trip). Not
+        A report written by :func:`build_sr` (possibly after a PACS round trip). Not
         modified.
     validate : bool, optional
         Run :func:`~kyphoimg.landmarks.validate_landmarks` on the result (default).
@@ -1019,8 +1013,6 @@ def _dicom_index(
     """``{SOP Instance UID: path}`` and ``{file name: paths}`` of the DICOM files given."""
     from pydicom import dcmread
 
-    from .dicom import scan
-
     by_uid: dict[str, Path] = {}
     by_name: dict[str, list[Path]] = {}
 
@@ -1042,7 +1034,7 @@ def _dicom_index(
                 uid = dcmread(p, stop_before_pixels=True, specific_tags=["SOPInstanceUID"]).get(
                     "SOPInstanceUID"
                 )
-            except Exception:  # not DICOM: export_sr reports it if the file is chosen
+            except Exception:  # not DICOM: build_sr reports it if the file is chosen
                 uid = None
             add(uid, p)
     return by_uid, by_name
@@ -1116,7 +1108,7 @@ def export_sr_files(
     output : path-like
         Folder for ``<landmark file stem>.sr.dcm`` files (created).
     **options
-        Passed to :func:`export_sr` (``observer``, ``institution_name``, ...).
+        Passed to :func:`build_sr` (``observer``, ``institution_name``, ...).
 
     Returns
     -------
@@ -1125,9 +1117,8 @@ def export_sr_files(
     errors : pandas.DataFrame
         One row per failure, columns ``file, level, point, error``.
     """
-    from .batch import ERROR_COLUMNS, load_landmarks
 
-    sets, errors = load_landmarks(landmarks)
+    sets, errors = read_landmark_files(landmarks)
     rows = list(errors.itertuples(index=False, name=None))
     by_uid, by_name = _dicom_index(dicom)
     out = Path(output)
@@ -1140,7 +1131,7 @@ def export_sr_files(
                     f"{ls.where}: another landmark set already wrote {target}; give the sets "
                     "distinct file names or patient/time point/rater"
                 )
-            sr = export_sr(ls, _find_source(ls, by_uid, by_name), **options)
+            sr = build_sr(ls, _find_source(ls, by_uid, by_name), **options)
             written.append(write_sr(sr, target))
         except KyphoimgError as exc:
             rows.append(
@@ -1169,8 +1160,6 @@ def import_sr_files(
     errors : pandas.DataFrame
         One row per failure, columns ``file, level, point, error``.
     """
-    from .batch import ERROR_COLUMNS
-    from .landmarks import write_landmarks
 
     files: list[Path] = []
     for p in map(Path, srs):

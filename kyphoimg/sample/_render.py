@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from .landmarks import LandmarkSet
+from ..landmarks import LandmarkSet
 
 __all__ = ["TISSUE_WHITE", "CementSpec", "IndexAppearance", "render_lateral"]
 

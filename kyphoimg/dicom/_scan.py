@@ -51,16 +51,12 @@ from pydicom.uid import (
 from pydicom.valuerep import VR
 from tqdm.auto import tqdm
 
-from ._executors import ordered_map
+from ..calibration import SPACING_KEYWORDS, Calibration, resolve_spacing
+from ..errors import DicomReadError
+from ..parallel import ordered_map
 from ._rawheader import RawHeader, parse_raw_header, read_head
-from .calibration import Calibration
-from .errors import DicomReadError
 
 __all__ = ["SCAN_COLUMNS", "iter_scan", "scan", "scan_to_csv"]
-
-#: Relative tolerance under which Pixel Spacing and Imager Pixel Spacing count as equal
-#: (rounding of the decimal strings, not a magnification correction, which is >= 5 %).
-SPACING_EQUAL_RTOL = 1e-3
 
 #: Columns of the :func:`scan` index, in order, with their pandas dtypes.
 SCAN_COLUMNS: Mapping[str, str] = {
@@ -202,108 +198,20 @@ def _finite_float(text: str) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def _spacing_pair(
-    ds: Dataset | RawHeader, keyword: str, notes: list[str]
-) -> tuple[float, float] | None:
-    """Return a ``(row_mm, col_mm)`` pair, or ``None`` when absent or unusable (noted)."""
-    text = _raw_text(ds, keyword)
-    if text is None:
-        return None
-    parts = text.split("\\")
-    if len(parts) != 2:
-        notes.append(
-            f"{keyword} {text!r} has {len(parts)} value(s), expected 2 (row\\column): ignored"
-        )
-        return None
-    row, col = (_positive_float(p) for p in parts)
-    if row is None or col is None:
-        notes.append(f"{keyword} {text!r} is not two positive finite numbers: ignored")
-        return None
-    return row, col
-
-
-def _same_spacing(a: tuple[float, float], b: tuple[float, float]) -> bool:
-    return all(math.isclose(x, y, rel_tol=SPACING_EQUAL_RTOL) for x, y in zip(a, b, strict=True))
-
-
-def _magnification(ds: Dataset | RawHeader, notes: list[str]) -> float | None:
-    keyword = "EstimatedRadiographicMagnificationFactor"
-    text = _raw_text(ds, keyword)
-    if text is None:
-        return None
-    value = _positive_float(text) if "\\" not in text else None
-    if value is None:
-        notes.append(f"{keyword} {text!r} is not a positive finite number: ignored")
-        return None
-    if value < 1.0:
-        notes.append(
-            f"{keyword} {text!r} is below 1, impossible for a projection (SID/SOD): ignored"
-        )
-        return None
-    return value
-
-
 # -- calibration ------------------------------------------------------------------------
-_CALIBRATION_KEYWORDS = (
-    "PixelSpacing",
-    "ImagerPixelSpacing",
-    "EstimatedRadiographicMagnificationFactor",
-    "PixelSpacingCalibrationType",
-    "NominalScannedPixelSpacing",
-)
-
-
 def _resolve_calibration(ds: Dataset | RawHeader) -> tuple[Calibration, tuple[str, ...]]:
-    """Apply the DOMAIN.md §5 resolution order; see :func:`kyphoimg.dicom.resolve_calibration`."""
+    """Apply the spacing rules of :func:`kyphoimg.calibration.resolve_spacing` to a header."""
     if isinstance(ds, RawHeader):  # a cohort has few distinct spacing headers: remember them
-        return _raw_calibration(tuple(ds.values.get(k) for k in _CALIBRATION_KEYWORDS))
-    return _calibration_of(ds)
+        return _raw_calibration(tuple(ds.values.get(k) for k in SPACING_KEYWORDS))
+    return resolve_spacing(lambda keyword: _raw_text(ds, keyword))
 
 
 @lru_cache(maxsize=1024)
 def _raw_calibration(values: tuple[bytes | None, ...]) -> tuple[Calibration, tuple[str, ...]]:
-    present = {k: v for k, v in zip(_CALIBRATION_KEYWORDS, values, strict=True) if v is not None}
-    return _calibration_of(RawHeader(present, "", None, 0, 0))
+    present = {k: v for k, v in zip(SPACING_KEYWORDS, values, strict=True) if v is not None}
+    return resolve_spacing(RawHeader(present, "", None, 0, 0).text)
 
 
-def _calibration_of(ds: Dataset | RawHeader) -> tuple[Calibration, tuple[str, ...]]:
-    notes: list[str] = []
-    ps = _spacing_pair(ds, "PixelSpacing", notes)
-    ips = _spacing_pair(ds, "ImagerPixelSpacing", notes)
-    ermf = _magnification(ds, notes)
-    cal_type = _raw_text(ds, "PixelSpacingCalibrationType")
-    calibrated = ps is not None and ips is not None and not _same_spacing(ps, ips)
-    if ps is not None and (cal_type is not None or calibrated):
-        why = (
-            f"Pixel Spacing calibrated ({cal_type})"
-            if cal_type is not None
-            else "Pixel Spacing differs from Imager Pixel Spacing: calibrated to the patient plane"
-        )
-        return Calibration(ps[0], ps[1], "pixel_spacing"), (*notes, why)
-    if cal_type is not None:
-        notes.append(f"Pixel Spacing Calibration Type {cal_type!r} without usable Pixel Spacing")
-    equal = (
-        ["Pixel Spacing equals Imager Pixel Spacing: not corrected for magnification"]
-        if ps is not None and ips is not None
-        else []
-    )
-    if ips is not None and ermf is not None:
-        why = f"Imager Pixel Spacing / ERMF {ermf:g}: estimated patient plane"
-        return Calibration(ips[0] / ermf, ips[1] / ermf, "ermf"), (*notes, *equal, why)
-    if ips is not None:
-        why = "Imager Pixel Spacing: detector plane, magnification not corrected"
-        return Calibration(ips[0], ips[1], "detector"), (*notes, *equal, why)
-    if ps is not None:
-        why = "Pixel Spacing without Imager Pixel Spacing or calibration type: plane unknown"
-        return Calibration(ps[0], ps[1], "unknown_origin"), (*notes, why)
-    nsps = _spacing_pair(ds, "NominalScannedPixelSpacing", notes)
-    if nsps is not None:
-        why = "Nominal Scanned Pixel Spacing (digitised film): plane unknown"
-        return Calibration(nsps[0], nsps[1], "unknown_origin"), (*notes, why)
-    return Calibration.none(), (*notes, "no usable spacing: pixel units only")
-
-
-# -- reading ----------------------------------------------------------------------------
 class _FileProblem(Exception):
     """A file that cannot be indexed or read; ``status`` is ``not_dicom`` or ``error``."""
 
@@ -1105,7 +1013,7 @@ def scan_to_csv(
     problems : pandas.DataFrame
         The rows whose status is ``error`` (the only rows kept in memory).
     """
-    from ._atomic import atomic_write
+    from ..atomic import atomic_write
 
     counts: dict[str, int] = {}
     problems: list[pd.DataFrame] = []

@@ -32,10 +32,11 @@ import numpy.typing as npt
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import UID, ExplicitVRBigEndian
 
+from ..calibration import SPACING_EQUAL_RTOL, Calibration
+from ..errors import DicomReadError
 from ._scan import (
     _GDCM_FILE,
     SCAN_COLUMNS,
-    SPACING_EQUAL_RTOL,
     _decoder_plan,
     _FileProblem,
     _finite_float,
@@ -53,8 +54,6 @@ from ._scan import (
     iter_scan,
     scan,
 )
-from .calibration import Calibration
-from .errors import DicomReadError
 
 __all__ = [
     "DISPLAY_PRESETS",

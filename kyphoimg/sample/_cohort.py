@@ -38,10 +38,10 @@ import pandas as pd
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import UID, ExplicitVRLittleEndian, JPEG2000Lossless, generate_uid
 
+from ..calibration import Calibration
+from ..landmarks import ImageRef, LandmarkSet, write_landmarks
 from ._render import TISSUE_WHITE, CementSpec, IndexAppearance, render_lateral
 from ._simulate import PUBLISHED, simulate_cohort
-from .calibration import Calibration
-from .landmarks import ImageRef, LandmarkSet, write_landmarks
 from .phantom import Phantom, lateral_phantom
 
 __all__ = [
@@ -395,7 +395,6 @@ def film_calibration(film: FilmSpec) -> tuple[Dataset, Calibration]:
     calibration : Calibration
         What :func:`kyphoimg.dicom.calibration_from_dataset` makes of the tags.
     """
-    from .dicom import calibration_from_dataset
 
     ips = f"{film.ips_mm:.4f}".rstrip("0").rstrip(".")
     ermf = f"{film.magnification:.4f}".rstrip("0").rstrip(".")
@@ -416,7 +415,7 @@ def film_calibration(film: FilmSpec) -> tuple[Dataset, Calibration]:
         tags.PixelSpacingCalibrationDescription = (
             "calibration sphere of 25.0 mm placed at the level of the spine"
         )
-    return tags, calibration_from_dataset(tags)
+    return tags, Calibration.from_dataset(tags)
 
 
 def spine_phantom(

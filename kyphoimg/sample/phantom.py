@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from .calibration import Calibration
-from .landmarks import ImageRef, LandmarkSet, level_index
+from ..calibration import Calibration
+from ..landmarks import ImageRef, LandmarkSet, level_index
 
 __all__ = ["Phantom", "lateral_phantom"]
 
