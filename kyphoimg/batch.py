@@ -141,7 +141,21 @@ class RunOptions:
 
 @dataclass(frozen=True)
 class FilmTask:
-    """One film to measure: picklable, so any executor can run it."""
+    """One film to measure: picklable, so any executor can run it.
+
+    Attributes
+    ----------
+    dicom : str
+        The film's DICOM file.
+    landmarks : str
+        The landmark file the set came from (named in messages).
+    timepoint : str or None
+        Time point assigned from the surgery table, used when the set has none.
+    cache_key : str
+        Key of the cached result (film file, landmark content, time point, version).
+    landmark_data : dict
+        The landmark set as its file's JSON object.
+    """
 
     dicom: str
     landmarks: str
@@ -152,7 +166,21 @@ class FilmTask:
 
 @dataclass
 class RunResult:
-    """What :func:`run_study` produced."""
+    """What :func:`run_study` produced.
+
+    Attributes
+    ----------
+    measures, images, features : pandas.DataFrame
+        The tables written (pseudonymised when asked).
+    films : pandas.DataFrame
+        One row per DICOM film: its landmark file, how it was paired, status and reason.
+    errors : pandas.DataFrame
+        One row per problem, columns ``file, level, point, error``.
+    summary : dict
+        The contents of ``summary.json``.
+    written : list of pathlib.Path
+        Every file written.
+    """
 
     measures: pd.DataFrame
     images: pd.DataFrame
@@ -322,6 +350,11 @@ def run_study(options: RunOptions) -> RunResult:
     goes on. Per-film results are cached under ``OUTPUT/.kyphoimg-cache`` keyed on the
     files' size and modification time, so an interrupted run resumes where it stopped.
 
+    Parameters
+    ----------
+    options : RunOptions
+        The study folder, output folder and every option of the run.
+
     Returns
     -------
     RunResult
@@ -331,34 +364,84 @@ def run_study(options: RunOptions) -> RunResult:
     o = options
     out = Path(o.output)
     out.mkdir(parents=True, exist_ok=True)
-    cache = out / ".kyphoimg-cache"
-    cache.mkdir(exist_ok=True)
-    dicom_dir = Path(o.dicom_dir)
-    index = scan(dicom_dir, progress=o.progress, jobs=1 if o.scheduler else o.jobs)
-    errors: list[ErrorRow] = [
-        (str(dicom_dir / p), None, None, f"{dicom_dir / p}: {r}")
-        for p, r in zip(
-            index.loc[index["status"] == "error", "path"],
-            index.loc[index["status"] == "error", "reason"],
-            strict=True,
-        )
-    ]
-    lfiles = find_landmark_files([o.landmarks_dir or dicom_dir])
+    index, errors = _scan(o)
+    lfiles = find_landmark_files([o.landmarks_dir or o.dicom_dir])
     lsets, read_errors = read_landmark_files(lfiles, validate=False)
     errors += list(read_errors.itertuples(index=False, name=None))
-    pairs, pair_errors = _pair(index, dicom_dir, lsets)
+    pairs, pair_errors = _pair(index, Path(o.dicom_dir), lsets)
     errors += pair_errors
+    tasks = _tasks(o, index, pairs)
+    results, n_cached = _measure_films(o, tasks, out / ".kyphoimg-cache")
+    sets, films, film_errors = _collect(pairs, tasks, results, index)
+    errors += film_errors
+    tables, dropped = _tables(o, sets, films, errors, out)
+    tables, written, key_note = _write_tables(o, tables, out)
+    summary = {
+        "kyphoimg_version": __version__,
+        "executor": executor_name(o.jobs, o.scheduler),
+        **_file_counts(index),
+        "landmark_files": len(lfiles),
+        "films_paired": len(pairs),
+        "films_measured": len(sets),
+        "films_from_cache": n_cached,
+        "films_not_annotated": int((films["status"] == "not_annotated").sum()),
+        "vertebra_rows": int(len(tables["measures"])),
+        "treated_vertebrae": int(len(tables["features"])),
+        "problems": int(len(tables["errors"])),
+        "clinical_columns_dropped_as_identifiers": dropped,
+        "pseudonymised": o.pseudonymise,
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
+    if key_note:
+        summary["key_table"] = key_note
+    summary_path = out / "summary.json"
+    atomic_write_text(summary_path, json.dumps(summary, indent=2) + "\n")
+    written.append(summary_path)
+    return RunResult(
+        measures=tables["measures"],
+        images=tables["images"],
+        features=tables["features"],
+        films=tables["films"],
+        errors=tables["errors"],
+        summary=summary,
+        written=written,
+    )
 
+
+def _scan(o: RunOptions) -> tuple[pd.DataFrame, list[ErrorRow]]:
+    """Index the study's files from their headers; unreadable files become error rows."""
+    dicom_dir = Path(o.dicom_dir)
+    index = scan(dicom_dir, progress=o.progress, jobs=1 if o.scheduler else o.jobs)
+    bad = index["status"] == "error"
+    errors: list[ErrorRow] = [
+        (str(dicom_dir / p), None, None, f"{dicom_dir / p}: {r}")
+        for p, r in zip(index.loc[bad, "path"], index.loc[bad, "reason"], strict=True)
+    ]
+    return index, errors
+
+
+def _file_counts(index: pd.DataFrame) -> dict[str, int]:
+    """Count the scanned files by kind for the summary."""
+    landmark_file = index["path"].str.endswith((".landmarks.json", ".landmarks.csv"))
+    return {
+        "files_scanned": int(len(index)),
+        "dicom_films": int((index["status"] == "ok").sum()),
+        "unreadable_files": int((index["status"] == "error").sum()),
+        "not_dicom_files": int(((index["status"] == "not_dicom") & ~landmark_file).sum()),
+    }
+
+
+def _tasks(o: RunOptions, index: pd.DataFrame, pairs: list[dict[str, Any]]) -> list[FilmTask]:
+    """One task per paired film, its time point from the landmark file or the surgery table."""
     assigned: dict[str, str] = {}
     if o.surgery is not None:
         tp = assign_timepoints(index[index["status"] == "ok"], read_table(o.surgery))
         assigned = {
             p: t for p, t in zip(tp["path"], tp["timepoint"], strict=True) if isinstance(t, str)
         }
-
     tasks = []
     for pr in pairs:
-        dcm = str(dicom_dir / pr["dicom"])
+        dcm = str(Path(o.dicom_dir) / pr["dicom"])
         tp_name = pr["timepoint"] or assigned.get(pr["dicom"])
         data = pr["set"].to_dict()
         key = _file_key(dcm, extra=f"{tp_name}|{__version__}|{json.dumps(data, sort_keys=True)}")
@@ -371,7 +454,14 @@ def run_study(options: RunOptions) -> RunResult:
                 landmark_data=data,
             )
         )
+    return tasks
 
+
+def _measure_films(
+    o: RunOptions, tasks: list[FilmTask], cache: Path
+) -> tuple[list[dict[str, Any]], int]:
+    """Run :func:`measure_film` on every task not cached yet; cache each result as it lands."""
+    cache.mkdir(exist_ok=True)
     results: list[dict[str, Any] | None] = [None] * len(tasks)
     todo = []
     for i, task in enumerate(tasks):
@@ -380,7 +470,6 @@ def run_study(options: RunOptions) -> RunResult:
             results[i] = json.loads(cached.read_text(encoding="utf-8"))
         else:
             todo.append(i)
-    n_cached = len(tasks) - len(todo)
     bar = tqdm(total=len(todo), desc="films", unit="film", disable=None if o.progress else True)
     for j, result in run_tasks(
         measure_film, [tasks[i] for i in todo], jobs=o.jobs, scheduler=o.scheduler
@@ -390,11 +479,22 @@ def run_study(options: RunOptions) -> RunResult:
         atomic_write_text(cache / f"{tasks[i].cache_key}.json", json.dumps(result))
         bar.update()
     bar.close()
+    done = [r for r in results if r is not None]
+    assert len(done) == len(tasks)
+    return done, len(tasks) - len(todo)
 
+
+def _collect(
+    pairs: list[dict[str, Any]],
+    tasks: list[FilmTask],
+    results: list[dict[str, Any]],
+    index: pd.DataFrame,
+) -> tuple[list[LandmarkSet], pd.DataFrame, list[ErrorRow]]:
+    """Gather the measured sets, one ``films`` row per film (paired or not) and the errors."""
     sets: list[LandmarkSet] = []
+    errors: list[ErrorRow] = []
     film_rows: list[tuple[Any, ...]] = []
     for pr, task, res in zip(pairs, tasks, results, strict=True):
-        assert res is not None
         errors += [(str(e[0]), e[1], e[2], str(e[3])) for e in res["errors"]]
         ls = (
             landmarks_from_dict(res["landmarks"], source=res["source"])
@@ -423,9 +523,18 @@ def run_study(options: RunOptions) -> RunResult:
                 (p, None, None, None, None, None, None, "not_annotated", "no landmark file")
             )
     films = pd.DataFrame(film_rows, columns=list(FILM_COLUMNS)).sort_values("dicom", kind="stable")
+    return sets, films, errors
 
-    missing = missing_points(sets)
-    errors += list(missing.itertuples(index=False, name=None))
+
+def _tables(
+    o: RunOptions,
+    sets: list[LandmarkSet],
+    films: pd.DataFrame,
+    errors: list[ErrorRow],
+    out: Path,
+) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    """Build the measures, images, features (with clinical columns) and errors tables."""
+    errors = errors + list(missing_points(sets).itertuples(index=False, name=None))
     measures = measures_table(sets)
     images = images_table(sets)
     clinical: pd.DataFrame | None = None
@@ -439,15 +548,20 @@ def run_study(options: RunOptions) -> RunResult:
     except KyphoimgError as exc:
         errors.append((str(out), None, None, f"features: {exc}"))
         features = features_table(measures.iloc[0:0], order=o.timepoints)
-    errors_df = pd.DataFrame(errors, columns=list(ERROR_COLUMNS)).drop_duplicates()
-
     tables = {
         "measures": measures,
         "images": images,
         "features": features,
         "films": films,
-        "errors": errors_df,
+        "errors": pd.DataFrame(errors, columns=list(ERROR_COLUMNS)).drop_duplicates(),
     }
+    return tables, dropped
+
+
+def _write_tables(
+    o: RunOptions, tables: dict[str, pd.DataFrame], out: Path
+) -> tuple[dict[str, pd.DataFrame], list[Path], str | None]:
+    """Pseudonymise if asked, then write every table (data dictionaries beside the data)."""
     written: list[Path] = []
     key_note = None
     if o.pseudonymise:
@@ -465,41 +579,4 @@ def run_study(options: RunOptions) -> RunResult:
             written += write_table(tables[name], out / f"{name}.{fmt}")
     written += write_table(tables["films"], out / "films.csv", dictionary=False)
     written += write_table(tables["errors"], out / "errors.csv", dictionary=False)
-    summary = {
-        "kyphoimg_version": __version__,
-        "executor": executor_name(o.jobs, o.scheduler),
-        "files_scanned": int(len(index)),
-        "dicom_films": int((index["status"] == "ok").sum()),
-        "unreadable_files": int((index["status"] == "error").sum()),
-        "not_dicom_files": int(
-            (
-                (index["status"] == "not_dicom")
-                & ~index["path"].str.endswith((".landmarks.json", ".landmarks.csv"))
-            ).sum()
-        ),
-        "landmark_files": len(lfiles),
-        "films_paired": len(pairs),
-        "films_measured": len(sets),
-        "films_from_cache": n_cached,
-        "films_not_annotated": int((films["status"] == "not_annotated").sum()),
-        "vertebra_rows": int(len(measures)),
-        "treated_vertebrae": int(len(features)),
-        "problems": int(len(errors_df)),
-        "clinical_columns_dropped_as_identifiers": dropped,
-        "pseudonymised": o.pseudonymise,
-        "seconds": round(time.perf_counter() - t0, 3),
-    }
-    if key_note:
-        summary["key_table"] = key_note
-    summary_path = out / "summary.json"
-    atomic_write_text(summary_path, json.dumps(summary, indent=2) + "\n")
-    written.append(summary_path)
-    return RunResult(
-        measures=tables["measures"],
-        images=tables["images"],
-        features=tables["features"],
-        films=tables["films"],
-        errors=tables["errors"],
-        summary=summary,
-        written=written,
-    )
+    return tables, written, key_note

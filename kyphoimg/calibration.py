@@ -2,7 +2,7 @@
 
 A :class:`Calibration` says how many millimetres one pixel step spans along rows and
 along columns, and where that number came from. The sources, in the resolution order
-of DOMAIN.md §5 (DICOM PS3.3 §10.7.1), are:
+of :func:`resolve_spacing` (DICOM PS3.3 §10.7.1; ``docs/dicom.md``), are:
 
 ``user``
     a line of known length drawn by the reader (patient plane, at that line's depth);
@@ -335,10 +335,10 @@ def _magnification(text_of: Callable[[str], str | None], notes: list[str]) -> fl
 
 
 def resolve_spacing(text_of: Callable[[str], str | None]) -> tuple[Calibration, tuple[str, ...]]:
-    """Resolve a projection radiograph's calibration from its spacing attributes.
+    r"""Resolve a projection radiograph's calibration from its spacing attributes.
 
     The first rule that applies wins (DICOM PS3.3 C.8.11.7 and §10.7.1; see
-    ``docs/calibration.md``):
+    ``docs/dicom.md``):
 
     1. ``pixel_spacing``: Pixel Spacing (0028,0030) that differs from Imager Pixel
        Spacing (0018,1164) by more than :data:`SPACING_EQUAL_RTOL` (relative), or that

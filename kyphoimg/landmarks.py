@@ -106,6 +106,16 @@ _KNOWN_CAL = {"row_mm", "col_mm", "source"}
 def level_index(level: str) -> int:
     """Return the position of ``level`` in :data:`LEVELS` (C2 is 0, S1 is 23).
 
+    Parameters
+    ----------
+    level : str
+        A level name such as ``"L1"``.
+
+    Returns
+    -------
+    int
+        Its position, cranial to caudal.
+
     Raises
     ------
     LandmarkError
@@ -121,6 +131,18 @@ def level_index(level: str) -> int:
 
 def scheme_points(scheme: str, level: str | None = None) -> tuple[str, ...]:
     """Return the point names of ``scheme`` for ``level`` (S1 has its superior endplate only).
+
+    Parameters
+    ----------
+    scheme : {"6pt", "4pt", "ap4"}
+        The landmark scheme.
+    level : str, optional
+        The level; only ``"S1"`` changes the answer.
+
+    Returns
+    -------
+    tuple of str
+        Point names in file order.
 
     Raises
     ------
@@ -309,58 +331,85 @@ class LandmarkSet:
 # ----------------------------------------------------------------------------- validation
 def _problems(ls: LandmarkSet) -> list[LandmarkError]:
     """Collect every problem of ``ls`` as :class:`LandmarkError` values."""
-    where = ls.where
-    out: list[LandmarkError] = []
-
-    def bad(msg: str, level: str | None = None, point: str | None = None) -> None:
-        out.append(LandmarkError(msg, file=where, level=level, point=point))
-
     if ls.scheme not in SCHEMES:
-        bad(f"unknown scheme {ls.scheme!r}; use one of {', '.join(SCHEMES)}")
-        return out
+        msg = f"unknown scheme {ls.scheme!r}; use one of {', '.join(SCHEMES)}"
+        return [LandmarkError(msg, file=ls.where)]
+    out = [*_level_problems(ls), *_point_problems(ls), *_finding_problems(ls)]
+    return out or _orientation_problems(ls)
+
+
+def _level_problems(ls: LandmarkSet) -> list[LandmarkError]:
+    """Return the index levels and point levels that are not level names."""
+    out = [
+        LandmarkError(
+            f"index level {level!r} is not a level name (C2-C7, T1-T12, L1-L5, S1)",
+            file=ls.where,
+            level=level,
+        )
+        for level in ls.index_levels
+        if level not in _LEVEL_INDEX
+    ]
+    out += [
+        LandmarkError(
+            "unknown level; levels are C2-C7, T1-T12, L1-L5 and S1", file=ls.where, level=level
+        )
+        for level in ls.points
+        if level not in _LEVEL_INDEX
+    ]
+    return out
+
+
+def _point_problems(ls: LandmarkSet) -> list[LandmarkError]:
+    """Return point names outside the scheme, non-finite points and points off the image."""
+    out: list[LandmarkError] = []
     rows, cols = ls.image.rows, ls.image.columns
-    for level in ls.index_levels:
-        if level not in _LEVEL_INDEX:
-            bad(f"index level {level!r} is not a level name (C2-C7, T1-T12, L1-L5, S1)", level)
     for level, pts in ls.points.items():
         if level not in _LEVEL_INDEX:
-            bad("unknown level; levels are C2-C7, T1-T12, L1-L5 and S1", level)
-            continue
+            continue  # reported by _level_problems
         allowed = scheme_points(ls.scheme, level)
         for name, (r, c) in pts.items():
+            msg = None
             if name not in allowed:
                 hint = (
                     "S1 takes its superior endplate points only"
                     if level == "S1" and name in SCHEMES[ls.scheme]
                     else f"scheme {ls.scheme} uses {', '.join(allowed)}"
                 )
-                bad(f"unknown point name for this level; {hint}", level, name)
+                msg = f"unknown point name for this level; {hint}"
             elif not (math.isfinite(r) and math.isfinite(c)):
-                bad(f"coordinate ({r}, {c}) is not finite; re-place the point", level, name)
+                msg = f"coordinate ({r}, {c}) is not finite; re-place the point"
             elif (
                 rows is not None
                 and cols is not None
                 and not (-0.5 <= r <= rows - 0.5 and -0.5 <= c <= cols - 0.5)
             ):
-                bad(
+                msg = (
                     f"(row {r:g}, col {c:g}) lies outside the {rows}x{cols} image; "
-                    "re-place the point or check image.rows/columns",
-                    level,
-                    name,
+                    "re-place the point or check image.rows/columns"
                 )
+            if msg is not None:
+                out.append(LandmarkError(msg, file=ls.where, level=level, point=name))
+    return out
+
+
+def _finding_problems(ls: LandmarkSet) -> list[LandmarkError]:
+    """Return findings for unknown levels and finding values outside their vocabulary."""
+    out: list[LandmarkError] = []
     for level, values in ls.findings.items():
         if level not in _LEVEL_INDEX:
-            bad("findings given for an unknown level", level)
+            out.append(
+                LandmarkError("findings given for an unknown level", file=ls.where, level=level)
+            )
             continue
         for key, value in values.items():
             if key in FINDINGS and value not in FINDINGS[key] and value is not None:
-                bad(
-                    f"finding {key}={value!r} is not one of {', '.join(FINDINGS[key])}",
-                    level,
+                out.append(
+                    LandmarkError(
+                        f"finding {key}={value!r} is not one of {', '.join(FINDINGS[key])}",
+                        file=ls.where,
+                        level=level,
+                    )
                 )
-    if out:
-        return out
-    out.extend(_orientation_problems(ls))
     return out
 
 
@@ -549,6 +598,19 @@ def _expect(d: Mapping[str, Any], key: str, kind: type, what: str, where: str) -
 
 def landmarks_from_dict(d: Mapping[str, Any], *, source: str | None = None) -> LandmarkSet:
     """Build a :class:`LandmarkSet` from a parsed landmark file, without validating it.
+
+    Parameters
+    ----------
+    d : mapping
+        The landmark file's JSON object (as :meth:`LandmarkSet.to_dict` returns it).
+    source : str, optional
+        Where it came from, named in error messages and kept as ``source``.
+
+    Returns
+    -------
+    LandmarkSet
+        Unknown keys are kept in ``extra`` and ``calibration_extra``; call
+        :func:`validate_landmarks` to check the points.
 
     Raises
     ------
@@ -773,12 +835,42 @@ def read_landmarks_csv(path: str | os.PathLike[str], *, validate: bool = True) -
     ``index_level`` (``yes``/``true``/``1`` on the rows of an index level) are understood;
     other columns are kept per image and written back.
 
+    Parameters
+    ----------
+    path : path-like
+        The CSV file.
+    validate : bool, optional
+        Validate each image's set (:func:`validate_landmarks`).
+
+    Returns
+    -------
+    list of LandmarkSet
+        One set per ``(patient_id, timepoint, image, rater)``, in order of first row.
+
     Raises
     ------
     LandmarkError
         Naming the file, CSV line, level and point.
     """
     path = Path(path)
+    where = str(path)
+    reader = _csv_reader(path)
+    header = reader.fieldnames or []
+    extra_cols = [c for c in header if c not in CSV_COLUMNS and c not in _CSV_OPTIONAL]
+    groups: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+    for lineno, row in enumerate(reader, start=2):
+        _add_csv_row(groups, row, extra_cols, f"{where} line {lineno}", lineno)
+    sets = []
+    for key, g in groups.items():
+        ls = _csv_set(key, g, where)
+        if validate:
+            validate_landmarks(ls)
+        sets.append(ls)
+    return sets
+
+
+def _csv_reader(path: Path) -> csv.DictReader[str]:
+    """Open the CSV as UTF-8 text and check its header has the required columns."""
     where = str(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -787,88 +879,89 @@ def read_landmarks_csv(path: str | os.PathLike[str], *, validate: bool = True) -
     except UnicodeDecodeError:
         raise LandmarkError("not a UTF-8 text file; save the CSV as UTF-8", file=where) from None
     reader = csv.DictReader(io.StringIO(text))
-    header = reader.fieldnames or []
-    missing = [c for c in CSV_COLUMNS if c not in header]
+    missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
         raise LandmarkError(
             f"missing column(s) {', '.join(missing)}; the header must contain "
             + ",".join(CSV_COLUMNS),
             file=where,
         )
-    extra_cols = [c for c in header if c not in CSV_COLUMNS and c not in _CSV_OPTIONAL]
-    groups: dict[tuple[str, str, str, str], dict[str, Any]] = {}
-    for lineno, row in enumerate(reader, start=2):
-        short = [c for c in CSV_COLUMNS if row.get(c) is None]
-        if short:
-            raise LandmarkError(
-                f"too few fields (no {', '.join(short)}); every row needs " + ",".join(CSV_COLUMNS),
-                file=f"{where} line {lineno}",
-            )
-        key = (row["patient_id"], row["timepoint"], row["image"], row["rater"])
-        g = groups.setdefault(
-            key, {"points": {}, "index": set(), "opt": {}, "extra": {}, "line": lineno}
+    return reader
+
+
+def _add_csv_row(
+    groups: dict[tuple[str, str, str, str], dict[str, Any]],
+    row: Mapping[str, Any],
+    extra_cols: Sequence[str],
+    line_where: str,
+    lineno: int,
+) -> None:
+    """Add one CSV row (one point) to its image's group, refusing inconsistent rows."""
+    short = [c for c in CSV_COLUMNS if row.get(c) is None]
+    if short:
+        raise LandmarkError(
+            f"too few fields (no {', '.join(short)}); every row needs " + ",".join(CSV_COLUMNS),
+            file=line_where,
         )
-        level, name = row["level"].strip(), row["point"].strip()
-        line_where = f"{where} line {lineno}"
-        if name in g["points"].setdefault(level, {}):
+    key = (row["patient_id"], row["timepoint"], row["image"], row["rater"])
+    g = groups.setdefault(
+        key, {"points": {}, "index": set(), "opt": {}, "extra": {}, "line": lineno}
+    )
+    level, name = row["level"].strip(), row["point"].strip()
+    if name in g["points"].setdefault(level, {}):
+        raise LandmarkError(
+            "duplicate point for this image; keep one row", file=line_where, level=level, point=name
+        )
+    g["points"][level][name] = _parse_point([row["row"], row["col"]], line_where, level, name)
+    if str(row.get("index_level", "")).strip().lower() in ("yes", "true", "1", "y"):
+        g["index"].add(level)
+    for col in ("scheme", "row_mm", "col_mm", "spacing_source"):
+        value = (row.get(col) or "").strip()
+        prev = g["opt"].setdefault(col, value) if value else value
+        if prev != value:
             raise LandmarkError(
-                "duplicate point for this image; keep one row",
+                f"column {col} changes within one image ({prev!r} then {value!r})",
                 file=line_where,
-                level=level,
-                point=name,
             )
-        g["points"][level][name] = _parse_point([row["row"], row["col"]], line_where, level, name)
-        if str(row.get("index_level", "")).strip().lower() in ("yes", "true", "1", "y"):
-            g["index"].add(level)
-        for col in ("scheme", "row_mm", "col_mm", "spacing_source"):
-            value = (row.get(col) or "").strip()
-            if value:
-                prev = g["opt"].setdefault(col, value)
-                if prev != value:
-                    raise LandmarkError(
-                        f"column {col} changes within one image ({prev!r} then {value!r})",
-                        file=line_where,
-                    )
-        for col in extra_cols:
-            value = row.get(col)
-            prev = g["extra"].setdefault(col, value)
-            if prev != value:
-                raise LandmarkError(
-                    f"extra column {col!r} changes within one image ({prev!r} then {value!r}); "
-                    "kyphoimg keeps extra columns per image: keep one value per image or use JSON",
-                    file=f"{where} line {lineno}",
-                )
-    sets = []
-    for (pid, tp, image, rater), g in groups.items():
-        opt = g["opt"]
-        source = opt.get("spacing_source")
-        try:
-            cal = (
-                Calibration(float(opt["row_mm"]), float(opt["col_mm"]), source)
-                if source and source != "none"
-                else Calibration.none()
-            )
-        except (KeyError, ValueError, CalibrationError) as exc:
+    for col in extra_cols:
+        value = row.get(col)
+        prev = g["extra"].setdefault(col, value)
+        if prev != value:
             raise LandmarkError(
-                f"calibration columns of image {image!r} are unusable ({exc})", file=where
-            ) from None
-        names = {n for pts in g["points"].values() for n in pts}
-        ls = LandmarkSet(
-            points=g["points"],
-            scheme=opt.get("scheme") or _infer_scheme(names),
-            patient_id=pid or None,
-            timepoint=tp or None,
-            image=ImageRef(path=image or None),
-            calibration=cal,
-            index_levels=tuple(sorted(g["index"], key=lambda lv: _LEVEL_INDEX.get(lv, 99))),
-            rater=rater or None,
-            extra=g["extra"],
-            source=f"{where} (image {image or '?'}, from line {g['line']})",
+                f"extra column {col!r} changes within one image ({prev!r} then {value!r}); "
+                "kyphoimg keeps extra columns per image: keep one value per image or use JSON",
+                file=line_where,
+            )
+
+
+def _csv_set(key: tuple[str, str, str, str], g: Mapping[str, Any], where: str) -> LandmarkSet:
+    """Build one image's landmark set from its CSV group."""
+    pid, tp, image, rater = key
+    opt = g["opt"]
+    source = opt.get("spacing_source")
+    try:
+        cal = (
+            Calibration(float(opt["row_mm"]), float(opt["col_mm"]), source)
+            if source and source != "none"
+            else Calibration.none()
         )
-        if validate:
-            validate_landmarks(ls)
-        sets.append(ls)
-    return sets
+    except (KeyError, ValueError, CalibrationError) as exc:
+        raise LandmarkError(
+            f"calibration columns of image {image!r} are unusable ({exc})", file=where
+        ) from None
+    names = {n for pts in g["points"].values() for n in pts}
+    return LandmarkSet(
+        points=g["points"],
+        scheme=opt.get("scheme") or _infer_scheme(names),
+        patient_id=pid or None,
+        timepoint=tp or None,
+        image=ImageRef(path=image or None),
+        calibration=cal,
+        index_levels=tuple(sorted(g["index"], key=lambda lv: _LEVEL_INDEX.get(lv, 99))),
+        rater=rater or None,
+        extra=g["extra"],
+        source=f"{where} (image {image or '?'}, from line {g['line']})",
+    )
 
 
 def write_landmarks_csv(sets: Iterable[LandmarkSet], path: str | os.PathLike[str]) -> Path:
@@ -877,6 +970,18 @@ def write_landmarks_csv(sets: Iterable[LandmarkSet], path: str | os.PathLike[str
     The optional columns ``scheme``, ``row_mm``, ``col_mm``, ``spacing_source`` and
     ``index_level`` are always written, so a round trip keeps scheme, calibration and index
     levels; extra columns the sets were read with follow.
+
+    Parameters
+    ----------
+    sets : iterable of LandmarkSet
+        One set per image.
+    path : path-like
+        The CSV file to write (replaced atomically).
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
     """
     sets = list(sets)
     extra_cols: list[str] = []

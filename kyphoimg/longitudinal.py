@@ -1,9 +1,10 @@
 """Longitudinal features: one row per treated vertebra, time points as columns.
 
 Input is the measures table (:func:`kyphoimg.measure.measures_table`); output is the
-features table of DESIGN.md: ``patient_id, level``, each measure suffixed by time point
-(``ka_deg_pre``, ``ka_deg_post``, ``ka_deg_last`` ...), the derived measures of DOMAIN.md
-§4, the reader findings and, when given, the clinical columns.
+features table: ``patient_id, level``, each measure suffixed by time point
+(``ka_deg_pre``, ``ka_deg_post``, ``ka_deg_last`` ...), the derived measures (defined with
+their sources in ``docs/measures.md``), the reader findings and, when given, the clinical
+columns.
 
 Every derived column that has variants is accompanied by a column naming the variant
 that produced it (``height_restoration_method``, ``reduction_rate_method``,
@@ -179,21 +180,40 @@ def features_table(
     ValueError
         If a variant name is unknown.
     """
+    _check_variants(restoration, restoration_height, reduction_rate)
+    rule = recompression or RecompressionRule()
+    idx = _index_rows(measures, order)
+    tps = list(DEFAULT_TIMEPOINTS if order is None else order)  # a fixed schema
+    w = _Wide(_pivot(idx, tps), tps)
+    _add_restoration(w, restoration, restoration_height)
+    _add_reduction(w, reduction_rate, restoration, restoration_height)
+    loss, loss_mm = _height_loss(w, rule)
+    w.out["height_loss_pct"] = loss
+    w.out["recompression"] = _recompression(w, rule, loss, loss_mm)
+    w.out["recompression_rule"] = rule.describe()
+    w.out["last_timepoint"] = w.last_tp
+    out = w.out.join(_findings(idx, w.out.index, tps)).reset_index()
+    if clinical is not None:
+        out = _join_clinical(out, clinical)
+    return out
+
+
+def _check_variants(restoration: str, restoration_height: str, reduction_rate: str) -> None:
+    """Refuse unknown variant names of :func:`features_table`."""
     if restoration not in ("reference", "relative"):
         raise ValueError(f"restoration={restoration!r}; use 'reference' or 'relative'")
     if restoration_height not in _HEIGHT_RATIO:
         raise ValueError(f"restoration_height={restoration_height!r}; use ha, hm or hp")
     if reduction_rate not in ("restoration", "angle"):
         raise ValueError(f"reduction_rate={reduction_rate!r}; use 'restoration' or 'angle'")
-    rule = recompression or RecompressionRule()
 
+
+def _index_rows(measures: pd.DataFrame, order: Sequence[str] | None) -> pd.DataFrame:
+    """Return the index vertebrae's rows, checking time points and one row per film."""
     idx = measures[measures["is_index"].astype(bool)]
     present = [str(t) for t in pd.unique(idx["timepoint"].dropna())]
     _order_timepoints(present, order)  # every time point must have its place in the order
-    full_order = list(DEFAULT_TIMEPOINTS if order is None else order)
-    tps = full_order  # columns for every time point of the order: a fixed schema
-    key = ["patient_id", "level"]
-    dup = idx.duplicated([*key, "timepoint"], keep=False)
+    dup = idx.duplicated(["patient_id", "level", "timepoint"], keep=False)
     if dup.any():
         first = idx[dup].iloc[0]
         raise KyphoimgError(
@@ -201,7 +221,12 @@ def features_table(
             f"time point {first['timepoint']} (two raters or two films?); measure one set per "
             "time point, or split the table by rater"
         )
+    return idx
 
+
+def _pivot(idx: pd.DataFrame, tps: Sequence[str]) -> pd.DataFrame:
+    """Pivot to one row per (patient_id, level), ``<measure>_<timepoint>`` columns."""
+    key = ["patient_id", "level"]
     numeric = [m for m in FEATURE_MEASURES if m != "spacing_source"]
     # Pivot the float measures and the text column apart: a mixed pivot goes through object.
     wide = idx.pivot(index=key, columns="timepoint", values=numeric)
@@ -225,56 +250,71 @@ def features_table(
         for t in tps:
             if out[f"{m}_{t}"].dtype != float:
                 out[f"{m}_{t}"] = out[f"{m}_{t}"].astype(float)
+    return out
 
-    def col(m: str, t: str | None) -> np.ndarray:
+
+class _Wide:
+    """The wide table being built, with column access by measure and time point.
+
+    ``last_tp`` is each row's latest follow-up: the last time point after ``post`` with a
+    value.
+    """
+
+    def __init__(self, out: pd.DataFrame, tps: Sequence[str]) -> None:
+        self.out = out
+        post_pos = tps.index("post") if "post" in tps else -1
+        self.follow = [t for i, t in enumerate(tps) if i > post_pos and t not in ("pre", "post")]
+        self.last_tp = np.full(len(out), None, dtype=object)
+        for t in self.follow:
+            seen = ~np.isnan(self.col("ha_px", t)) | ~np.isnan(self.col("ka_deg", t))
+            self.last_tp = np.where(seen, t, self.last_tp)
+        self.last_source = np.full(len(out), None, dtype=object)
+        for t in self.follow:
+            self.last_source = np.where(self.last_tp == t, self.source(t), self.last_source)
+
+    def col(self, m: str, t: str | None) -> np.ndarray:
         name = f"{m}_{t}"
-        if t is None or name not in out:
-            return np.full(len(out), np.nan)
-        return out[name].to_numpy(dtype=float)
+        if t is None or name not in self.out:
+            return np.full(len(self.out), np.nan)
+        return self.out[name].to_numpy(dtype=float)
 
-    def source(t: str | None) -> np.ndarray:
+    def source(self, t: str | None) -> np.ndarray:
         name = f"spacing_source_{t}"
-        if t is None or name not in out:
-            return np.full(len(out), None, dtype=object)
-        return out[name].to_numpy(dtype=object)
+        if t is None or name not in self.out:
+            return np.full(len(self.out), None, dtype=object)
+        return self.out[name].to_numpy(dtype=object)
 
-    def comparable(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Rows where two films' heights compare in mm, and rows where only pixels do.
-
-        Millimetres compare when both films share a calibration source other than none;
-        pixels when neither film is calibrated. Mixed sources compare in neither.
-        """
-        mm = (a == b) & (a != "none") & pd.notna(a)
-        px = (a == "none") & (b == "none")
-        return mm, px
-
-    # Latest follow-up per row: the last time point after post with a value.
-    post_pos = full_order.index("post") if "post" in full_order else -1
-    follow = [t for t in tps if full_order.index(t) > post_pos and t not in ("pre", "post")]
-    last_tp = np.full(len(out), None, dtype=object)
-    for t in follow:
-        seen = ~np.isnan(col("ha_px", t)) | ~np.isnan(col("ka_deg", t))
-        last_tp = np.where(seen, t, last_tp)
-
-    def at_last(m: str) -> np.ndarray:
-        vals = np.full(len(out), np.nan)
-        for t in follow:
-            vals = np.where(last_tp == t, col(m, t), vals)
+    def at_last(self, m: str) -> np.ndarray:
+        vals = np.full(len(self.out), np.nan)
+        for t in self.follow:
+            vals = np.where(self.last_tp == t, self.col(m, t), vals)
         return vals
 
-    last_source = np.full(len(out), None, dtype=object)
-    for t in follow:
-        last_source = np.where(last_tp == t, source(t), last_source)
+    def height(self, m: str, t: str | None, mm_ok: np.ndarray, px_ok: np.ndarray) -> np.ndarray:
+        """Return height ``m`` in mm where films compare in mm, px where in pixels, else NaN."""
+        return np.where(
+            mm_ok, self.col(f"{m}_mm", t), np.where(px_ok, self.col(f"{m}_px", t), np.nan)
+        )
 
-    h = restoration_height
+
+def _comparable(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the rows where two films' heights compare in mm, and where only pixels do.
+
+    Millimetres compare when both films share a calibration source other than none;
+    pixels when neither film is calibrated. Mixed sources compare in neither.
+    """
+    mm = (a == b) & (a != "none") & pd.notna(a)
+    px = (a == "none") & (b == "none")
+    return mm, px
+
+
+def _add_restoration(w: _Wide, restoration: str, h: str) -> None:
+    """Add height restoration (reference, relative), height and AHR gain, pre to post."""
+    out = w.out
     ratio = _HEIGHT_RATIO[h]
-    pre_r, post_r = col(ratio, "pre"), col(ratio, "post")
-    mm_both, px_both = comparable(source("pre"), source("post"))
-    nan = np.full(len(out), np.nan)
-    h_pre = np.where(mm_both, col(f"{h}_mm", "pre"), np.where(px_both, col(f"{h}_px", "pre"), nan))
-    h_post = np.where(
-        mm_both, col(f"{h}_mm", "post"), np.where(px_both, col(f"{h}_px", "post"), nan)
-    )
+    pre_r, post_r = w.col(ratio, "pre"), w.col(ratio, "post")
+    mm_both, px_both = _comparable(w.source("pre"), w.source("post"))
+    h_pre, h_post = (w.height(h, t, mm_both, px_both) for t in ("pre", "post"))
     with np.errstate(invalid="ignore", divide="ignore"):
         # Nothing to restore (R_pre = 100) or a zero height: undefined, NaN rather than inf.
         room = 100.0 - pre_r
@@ -282,66 +322,67 @@ def features_table(
         out["restoration_reference_pct"] = _finite(100.0 * (post_r - pre_r) / room)
         out["restoration_relative_pct"] = _finite(100.0 * (h_post - h_pre) / h_pre)
         out["height_gain_mm"] = np.where(
-            mm_both, col(f"{h}_mm", "post") - col(f"{h}_mm", "pre"), np.nan
+            mm_both, w.col(f"{h}_mm", "post") - w.col(f"{h}_mm", "pre"), np.nan
         )
-        out["ahr_gain_pp"] = col("ahr_pct", "post") - col("ahr_pct", "pre")
-        out["height_restoration_pct"] = out[f"restoration_{restoration}_pct"]
-        out["height_restoration_method"] = f"{restoration}:{h}"
+    out["ahr_gain_pp"] = w.col("ahr_pct", "post") - w.col("ahr_pct", "pre")
+    out["height_restoration_pct"] = out[f"restoration_{restoration}_pct"]
+    out["height_restoration_method"] = f"{restoration}:{h}"
 
-        ka_pre, ka_post, ka_last = col("ka_deg", "pre"), col("ka_deg", "post"), at_last("ka_deg")
-        out["reduction_angle_deg"] = ka_pre - ka_post
-        if reduction_rate == "angle":
+
+def _add_reduction(w: _Wide, reduction_rate: str, restoration: str, h: str) -> None:
+    """Add reduction angle and rate (pre to post) and correction loss (post to last)."""
+    out = w.out
+    ka_pre, ka_post, ka_last = w.col("ka_deg", "pre"), w.col("ka_deg", "post"), w.at_last("ka_deg")
+    out["reduction_angle_deg"] = ka_pre - ka_post
+    if reduction_rate == "angle":
+        with np.errstate(invalid="ignore", divide="ignore"):
             out["reduction_rate_pct"] = _finite(100.0 * (ka_pre - ka_post) / ka_pre)
-            out["reduction_rate_method"] = "angle:(ka_pre-ka_post)/ka_pre"
-        else:
-            out["reduction_rate_pct"] = out["height_restoration_pct"]
-            out["reduction_rate_method"] = f"height_restoration:{restoration}:{h}"
-        out["correction_loss_deg"] = ka_last - ka_post
+        out["reduction_rate_method"] = "angle:(ka_pre-ka_post)/ka_pre"
+    else:
+        out["reduction_rate_pct"] = out["height_restoration_pct"]
+        out["reduction_rate_method"] = f"height_restoration:{restoration}:{h}"
+    out["correction_loss_deg"] = ka_last - ka_post
 
-        base = rule.baseline
+
+def _height_loss(w: _Wide, rule: RecompressionRule) -> tuple[np.ndarray, np.ndarray]:
+    """Return the height loss from the rule's baseline to the last follow-up, % and mm."""
+    base = rule.baseline
+    nan = np.full(len(w.out), np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
         if rule.height == "max_loss":
-            loss = at_last("compression_max_pct") - col("compression_max_pct", base)
-            loss_mm = np.full(len(out), np.nan)
+            loss = w.at_last("compression_max_pct") - w.col("compression_max_pct", base)
+            loss_mm = nan
         elif rule.height == "ahr":
-            b = col("ahr_pct", base)
-            loss = 100.0 * (b - at_last("ahr_pct")) / b
-            loss_mm = np.full(len(out), np.nan)
+            b = w.col("ahr_pct", base)
+            loss = 100.0 * (b - w.at_last("ahr_pct")) / b
+            loss_mm = nan
         else:
-            mm_ok, px_ok = comparable(source(base), last_source)
-            b_mm, l_mm = col(f"{rule.height}_mm", base), at_last(f"{rule.height}_mm")
-            b_px, l_px = col(f"{rule.height}_px", base), at_last(f"{rule.height}_px")
+            mm_ok, px_ok = _comparable(w.source(base), w.last_source)
+            b_mm, l_mm = w.col(f"{rule.height}_mm", base), w.at_last(f"{rule.height}_mm")
+            b_px, l_px = w.col(f"{rule.height}_px", base), w.at_last(f"{rule.height}_px")
             b = np.where(mm_ok, b_mm, np.where(px_ok, b_px, np.nan))
             last_h = np.where(mm_ok, l_mm, np.where(px_ok, l_px, np.nan))
             loss = 100.0 * (b - last_h) / b
             loss_mm = np.where(mm_ok, b_mm - l_mm, np.nan)
-        loss = _finite(loss)
-        out["height_loss_pct"] = loss
+    return _finite(loss), loss_mm
 
-    # Thresholds are inclusive; rounding to 1e-9 keeps an exact 15 % or 10 deg from failing
-    # on floating-point noise.
+
+def _recompression(
+    w: _Wide, rule: RecompressionRule, loss: np.ndarray, loss_mm: np.ndarray
+) -> pd.Series | pd.arrays.BooleanArray:
+    """Apply the rule's thresholds (inclusive) with Kleene logic for missing values."""
+    # Rounding to 1e-9 keeps an exact 15 % or 10 deg from failing on floating-point noise.
     height_hit = _nullable(np.round(loss, 9) >= rule.height_loss_pct, np.isnan(loss))
     if rule.min_loss_mm is not None:
         height_hit = height_hit & _nullable(
             np.round(loss_mm, 9) >= rule.min_loss_mm, np.isnan(loss_mm)
         )
-    if rule.angle_increase_deg is not None:
-        cl = out["correction_loss_deg"].to_numpy(dtype=float)
-        angle_hit = _nullable(np.round(cl, 9) >= rule.angle_increase_deg, np.isnan(cl))
-        # Kleene logic: NA | True is True, NA | False is NA.
-        out["recompression"] = pd.Series(height_hit, index=out.index) | pd.Series(
-            angle_hit, index=out.index
-        )
-    else:
-        out["recompression"] = height_hit
-    out["recompression_rule"] = rule.describe()
-    out["last_timepoint"] = last_tp
-
-    findings = _findings(idx, out.index, tps)
-    out = out.join(findings)
-    out = out.reset_index()
-    if clinical is not None:
-        out = _join_clinical(out, clinical)
-    return out
+    if rule.angle_increase_deg is None:
+        return height_hit
+    cl = w.out["correction_loss_deg"].to_numpy(dtype=float)
+    angle_hit = _nullable(np.round(cl, 9) >= rule.angle_increase_deg, np.isnan(cl))
+    # Kleene logic: NA | True is True, NA | False is NA.
+    return pd.Series(height_hit, index=w.out.index) | pd.Series(angle_hit, index=w.out.index)
 
 
 def _finite(values: np.ndarray) -> np.ndarray:

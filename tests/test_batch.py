@@ -301,3 +301,14 @@ def test_study_toml(study: Path, tmp_path: Path) -> None:
     assert (tmp_path / "out" / "features.csv").is_file()
     toml.write_text('[run]\ndicom_dir = "x"\ncolour = "blue"\n', encoding="utf-8")
     assert main(["run", str(toml)]) == 2
+
+
+def test_run_result_tables_are_the_pseudonymised_ones(study: Path, tmp_path: Path) -> None:
+    """What run_study returns is what it wrote: no real patient id in either."""
+    result = run_study(RunOptions(dicom_dir=study, output=tmp_path / "out", pseudonymise=True))
+    written = pd.read_csv(tmp_path / "out" / "measures.csv", dtype=str)
+    real = set(NAMES)
+    assert len(result.measures) > 0
+    assert not real & set(result.measures["patient_id"])
+    assert not real & set(result.films["patient_id"].dropna())
+    assert set(result.measures["patient_id"]) == set(written["patient_id"])

@@ -6,6 +6,8 @@ import dataclasses
 import itertools
 import json
 import math
+import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +38,7 @@ from kyphoimg.sample import (
     sample_patients,
     simulate_cohort,
     truth_frame,
+    write_radiograph,
 )
 from kyphoimg.sample.phantom import lateral_phantom
 
@@ -87,10 +90,12 @@ def test_committed_sample_is_what_the_generator_writes(cohort) -> None:
         # across a rounding boundary (1 DN); anything more is a change of the generator.
         # Tolerated: at most 1 DN on at most 0.1 % of the pixels (81 of 819,200 seen on
         # one CPU against the committed files); more is a change of the generator.
-        assert int(diff.max()) <= 1 and (diff > 0).mean() <= 1e-3, (
+        why = (
             f"{rel}: {int((diff > 0).sum())} pixels differ, by up to {int(diff.max())}; "
             "regenerate with `make sample-data` if the generator changed on purpose"
         )
+        assert int(diff.max()) <= 1, why
+        assert (diff > 0).mean() <= 1e-3, why
         for kw in ("SOPInstanceUID", "StudyInstanceUID", "StudyDate", "ImagerPixelSpacing"):
             assert a.get(kw) == b.get(kw), (rel, kw)
         assert a.file_meta.TransferSyntaxUID == b.file_meta.TransferSyntaxUID
@@ -283,6 +288,71 @@ def test_radiograph_dataset_refuses_bad_pixels() -> None:
         radiograph_dataset(np.zeros((4, 4)), patient_id="X", study_date=date, transfer_syntax="rle")
 
 
+def _dciodvfy(path: Path) -> tuple[list[str], str]:
+    """Run dciodvfy on a file: its Error lines and its whole report (stdout and stderr)."""
+    exe = shutil.which("dciodvfy")
+    if exe is None:
+        pytest.fail(
+            "dciodvfy (Debian package dicom3tools) is not installed: run `make sysdeps-test`"
+        )
+    run = subprocess.run([exe, str(path)], capture_output=True, text=True, timeout=60)
+    report = run.stdout + run.stderr
+    return [line for line in report.splitlines() if line.startswith("Error")], report
+
+
+@pytest.mark.parametrize("transfer_syntax", ["explicit", "j2k"])
+@pytest.mark.parametrize("photometric", ["MONOCHROME1", "MONOCHROME2"])
+@pytest.mark.parametrize("modality", ["CR", "DX"])
+def test_written_films_pass_dciodvfy(modality, photometric, transfer_syntax, tmp_path) -> None:
+    """Every kind of film write_radiograph makes is valid against its IOD (PS3.3 A.2, A.26)."""
+    pixels = np.random.default_rng(7).integers(0, 4096, (48, 40)).astype(np.uint16)
+    date = pd.Timestamp("2024-05-06").date()
+    errors = {}
+    for kind in (*CALIBRATION_KINDS, None):  # None: the defaults (no spacing tags given)
+        extra: dict = {}
+        if kind is not None:
+            film = FilmSpec("pre", -1, modality=modality, calibration_kind=kind)
+            extra = {
+                "spacing_tags": film_calibration(film)[0],
+                "facing": "left",
+                "patient_sex": "F",
+                "patient_age_years": 77,
+                "birth_date": pd.Timestamp("1947-02-03").date(),
+                "window": (300.0, 3200.0),
+            }
+        path = tmp_path / f"{kind}.dcm"
+        write_radiograph(
+            pixels,
+            path,
+            patient_id="P999",
+            study_date=date,
+            modality=modality,
+            photometric=photometric,
+            transfer_syntax=transfer_syntax,
+            uid_seed=(kind,),
+            **extra,
+        )
+        found, report = _dciodvfy(path)
+        iod = "DXImageForPresentation" if modality == "DX" else "CRImage"
+        assert iod in report, f"{kind}: dciodvfy did not check the {iod} IOD:\n{report}"
+        if found:
+            errors[str(kind)] = found
+    assert not errors, "dciodvfy errors:\n" + "\n".join(
+        f"{kind}: {line}" for kind, lines in errors.items() for line in lines
+    )
+
+
+def test_committed_sample_passes_dciodvfy() -> None:
+    errors = {}
+    for path in sorted(SAMPLE.rglob("*.dcm")):
+        found, _ = _dciodvfy(path)
+        if found:
+            errors[path.relative_to(SAMPLE)] = found
+    assert not errors, "dciodvfy errors:\n" + "\n".join(
+        f"{rel}: {line}" for rel, lines in errors.items() for line in lines
+    )
+
+
 def test_filmspec_and_patientspec_validate() -> None:
     with pytest.raises(ValueError, match="calibration_kind"):
         FilmSpec("pre", -1, calibration_kind="ruler")
@@ -324,7 +394,9 @@ def test_sample_dates_give_the_time_points() -> None:
     index = ki.scan(SAMPLE, progress=False)
     index = index[index["status"] == "ok"]
     clinical = pd.read_csv(SAMPLE / "clinical.csv")
-    assigned = kyphoimg.timepoints.assign_timepoints(index, clinical[["patient_id", "surgery_date"]])
+    assigned = kyphoimg.timepoints.assign_timepoints(
+        index, clinical[["patient_id", "surgery_date"]]
+    )
     expected = assigned["path"].str.rsplit("/", n=1).str[-1].str.removesuffix(".dcm")
     assert (assigned["timepoint"] == expected).all()
     assert (assigned["timepoint_flag"].fillna("") == "").all()

@@ -2,7 +2,7 @@
 
 :func:`read_radiograph` returns a :class:`Radiograph`: the stored pixels of one frame after
 the modality LUT, a :class:`~kyphoimg.calibration.Calibration` resolved by the rules of
-DOMAIN.md §5 (:func:`calibration_from_dataset`), the identifying metadata and the VOI
+:func:`kyphoimg.calibration.resolve_spacing`, the identifying metadata and the VOI
 (window or VOI LUT) needed to display it with bone bright.
 
 The file on disk is never written, and the returned pixel array is read-only: displaying,
@@ -210,7 +210,7 @@ class Radiograph:
         file's polarity (MONOCHROME1: low values are bright). Integer when no rescale
         applies, float64 otherwise. Read-only.
     calibration : Calibration
-        Millimetres per pixel ``(row_mm, col_mm)`` and their source (DOMAIN.md §5).
+        Millimetres per pixel ``(row_mm, col_mm)`` and their source (``docs/dicom.md``).
     metadata : RadiographMetadata
         UIDs, patient, dates, view, photometric interpretation, transfer syntax...
     voi : VoiSettings
@@ -388,7 +388,7 @@ def resolve_calibration(ds: Dataset) -> tuple[Calibration, tuple[str, ...]]:
 
 
 def calibration_from_dataset(ds: Dataset) -> Calibration:
-    """Resolve the pixel calibration of a projection radiograph (DOMAIN.md §5).
+    """Resolve the pixel calibration of a projection radiograph.
 
     The first rule that applies wins:
 

@@ -2,7 +2,7 @@
 
 Everything here works without pixel data: recognising DICOM files (with or without a
 Part 10 header), parsing headers leniently while recording pydicom's warnings, the
-identifying header fields, the spacing rules of DOMAIN.md §5, whether an installed
+identifying header fields, the spacing rules of :mod:`kyphoimg.calibration`, whether an installed
 decoder handles a transfer syntax, and whether a dataset is an image at all.
 :mod:`kyphoimg.dicom` builds the pixel pipeline on top of it.
 """
@@ -910,7 +910,7 @@ def scan(folder: str | os.PathLike[str], *, progress: bool = True, jobs: int = 1
           and ``study_time``, ``acquisition_time`` (ISO ``HH:MM:SS[.ffffff]`` text);
         - ``rows``, ``columns`` (nullable integers), ``transfer_syntax`` (UID, inferred
           when the file has no file meta);
-        - ``spacing_source``, ``row_mm``, ``col_mm``: the calibration of DOMAIN.md §5
+        - ``spacing_source``, ``row_mm``, ``col_mm``: the calibration (:func:`kyphoimg.calibration.resolve_spacing`)
           (NaN mm with source ``none``);
         - ``status``: ``ok``, ``not_dicom`` or ``error``; ``reason``: why a row is not
           ``ok`` (not DICOM, truncated, not an image, no pixel data, no decoder

@@ -498,7 +498,6 @@ def build_sr(
     approximations) are not written. The SR carries the patient module of the source
     image, as any SR stored next to the image in a PACS must.
     """
-
     validate_landmarks(landmarks)
     hd = _hd()
     from highdicom.coding_schemes import CodingSchemeIdentificationItem
@@ -1117,7 +1116,6 @@ def export_sr_files(
     errors : pandas.DataFrame
         One row per failure, columns ``file, level, point, error``.
     """
-
     sets, errors = read_landmark_files(landmarks)
     rows = list(errors.itertuples(index=False, name=None))
     by_uid, by_name = _dicom_index(dicom)
@@ -1160,7 +1158,6 @@ def import_sr_files(
     errors : pandas.DataFrame
         One row per failure, columns ``file, level, point, error``.
     """
-
     files: list[Path] = []
     for p in map(Path, srs):
         files.extend(sorted(p.rglob("*.dcm")) if p.is_dir() else [p])
