@@ -14,7 +14,7 @@ import os
 import secrets
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,8 @@ from .landmarks import (
 from .longitudinal import features_table
 from .measure import images_table, measures_table
 from .parallel import executor_name, run_tasks
-from .timepoints import assign_timepoints
+from .study import StudyEntry, check_rater, open_worklist
+from .timepoints import TIMEPOINTS, assign_timepoints, normalise_timepoint
 
 __all__ = [
     "FILM_COLUMNS",
@@ -121,6 +122,9 @@ class RunOptions:
         Reuse per-film results cached by an earlier (interrupted) run of the same output.
     progress : bool
         Show progress bars.
+    rater : str, optional
+        The reader whose landmark files are measured (``<film>.<rater>.landmarks.json``,
+        or a single-reader file naming that rater); without one, the single-reader files.
     """
 
     dicom_dir: Path
@@ -137,6 +141,7 @@ class RunOptions:
     keep_identifiers: bool = False
     resume: bool = True
     progress: bool = False
+    rater: str | None = None
 
 
 @dataclass(frozen=True)
@@ -150,11 +155,14 @@ class FilmTask:
     landmarks : str
         The landmark file the set came from (named in messages).
     timepoint : str or None
-        Time point assigned from the surgery table, used when the set has none.
+        The film's time point in the study (from its name or the surgery table), used
+        when the set has none.
     cache_key : str
         Key of the cached result (film file, landmark content, time point, version).
     landmark_data : dict
         The landmark set as its file's JSON object.
+    timepoints : tuple of str
+        The study's time points (the vocabulary a set's time point must belong to).
     """
 
     dicom: str
@@ -162,6 +170,7 @@ class FilmTask:
     timepoint: str | None
     cache_key: str
     landmark_data: dict[str, Any] = field(default_factory=dict)
+    timepoints: tuple[str, ...] = TIMEPOINTS
 
 
 @dataclass
@@ -232,12 +241,13 @@ def measure_film(task: FilmTask) -> dict[str, Any]:
             calibration=calibration,
             film=task.dicom,
         )
-        ls = ls.replace(timepoint=ls.timepoint or task.timepoint)
-        if ls.timepoint is None:
+        timepoint = ls.timepoint or task.timepoint
+        if timepoint is None:
             raise LandmarkError(
                 "no time point: set 'timepoint' in the file or give a surgery table",
                 file=task.landmarks,
             )
+        ls = ls.replace(timepoint=normalise_timepoint(timepoint, task.timepoints, where=ls.where))
         validate_landmarks(ls)
         return {"landmarks": ls.to_dict(), "source": task.landmarks, "errors": []}
     except LandmarkError as exc:
@@ -257,85 +267,6 @@ def _file_key(*paths: str, extra: str = "") -> str:
         st = os.stat(p)
         h.update(f"{os.path.abspath(p)}|{st.st_size}|{st.st_mtime_ns}".encode())
     return h.hexdigest()[:32]
-
-
-def _pair(
-    index: pd.DataFrame, dicom_dir: Path, sets: list[LandmarkSet]
-) -> tuple[list[dict[str, Any]], list[ErrorRow]]:
-    """Pair landmark sets with films: by SOP Instance UID, then by path or file name."""
-    ok = index[index["status"] == "ok"]
-    unreadable = {
-        (dicom_dir / p).resolve(): r
-        for p, r in zip(
-            index.loc[index["status"] == "error", "path"],
-            index.loc[index["status"] == "error", "reason"],
-            strict=True,
-        )
-    }
-    by_uid = {
-        u: p for u, p in zip(ok["sop_instance_uid"], ok["path"], strict=True) if isinstance(u, str)
-    }
-    by_path = {(dicom_dir / p).resolve(): p for p in ok["path"]}
-    by_stem: dict[tuple[Path, str], list[str]] = {}
-    for p in ok["path"]:
-        full = (dicom_dir / p).resolve()
-        by_stem.setdefault((full.parent, full.stem), []).append(p)
-    pairs: list[dict[str, Any]] = []
-    errors: list[ErrorRow] = []
-    taken: dict[str, Path] = {}
-    for ls in sets:
-        lf = Path(ls.source or "")
-        head = {
-            "patient_id": ls.patient_id,
-            "timepoint": ls.timepoint,
-            "sop_instance_uid": ls.image.sop_instance_uid,
-            "image_path": ls.image.path,
-        }
-        film, how = None, None
-        if head["sop_instance_uid"] in by_uid:
-            film, how = by_uid[head["sop_instance_uid"]], "sop_instance_uid"
-        elif head["image_path"] and (lf.parent / head["image_path"]).resolve() in by_path:
-            film, how = by_path[(lf.parent / head["image_path"]).resolve()], "image_path"
-        else:
-            stem = lf.name.removesuffix(".landmarks.json").removesuffix(".landmarks.csv")
-            candidates = by_stem.get((lf.parent.resolve(), stem), [])
-            if len(candidates) == 1:
-                film, how = candidates[0], "file_name"
-        if (
-            film is None
-            and head["image_path"]
-            and (lf.parent / head["image_path"]).resolve() in unreadable
-        ):
-            target = (lf.parent / head["image_path"]).resolve()
-            errors.append(
-                (
-                    str(lf),
-                    None,
-                    None,
-                    f"{lf}: its film {target} cannot be read ({unreadable[target]})",
-                )
-            )
-            continue
-        if film is None:
-            errors.append(
-                (
-                    str(lf),
-                    None,
-                    None,
-                    f"{lf}: no DICOM film found for this landmark file (SOP Instance UID "
-                    f"{head['sop_instance_uid']}, image path {head['image_path']}); put the film "
-                    "in the study folder or fix image.path",
-                )
-            )
-            continue
-        if film in taken:
-            errors.append(
-                (str(lf), None, None, f"{lf}: film {film} is already paired with {taken[film]}")
-            )
-            continue
-        taken[film] = lf
-        pairs.append({"dicom": film, "landmarks": lf, "set": ls, "paired_by": how, **head})
-    return pairs, errors
 
 
 def run_study(options: RunOptions) -> RunResult:
@@ -361,18 +292,23 @@ def run_study(options: RunOptions) -> RunResult:
         Tables, errors, summary and the files written.
     """
     t0 = time.perf_counter()
-    o = options
+    o = replace(options, rater=check_rater(options.rater))
     out = Path(o.output)
     out.mkdir(parents=True, exist_ok=True)
     index, errors = _scan(o)
-    lfiles = find_landmark_files([o.landmarks_dir or o.dicom_dir])
-    lsets, read_errors = read_landmark_files(lfiles, validate=False)
-    errors += list(read_errors.itertuples(index=False, name=None))
-    pairs, pair_errors = _pair(index, Path(o.dicom_dir), lsets)
-    errors += pair_errors
-    tasks = _tasks(o, index, pairs)
+    worklist = open_worklist(
+        o.dicom_dir,
+        rater=o.rater,
+        timepoints=o.timepoints,
+        landmarks_dir=o.landmarks_dir,
+        index=index,
+        assigned=_assigned(o, index),
+    )
+    errors += list(worklist.problems.itertuples(index=False, name=None))
+    pairs = [e for e in worklist if e.landmarks is not None]
+    tasks = _tasks(o, pairs, worklist.timepoints)
     results, n_cached = _measure_films(o, tasks, out / ".kyphoimg-cache")
-    sets, films, film_errors = _collect(pairs, tasks, results, index)
+    sets, films, film_errors = _collect(pairs, tasks, results, index, Path(o.dicom_dir))
     errors += film_errors
     tables, dropped = _tables(o, sets, films, errors, out)
     tables, written, key_note = _write_tables(o, tables, out)
@@ -380,7 +316,7 @@ def run_study(options: RunOptions) -> RunResult:
         "kyphoimg_version": __version__,
         "executor": executor_name(o.jobs, o.scheduler),
         **_file_counts(index),
-        "landmark_files": len(lfiles),
+        "landmark_files": len(pairs) + len(worklist.problems),
         "films_paired": len(pairs),
         "films_measured": len(sets),
         "films_from_cache": n_cached,
@@ -431,27 +367,29 @@ def _file_counts(index: pd.DataFrame) -> dict[str, int]:
     }
 
 
-def _tasks(o: RunOptions, index: pd.DataFrame, pairs: list[dict[str, Any]]) -> list[FilmTask]:
-    """One task per paired film, its time point from the landmark file or the surgery table."""
-    assigned: dict[str, str] = {}
-    if o.surgery is not None:
-        tp = assign_timepoints(index[index["status"] == "ok"], read_table(o.surgery))
-        assigned = {
-            p: t for p, t in zip(tp["path"], tp["timepoint"], strict=True) if isinstance(t, str)
-        }
+def _assigned(o: RunOptions, index: pd.DataFrame) -> dict[str, str]:
+    """Time points from the surgery table, by index path (empty without a table)."""
+    if o.surgery is None:
+        return {}
+    tp = assign_timepoints(index[index["status"] == "ok"], read_table(o.surgery))
+    return {p: t for p, t in zip(tp["path"], tp["timepoint"], strict=True) if isinstance(t, str)}
+
+
+def _tasks(o: RunOptions, entries: list[StudyEntry], timepoints: tuple[str, ...]) -> list[FilmTask]:
+    """One task per film with a landmark file."""
     tasks = []
-    for pr in pairs:
-        dcm = str(Path(o.dicom_dir) / pr["dicom"])
-        tp_name = pr["timepoint"] or assigned.get(pr["dicom"])
-        data = pr["set"].to_dict()
-        key = _file_key(dcm, extra=f"{tp_name}|{__version__}|{json.dumps(data, sort_keys=True)}")
+    for e in entries:
+        assert e.landmarks is not None
+        data = e.landmarks.to_dict()
+        extra = f"{e.timepoint}|{timepoints}|{__version__}|{json.dumps(data, sort_keys=True)}"
         tasks.append(
             FilmTask(
-                dicom=dcm,
-                landmarks=str(pr["landmarks"]),
-                timepoint=tp_name,
-                cache_key=key,
+                dicom=str(e.film_path),
+                landmarks=str(e.landmark_path),
+                timepoint=e.timepoint,
+                cache_key=_file_key(str(e.film_path), extra=extra),
                 landmark_data=data,
+                timepoints=timepoints,
             )
         )
     return tasks
@@ -485,10 +423,11 @@ def _measure_films(
 
 
 def _collect(
-    pairs: list[dict[str, Any]],
+    pairs: list[StudyEntry],
     tasks: list[FilmTask],
     results: list[dict[str, Any]],
     index: pd.DataFrame,
+    folder: Path,
 ) -> tuple[list[LandmarkSet], pd.DataFrame, list[ErrorRow]]:
     """Gather the measured sets, one ``films`` row per film (paired or not) and the errors."""
     sets: list[LandmarkSet] = []
@@ -505,18 +444,18 @@ def _collect(
             sets.append(ls)
         film_rows.append(
             (
-                pr["dicom"],
-                str(pr["landmarks"]),
-                ls.patient_id if ls else pr["patient_id"],
+                _index_path(pr, folder),
+                str(pr.landmark_path),
+                ls.patient_id if ls else pr.patient_id,
                 ls.timepoint if ls else task.timepoint,
-                ls.image.sop_instance_uid if ls else pr["sop_instance_uid"],
-                pr["paired_by"],
+                ls.image.sop_instance_uid if ls else pr.sop_instance_uid,
+                pr.paired_by,
                 ls.calibration.source if ls else None,
                 "measured" if ls else "failed",
                 "" if ls else "; ".join(e[3] for e in res["errors"]),
             )
         )
-    paired = {pr["dicom"] for pr in pairs}
+    paired = {_index_path(pr, folder) for pr in pairs}
     for p in index.loc[index["status"] == "ok", "path"]:
         if p not in paired:
             film_rows.append(
@@ -524,6 +463,11 @@ def _collect(
             )
     films = pd.DataFrame(film_rows, columns=list(FILM_COLUMNS)).sort_values("dicom", kind="stable")
     return sets, films, errors
+
+
+def _index_path(entry: StudyEntry, folder: Path) -> str:
+    """Return the film's path as the index names it (relative to the study folder)."""
+    return entry.film_path.relative_to(folder).as_posix()
 
 
 def _tables(

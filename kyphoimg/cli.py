@@ -298,6 +298,7 @@ def _run_options(args: argparse.Namespace) -> RunOptions:
         "jobs": args.jobs,
         "scheduler": args.scheduler,
         "salt": args.salt,
+        "rater": args.rater,
     }
     values.update({k: v for k, v in cli.items() if v is not None})
     for flag in ("pseudonymise", "keep_identifiers"):
@@ -536,6 +537,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="patient_id, surgery_date: time points for films whose landmark file has none",
     )
     p.add_argument("--timepoints", metavar="LIST", help="time points in order, comma-separated")
+    p.add_argument(
+        "--rater",
+        metavar="ID",
+        help="measure this reader's landmark files (<film>.<ID>.landmarks.json); "
+        "default: the single-reader files (<film>.landmarks.json)",
+    )
     p.add_argument("--format", metavar="LIST", help="table formats: csv,parquet,xlsx (default csv)")
     p.add_argument("--jobs", type=_jobs, metavar="N", help="worker processes (default 1)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask distributed scheduler")

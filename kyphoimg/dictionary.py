@@ -34,7 +34,7 @@ _ENTRIES: dict[str, tuple[str, str, str, str]] = {
     "image": ("", "K-image", "image path relative to its landmark file", ""),
     "rater": ("", "K-rater", "reader who placed the landmarks", ""),
     "level": ("", "K-level", "vertebral level (C2-C7, T1-T12, L1-L5, S1)", ""),
-    "scheme": ("", "K-scheme", "landmark scheme: 6pt, 4pt (lateral) or ap4 (coronal)", "DESIGN.md"),
+    "scheme": ("", "K-scheme", "landmark scheme: 6pt, 4pt (lateral) or ap4 (coronal)", "README.md, Landmark files"),
     "spacing_source": (
         "",
         "K-spacing",
@@ -351,6 +351,30 @@ def describe_column(column: str) -> tuple[str, str, str, str]:
     from their base column.
 
     Unknown columns (clinical data) are described as coming from the input.
+
+    Parameters
+    ----------
+    column : str
+        A column name as it appears in a kyphoimg table.
+
+    Returns
+    -------
+    unit : str
+        Unit such as ``mm``, ``deg``, ``%``, ``ratio`` or ``px``; empty for keys, labels
+        and flags.
+    definition_id : str
+        Anchor of the definition in ``docs/measures.md`` (``M-height``, ``A-ka``, ...),
+        ``K-scan`` for the scan fields (``docs/dicom.md``) and ``K-input`` for columns
+        carried from the input.
+    description : str
+        What the column holds; a time point suffix adds " at time point <name>".
+    source : str
+        Literature or standard reference, ``input`` for carried columns, or empty.
+
+    Examples
+    --------
+    >>> describe_column("ka_deg_post")[:2]
+    ('deg', 'A-ka')
     """
     if column in _ENTRIES:
         return _ENTRIES[column]
@@ -370,6 +394,17 @@ def describe_column(column: str) -> tuple[str, str, str, str]:
 
 def data_dictionary(columns: Iterable[str]) -> pd.DataFrame:
     """Return the data dictionary (column, unit, definition_id, description, source) of ``columns``.
+
+    Parameters
+    ----------
+    columns : iterable of str
+        Column names of a table, e.g. ``table.columns``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per column, in the given order, with the columns of
+        :data:`DICTIONARY_COLUMNS` as :func:`describe_column` fills them.
 
     Examples
     --------

@@ -24,6 +24,8 @@ __all__ = [
     "SeparationWarning",
     "StatsInputError",
     "StatsWarning",
+    "StudyError",
+    "TimepointError",
     "TimepointInputError",
 ]
 
@@ -93,6 +95,14 @@ class StatsInputError(KyphoimgError, ValueError):
 
 class TimepointInputError(KyphoimgError, ValueError):
     """The index or surgery table lacks a column, or an argument is invalid."""
+
+
+class StudyError(KyphoimgError, ValueError):
+    """A study folder, worklist or rater id cannot be used as asked."""
+
+
+class TimepointError(LandmarkError):
+    """A film's time point is missing or not one of the study's time points."""
 
 
 class FilmMismatchError(LandmarkError):

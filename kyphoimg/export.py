@@ -44,13 +44,44 @@ def _suffix(path: Path) -> str:
 
 
 def dictionary_path(path: str | os.PathLike[str]) -> Path:
-    """Return where the data dictionary of a CSV/Parquet table is written."""
+    """Return where the data dictionary of a CSV/Parquet table is written.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The table's path. Its extension is not checked.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<stem>.dictionary.csv`` in the table's folder (``out/measures.parquet`` gives
+        ``out/measures.dictionary.csv``). An XLSX workbook keeps its dictionary in a
+        sheet instead, so nothing is written here for it.
+
+    Examples
+    --------
+    >>> dictionary_path("out/measures.parquet").as_posix()
+    'out/measures.dictionary.csv'
+    """
     path = Path(path)
     return path.with_name(path.stem + ".dictionary.csv")
 
 
 def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read a CSV, Parquet or XLSX table (first sheet); identifiers stay text.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A ``.csv``, ``.parquet`` or ``.xlsx`` file (extension case-insensitive).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table. From CSV and XLSX, ``patient_id`` (when present) is read with the
+        pandas ``string`` dtype so ids such as ``007`` keep their leading zeros; Parquet
+        keeps the dtypes stored in the file. Of an XLSX workbook only the first sheet
+        (the data, as :func:`write_table` writes it) is read.
 
     Raises
     ------
@@ -185,6 +216,14 @@ def _norm(col: str) -> str:
 def drop_identifiers(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """Remove columns whose names mark direct identifiers (names, birth dates, addresses...).
 
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Any table. A column is dropped when its name, stripped, lower-cased and with
+        spaces and dashes as ``_``, is in :data:`DIRECT_IDENTIFIER_COLUMNS`
+        (``"Date of Birth"`` matches ``date_of_birth``). ``patient_id`` is kept; use
+        :func:`pseudonymise` for it. The input is not modified.
+
     Returns
     -------
     table : pandas.DataFrame
@@ -201,6 +240,18 @@ def pseudonym(patient_id: str, salt: str) -> str:
 
     The same id and salt always give the same key; without the salt the key cannot be
     traced back by hashing candidate ids.
+
+    Parameters
+    ----------
+    patient_id : str
+        The patient identifier (other values are converted with ``str``).
+    salt : str
+        Secret key of the HMAC; keep it apart from the exported data.
+
+    Returns
+    -------
+    str
+        ``"PS-"`` followed by the first 12 lower-case hex digits of the digest.
 
     Examples
     --------

@@ -6,10 +6,10 @@ leading axes, so a whole cohort is measured in one call. Convert pixels with
 square. Degenerate input (coincident points, NaN) gives NaN here; the single-value API in
 :mod:`kyphoimg.measure` turns NaN into an error that names the level and point.
 
-Sign convention (DOMAIN.md §3): kyphosis positive, lordosis negative. For two endplate
-lines, each directed from its posterior to its anterior point, the angle is positive when
-their anterior ends converge. Which image side is anterior comes from the point labels, so
-films facing left and right give the same signed value.
+Sign convention (``docs/measures.md``, "Sign convention"): kyphosis positive, lordosis
+negative. For two endplate lines, each directed from its posterior to its anterior point,
+the angle is positive when their anterior ends converge. Which image side is anterior
+comes from the point labels, so films facing left and right give the same signed value.
 """
 
 from __future__ import annotations
@@ -72,7 +72,26 @@ def distance(a: ArrayLike, b: ArrayLike) -> np.ndarray:
 
 
 def cross2(u: ArrayLike, v: ArrayLike) -> np.ndarray:
-    """2-D cross product ``u_row * v_col - u_col * v_row`` along the last axis."""
+    """2-D cross product ``u_row * v_col - u_col * v_row`` along the last axis.
+
+    Parameters
+    ----------
+    u, v : (..., 2) array_like
+        Vectors as (row, col), broadcast against each other.
+
+    Returns
+    -------
+    (...) ndarray
+        ``|u| |v| sin(theta)``, in the squared unit of the inputs (mm² for mm vectors),
+        where ``theta`` is the turn from ``u`` to ``v``: positive when it goes the way
+        from the row axis to the column axis (counter-clockwise on a displayed image,
+        rows running down). NaN where a coordinate is NaN.
+
+    Examples
+    --------
+    >>> float(cross2([1.0, 0.0], [0.0, 1.0]))
+    1.0
+    """
     u = np.asarray(u, dtype=float)
     v = np.asarray(v, dtype=float)
     return u[..., 0] * v[..., 1] - u[..., 1] * v[..., 0]
@@ -85,7 +104,19 @@ def _unit(v: np.ndarray) -> np.ndarray:
 
 
 def nanmean_pair(a: ArrayLike, b: ArrayLike) -> np.ndarray:
-    """Mean of two arrays where both are finite, the one finite value otherwise, else NaN.
+    """Mean of two arrays where neither is NaN, the non-NaN value where one is, else NaN.
+
+    Parameters
+    ----------
+    a, b : array_like
+        Values to average, broadcast against each other (e.g. the heights of a
+        vertebra's cranial and caudal neighbours, NaN where a neighbour is absent).
+
+    Returns
+    -------
+    ndarray
+        Float array of the broadcast shape: ``(a + b) / 2`` where neither is NaN, ``a``
+        where only ``b`` is NaN, ``b`` where only ``a`` is NaN, and NaN where both are.
 
     Examples
     --------

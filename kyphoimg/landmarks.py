@@ -5,9 +5,10 @@ Points are ``(row, col)`` floats in pixels, origin at the centre of the top-left
 labels given by the reader; nothing here infers them from image left or right, so films
 facing either way are handled alike.
 
-The JSON landmark file (one per image, ``<name>.landmarks.json``) follows the schema
-``kyphoimg-landmarks/1`` of DESIGN.md; unknown keys are kept and written back. The flat
-CSV form (``patient_id,timepoint,image,level,point,row,col,rater``) serves spreadsheet users.
+The JSON landmark file (one per image and reader, ``<name>.landmarks.json``) follows the
+schema ``kyphoimg-landmarks/1`` (README.md, "Landmark files"); unknown keys are kept and
+written back. The flat CSV form (``patient_id,timepoint,image,level,point,row,col,rater``)
+serves spreadsheet users.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ __all__ = [
     "ImageRef",
     "LandmarkSet",
     "find_landmark_files",
+    "landmark_problems",
     "landmarks_from_dict",
     "level_index",
     "missing_points",
@@ -488,6 +490,24 @@ def _orientation_problems(ls: LandmarkSet) -> list[LandmarkError]:
                             )
                         )
     return out
+
+
+def landmark_problems(ls: LandmarkSet) -> list[LandmarkError]:
+    """Return every problem :func:`validate_landmarks` would refuse, without raising.
+
+    Parameters
+    ----------
+    ls : LandmarkSet
+        The set to check.
+
+    Returns
+    -------
+    list of LandmarkError
+        Each names the file, level and point concerned; empty when the set is valid.
+        Orientation problems (superior below inferior, anterior/posterior swapped) are
+        only looked for once the names and coordinates are valid.
+    """
+    return _problems(ls)
 
 
 def validate_landmarks(

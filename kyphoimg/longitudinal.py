@@ -21,6 +21,7 @@ import pandas as pd
 
 from .errors import KyphoimgError
 from .landmarks import FINDINGS
+from .timepoints import TIMEPOINTS
 
 __all__ = [
     "DEFAULT_TIMEPOINTS",
@@ -30,7 +31,7 @@ __all__ = [
 ]
 
 #: Default time-point order; follow-ups named otherwise need an explicit ``order``.
-DEFAULT_TIMEPOINTS: tuple[str, ...] = ("pre", "post", "last")
+DEFAULT_TIMEPOINTS: tuple[str, ...] = TIMEPOINTS
 
 #: Measures carried into the features table, each suffixed by time point.
 FEATURE_MEASURES: tuple[str, ...] = (

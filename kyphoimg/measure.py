@@ -10,9 +10,9 @@ pandas (both run the one implementation of the formulas, ``_measure_rows``).
 Single-value functions (:func:`vertebral_heights`, :func:`cobb_angle`, ...) raise
 :class:`~kyphoimg.errors.LandmarkError` instead of returning NaN.
 
-Definitions are those of DOMAIN.md §2-3 and ``docs/measures.md``; all distances and
-angles are computed in mm space (``(row, col) * (row_mm, col_mm)``), square pixels being
-assumed only when the calibration is ``none``.
+Definitions are those of ``docs/measures.md``; all distances and angles are computed in
+mm space (``(row, col) * (row_mm, col_mm)``), square pixels being assumed only when the
+calibration is ``none``.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ IMAGE_ANGLES: dict[str, tuple[str, str, str, str]] = {
 
 QM_RATIOS: tuple[str, ...] = ("qm_ha_hp", "qm_hm_hp", "qm_hp_hpu", "qm_hp_hpl")
 
-#: Column order of the measures table (DESIGN.md contract first, then variants).
+#: Column order of the measures table (the documented contract first, then variants).
 MEASURE_COLUMNS: tuple[str, ...] = (
     "patient_id",
     "timepoint",
@@ -744,10 +744,30 @@ def images_table(sets: Iterable[LandmarkSet]) -> pd.DataFrame:
     NaN when its endplates are not annotated. Coronal (``ap4``) films get the AASCE
     organisers' three Cobb angles ``cobb_pt_deg``, ``cobb_mt_deg``, ``cobb_tl_deg``.
 
+    Parameters
+    ----------
+    sets : iterable of LandmarkSet
+        Landmark sets of lateral (``6pt``/``4pt``) and coronal (``ap4``) films, one row
+        each. Angles are computed in mm space (square pixels when the calibration is
+        ``none``).
+
     Returns
     -------
     pandas.DataFrame
-        Columns :data:`IMAGE_COLUMNS`; zero rows for empty input.
+        Columns :data:`IMAGE_COLUMNS`; zero rows for empty input. Angles are float
+        degrees: the sagittal ones signed (kyphosis positive, lordosis negative; NaN on
+        coronal films, and also NaN, without a reason, when an endplate has coincident
+        points), the coronal ones unsigned (NaN on lateral films, and on a coronal film
+        unless every vertebra but S1 has all four corners, at least 3 do, and
+        ``image.rows`` is known). ``status`` is ``incomplete`` and ``reason`` says why
+        when ``tk_deg``, ``tlk_deg`` or ``ll_deg`` or the coronal angles are missing;
+        the other variants are NaN silently.
+
+    Raises
+    ------
+    MeasureError
+        If a coronal film has a vertebra whose left and right mid-points coincide (see
+        :func:`~kyphoimg.coronal.aasce_cobb_angles`).
     """
     rows = []
     for ls in sets:
@@ -817,6 +837,22 @@ class Heights:
     ``*_mm`` are NaN when the calibration is ``none``; ``spacing_source`` says which plane
     the millimetres refer to (``detector`` means not corrected for magnification).
     ``hm_approximate`` is True for 4-corner sets (Hm from the chord midpoints).
+
+    Attributes
+    ----------
+    level : str
+        The vertebral level, e.g. ``"L1"``.
+    ha_mm, hm_mm, hp_mm : float
+        Anterior (``ant_sup``-``ant_inf``), middle (``mid_sup``-``mid_inf``) and
+        posterior (``post_sup``-``post_inf``) heights in mm; NaN without calibration.
+    ha_px, hm_px, hp_px : float
+        The same distances in pixels, on the raw pixel grid (not proportional to length
+        when pixels are not square).
+    spacing_source : str
+        The calibration source (``user``, ``pixel_spacing``, ``ermf``, ``detector``,
+        ``unknown_origin`` or ``none``).
+    hm_approximate : bool
+        Whether Hm comes from the chord midpoints of a ``4pt`` set.
     """
 
     level: str
@@ -833,10 +869,26 @@ class Heights:
 def vertebral_heights(ls: LandmarkSet, level: str) -> Heights:
     """Ha, Hm and Hp of one vertebra.
 
+    Parameters
+    ----------
+    ls : LandmarkSet
+        A lateral landmark set (``6pt`` or ``4pt``); the whole set is validated.
+    level : str
+        The vertebra, e.g. ``"L1"``. It needs its four corners, and in ``6pt`` also
+        ``mid_sup`` and ``mid_inf``; S1, which has no inferior endplate, cannot be
+        measured.
+
+    Returns
+    -------
+    Heights
+        The heights in mm (NaN when the calibration is ``none``) and in pixels, with
+        the calibration source and whether Hm is approximate.
+
     Raises
     ------
     LandmarkError
-        If the level is unknown or a needed point is missing (naming it).
+        If the level is unknown or a needed point is missing (naming it), or the set
+        fails :func:`~kyphoimg.landmarks.validate_landmarks`.
     """
     _level_index(ls, level)
     names: tuple[str, ...] = ("ant_sup", "post_sup", "ant_inf", "post_inf")
@@ -891,6 +943,8 @@ def cobb_angle(
         If a level is unknown or a needed corner point is missing, or the set is coronal.
     MeasureError
         If an endplate has coincident points.
+    ValueError
+        If an endplate name is not ``"sup"`` or ``"inf"``.
     """
     if ls.scheme not in LATERAL_SCHEMES:
         raise LandmarkError(
@@ -939,10 +993,29 @@ def cobb_angle(
 def kyphotic_angle(ls: LandmarkSet, level: str) -> float:
     """Kyphotic angle of ``level``: bisegmental Cobb from its cranial to its caudal neighbour.
 
+    Parameters
+    ----------
+    ls : LandmarkSet
+        A lateral landmark set.
+    level : str
+        The (index) vertebra V. The angle is measured between the superior endplate of
+        the level above V and the inferior endplate of the level below it; V itself
+        need not be annotated. It need not be listed in ``index_levels`` either.
+
+    Returns
+    -------
+    float
+        Signed angle in degrees, in (-180, 180], kyphosis positive (``ka_deg`` of the
+        measures table; see ``docs/measures.md``, A-ka).
+
     Raises
     ------
     LandmarkError
-        If ``level`` has no neighbour on either side or points are missing.
+        If ``level`` is unknown or lacks a neighbour on either side (C2, S1; L5 also
+        fails, as S1 has no inferior endplate), points are missing, or the set is
+        coronal.
+    MeasureError
+        If an endplate has coincident points.
     """
     i = _level_index(ls, level)
     if i == 0 or i == len(LEVELS) - 1:
@@ -957,10 +1030,26 @@ def kyphotic_angle(ls: LandmarkSet, level: str) -> float:
 def gardner_angle(ls: LandmarkSet, level: str) -> float:
     """Gardner angle: superior endplate of the cranial neighbour vs inferior endplate of ``level``.
 
+    Parameters
+    ----------
+    ls : LandmarkSet
+        A lateral landmark set.
+    level : str
+        The (index) vertebra V; it need not be listed in ``index_levels``.
+
+    Returns
+    -------
+    float
+        Signed angle in degrees, in (-180, 180], kyphosis positive (``gardner_deg`` of
+        the measures table; see ``docs/measures.md``, A-gardner).
+
     Raises
     ------
     LandmarkError
-        If the cranial neighbour or points are missing.
+        If ``level`` is unknown, the cranial neighbour or points are missing (C2 has no
+        cranial neighbour, S1 no inferior endplate), or the set is coronal.
+    MeasureError
+        If an endplate has coincident points.
     """
     i = _level_index(ls, level)
     if i == 0:
@@ -973,9 +1062,24 @@ def gardner_angle(ls: LandmarkSet, level: str) -> float:
 def wedge_angle(ls: LandmarkSet, level: str) -> float:
     """Wedge angle: own superior vs inferior endplate (positive when the anterior is shorter).
 
+    Parameters
+    ----------
+    ls : LandmarkSet
+        A lateral landmark set.
+    level : str
+        The vertebra; it needs its four corners (so S1 cannot be measured).
+
+    Returns
+    -------
+    float
+        Signed angle in degrees, in (-180, 180] (``wedge_angle_deg`` of the measures
+        table; see ``docs/measures.md``, A-wedge).
+
     Raises
     ------
     LandmarkError
-        If a corner point is missing.
+        If the level is unknown, a corner point is missing, or the set is coronal.
+    MeasureError
+        If an endplate has coincident points.
     """
     return cobb_angle(ls, level, level)

@@ -23,11 +23,18 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import TimepointInputError
+from .errors import TimepointError, TimepointInputError
 
-__all__ = ["TIMEPOINTS", "TIMEPOINT_FLAGS", "TimepointInputError", "assign_timepoints"]
+__all__ = [
+    "TIMEPOINTS",
+    "TIMEPOINT_FLAGS",
+    "TimepointInputError",
+    "assign_timepoints",
+    "normalise_timepoint",
+    "timepoint_vocabulary",
+]
 
-#: Time points assigned, in order.
+#: Time points assigned, in order; also the default vocabulary of a study.
 TIMEPOINTS: tuple[str, ...] = ("pre", "post", "last")
 
 #: Flags written to ``timepoint_flag`` (several are joined with ``;``).
@@ -45,6 +52,92 @@ TIMEPOINT_FLAGS: Mapping[str, str] = {
     "no_post": "the patient has no film within the post-op window (on every film)",
     "no_last": "the patient has no film after the post-op window (on every film)",
 }
+
+
+def timepoint_vocabulary(extra: Iterable[str] | None = None) -> tuple[str, ...]:
+    """Return a study's time points in chronological order: pre, post, last and its own.
+
+    Parameters
+    ----------
+    extra : iterable of str, optional
+        The study's own time points (``"6m"``, ``"12m"``), or a whole chronological order
+        that already lists ``pre``/``post``/``last`` where they belong. Names are
+        normalised (case, surrounding and repeated whitespace).
+
+    Returns
+    -------
+    tuple of str
+        When ``extra`` names none of pre/post/last, they come first and the study's own
+        follow; otherwise ``extra`` is the order as given. Duplicates are dropped.
+
+    Raises
+    ------
+    TimepointInputError
+        If a name is empty.
+
+    Examples
+    --------
+    >>> timepoint_vocabulary(["6m", "12M "])
+    ('pre', 'post', 'last', '6m', '12m')
+    >>> timepoint_vocabulary(["pre", "post", "6m", "last"])
+    ('pre', 'post', '6m', 'last')
+    """
+    names = [_clean_timepoint(t) for t in (extra or ())]
+    if any(not n for n in names):
+        raise TimepointInputError("a time point name is empty; name every time point")
+    order = names if set(names) & set(TIMEPOINTS) else [*TIMEPOINTS, *names]
+    return tuple(dict.fromkeys(order))
+
+
+def _clean_timepoint(value: object) -> str:
+    return " ".join(str(value).split()).lower()
+
+
+def normalise_timepoint(
+    value: object, vocabulary: Sequence[str] = TIMEPOINTS, *, where: str | None = None
+) -> str:
+    """Return a time point name in its canonical form, refusing names outside the study's.
+
+    Case and whitespace are normalised (``" Pre"`` is ``pre``); anything else that is not
+    in ``vocabulary`` is refused, so a typo never becomes a time point of its own.
+
+    Parameters
+    ----------
+    value : object
+        The name as typed or read from a file.
+    vocabulary : sequence of str, optional
+        The study's time points (default pre, post, last; see
+        :func:`timepoint_vocabulary`).
+    where : str, optional
+        The file or row the name comes from, named in the message.
+
+    Returns
+    -------
+    str
+        The canonical name, an element of ``vocabulary``.
+
+    Raises
+    ------
+    TimepointError
+        If the name is missing or not in the vocabulary; the message names ``where`` and
+        lists the allowed names.
+
+    Examples
+    --------
+    >>> normalise_timepoint(" Post ")
+    'post'
+    """
+    allowed = ", ".join(vocabulary)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        raise TimepointError(f"no time point; choose one of {allowed}", file=where)
+    name = _clean_timepoint(value)
+    if name not in vocabulary:
+        raise TimepointError(
+            f"time point {value!r} is not one of the study's time points ({allowed}); "
+            "choose one of those, or add it to the study's time points (--timepoints)",
+            file=where,
+        )
+    return name
 
 
 def _require(df: pd.DataFrame, columns: Iterable[str], name: str) -> None:

@@ -312,3 +312,31 @@ def test_run_result_tables_are_the_pseudonymised_ones(study: Path, tmp_path: Pat
     assert not real & set(result.measures["patient_id"])
     assert not real & set(result.films["patient_id"].dropna())
     assert set(result.measures["patient_id"]) == set(written["patient_id"])
+
+
+def test_two_readers_files_never_collide_and_rater_picks_one(tmp_path: Path) -> None:
+    """A second reader's files sit beside the first's; run measures the reader asked for."""
+    import shutil
+
+    from kyphoimg import read_landmarks
+
+    root = tmp_path / "study"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "sample_dicom", root)
+    for lf in sorted(root.glob("P00[12]/*.landmarks.json")):
+        ls = read_landmarks(lf)
+        moved = {
+            lv: {k: (r + 2.0, c) for k, (r, c) in pts.items()} for lv, pts in ls.points.items()
+        }
+        write_landmarks(
+            ls.replace(rater="AB", points=moved),
+            lf.with_name(lf.name.replace(".landmarks", ".AB.landmarks")),
+        )
+    first = run_study(RunOptions(dicom_dir=root, output=tmp_path / "a"))
+    assert first.ok, first.errors
+    assert first.summary["films_measured"] == 12 and set(first.measures["rater"]) == {
+        "ground_truth"
+    }
+    second = run_study(RunOptions(dicom_dir=root, output=tmp_path / "b", rater="AB"))
+    assert second.ok, second.errors
+    assert second.summary["films_measured"] == 6 and set(second.measures["rater"]) == {"AB"}
+    assert second.summary["films_not_annotated"] == 6

@@ -1,0 +1,663 @@
+"""A study's worklist: every film, its patient and time point, one reader's landmark file, a status.
+
+The worklist is what both ``kyphoimg run`` and the napari reading session work from, so
+a film the viewer shows as *complete* is one that ``run`` measures without a missing
+point, and an *invalid* file is refused by both with the same reasons.
+
+Films come from the header index (:func:`kyphoimg.dicom.scan`); landmark files are read
+through :mod:`kyphoimg.landmarks` and paired with their film by SOP Instance UID, then by
+``image.path``, then by file name. Each entry's status is one of :data:`STATUSES`.
+
+Readers never collide: a reader's landmark file for a film ``IMG0001.dcm`` is
+``IMG0001.<rater>.landmarks.json``; the single-reader name ``IMG0001.landmarks.json``
+belongs to the reader named in its ``rater`` field (so files written before per-reader
+names keep working) and is what a session without a rater uses. A reading session for
+one rater reads and writes only that rater's files (:func:`landmark_file_for`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .dicom import scan
+from .errors import ERROR_COLUMNS, KyphoimgError, LandmarkError, StudyError
+from .landmarks import (
+    LandmarkSet,
+    find_landmark_files,
+    landmark_problems,
+    missing_points,
+    pair_with_film,
+    read_landmark_files,
+    read_landmarks,
+)
+from .timepoints import normalise_timepoint, timepoint_vocabulary
+
+__all__ = [
+    "STATUSES",
+    "StudyEntry",
+    "Worklist",
+    "check_rater",
+    "entry_status",
+    "landmark_file_for",
+    "open_worklist",
+]
+
+#: Status of a film's landmark file for one reader, with what it means.
+STATUSES: dict[str, str] = {
+    "not_started": "no landmark file for this reader yet",
+    "incomplete": "valid so far, but points, the index level or the time point are missing",
+    "complete": "every vertebra placed has all its points, with an index level and time point",
+    "invalid": "the file is refused (wrong film, bad level or point names, bad time point)",
+}
+
+_RATER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
+_FILM_SUFFIXES = (".dcm", ".dicom", ".dic")
+_SUFFIX = ".landmarks.json"
+
+
+def check_rater(rater: str | None) -> str | None:
+    """Return a rater id fit for file names, or refuse it.
+
+    Parameters
+    ----------
+    rater : str or None
+        Initials or an id such as ``"AB"`` or ``"reader_2"``; ``None`` for a single-reader
+        study.
+
+    Returns
+    -------
+    str or None
+        The id, stripped.
+
+    Raises
+    ------
+    StudyError
+        If it holds characters other than letters, digits, ``_`` and ``-`` (it becomes
+        part of a file name) or is longer than 40.
+    """
+    if rater is None:
+        return None
+    text = str(rater).strip()
+    if not _RATER.fullmatch(text):
+        raise StudyError(
+            f"rater {rater!r} cannot name a landmark file; use letters, digits, '_' or '-' "
+            "(up to 40, starting with a letter or digit), e.g. your initials"
+        )
+    return text
+
+
+def _film_stem(film: Path) -> str:
+    name = film.name
+    for suffix in _FILM_SUFFIXES:
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def landmark_file_for(film: str | Path, rater: str | None = None) -> Path:
+    """Return the landmark file a reading session for ``rater`` writes for ``film``.
+
+    Parameters
+    ----------
+    film : path-like
+        The DICOM film.
+    rater : str, optional
+        The reader; ``None`` for the single-reader name.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<stem>.landmarks.json`` without a rater, ``<stem>.<rater>.landmarks.json`` with
+        one, beside the film (``<stem>`` is the file name without ``.dcm``).
+
+    Examples
+    --------
+    >>> landmark_file_for("P001/pre.dcm", "AB").as_posix()
+    'P001/pre.AB.landmarks.json'
+    """
+    film = Path(film)
+    rater = check_rater(rater)
+    infix = f".{rater}" if rater else ""
+    return film.with_name(f"{_film_stem(film)}{infix}{_SUFFIX}")
+
+
+def _per_rater_name(path: Path, ls: LandmarkSet) -> bool:
+    return bool(ls.rater) and path.name.endswith(f".{ls.rater}{_SUFFIX}")
+
+
+# -- entries -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StudyEntry:
+    """One film of the worklist with this reader's landmark file and its status.
+
+    Attributes
+    ----------
+    patient_id : str or None
+        From the landmark file, else the film's Patient ID, else its folder name.
+    timepoint : str or None
+        Canonical time point: from the landmark file, else the film's or its folder's
+        name when that is a time point of the study, else the surgery table.
+    film_path : pathlib.Path
+        The DICOM film.
+    landmark_path : pathlib.Path
+        This reader's landmark file: the existing one, or the one a session will write.
+    status : str
+        One of :data:`STATUSES`.
+    problems : tuple of str
+        Why the file is invalid or incomplete (each names the file, level and point).
+    rater : str or None
+        The reader of this worklist.
+    sop_instance_uid : str or None
+        The film's SOP Instance UID.
+    rows, columns : int or None
+        The film's size.
+    paired_by : str or None
+        How the landmark file was found: ``sop_instance_uid``, ``image_path``,
+        ``file_name`` (or ``None`` when there is none yet).
+    landmarks : LandmarkSet or None
+        The landmark set, paired with the film (not validated when invalid).
+    """
+
+    patient_id: str | None
+    timepoint: str | None
+    film_path: Path
+    landmark_path: Path
+    status: str
+    problems: tuple[str, ...] = ()
+    rater: str | None = None
+    sop_instance_uid: str | None = None
+    rows: int | None = None
+    columns: int | None = None
+    paired_by: str | None = None
+    landmarks: LandmarkSet | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def label(self) -> str:
+        """``"P001 pre"``: patient and time point, for lists and messages."""
+        return f"{self.patient_id or '?'} {self.timepoint or '(no time point)'}"
+
+    @property
+    def done(self) -> bool:
+        """Whether the film needs no more work from this reader (status complete)."""
+        return self.status == "complete"
+
+
+def entry_status(
+    ls: LandmarkSet | None,
+    *,
+    sop_instance_uid: str | None = None,
+    rows: int | None = None,
+    columns: int | None = None,
+    timepoint: str | None = None,
+    vocabulary: Sequence[str] = ("pre", "post", "last"),
+) -> tuple[str, tuple[str, ...], LandmarkSet | None]:
+    """Return the status of one film's landmark set, the reasons, and the paired set.
+
+    The rules are the core's: :func:`~kyphoimg.landmarks.pair_with_film` (same image),
+    :func:`~kyphoimg.landmarks.landmark_problems` (names, coordinates, orientation) and
+    :func:`~kyphoimg.timepoints.normalise_timepoint` decide *invalid*;
+    :func:`~kyphoimg.landmarks.missing_points`, a missing index level or time point
+    decide *incomplete*.
+
+    Parameters
+    ----------
+    ls : LandmarkSet or None
+        The set as read (``None``: no file yet).
+    sop_instance_uid, rows, columns : optional
+        The film's facts, checked against the set.
+    timepoint : str, optional
+        The time point the study gives the film when the set has none.
+    vocabulary : sequence of str, optional
+        The study's time points.
+
+    Returns
+    -------
+    status : str
+        One of :data:`STATUSES`.
+    problems : tuple of str
+        The reasons for ``invalid`` or ``incomplete``.
+    landmarks : LandmarkSet or None
+        The set paired with the film, its time point normalised (``None`` when absent).
+    """
+    if ls is None:
+        return "not_started", (), None
+    try:
+        ls = pair_with_film(
+            ls, sop_instance_uid=sop_instance_uid, rows=rows, columns=columns, calibration=None
+        )
+        if ls.timepoint is not None:
+            ls = ls.replace(timepoint=normalise_timepoint(ls.timepoint, vocabulary, where=ls.where))
+    except LandmarkError as exc:
+        return "invalid", (str(exc),), ls
+    problems = landmark_problems(ls)
+    if problems:
+        return "invalid", tuple(str(p) for p in problems), ls
+    todo = [str(e) for e in missing_points([ls])["error"]]
+    if not ls.points:
+        todo.append(f"{ls.where}: no point placed yet")
+    if not ls.index_levels:
+        todo.append(f"{ls.where}: no index (treated) level chosen")
+    elif not any(level in ls.points for level in ls.index_levels):
+        todo.append(f"{ls.where}: the index level {', '.join(ls.index_levels)} has no points")
+    if ls.timepoint is None and timepoint is None:
+        todo.append(f"{ls.where}: no time point; choose one of {', '.join(vocabulary)}")
+    return ("incomplete" if todo else "complete"), tuple(todo), ls
+
+
+# -- the worklist ------------------------------------------------------------------------
+class Worklist(Sequence[StudyEntry]):
+    """The films of a study for one reader, ordered by patient, then time point.
+
+    Build it with :func:`open_worklist`. It is a sequence of :class:`StudyEntry`; after a
+    landmark file changes, :meth:`refresh` re-reads it.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        The study folder.
+    entries : sequence of StudyEntry
+        The films.
+    rater : str or None
+        The reader.
+    timepoints : tuple of str
+        The study's time points in chronological order (the vocabulary).
+    problems : pandas.DataFrame
+        Landmark files that could not be read or paired with a film, columns
+        ``file, level, point, error``.
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        entries: Sequence[StudyEntry],
+        rater: str | None,
+        timepoints: tuple[str, ...],
+        problems: pd.DataFrame,
+    ) -> None:
+        self.folder = folder
+        self.rater = rater
+        self.timepoints = timepoints
+        self.problems = problems
+        order = {t: i for i, t in enumerate(timepoints)}
+        self._entries = sorted(
+            entries,
+            key=lambda e: (
+                str(e.patient_id or ""),
+                order.get(e.timepoint or "", len(order)),
+                str(e.film_path),
+            ),
+        )
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __getitem__(self, i: Any) -> Any:
+        return self._entries[i]
+
+    def __iter__(self) -> Iterator[StudyEntry]:
+        return iter(self._entries)
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{n} {s}" for s, n in self.counts().items() if n)
+        return f"<Worklist {self.folder} rater={self.rater!r}: {len(self)} films ({counts})>"
+
+    def position(self, entry: StudyEntry) -> int:
+        """Return the position of ``entry`` (matched by its film).
+
+        Parameters
+        ----------
+        entry : StudyEntry
+            An entry of this worklist (possibly an older copy).
+
+        Returns
+        -------
+        int
+            Its index.
+
+        Raises
+        ------
+        StudyError
+            If the film is not in the worklist.
+        """
+        for i, e in enumerate(self._entries):
+            if e.film_path == entry.film_path:
+                return i
+        raise StudyError(f"{entry.film_path} is not a film of this worklist")
+
+    def counts(self) -> dict[str, int]:
+        """Return the number of films per status.
+
+        Returns
+        -------
+        dict
+            ``{status: count}`` for every status of :data:`STATUSES`.
+        """
+        out = dict.fromkeys(STATUSES, 0)
+        for e in self._entries:
+            out[e.status] += 1
+        return out
+
+    def patient(self, patient_id: str | None) -> list[StudyEntry]:
+        """Return one patient's films in time-point order.
+
+        Parameters
+        ----------
+        patient_id : str or None
+            The patient.
+
+        Returns
+        -------
+        list of StudyEntry
+            Possibly empty.
+        """
+        return [e for e in self._entries if e.patient_id == patient_id]
+
+    def next(
+        self, entry: StudyEntry | None = None, *, unannotated: bool = False, step: int = 1
+    ) -> StudyEntry | None:
+        """Return the film after ``entry`` (the first one when ``None``).
+
+        Parameters
+        ----------
+        entry : StudyEntry, optional
+            Where to start; ``None`` starts before the first film.
+        unannotated : bool, optional
+            Skip films whose status is ``complete``.
+        step : int, optional
+            ``1`` forwards, ``-1`` backwards.
+
+        Returns
+        -------
+        StudyEntry or None
+            ``None`` when there is no such film (the list does not wrap around).
+        """
+        if step not in (1, -1):
+            raise StudyError(f"step={step!r}; use 1 (next) or -1 (previous)")
+        start = -1 if step == 1 else len(self._entries)
+        i = start if entry is None else self.position(entry)
+        i += step
+        while 0 <= i < len(self._entries):
+            if not (unannotated and self._entries[i].done):
+                return self._entries[i]
+            i += step
+        return None
+
+    def previous(
+        self, entry: StudyEntry | None = None, *, unannotated: bool = False
+    ) -> StudyEntry | None:
+        """Return the film before ``entry`` (see :meth:`next`).
+
+        Parameters
+        ----------
+        entry : StudyEntry, optional
+            Where to start; ``None`` starts after the last film.
+        unannotated : bool, optional
+            Skip films whose status is ``complete``.
+
+        Returns
+        -------
+        StudyEntry or None
+            ``None`` at the start of the list.
+        """
+        return self.next(entry, unannotated=unannotated, step=-1)
+
+    def refresh(self, entry: StudyEntry) -> StudyEntry:
+        """Re-read an entry's landmark file and recompute its status.
+
+        Parameters
+        ----------
+        entry : StudyEntry
+            The entry (or an older copy of it).
+
+        Returns
+        -------
+        StudyEntry
+            The updated entry, also stored in the worklist.
+        """
+        i = self.position(entry)
+        old = self._entries[i]
+        ls: LandmarkSet | None = None
+        problems: tuple[str, ...] = ()
+        if old.landmark_path.is_file():
+            try:
+                ls = read_landmarks(old.landmark_path, validate=False)
+            except KyphoimgError as exc:
+                problems = (str(exc),)
+        if problems:
+            new = replace(old, status="invalid", problems=problems, landmarks=None)
+        else:
+            new = _entry(old, ls, self.timepoints)
+        self._entries[i] = new
+        return new
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return the worklist as a table, one row per film.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``patient_id, timepoint, film, landmarks, rater, status, problems``.
+        """
+        return pd.DataFrame(
+            [
+                (
+                    e.patient_id,
+                    e.timepoint,
+                    str(e.film_path),
+                    str(e.landmark_path),
+                    e.rater,
+                    e.status,
+                    "; ".join(e.problems),
+                )
+                for e in self._entries
+            ],
+            columns=["patient_id", "timepoint", "film", "landmarks", "rater", "status", "problems"],
+        )
+
+
+def _entry(base: StudyEntry, ls: LandmarkSet | None, vocabulary: Sequence[str]) -> StudyEntry:
+    """Recompute ``base``'s status, time point and patient from its landmark set."""
+    status, problems, paired = entry_status(
+        ls,
+        sop_instance_uid=base.sop_instance_uid,
+        rows=base.rows,
+        columns=base.columns,
+        timepoint=base.timepoint,
+        vocabulary=vocabulary,
+    )
+    timepoint = base.timepoint
+    patient_id = base.patient_id
+    if paired is not None and status != "invalid":
+        timepoint = paired.timepoint or timepoint
+        patient_id = paired.patient_id or patient_id
+    return replace(
+        base,
+        timepoint=timepoint,
+        patient_id=patient_id,
+        status=status,
+        problems=problems,
+        landmarks=paired,
+    )
+
+
+def _guess_timepoint(film: Path, vocabulary: Sequence[str]) -> str | None:
+    """Return the film's own or its folder's name when that is a time point of the study."""
+    for name in (_film_stem(film), film.parent.name):
+        try:
+            return normalise_timepoint(name, vocabulary)
+        except KyphoimgError:
+            continue
+    return None
+
+
+def _pair(
+    index: pd.DataFrame, folder: Path, sets: list[LandmarkSet]
+) -> tuple[dict[str, tuple[LandmarkSet, str]], list[tuple[str, None, None, str]]]:
+    """Pair landmark sets with films: by SOP Instance UID, then by path or file name."""
+    ok = index[index["status"] == "ok"]
+    unreadable = {
+        (folder / p).resolve(): r
+        for p, r in zip(
+            index.loc[index["status"] == "error", "path"],
+            index.loc[index["status"] == "error", "reason"],
+            strict=True,
+        )
+    }
+    by_uid = {
+        u: p for u, p in zip(ok["sop_instance_uid"], ok["path"], strict=True) if isinstance(u, str)
+    }
+    by_path = {(folder / p).resolve(): p for p in ok["path"]}
+    by_stem: dict[tuple[Path, str], list[str]] = {}
+    for p in ok["path"]:
+        full = (folder / p).resolve()
+        by_stem.setdefault((full.parent, _film_stem(full)), []).append(p)
+    pairs: dict[str, tuple[LandmarkSet, str]] = {}
+    errors: list[tuple[str, None, None, str]] = []
+    for ls in sets:
+        lf = Path(ls.source or "")
+        target = (lf.parent / ls.image.path).resolve() if ls.image.path else None
+        film, how = None, None
+        if ls.image.sop_instance_uid in by_uid:
+            film, how = by_uid[ls.image.sop_instance_uid], "sop_instance_uid"
+        elif target is not None and target in by_path:
+            film, how = by_path[target], "image_path"
+        else:
+            stem = lf.name.removesuffix(_SUFFIX).removesuffix(".landmarks.csv")
+            if _per_rater_name(lf, ls):
+                stem = stem.removesuffix(f".{ls.rater}")
+            candidates = by_stem.get((lf.parent.resolve(), stem), [])
+            if len(candidates) == 1:
+                film, how = candidates[0], "file_name"
+        if film is None and target is not None and target in unreadable:
+            errors.append(
+                (
+                    str(lf),
+                    None,
+                    None,
+                    f"{lf}: its film {target} cannot be read ({unreadable[target]})",
+                )
+            )
+        elif film is None:
+            errors.append(
+                (
+                    str(lf),
+                    None,
+                    None,
+                    f"{lf}: no DICOM film found for this landmark file (SOP Instance UID "
+                    f"{ls.image.sop_instance_uid}, image path {ls.image.path}); put the film "
+                    "in the study folder or fix image.path",
+                )
+            )
+        elif film in pairs:
+            errors.append(
+                (
+                    str(lf),
+                    None,
+                    None,
+                    f"{lf}: film {film} is already paired with {pairs[film][0].source}",
+                )
+            )
+        else:
+            pairs[film] = (ls, how or "")
+    return pairs, errors
+
+
+def _readers_sets(sets: Iterable[LandmarkSet], rater: str | None) -> list[LandmarkSet]:
+    """Return the sets of ``rater`` (without a rater: the single-reader files)."""
+    out = []
+    for ls in sets:
+        path = Path(ls.source or "")
+        if rater is None:
+            if not _per_rater_name(path, ls):
+                out.append(ls)
+        elif ls.rater == rater:
+            out.append(ls)
+    return out
+
+
+def open_worklist(
+    folder: str | Path,
+    *,
+    rater: str | None = None,
+    timepoints: Iterable[str] | None = None,
+    landmarks_dir: str | Path | None = None,
+    index: pd.DataFrame | None = None,
+    assigned: dict[str, str] | None = None,
+    jobs: int = 1,
+    progress: bool = False,
+) -> Worklist:
+    """Build the worklist of a study folder for one reader.
+
+    Parameters
+    ----------
+    folder : path-like
+        The study folder: DICOM films (any layout) with landmark files beside them.
+    rater : str, optional
+        The reader (see :func:`check_rater`); without one, the single-reader files.
+    timepoints : iterable of str, optional
+        The study's time points in chronological order (default pre, post, last; see
+        :func:`~kyphoimg.timepoints.timepoint_vocabulary`).
+    landmarks_dir : path-like, optional
+        Where the landmark files are, when not beside the films.
+    index : pandas.DataFrame, optional
+        A header index of ``folder`` already made with :func:`~kyphoimg.dicom.scan`.
+    assigned : dict, optional
+        Time points from a surgery table, by index path (see
+        :func:`~kyphoimg.timepoints.assign_timepoints`).
+    jobs : int, optional
+        Processes for the header scan.
+    progress : bool, optional
+        Show progress bars.
+
+    Returns
+    -------
+    Worklist
+        One entry per readable DICOM image of the folder.
+
+    Raises
+    ------
+    StudyError
+        If ``folder`` is not a folder or the rater id is unusable.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise StudyError(f"{folder}: not a folder; give the study folder holding the films")
+    rater = check_rater(rater)
+    vocabulary = timepoint_vocabulary(timepoints)
+    if index is None:
+        index = scan(folder, progress=progress, jobs=jobs)
+    files = find_landmark_files([landmarks_dir or folder])
+    sets, problems = read_landmark_files(files, validate=False, progress=progress)
+    pairs, pair_errors = _pair(index, folder, _readers_sets(sets, rater))
+    entries = []
+    ok = index[index["status"] == "ok"]
+    for path, pid, uid, rows, cols in zip(
+        ok["path"], ok["patient_id"], ok["sop_instance_uid"], ok["rows"], ok["columns"], strict=True
+    ):
+        film = folder / path
+        ls, how = pairs.get(path, (None, None))
+        base = StudyEntry(
+            patient_id=pid if isinstance(pid, str) and pid else (film.parent.name or None),
+            timepoint=(assigned or {}).get(path) or _guess_timepoint(film, vocabulary),
+            film_path=film,
+            landmark_path=Path(ls.source)
+            if ls is not None and ls.source
+            else landmark_file_for(film, rater),
+            status="not_started",
+            rater=rater,
+            sop_instance_uid=uid if isinstance(uid, str) else None,
+            rows=None if pd.isna(rows) else int(rows),
+            columns=None if pd.isna(cols) else int(cols),
+            paired_by=how,
+        )
+        entries.append(_entry(base, ls, vocabulary))
+    errors = pd.concat(
+        [problems, pd.DataFrame(pair_errors, columns=list(ERROR_COLUMNS))], ignore_index=True
+    )
+    return Worklist(folder, entries, rater, vocabulary, errors)
