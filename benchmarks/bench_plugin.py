@@ -32,14 +32,8 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-from napari_kyphoimg._model import (
-    display_rows,
-    display_table,
-    film_measures,
-    landmarks_to_layer,
-    layer_points,
-    layer_to_landmarks,
-)
+from napari_kyphoimg._layerdata import landmarks_to_layer, layer_points, layer_to_landmarks
+from napari_kyphoimg._tables import display_rows, display_table, film_measures
 
 from kyphoimg import measures_table
 from kyphoimg.landmarks import LEVELS

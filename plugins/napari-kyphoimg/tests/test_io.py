@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from napari_kyphoimg import _layers, _model, _sample
+from napari_kyphoimg import _files, _layerdata, _layers, _sample
 from napari_kyphoimg._reader import dicom_files, napari_get_reader, read_dicom
 from napari_kyphoimg._writer import write_landmarks_layer
 from pydicom.dataset import Dataset
@@ -147,7 +147,7 @@ def _saved(film_file, truth, **changes):
         columns=truth.image.columns,
     )
     ls = truth.replace(image=image, **changes)
-    return write_landmarks(ls, _model.landmark_path_for(film_file))
+    return write_landmarks(ls, _files.landmark_path_for(film_file))
 
 
 def test_reader_restores_the_landmark_file_beside_the_film(film_file, truth):
@@ -160,10 +160,10 @@ def test_reader_restores_the_landmark_file_beside_the_film(film_file, truth):
     assert lm["film_uid"] == film[1]["metadata"]["kyphoimg"]["uid"]
     assert lm["path"] == str(path)
     assert kwargs["scale"] == (0.25, 0.25)
-    header = _model.header_from_meta(lm["header"])
+    header = _layerdata.header_from_meta(lm["header"])
     # the DICOM's calibration wins over a non-user one in the file (DESIGN.md)
     assert header.calibration == Calibration(0.25, 0.25, "detector")
-    ls = _model.layer_to_landmarks(data, kwargs["features"], header)
+    ls = _layerdata.layer_to_landmarks(data, kwargs["features"], header)
     assert ls.points == truth.points
     assert ls.index_levels == ("L1",)
 
@@ -178,17 +178,18 @@ def test_a_user_calibration_in_the_file_becomes_the_films(film_file, truth):
 
 def test_a_landmark_file_of_another_image_is_refused_with_a_clear_note(film_file, truth):
     ls = truth.replace(image=ImageRef(sop_instance_uid="9.9.9"))
-    write_landmarks(ls, _model.landmark_path_for(film_file))
+    write_landmarks(ls, _files.landmark_path_for(film_file))
     layers = read_dicom(str(film_file))
     assert len(layers) == 1
     notes = layers[0][1]["metadata"]["kyphoimg"]["notes"]
     assert len(notes) == 1
-    assert "another image (SOP Instance UID 9.9.9)" in notes[0]
-    assert truth.image.sop_instance_uid in notes[0]
+    assert notes[0].startswith("landmarks not loaded: ")
+    assert "placed on SOP Instance UID 9.9.9" in notes[0]  # kyphoimg's pairing message
+    assert f"{film_file.resolve()} is {truth.image.sop_instance_uid}" in notes[0]
 
 
 def test_an_unreadable_landmark_file_is_noted_not_raised(film_file):
-    _model.landmark_path_for(film_file).write_text("{not json")
+    _files.landmark_path_for(film_file).write_text("{not json")
     layers = read_dicom(str(film_file))
     assert "not valid JSON" in layers[0][1]["metadata"]["kyphoimg"]["notes"][0]
 
@@ -237,9 +238,9 @@ def test_sample_lateral_spine_is_a_generated_pre_post_last_set():
         assert "sample_dicom" not in meta["path"]
         assert img.shape == (truth.image.rows, truth.image.columns)
         assert meta["sop_instance_uid"] == truth.image.sop_instance_uid
-        header = _model.header_from_meta(pk["metadata"]["kyphoimg"]["header"])
+        header = _layerdata.header_from_meta(pk["metadata"]["kyphoimg"]["header"])
         assert header.index_levels == truth.index_levels
-        ls = _model.layer_to_landmarks(pts, pk["features"], header)
+        ls = _layerdata.layer_to_landmarks(pts, pk["features"], header)
         assert ls.points == truth.points
 
 

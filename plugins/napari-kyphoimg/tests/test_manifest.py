@@ -54,7 +54,9 @@ def test_package_requires_no_qt_binding():
 
 def test_importing_the_package_loads_neither_napari_nor_qt():
     code = (
-        "import sys, napari_kyphoimg, napari_kyphoimg._model, napari_kyphoimg._reader, "
+        "import sys, napari_kyphoimg, napari_kyphoimg._guide, napari_kyphoimg._layerdata, "
+        "napari_kyphoimg._tables, napari_kyphoimg._layers, napari_kyphoimg._calibration, "
+        "napari_kyphoimg._files, napari_kyphoimg._undo, napari_kyphoimg._reader, "
         "napari_kyphoimg._writer, napari_kyphoimg._sample\n"
         "bad = [m for m in ('napari', 'qtpy', 'PyQt6', 'PySide6', 'PyQt5', 'PySide2', 'vispy') "
         "if m in sys.modules]\n"

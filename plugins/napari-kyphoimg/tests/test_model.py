@@ -1,4 +1,4 @@
-"""The pure layer: guide, undo, layer <-> landmark set, measuring frame, overlay, files.
+"""The pure layer: guide, undo, layer <-> landmark set, measuring frame, overlay, files, pairing.
 
 No napari and no Qt here: these are the functions the widgets call.
 """
@@ -11,18 +11,18 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from napari_kyphoimg import _model as m
+from napari_kyphoimg import _calibration, _files, _guide, _layerdata, _layers, _tables, _undo
 
 from kyphoimg import (
     Calibration,
     CalibrationError,
-    LandmarkError,
     LandmarkSet,
     features_table,
     measures_table,
     write_landmarks,
 )
-from kyphoimg.landmarks import LEVELS, ImageRef
+from kyphoimg.errors import FilmMismatchError
+from kyphoimg.landmarks import LEVELS, ImageRef, pair_with_film
 from kyphoimg.measure import measure_points, points_frame
 from kyphoimg.sample import lateral_phantom
 
@@ -33,32 +33,32 @@ from kyphoimg.sample import lateral_phantom
     [("T11", "L1", ("T11", "T12", "L1")), ("L5", "S1", ("L5", "S1")), ("C2", "C2", ("C2",))],
 )
 def test_level_range(first, last, expected):
-    assert m.level_range(first, last) == expected
+    assert _guide.level_range(first, last) == expected
 
 
 @pytest.mark.parametrize(("first", "last"), [("L2", "L1"), ("X1", "L1")])
 def test_level_range_refuses_reversed_or_unknown(first, last):
     with pytest.raises(ValueError, match="level"):
-        m.level_range(first, last)
+        _guide.level_range(first, last)
 
 
 def test_plan_orders_levels_and_points_and_s1_has_superior_points_only():
-    plan = m.placement_plan(["S1", "L5"], "6pt")
+    plan = _guide.placement_plan(["S1", "L5"], "6pt")
     assert plan[:6] == tuple(
         ("L5", p) for p in ("ant_sup", "mid_sup", "post_sup", "ant_inf", "mid_inf", "post_inf")
     )
     assert plan[6:] == (("S1", "ant_sup"), ("S1", "mid_sup"), ("S1", "post_sup"))
-    assert len(m.placement_plan(["T11", "T12"], "4pt")) == 8
-    assert m.placement_plan(["L1"], "ap4")[0] == ("L1", "left_sup")
+    assert len(_guide.placement_plan(["T11", "T12"], "4pt")) == 8
+    assert _guide.placement_plan(["L1"], "ap4")[0] == ("L1", "left_sup")
 
 
 def test_describe_point_names_level_and_corner():
-    assert m.describe_point("L1", "ant_sup") == "L1 · anterior superior corner"
-    assert m.describe_point("T12", "mid_inf") == "T12 · inferior endplate midpoint"
+    assert _guide.describe_point("L1", "ant_sup") == "L1 · anterior superior corner"
+    assert _guide.describe_point("T12", "mid_inf") == "T12 · inferior endplate midpoint"
 
 
 def test_guide_advances_to_the_next_missing_point_and_finishes():
-    g = m.PlacementGuide(m.placement_plan(["L1"], "4pt"))
+    g = _guide.PlacementGuide(_guide.placement_plan(["L1"], "4pt"))
     assert g.target == ("L1", "ant_sup")
     placed = {("L1", "ant_sup"), ("L1", "ant_inf")}
     g.advance(placed)
@@ -71,7 +71,7 @@ def test_guide_advances_to_the_next_missing_point_and_finishes():
 
 
 def test_guide_wraps_to_an_earlier_gap_and_steps_both_ways():
-    g = m.PlacementGuide(m.placement_plan(["L1"], "4pt"), cursor=3)
+    g = _guide.PlacementGuide(_guide.placement_plan(["L1"], "4pt"), cursor=3)
     g.advance({("L1", "post_inf")})
     assert g.target == ("L1", "ant_sup")  # wrapped around
     g.step(-1)
@@ -84,7 +84,7 @@ def test_guide_wraps_to_an_earlier_gap_and_steps_both_ways():
 
 
 def test_guide_steps_from_done_state():
-    g = m.PlacementGuide(m.placement_plan(["L1"], "4pt"), cursor=-1)
+    g = _guide.PlacementGuide(_guide.placement_plan(["L1"], "4pt"), cursor=-1)
     g.step(+1)
     assert g.target == ("L1", "ant_sup")
     g.cursor = -1
@@ -93,12 +93,12 @@ def test_guide_steps_from_done_state():
 
 
 def test_undo_stack_returns_previous_states_and_ignores_no_ops():
-    u = m.UndoStack()
-    f0 = m.features_frame([], [])
+    u = _undo.UndoStack()
+    f0 = _layerdata.features_frame([], [])
     u.reset(np.empty((0, 2)), f0)
     assert not u.can_undo
     assert u.undo() is None
-    f1 = m.features_frame(["L1"], ["ant_sup"])
+    f1 = _layerdata.features_frame(["L1"], ["ant_sup"])
     u.push(np.array([[1.0, 2.0]]), f1)
     u.push(np.array([[1.0, 2.0]]), f1)  # unchanged: not recorded
     u.push(np.array([[1.0, 3.0]]), f1)
@@ -111,8 +111,8 @@ def test_undo_stack_returns_previous_states_and_ignores_no_ops():
 
 
 def test_undo_stack_keeps_a_bounded_history():
-    u = m.UndoStack(limit=3)
-    f = m.features_frame(["L1"], ["ant_sup"])
+    u = _undo.UndoStack(limit=3)
+    f = _layerdata.features_frame(["L1"], ["ant_sup"])
     u.reset(np.zeros((1, 2)), f)
     for i in range(10):
         u.push(np.full((1, 2), float(i + 1)), f)
@@ -140,23 +140,25 @@ def phantom_set() -> LandmarkSet:
 
 
 def test_features_are_fixed_categoricals_with_a_canvas_label():
-    f = m.features_frame(["L1", "L1"], ["ant_sup", "mid_sup"])
+    f = _layerdata.features_frame(["L1", "L1"], ["ant_sup", "mid_sup"])
     assert list(f["level"].cat.categories) == list(LEVELS)
-    assert list(f["point"].cat.categories) == list(m.POINT_NAMES)
+    assert list(f["point"].cat.categories) == list(_layerdata.POINT_NAMES)
     assert f["label"].tolist() == ["L1", ""]
-    assert m.feature_defaults("T12", "ant_sup") == {
+    assert _layerdata.feature_defaults("T12", "ant_sup") == {
         "level": "T12",
         "point": "ant_sup",
         "label": "T12",
     }
-    assert len(m.empty_features()) == 0
+    assert len(_layerdata.empty_features()) == 0
 
 
 def test_layer_round_trip_keeps_every_point_and_header(phantom_set):
-    data, features = m.landmarks_to_layer(phantom_set)
+    data, features = _layerdata.landmarks_to_layer(phantom_set)
     assert data.shape == (30, 2)
-    header = m.header_from_meta(json.loads(json.dumps(m.header_to_meta(phantom_set))))
-    assert m.layer_to_landmarks(data, features, header) == phantom_set
+    header = _layerdata.header_from_meta(
+        json.loads(json.dumps(_layerdata.header_to_meta(phantom_set)))
+    )
+    assert _layerdata.layer_to_landmarks(data, features, header) == phantom_set
 
 
 def test_layer_to_landmarks_keeps_the_last_of_a_twice_placed_point_and_skips_unlabelled():
@@ -165,14 +167,14 @@ def test_layer_to_landmarks_keeps_the_last_of_a_twice_placed_point_and_skips_unl
     features = pd.DataFrame(
         {"level": ["L1", "L1", None], "point": ["ant_sup", "ant_sup", "post_sup"]}
     )
-    ls = m.layer_to_landmarks(data, features, header)
+    ls = _layerdata.layer_to_landmarks(data, features, header)
     assert dict(ls.points["L1"]) == {"ant_sup": (2.0, 2.0)}
 
 
 def test_layer_to_landmarks_uses_the_last_two_columns_of_nd_data():
     header = LandmarkSet({}, scheme="4pt")
-    ls = m.layer_to_landmarks(
-        np.array([[0.0, 5.0, 6.0]]), m.features_frame(["L1"], ["ant_sup"]), header
+    ls = _layerdata.layer_to_landmarks(
+        np.array([[0.0, 5.0, 6.0]]), _layerdata.features_frame(["L1"], ["ant_sup"]), header
     )
     assert ls.points["L1"]["ant_sup"] == (5.0, 6.0)
 
@@ -183,7 +185,7 @@ def test_header_meta_keeps_unknown_keys(phantom_set):
         image=ImageRef(path="x.dcm", sop_instance_uid="1.2", rows=10, columns=9, extra={"k": 1}),
         calibration_extra={"note": "ruler"},
     )
-    back = m.header_from_meta(m.header_to_meta(ls))
+    back = _layerdata.header_from_meta(_layerdata.header_to_meta(ls))
     assert back.extra == {"site": "A"}
     assert back.image.extra == {"k": 1}
     assert back.calibration_extra == {"note": "ruler"}
@@ -204,10 +206,10 @@ def test_points_frame_from_layer_measures_like_the_core(scheme, source):
         findings={"L1": {"cement_leakage": "no"}},
     )
     ls = ph.landmarks
-    data, features = m.landmarks_to_layer(ls)
+    data, features = _layerdata.landmarks_to_layer(ls)
     # shuffled rows: the layer's order must not matter
     order = np.random.default_rng(1).permutation(len(data))
-    mine = m.measure_layer(data[order], features.iloc[order].reset_index(drop=True), ls)
+    mine = _tables.measure_layer(data[order], features.iloc[order].reset_index(drop=True), ls)
     core = measure_points(points_frame([ls]))
     pd.testing.assert_frame_equal(_plain(mine), _plain(core))
 
@@ -230,54 +232,54 @@ def test_film_measures_are_the_measures_tables_columns_and_show_the_same_table(s
         index_levels=("L1",),
     )
     ls = ph.landmarks
-    data, features = m.landmarks_to_layer(ls)
+    data, features = _layerdata.landmarks_to_layer(ls)
     order = np.random.default_rng(2).permutation(len(data))[:-1]  # shuffled, one point short
     data, features = data[order], features.iloc[order].reset_index(drop=True)
-    levels, points = m.layer_points(data, features, ls)
+    levels, points = _layerdata.layer_points(data, features, ls)
     assert levels == ["T11", "T12", "L1", "L2"]
     assert points.shape == (4, 6, 2)
-    film = m.film_measures(levels, points, ls)
-    table = m.measure_layer(data, features, ls)
-    pd.testing.assert_frame_equal(m.film_measures_table(levels, points, ls), table)
+    film = _tables.film_measures(levels, points, ls)
+    table = _tables.measure_layer(data, features, ls)
+    pd.testing.assert_frame_equal(_tables.film_measures_table(levels, points, ls), table)
     for col, values in film.items():  # the lean path's columns are the table's, exactly
         expected = _plain(table[[col]])[col].tolist()
         got = [None if v is None or (isinstance(v, float) and math.isnan(v)) else v for v in values]
         assert got == expected, col
-    shown = m.display_table(table)
-    assert m.display_rows(film) == (list(shown.columns), shown.to_numpy().tolist())
-    pd.testing.assert_frame_equal(m.display_table(film), shown)
+    shown = _tables.display_table(table)
+    assert _tables.display_rows(film) == (list(shown.columns), shown.to_numpy().tolist())
+    pd.testing.assert_frame_equal(_tables.display_table(film), shown)
     assert "incomplete" in film["status"].tolist()
 
 
 def test_film_measures_of_empty_and_coronal_layers_have_no_rows(phantom_set):
-    data, features = m.landmarks_to_layer(phantom_set)
+    data, features = _layerdata.landmarks_to_layer(phantom_set)
     for header, (d, f) in (
-        (phantom_set, (np.empty((0, 2)), m.empty_features())),
+        (phantom_set, (np.empty((0, 2)), _layerdata.empty_features())),
         (phantom_set.replace(scheme="ap4"), (data, features)),
     ):
-        levels, points = m.layer_points(d, f, header)
+        levels, points = _layerdata.layer_points(d, f, header)
         assert levels == []
         assert points.shape == (0, 6, 2)
-        film = m.film_measures(levels, points, header)
+        film = _tables.film_measures(levels, points, header)
         assert all(len(v) == 0 for v in film.values())
-        assert m.display_rows(film) == (list(m.display_table(film).columns), [])
+        assert _tables.display_rows(film) == (list(_tables.display_table(film).columns), [])
 
 
 def test_points_frame_from_layer_handles_empty_partial_and_coronal_layers(phantom_set):
-    empty = m.measure_layer(np.empty((0, 2)), m.empty_features(), phantom_set)
+    empty = _tables.measure_layer(np.empty((0, 2)), _layerdata.empty_features(), phantom_set)
     assert len(empty) == 0
     assert list(empty.columns) == list(measures_table([]).columns)
-    data, features = m.landmarks_to_layer(phantom_set)
-    part = m.measure_layer(data[:4], features.iloc[:4], phantom_set)
+    data, features = _layerdata.landmarks_to_layer(phantom_set)
+    part = _tables.measure_layer(data[:4], features.iloc[:4], phantom_set)
     assert part["level"].tolist() == ["T11"]
     assert part["status"].tolist() == ["incomplete"]
     ap = phantom_set.replace(scheme="ap4")
-    assert len(m.points_frame_from_layer(data, features, ap)) == 0
+    assert len(_tables.points_frame_from_layer(data, features, ap)) == 0
 
 
 def test_display_table_units_index_mark_and_genant(phantom_set):
     measures = measures_table([phantom_set])
-    table = m.display_table(measures)
+    table = _tables.display_table(measures)
     assert list(table.columns) == [
         "Level", "Ha (mm)", "Hm (mm)", "Hp (mm)", "AHR %",
         "Compr. %", "Wedge °", "KA °", "Genant", "Status",
@@ -287,20 +289,22 @@ def test_display_table_units_index_mark_and_genant(phantom_set):
     assert row["Genant"].endswith("wedge")
     assert row["KA °"] != ""
     assert table.set_index("Level").loc["T12", "KA °"] == ""
-    px = m.display_table(measures_table([phantom_set.replace(calibration=Calibration.none())]))
+    px = _tables.display_table(
+        measures_table([phantom_set.replace(calibration=Calibration.none())])
+    )
     assert "Ha (px)" in px.columns
     assert not any(v.startswith("-0.0") for v in table.to_numpy().ravel())
 
 
 def test_table_tsv_has_a_header_line():
-    text = m.table_tsv(pd.DataFrame({"a": ["1", None], "b": ["x", "y"]}))
+    text = _tables.table_tsv(pd.DataFrame({"a": ["1", None], "b": ["x", "y"]}))
     assert text == "a\tb\n1\tx\n\ty\n"
 
 
 def test_whole_film_angles_lists_what_is_present():
     ph = lateral_phantom(LEVELS[LEVELS.index("T10") : LEVELS.index("L2") + 1], disc_angle_deg=2.0)
-    assert m.whole_film_angles(ph.landmarks).startswith("TLK ")
-    assert m.whole_film_angles(LandmarkSet({}, scheme="6pt")) == ""
+    assert _tables.whole_film_angles(ph.landmarks).startswith("TLK ")
+    assert _tables.whole_film_angles(LandmarkSet({}, scheme="6pt")) == ""
 
 
 # ----------------------------------------------------------------------------- calibration
@@ -316,7 +320,7 @@ def test_whole_film_angles_lists_what_is_present():
     ],
 )
 def test_calibration_status_states_unit_source_and_warning(cal, warns):
-    summary, warning = m.calibration_status(cal)
+    summary, warning = _calibration.calibration_status(cal)
     assert cal.source in summary
     assert ("pixels" in summary) is (not cal.has_mm)
     if warns is None:
@@ -327,12 +331,12 @@ def test_calibration_status_states_unit_source_and_warning(cal, warns):
 
 def test_calibration_from_line_keeps_the_pixel_aspect():
     line = np.array([[10.0, 10.0], [10.0, 210.0]])
-    cal = m.calibration_from_line(line, 30.0, Calibration(0.3, 0.15, "detector"))
+    cal = _calibration.calibration_from_line(line, 30.0, Calibration(0.3, 0.15, "detector"))
     assert cal.source == "user"
     assert (cal.row_mm, cal.col_mm) == pytest.approx((0.3, 0.15))
-    square = m.calibration_from_line(line, 30.0, Calibration.none())
+    square = _calibration.calibration_from_line(line, 30.0, Calibration.none())
     assert (square.row_mm, square.col_mm) == pytest.approx((0.15, 0.15))
-    vertical = m.calibration_from_line(
+    vertical = _calibration.calibration_from_line(
         np.array([[0.0, 0.0], [100.0, 0.0]]), 30.0, Calibration(0.3, 0.15, "detector")
     )
     assert vertical.row_mm == pytest.approx(0.3)
@@ -341,13 +345,15 @@ def test_calibration_from_line_keeps_the_pixel_aspect():
 
 def test_calibration_from_line_refuses_a_point():
     with pytest.raises(CalibrationError, match="no length"):
-        m.calibration_from_line(np.array([[1.0, 1.0], [1.0, 1.0]]), 10.0, Calibration.none())
+        _calibration.calibration_from_line(
+            np.array([[1.0, 1.0], [1.0, 1.0]]), 10.0, Calibration.none()
+        )
 
 
 # ----------------------------------------------------------------------------- overlay
 def test_overlay_draws_endplates_and_heights_between_the_right_points(phantom_set):
-    data, features = m.landmarks_to_layer(phantom_set)
-    vectors, levels, kinds = m.overlay_vectors(data, features, "6pt")
+    data, features = _layerdata.landmarks_to_layer(phantom_set)
+    vectors, levels, kinds = _layerdata.overlay_vectors(data, features, "6pt")
     assert vectors.shape == (25, 2, 2)
     assert kinds.count("endplate") == 10
     assert kinds.count("height") == 15
@@ -362,13 +368,15 @@ def test_overlay_draws_endplates_and_heights_between_the_right_points(phantom_se
 
 
 def test_overlay_skips_segments_with_a_missing_end_and_draws_ap4_endplates():
-    f = m.features_frame(["L1", "L1", "L1"], ["ant_sup", "post_sup", "ant_inf"])
-    _, _, kinds = m.overlay_vectors(np.array([[0.0, 10.0], [0.0, 0.0], [20.0, 10.0]]), f, "4pt")
+    f = _layerdata.features_frame(["L1", "L1", "L1"], ["ant_sup", "post_sup", "ant_inf"])
+    _, _, kinds = _layerdata.overlay_vectors(
+        np.array([[0.0, 10.0], [0.0, 0.0], [20.0, 10.0]]), f, "4pt"
+    )
     assert kinds == ["endplate", "height"]
-    f = m.features_frame(["L1"] * 4, ["left_sup", "right_sup", "left_inf", "right_inf"])
-    _, _, kinds = m.overlay_vectors(np.arange(8.0).reshape(4, 2), f, "ap4")
+    f = _layerdata.features_frame(["L1"] * 4, ["left_sup", "right_sup", "left_inf", "right_inf"])
+    _, _, kinds = _layerdata.overlay_vectors(np.arange(8.0).reshape(4, 2), f, "ap4")
     assert kinds == ["endplate", "endplate"]
-    empty, _, _ = m.overlay_vectors(np.empty((0, 2)), m.empty_features(), "6pt")
+    empty, _, _ = _layerdata.overlay_vectors(np.empty((0, 2)), _layerdata.empty_features(), "6pt")
     assert empty.shape == (0, 2, 2)
 
 
@@ -383,72 +391,97 @@ def test_overlay_skips_segments_with_a_missing_end_and_draws_ap4_endplates():
     ],
 )
 def test_landmark_path_for(image, folder, expected):
-    assert m.landmark_path_for(image, folder).as_posix() == expected
+    assert _files.landmark_path_for(image, folder).as_posix() == expected
 
 
 def test_relative_image_path(tmp_path):
     assert (
-        m.relative_image_path(tmp_path / "P1" / "pre.dcm", tmp_path / "out" / "x.json")
+        _files.relative_image_path(tmp_path / "P1" / "pre.dcm", tmp_path / "out" / "x.json")
         == "../P1/pre.dcm"
     )
-    assert m.relative_image_path(tmp_path / "pre.dcm", tmp_path / "pre.landmarks.json") == "pre.dcm"
+    assert (
+        _files.relative_image_path(tmp_path / "pre.dcm", tmp_path / "pre.landmarks.json")
+        == "pre.dcm"
+    )
 
 
-def test_check_same_image_refuses_another_films_landmarks(tmp_path, phantom_set):
+def test_a_film_layer_pairs_landmarks_by_the_cores_rule(tmp_path, phantom_set):
     ls = phantom_set.replace(image=ImageRef(sop_instance_uid="1.2.3", rows=100, columns=80))
     path = write_landmarks(ls, tmp_path / "a.landmarks.json")
     from kyphoimg import read_landmarks
 
     ls = read_landmarks(path, validate=False)
-    m.check_same_image(ls, sop_instance_uid="1.2.3", rows=100, columns=80)
+    dicom = Calibration(0.25, 0.25, "detector")
+    film = {
+        "path": "/films/a.dcm",
+        "sop_instance_uid": "1.2.3",
+        "rows": 100,
+        "columns": 80,
+        "calibration": Calibration(0.3, 0.3, "user").to_dict(),  # calibrated since
+        "calibration_file": dicom.to_dict(),
+    }
+    paired = _layers.pair_with_film_layer(ls, film)
+    assert paired == pair_with_film(
+        ls, sop_instance_uid="1.2.3", rows=100, columns=80, calibration=dicom, film="/films/a.dcm"
+    )
+    assert paired.calibration == dicom  # the DICOM header's, not the film's current one
+    user = ls.replace(calibration=Calibration(0.2, 0.2, "user"))
+    assert _layers.pair_with_film_layer(user, film).calibration == Calibration(0.2, 0.2, "user")
     with pytest.raises(
-        LandmarkError, match=r"another image \(SOP Instance UID 1\.2\.3\).*9\.9\.9"
+        FilmMismatchError, match=r"SOP Instance UID 1\.2\.3.*/films/a\.dcm is 9\.9\.9"
     ) as err:
-        m.check_same_image(ls, sop_instance_uid="9.9.9")
+        _layers.pair_with_film_layer(ls, {**film, "sop_instance_uid": "9.9.9"})
     assert "a.landmarks.json" in str(err.value)
-    with pytest.raises(LandmarkError, match="100x80 image; this film is 90x80"):
-        m.check_same_image(
+    with pytest.raises(FilmMismatchError, match="100x80 image, but the film scan 1 is 90x80"):
+        _layers.pair_with_film_layer(
             ls.replace(image=ImageRef(rows=100, columns=80)),
-            sop_instance_uid="9",
-            rows=90,
-            columns=80,
+            {**film, "path": None, "sop_instance_uid": "9", "rows": 90},
+            "scan 1",
         )
-    m.check_same_image(ls.replace(image=ImageRef()), sop_instance_uid="9.9.9", rows=1, columns=1)
+    # a set that does not know its image is accepted and completed from the film
+    filled = _layers.pair_with_film_layer(
+        ls.replace(image=ImageRef()), {**film, "sop_instance_uid": "9.9.9", "rows": 1, "columns": 1}
+    )
+    assert (filled.image.sop_instance_uid, filled.image.rows, filled.image.columns) == (
+        "9.9.9",
+        1,
+        1,
+    )
 
 
 # ----------------------------------------------------------------------------- time points
 def test_timepoint_tables_are_the_cores_features(phantoms):
     sets = [ph.landmarks for ph in phantoms.values()]
-    measures, features, message = m.timepoint_tables(sets[::-1])
+    measures, features, message = _tables.timepoint_tables(sets[::-1])
     assert message == ""
     expected = features_table(measures_table(sets))
     pd.testing.assert_frame_equal(features, expected)
-    matrix = m.timepoint_matrix(measures)
+    matrix = _tables.timepoint_matrix(measures)
     assert list(matrix.columns) == ["Measure", "pre", "post", "last"]
     ahr = matrix.set_index("Measure").loc["L1 AHR %"]
     assert float(ahr["pre"]) < float(ahr["last"]) < float(ahr["post"])
-    derived = m.derived_table(features).set_index("Feature")["Value"]
+    derived = _tables.derived_table(features).set_index("Feature")["Value"]
     assert float(derived["L1 Height restoration %"]) > 0
     assert derived["L1 Recompression"] in ("yes", "no", "")
 
 
 def test_timepoint_tables_report_missing_index_levels_and_odd_timepoints(phantoms):
     sets = [ph.landmarks.replace(index_levels=()) for ph in phantoms.values()]
-    _, features, message = m.timepoint_tables(sets)
+    _, features, message = _tables.timepoint_tables(sets)
     assert len(features) == 0
     assert "index level" in message
     odd = [
         ph.landmarks.replace(timepoint=t)
         for ph, t in zip(phantoms.values(), ("pre", "6m", "post"), strict=True)
     ]
-    measures, features, message = m.timepoint_tables(odd)
+    measures, features, message = _tables.timepoint_tables(odd)
     assert message == ""
     assert "ka_deg_6m" in features.columns
-    assert list(m.timepoint_matrix(measures).columns) == ["Measure", "pre", "post", "6m"]
+    assert list(_tables.timepoint_matrix(measures).columns) == ["Measure", "pre", "post", "6m"]
 
 
 def test_fmt_never_prints_negative_zero():
-    assert m._fmt(np.array([-0.01, -0.0, 0.04, -1.26, math.nan]), 1) == [
+    assert _tables._fmt(np.array([-0.01, -0.0, 0.04, -1.26, math.nan]), 1) == [
         "0.0",
         "0.0",
         "0.0",

@@ -10,7 +10,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from napari_kyphoimg import _model
+from napari_kyphoimg import _guide, _layerdata, _tables
 from napari_kyphoimg._layers import info, landmark_layer_for, overlay_for
 
 from kyphoimg import Calibration, measures_table, read_landmarks, read_table, write_landmarks
@@ -37,7 +37,7 @@ def _place(layer, lw, truth, plan):
     """Place each planned point at its true position, checking the guide names it first."""
     for level, point in plan:
         assert lw.target == (level, point)
-        assert lw.guide.value == f"Next: {_model.describe_point(level, point)}"
+        assert lw.guide.value == f"Next: {_guide.describe_point(level, point)}"
         layer.add(np.array(truth.points[level][point]))
 
 
@@ -65,7 +65,7 @@ def test_guided_placement_of_a_full_6pt_set_matches_the_core_and_the_truth(
     np.testing.assert_allclose(layer.data[0], expected, atol=1e-4)  # float32 in vispy
     assert layer.features.loc[0, ["level", "point", "label"]].tolist() == ["T10", "ant_sup", "T10"]
     # the rest through the layer's add (what napari's add mode calls), following the guide
-    plan = _model.placement_plan(truth.levels, "6pt")
+    plan = _guide.placement_plan(truth.levels, "6pt")
     _place(layer, lw, truth, plan[1:])
     assert lw.target is None
     assert layer.mode == "select"
@@ -74,8 +74,8 @@ def test_guided_placement_of_a_full_6pt_set_matches_the_core_and_the_truth(
 
     # a colour per level, endplate/height overlay following the points
     for i, level in enumerate(layer.features["level"]):
-        np.testing.assert_allclose(layer.face_color[i], _rgba(_model.LEVEL_COLORS[level]))
-    assert len({_model.LEVEL_COLORS[lv] for lv in truth.points}) == 6
+        np.testing.assert_allclose(layer.face_color[i], _rgba(_layerdata.LEVEL_COLORS[level]))
+    assert len({_layerdata.LEVEL_COLORS[lv] for lv in truth.points}) == 6
     overlay = overlay_for(viewer.layers, layer)
     assert overlay.data.shape == (30, 2, 2)  # 6 levels x (2 endplates + 3 heights)
 
@@ -122,7 +122,7 @@ def test_guided_placement_of_a_full_6pt_set_matches_the_core_and_the_truth(
     cols = [c for c in core.columns if c not in ("image", "patient_id", "timepoint", "rater")]
     pd.testing.assert_frame_equal(_plain(mine[cols]), _plain(core[cols]))
     shown = mw.table.to_dataframe().fillna("")  # empty cells read back as NaN
-    assert shown.to_numpy().tolist() == _model.display_table(core).to_numpy().tolist()
+    assert shown.to_numpy().tolist() == _tables.display_table(core).to_numpy().tolist()
     l1 = shown.set_index("Level").loc["L1 *"]
     ha_true = phantoms["pre"].truth["L1"]["ha_mm"]
     assert float(l1["Ha (mm)"]) == pytest.approx(ha_true, abs=0.05)
@@ -158,7 +158,7 @@ def test_keys_replace_delete_and_undo_on_the_canvas(
     assert lw.target == ("L1", "post_sup")  # back to the first missing point
     # Ctrl+Z undoes the re-placement (colours follow the restored labels)
     gui.press_key(qtbot, lw, "Z", control=True)
-    np.testing.assert_allclose(layer.face_color[-1], _rgba(_model.LEVEL_COLORS["L1"]))
+    np.testing.assert_allclose(layer.face_color[-1], _rgba(_layerdata.LEVEL_COLORS["L1"]))
     labels = list(zip(layer.features["level"], layer.features["point"], strict=True))
     np.testing.assert_allclose(
         layer.data[labels.index(("L1", "mid_sup"))], pts["mid_sup"], atol=1e-9
@@ -187,7 +187,7 @@ def test_dragging_a_point_updates_table_and_overlay_live(
     _open(viewer, film_file)
     lw.first_level.value, lw.last_level.value = "T12", "L2"
     layer = lw.start()
-    _place(layer, lw, truth, _model.placement_plan(("T12", "L1", "L2"), "6pt"))
+    _place(layer, lw, truth, _guide.placement_plan(("T12", "L1", "L2"), "6pt"))
     before = mw.measures.set_index("level").loc["L1", "ha_mm"]
     i = next(
         k
@@ -203,7 +203,7 @@ def test_dragging_a_point_updates_table_and_overlay_live(
     viewer.scene.camera.zoom = 4.0
     qtbot.wait(30)
     c = QPoint(canvas.width() // 2, canvas.height() // 2)
-    header = _model.header_from_meta(info(layer, "landmarks")["header"])
+    header = _layerdata.header_from_meta(info(layer, "landmarks")["header"])
     overlay = overlay_for(viewer.layers, layer)
     overlay_data = overlay.data
 
@@ -222,8 +222,8 @@ def test_dragging_a_point_updates_table_and_overlay_live(
         qtbot.wait(5)
         seen.append(mw.measures.set_index("level").loc["L1", "ha_mm"])
         # each step's table is kyphoimg's measures of the points as they are now
-        now = _model.measure_layer(layer.data, layer.features, header)
-        assert shown_cells(mw) == _model.display_table(now).to_numpy().tolist()
+        now = _tables.measure_layer(layer.data, layer.features, header)
+        assert shown_cells(mw) == _tables.display_table(now).to_numpy().tolist()
         # the overlay follows the point, updated in place (same segments, new positions)
         assert overlay.data is overlay_data
         assert np.isclose(ends(overlay), layer.data[i], atol=1e-6).all(axis=1).any()
@@ -233,9 +233,9 @@ def test_dragging_a_point_updates_table_and_overlay_live(
     np.testing.assert_allclose(layer.data[i], start - (20.0, 0.0), atol=0.01)
     assert after < before
     assert len(set(np.round(seen, 6))) > 1
-    final = _model.measure_layer(layer.data, layer.features, header)
+    final = _tables.measure_layer(layer.data, layer.features, header)
     pd.testing.assert_frame_equal(mw.measures, final)
-    assert shown_cells(mw) == _model.display_table(final).to_numpy().tolist()
+    assert shown_cells(mw) == _tables.display_table(final).to_numpy().tolist()
     assert np.isclose(ends(overlay), layer.data[i], atol=1e-6).all(axis=1).any()
     assert thumbnails == ["redrawn"]  # the overlay's thumbnail waited for the drag's end
 
@@ -293,7 +293,7 @@ def test_reopening_a_film_restores_its_landmarks_and_refuses_another_films(
     post = _open(viewer, other)
     assert landmark_layer_for(viewer.layers, post) is None
     assert lw.film.value == post
-    assert f"another image (SOP Instance UID {truth.image.sop_instance_uid})" in lw.status.value
+    assert f"placed on SOP Instance UID {truth.image.sop_instance_uid}" in lw.status.value
     assert "7.7.7" in lw.status.value
     # loading it by hand is refused the same way
     assert not lw.load(other.with_name("post.landmarks.json"))
@@ -304,6 +304,54 @@ def test_reopening_a_film_restores_its_landmarks_and_refuses_another_films(
     )
     assert lw.load(other.with_name("mine.json"))
     assert len(landmark_layer_for(viewer.layers, post).data) == 36
+
+
+def test_loading_a_file_pairs_it_with_the_film_by_the_cores_rule(
+    kyphoimg_viewer, film_file, truth, tmp_path
+):
+    """kyphoimg.landmarks.pair_with_film decides: a file without a user calibration takes
+    the film's DICOM calibration, even over a user calibration applied since; a user one
+    in the file is kept; the film's UID and size fill in what the file lacks."""
+    from kyphoimg import read_radiograph
+    from kyphoimg.landmarks import pair_with_film
+
+    viewer, w = kyphoimg_viewer
+    lw, cw = w["Landmarks"], w["Calibrate"]
+    film = _open(viewer, film_file)
+    line = cw.draw()
+    line.add_lines(np.array([[100.0, 100.0], [100.0, 300.0]]))
+    cw.length_mm.value = 30.0
+    assert cw.apply() == Calibration(0.15, 0.15, "user")
+    path = tmp_path / "rater2.landmarks.json"
+    write_landmarks(
+        truth.replace(image=ImageRef(), calibration=Calibration(0.3, 0.3, "pixel_spacing")), path
+    )
+    raw = read_landmarks(path, validate=False)  # before loading: autosave rewrites it
+    assert lw.load(path)
+    rg = read_radiograph(film_file)
+    expected = pair_with_film(
+        raw,
+        sop_instance_uid=rg.metadata.sop_instance_uid,
+        rows=rg.shape[0],
+        columns=rg.shape[1],
+        calibration=rg.calibration,
+    )
+    layer = landmark_layer_for(viewer.layers, film)
+    header = _layerdata.header_from_meta(info(layer, "landmarks")["header"])
+    assert header.calibration == expected.calibration == Calibration(0.25, 0.25, "detector")
+    assert header.image == expected.image
+    assert (header.image.sop_instance_uid, header.image.rows, header.image.columns) == (
+        truth.image.sop_instance_uid,
+        *film.data.shape,
+    )
+    assert info(film, "film")["calibration"] == expected.calibration.to_dict()
+    for x in (film, layer):
+        np.testing.assert_allclose(x.scale, (0.25, 0.25))
+    # a user calibration saved in the file is kept and becomes the film's
+    write_landmarks(truth.replace(calibration=Calibration(0.2, 0.2, "user")), path)
+    assert lw.load(path)
+    assert info(film, "film")["calibration"] == Calibration(0.2, 0.2, "user").to_dict()
+    np.testing.assert_allclose(film.scale, (0.2, 0.2))
 
 
 def test_a_film_without_a_file_saves_to_a_chosen_folder(kyphoimg_viewer, tmp_path):
@@ -468,7 +516,7 @@ def test_landmark_layers_of_coronal_and_4pt_schemes(kyphoimg_viewer, film_file):
     lw.scheme.value = "ap4"
     assert lw.target == ("L1", "left_sup")
     assert len(mw.measures) == 0  # coronal sets have no per-vertebra lateral measures
-    header = _model.header_from_meta(info(layer, "landmarks")["header"])
+    header = _layerdata.header_from_meta(info(layer, "landmarks")["header"])
     assert header.scheme == "ap4"
 
 

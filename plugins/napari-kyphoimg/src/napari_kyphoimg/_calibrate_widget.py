@@ -2,7 +2,7 @@
 
 The line is drawn in a shapes layer scaled like the film, so its vertices are film
 pixels; :func:`kyphoimg.Calibration.from_user` (through
-:func:`~napari_kyphoimg._model.calibration_from_line`, which keeps the film's pixel
+:func:`~napari_kyphoimg._calibration.calibration_from_line`, which keeps the film's pixel
 aspect) turns it into millimetres per pixel. The film, its landmarks, overlay and line
 are rescaled, and the landmarks header carries the calibration, so the landmark file
 records it.
@@ -18,8 +18,8 @@ from magicgui.widgets import ComboBox, Container, FloatSpinBox, PushButton
 from kyphoimg import Calibration, KyphoimgError, write_landmarks
 
 from . import _qt
-from ._layers import calibration_of, films, info, landmark_layer_for
-from ._model import calibration_from_line, calibration_status
+from ._calibration import calibration_from_line, calibration_status
+from ._layers import calibration_of, dicom_calibration, films, info, landmark_layer_for
 from ._viewer import add_calibration_layer, apply_calibration, calibration_layer_for
 from ._writer import landmark_set_for_file
 
@@ -188,7 +188,7 @@ class CalibrateWidget(Container):
         film = self.film.value
         if film is None:
             return None
-        cal = Calibration.from_dict((info(film, "film") or {}).get("calibration_file"))
+        cal = dicom_calibration(info(film, "film") or {})
         self._set(film, cal)
         return cal
 

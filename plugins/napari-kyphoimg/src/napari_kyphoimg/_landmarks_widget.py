@@ -26,28 +26,31 @@ from magicgui.widgets import (
     Select,
 )
 
-from kyphoimg import Calibration, KyphoimgError, read_landmarks, write_landmarks
+from kyphoimg import KyphoimgError, read_landmarks, write_landmarks
 from kyphoimg.landmarks import FINDINGS, LEVELS, SCHEMES, validate_landmarks
 
 from . import _qt
-from ._layers import film_for, films, info, landmark_layer_for, landmarks_of, overlay_for
-from ._model import (
-    FINDING_LABELS,
-    LANDMARK_SUFFIX,
-    PlacementGuide,
-    UndoStack,
-    check_same_image,
-    describe_point,
+from ._files import LANDMARK_SUFFIX, landmark_path_for
+from ._guide import PlacementGuide, describe_point, level_range, placement_plan
+from ._layerdata import (
     feature_defaults,
     header_from_meta,
     header_to_meta,
-    landmark_path_for,
     landmarks_to_layer,
-    level_range,
-    placement_plan,
     point_labels,
     rows_labelled,
 )
+from ._layers import (
+    calibration_of,
+    film_for,
+    films,
+    info,
+    landmark_layer_for,
+    landmarks_of,
+    overlay_for,
+    pair_with_film_layer,
+)
+from ._undo import UndoStack
 from ._viewer import (
     add_landmarks_layer,
     apply_calibration,
@@ -67,6 +70,14 @@ PREVIOUS_KEY = "Shift-N"
 UNDO_KEY = "Control-Z"
 DEFAULT_LEVELS = ("T11", "L3")
 _NONE = "—"
+
+#: Reader findings and the words the widget shows for them.
+FINDING_LABELS: dict[str, str] = {
+    "ivc": "IVC",
+    "npec": "NPEC",
+    "cement_leakage": "Cement leakage",
+    "genant_visual": "Genant (visual)",
+}
 
 
 @dataclass
@@ -750,6 +761,15 @@ class LandmarksWidget(Container):
     def load(self, path: str | Path) -> bool:
         """Load a landmark file onto the chosen film, refusing one saved for another image.
 
+        The file is paired with the film by :func:`kyphoimg.landmarks.pair_with_film`
+        (same image; a ``user`` calibration in the file is kept, else the film's DICOM
+        calibration is taken); the film then shows the paired set's calibration.
+
+        Parameters
+        ----------
+        path : path-like
+            The landmark file.
+
         Returns
         -------
         bool
@@ -761,21 +781,12 @@ class LandmarksWidget(Container):
             self._say("Choose a film first.", "error")
             return False
         try:
-            ls = read_landmarks(path, validate=False)
-            check_same_image(
-                ls,
-                sop_instance_uid=meta.get("sop_instance_uid"),
-                rows=meta.get("rows"),
-                columns=meta.get("columns"),
-            )
+            ls = pair_with_film_layer(read_landmarks(path, validate=False), meta, film.name)
         except KyphoimgError as exc:
             self._say(f"Refused: {exc}", "error")
             return False
-        film_cal = Calibration.from_dict(meta["calibration"])
-        if ls.calibration.source == "user" and film_cal != ls.calibration:
+        if ls.calibration != calibration_of(film):
             apply_calibration(self._viewer, film, ls.calibration)
-        else:
-            ls = ls.replace(calibration=film_cal)
         layer = self.landmarks_layer or add_landmarks_layer(self._viewer, film, ls)
         self._attach(layer)
         data, features = landmarks_to_layer(ls)

@@ -11,7 +11,7 @@ carry:
     ``calibration`` (:meth:`kyphoimg.Calibration.to_dict`), ``calibration_notes`` and
     ``notes`` (messages for the widgets, e.g. a refused landmark file).
 ``role: "landmarks"``
-    a points layer: ``film_uid``, ``header`` (:func:`~napari_kyphoimg._model.header_to_meta`),
+    a points layer: ``film_uid``, ``header`` (:func:`~napari_kyphoimg._layerdata.header_to_meta`),
     ``image_file`` (the film's absolute path or None) and ``path`` (the landmark file).
 ``role: "overlay"``
     the vectors layer drawing endplates and heights of the landmarks layer ``landmarks_uid``.
@@ -21,21 +21,20 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from kyphoimg import Calibration, LandmarkError, LandmarkSet, read_landmarks
+from kyphoimg.landmarks import pair_with_film
 
-from ._model import (
+from ._files import landmark_path_for
+from ._layerdata import (
     LEVEL_COLORS,
-    check_same_image,
     empty_features,
     header_from_meta,
     header_to_meta,
-    landmark_path_for,
     landmarks_to_layer,
     layer_to_landmarks,
     overlay_vectors,
@@ -46,6 +45,7 @@ KEY = "kyphoimg"
 __all__ = [
     "KEY",
     "calibration_of",
+    "dicom_calibration",
     "film_layer_data",
     "films",
     "info",
@@ -54,6 +54,7 @@ __all__ = [
     "landmarks_of",
     "overlay_colors",
     "overlay_layer_data",
+    "pair_with_film_layer",
     "restore_landmarks",
     "scale_of",
 ]
@@ -79,6 +80,61 @@ def calibration_of(film: Any) -> Calibration:
     """Return the calibration a film layer carries (``none`` when it carries none)."""
     meta = info(film, "film")
     return Calibration.from_dict(meta.get("calibration") if meta else None)
+
+
+def dicom_calibration(film: Mapping[str, Any]) -> Calibration:
+    """Return a film's calibration as resolved from its DICOM header (not a user one).
+
+    Parameters
+    ----------
+    film : mapping
+        The film's ``metadata["kyphoimg"]`` (:func:`film_meta`).
+
+    Returns
+    -------
+    Calibration
+        ``calibration_file``: what :meth:`kyphoimg.Calibration.from_dataset` found when the
+        film was read, whatever calibration the film shows now.
+    """
+    return Calibration.from_dict(film.get("calibration_file", film.get("calibration")))
+
+
+def pair_with_film_layer(
+    ls: LandmarkSet, film: Mapping[str, Any], name: str | None = None
+) -> LandmarkSet:
+    """Pair a landmark set with a film layer: :func:`kyphoimg.landmarks.pair_with_film`.
+
+    The film's SOP Instance UID, size and DICOM calibration (:func:`dicom_calibration`)
+    are taken from its ``metadata["kyphoimg"]``; the rule is the core's alone.
+
+    Parameters
+    ----------
+    ls : LandmarkSet
+        As read from its landmark file.
+    film : mapping
+        The film's ``metadata["kyphoimg"]``.
+    name : str, optional
+        The film's layer name, named in the error message when the film has no file.
+
+    Returns
+    -------
+    LandmarkSet
+        The paired set: its image facts completed, its calibration the set's ``user``
+        one, else the film's.
+
+    Raises
+    ------
+    kyphoimg.errors.FilmMismatchError
+        If the set was placed on another image (UID or size).
+    """
+    return pair_with_film(
+        ls,
+        sop_instance_uid=film.get("sop_instance_uid"),
+        rows=film.get("rows"),
+        columns=film.get("columns"),
+        calibration=dicom_calibration(film),
+        film=film.get("path") or name,
+    )
 
 
 def films(layers: Iterable[Any]) -> list[Any]:
@@ -287,10 +343,22 @@ def restore_landmarks(
 ) -> tuple[np.ndarray, dict[str, Any], str] | None:
     """Load the landmark file of a film, if there is one, as a points layer-data tuple.
 
-    The file ``<name>.landmarks.json`` is looked for beside the film (or in ``folder``).
-    A file saved for another image (SOP Instance UID or size mismatch) or unreadable is
-    refused: None is returned and the reason is appended to ``film["notes"]``. A user
-    calibration saved in the file becomes the film's calibration (DESIGN.md).
+    The file ``<name>.landmarks.json`` is looked for beside the film (or in ``folder``) and
+    paired with the film by :func:`pair_with_film_layer` (kyphoimg's rule). A file saved
+    for another image (SOP Instance UID or size mismatch) or unreadable is refused: None
+    is returned and the reason is appended to ``film["notes"]``. The paired set's
+    calibration (a user calibration saved in the file, else the DICOM's) becomes the
+    film's.
+
+    Parameters
+    ----------
+    film : dict
+        The film's ``metadata["kyphoimg"]``; updated in place (calibration, notes, and a
+        missing time point or patient id taken from the file).
+    film_name : str
+        The film's layer name.
+    folder : path-like, optional
+        Look there instead of beside the film.
 
     Returns
     -------
@@ -303,30 +371,13 @@ def restore_landmarks(
     if not path.is_file():
         return None
     try:
-        ls = read_landmarks(path, validate=False)
-        check_same_image(
-            ls,
-            sop_instance_uid=film.get("sop_instance_uid"),
-            rows=film.get("rows"),
-            columns=film.get("columns"),
-        )
+        ls = pair_with_film_layer(read_landmarks(path, validate=False), film, film_name)
     except LandmarkError as exc:
         film.setdefault("notes", []).append(f"landmarks not loaded: {exc}")
         return None
-    if ls.calibration.source == "user":
-        film["calibration"] = ls.calibration.to_dict()
-    else:
-        ls = ls.replace(calibration=Calibration.from_dict(film["calibration"]))
+    film["calibration"] = ls.calibration.to_dict()
     if film.get("timepoint") is None and ls.timepoint:
         film["timepoint"] = ls.timepoint
     if film.get("patient_id") is None and ls.patient_id:
         film["patient_id"] = ls.patient_id
-    ls = ls.replace(
-        image=replace(
-            ls.image,
-            sop_instance_uid=film.get("sop_instance_uid") or ls.image.sop_instance_uid,
-            rows=film.get("rows"),
-            columns=film.get("columns"),
-        )
-    )
     return landmark_layer_data(ls, film, name=f"{film_name} landmarks", path=str(path))

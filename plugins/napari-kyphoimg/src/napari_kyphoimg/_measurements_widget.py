@@ -1,7 +1,7 @@
 """The ``Measurements`` widget: live measures of a film and the time-point view of a patient.
 
 The table is :func:`kyphoimg.measure_vertebrae` applied to the landmarks layer (rearranged by
-:func:`~napari_kyphoimg._model.layer_points`), recomputed on every point change, dragging
+:func:`~napari_kyphoimg._layerdata.layer_points`), recomputed on every point change, dragging
 included; only the cells whose text changed are rewritten. The full measures table
 (:func:`kyphoimg.measure_points`, same values) is built when asked for (copy, export).
 The unit and calibration source are always shown, with a warning when the spacing is
@@ -23,16 +23,15 @@ from magicgui.widgets import ComboBox, Container, PushButton
 from kyphoimg import KyphoimgError, write_table
 
 from . import _qt
+from ._calibration import calibration_status
+from ._layerdata import header_from_meta, layer_points
 from ._layers import films, info, landmark_layer_for, landmarks_of
-from ._model import (
-    calibration_status,
+from ._tables import (
     derived_table,
     display_rows,
     display_table,
     film_measures,
     film_measures_table,
-    header_from_meta,
-    layer_points,
     table_tsv,
     timepoint_matrix,
     timepoint_tables,
@@ -243,7 +242,7 @@ class MeasurementsWidget(Container):
     def _measure(self, layer: Any, header: Any) -> Mapping[str, Any]:
         """Measure a landmarks layer: kyphoimg's lean single-film path on the layer's arrays.
 
-        Returns the per-vertebra columns (:func:`~napari_kyphoimg._model.film_measures`);
+        Returns the per-vertebra columns (:func:`~napari_kyphoimg._tables.film_measures`);
         the points are kept for :attr:`measures`.
         """
         levels, points = layer_points(layer.data, layer.features, header)

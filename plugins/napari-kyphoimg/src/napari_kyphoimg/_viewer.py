@@ -15,6 +15,7 @@ from napari.layers import Points, Shapes, Vectors
 from kyphoimg import Calibration, LandmarkSet
 from kyphoimg.landmarks import ImageRef
 
+from ._layerdata import header_from_meta, header_to_meta, overlay_vectors
 from ._layers import (
     KEY,
     info,
@@ -25,7 +26,6 @@ from ._layers import (
     overlay_layer_data,
     scale_of,
 )
-from ._model import header_from_meta, header_to_meta, overlay_vectors
 
 __all__ = [
     "add_calibration_layer",

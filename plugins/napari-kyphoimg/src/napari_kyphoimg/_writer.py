@@ -11,8 +11,9 @@ import pandas as pd
 
 from kyphoimg import LandmarkError, LandmarkSet, write_landmarks
 
+from ._files import relative_image_path
+from ._layerdata import header_from_meta, layer_to_landmarks
 from ._layers import KEY
-from ._model import header_from_meta, layer_to_landmarks, relative_image_path
 
 __all__ = ["landmark_set_for_file", "write_landmarks_layer"]
 
