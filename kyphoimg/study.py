@@ -57,7 +57,7 @@ STATUSES: dict[str, str] = {
 }
 
 _RATER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
-_FILM_SUFFIXES = (".dcm", ".dicom", ".dic")
+_FILM_SUFFIXES = (".dcm", ".dicom", ".dic", ".ima")
 _SUFFIX = ".landmarks.json"
 
 

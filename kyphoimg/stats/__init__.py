@@ -1,4 +1,4 @@
-"""Outcome statistics for kyphoplasty studies (DOMAIN.md §6).
+"""Outcome statistics for kyphoplasty studies (see ``docs/statistics.md``).
 
 DataFrames in, DataFrames (or frozen result objects holding DataFrames) out; every
 p-value is accompanied by the name of its test. Defaults follow SPSS: Student t-test

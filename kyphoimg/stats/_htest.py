@@ -3,7 +3,7 @@
 Continuous variables: Student t (pooled variance) for two groups and one-way ANOVA for
 more; Welch and rank tests on request. Categorical variables: Pearson chi-square
 *without* Yates' correction, switching to Fisher's exact test when an expected count
-is below 5 (SPSS prints both; DOMAIN.md §6).
+is below 5 (SPSS prints both; see ``docs/statistics.md``).
 """
 
 from __future__ import annotations

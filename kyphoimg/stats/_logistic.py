@@ -92,7 +92,10 @@ class LogisticResult:
         missing values.
     epv : float
         Events per variable: min(events, non-events) / number of model parameters
-        (excluding the intercept). ``epv_candidates`` uses all candidate parameters.
+        (excluding the intercept).
+    epv_candidates : float
+        The same count of the rarer outcome divided by the parameters of all candidate
+        predictors (before the univariable screen).
     vif : pandas.DataFrame
         ``term, vif`` of the multivariable design.
     hosmer_lemeshow : pandas.DataFrame
@@ -364,6 +367,324 @@ def _equation(names: Sequence[str], params: np.ndarray, digits: int = 4) -> str:
     return "logit(p) = " + " ".join(parts) + ";  p = 1 / (1 + exp(−logit(p)))"
 
 
+# --------------------------------------------------------------------------- steps
+def _univariable_fit(
+    p: Hashable,
+    cols: Sequence[str],
+    y_all: pd.Series,
+    design: pd.DataFrame,
+    outcome: Hashable,
+    zq: float,
+) -> tuple[list[dict], float, str | None]:
+    """Fit predictor ``p`` alone.
+
+    Returns its univariable rows, its smallest p-value and the separation message
+    (None without separation).
+    """
+    keep = y_all.notna() & design[cols].notna().all(axis=1)
+    yy = y_all[keep].to_numpy()
+    if yy.min() == yy.max():
+        raise StatsInputError(
+            f"outcome {outcome!r} has a single class among rows where {p!r} is present"
+        )
+    xx = np.column_stack([np.ones(int(keep.sum())), design.loc[keep, cols].to_numpy()])
+    if _separation(yy, xx) is not None:
+        msg = (
+            f"predictor {p!r}: perfect or quasi-complete separation of {outcome!r}; "
+            "its odds ratio is not estimable by maximum likelihood (consider Firth's method)"
+        )
+        rows = [
+            {
+                "predictor": p,
+                "term": t,
+                "n": int(keep.sum()),
+                "events": int(yy.sum()),
+                "coef": np.nan,
+                "se": np.nan,
+                "z": np.nan,
+                "p_value": np.nan,
+                "odds_ratio": np.nan,
+                "ci_low": np.nan,
+                "ci_high": np.nan,
+                "test": WALD_TEST,
+                "note": "separation: not estimable",
+            }
+            for t in cols
+        ]
+        return rows, 0.0, msg  # separated predictors are strongly associated by definition
+    fit = _fit(yy, xx)
+    rows = []
+    for k, t in enumerate(cols, start=1):
+        b, se = float(fit.params[k]), float(fit.bse[k])
+        rows.append(
+            {
+                "predictor": p,
+                "term": t,
+                "n": int(keep.sum()),
+                "events": int(yy.sum()),
+                "coef": b,
+                "se": se,
+                "z": b / se,
+                "p_value": float(fit.pvalues[k]),
+                "odds_ratio": float(np.exp(b)),
+                "ci_low": float(np.exp(b - zq * se)),
+                "ci_high": float(np.exp(b + zq * se)),
+                "test": WALD_TEST,
+                "note": "",
+            }
+        )
+    return rows, float(np.min(fit.pvalues[1:])), None
+
+
+def _univariable(
+    y_all: pd.Series,
+    design: pd.DataFrame,
+    terms: dict,
+    predictors: Sequence[Hashable],
+    outcome: Hashable,
+    zq: float,
+) -> tuple[pd.DataFrame, dict[Hashable, float], list[str]]:
+    """Fit each candidate alone: (univariable table, smallest p per predictor, warnings)."""
+    uni_rows: list[dict] = []
+    best_p: dict[Hashable, float] = {}
+    messages: list[str] = []
+    for p in predictors:
+        rows, best_p[p], msg = _univariable_fit(p, terms[p], y_all, design, outcome, zq)
+        if msg is not None:
+            # stacklevel 3: the warning points at the caller of logistic()
+            warnings.warn(msg, SeparationWarning, stacklevel=3)
+            messages.append(msg)
+        uni_rows += rows
+    return pd.DataFrame(uni_rows, columns=UNIVARIABLE_COLUMNS), best_p, messages
+
+
+def _screen(
+    predictors: list[Hashable], best_p: dict[Hashable, float], univariable_screen: float | None
+) -> list[Hashable]:
+    """Return the predictors entering the multivariable model."""
+    if univariable_screen is None:
+        return predictors
+    selected = [p for p in predictors if best_p[p] < univariable_screen]
+    if not selected:
+        raise StatsInputError(
+            f"no predictor has a univariable p < {univariable_screen}; relax "
+            "univariable_screen or pass univariable_screen=None"
+        )
+    return selected
+
+
+def _complete_cases(
+    y_all: pd.Series, design: pd.DataFrame, cols: list[str], outcome: Hashable
+) -> tuple[pd.Series, np.ndarray, np.ndarray, list[str]]:
+    """Return (rows kept, outcome, design with intercept, term names) of the model.
+
+    Refuses a single outcome class and a rank-deficient (collinear) design.
+    """
+    keep = y_all.notna() & design[cols].notna().all(axis=1)
+    y = y_all[keep].to_numpy()
+    if y.min() == y.max():
+        raise StatsInputError(
+            f"outcome {outcome!r} has a single class among complete cases of the model"
+        )
+    x = np.column_stack([np.ones(int(keep.sum())), design.loc[keep, cols].to_numpy()])
+    names = ["(Intercept)", *cols]
+    rank = np.linalg.matrix_rank(x)
+    if rank < x.shape[1]:
+        _, r_ = np.linalg.qr(x)
+        dependent = [names[i] for i in range(x.shape[1]) if abs(r_[i, i]) < 1e-10 * abs(r_).max()]
+        raise StatsInputError(
+            f"predictors are collinear (design rank {rank} < {x.shape[1]} columns; "
+            f"dependent term(s): {dependent}); drop or combine them"
+        )
+    return keep, y, x, names
+
+
+def _events_per_variable(
+    n: int, events: int, n_params: int, n_cand: int
+) -> tuple[float, float, list[str]]:
+    """Return events per variable of the model and of all candidates, and warnings.
+
+    Warns below 10 events per variable of the model.
+    """
+    epv = min(events, n - events) / n_params
+    epv_cand = min(events, n - events) / n_cand
+    messages = []
+    if epv < 10:
+        msg = (
+            f"{epv:.1f} events per variable ({min(events, n - events)} of the rarer outcome, "
+            f"{n_params} parameter(s)); below 10 the model may be overfitted"
+        )
+        # stacklevel 3: the warning points at the caller of logistic()
+        warnings.warn(msg, EventsPerVariableWarning, stacklevel=3)
+        messages.append(msg)
+    return epv, epv_cand, messages
+
+
+def _estimable(
+    sep: np.ndarray | None, names: list[str], outcome: Hashable
+) -> tuple[np.ndarray, str | None]:
+    """Mark the coefficients estimable without separation: (mask, separation message)."""
+    estimable = np.ones(len(names), dtype=bool)
+    if sep is None:
+        return estimable, None
+    involved = [names[i] for i in range(1, len(names)) if abs(sep[i]) > 1e-8]
+    # The intercept of a separated model is as meaningless as the separating slopes.
+    estimable[[0, *[names.index(t) for t in involved]]] = False
+    msg = (
+        f"multivariable model: perfect or quasi-complete separation of {outcome!r} "
+        f"by {involved}; those coefficients are not estimable (infinite ML estimate) "
+        "and the rest should be read with care"
+    )
+    return estimable, msg
+
+
+def _coefficients(
+    y: np.ndarray,
+    x: np.ndarray,
+    fit: Any,
+    params: np.ndarray,
+    bse: np.ndarray,
+    names: list[str],
+    estimable: np.ndarray,
+    zq: float,
+    conf_level: float,
+    profile: bool,
+) -> pd.DataFrame:
+    """Return the multivariable table: Wald and (if ``profile``) profile-likelihood CIs."""
+    rows = []
+    for i, t in enumerate(names):
+        b, se = float(params[i]), float(bse[i])
+        lo_p = hi_p = np.nan
+        if profile:
+            lo_p, hi_p = _profile_ci(y, x, fit, i, conf_level)
+        ok = bool(estimable[i])
+        rows.append(
+            {
+                "term": t,
+                "coef": b if ok else np.nan,
+                "se": se if ok else np.nan,
+                "z": b / se if ok else np.nan,
+                "p_value": float(fit.pvalues[i]) if ok else np.nan,
+                "odds_ratio": float(np.exp(b)) if ok else np.nan,
+                "wald_ci_low": float(np.exp(b - zq * se)) if ok else np.nan,
+                "wald_ci_high": float(np.exp(b + zq * se)) if ok else np.nan,
+                "profile_ci_low": float(np.exp(lo_p)),
+                "profile_ci_high": float(np.exp(hi_p)),
+                "estimable": ok,
+                "test": WALD_TEST,
+            }
+        )
+    return pd.DataFrame(rows, columns=MULTIVARIABLE_COLUMNS)
+
+
+def _multivariable(
+    y: np.ndarray,
+    x: np.ndarray,
+    names: list[str],
+    outcome: Hashable,
+    zq: float,
+    conf_level: float,
+    profile: bool,
+) -> tuple[Any, np.ndarray, np.ndarray | None, pd.DataFrame, list[str]]:
+    """Fit the multivariable model.
+
+    Returns the GLM fit, its coefficients, the separating direction (None without
+    separation), the multivariable table and the warnings issued.
+    """
+    sep = _separation(y, x)
+    fit = _fit(y, x)
+    params = np.asarray(fit.params)
+    bse = np.asarray(fit.bse)
+    estimable, msg = _estimable(sep, names, outcome)
+    messages = []
+    if msg is not None:
+        # stacklevel 3: the warning points at the caller of logistic()
+        warnings.warn(msg, SeparationWarning, stacklevel=3)
+        messages.append(msg)
+    table = _coefficients(
+        y, x, fit, params, bse, names, estimable, zq, conf_level, profile and sep is None
+    )
+    return fit, params, sep, table, messages
+
+
+def _vif(x: np.ndarray, cols: list[str]) -> pd.DataFrame:
+    """Return the variance inflation factor of each model term (1 for a single term)."""
+    if len(cols) >= 2:
+        from statsmodels.stats.outliers_influence import variance_inflation_factor
+
+        vif_values = [float(variance_inflation_factor(x, i)) for i in range(1, x.shape[1])]
+    else:
+        vif_values = [1.0] * len(cols)
+    return pd.DataFrame({"term": cols, "vif": vif_values})
+
+
+def _bootstrap(
+    y: np.ndarray, x: np.ndarray, params: np.ndarray, bootstrap: int, seed: int
+) -> tuple[list[float], list[float], list[float], int]:
+    """Refit the model in bootstrap resamples (Harrell's optimism correction).
+
+    Returns the AUC optimism, calibration slope and intercept in the original data of
+    each resample model, and the number of resamples that could not be fitted.
+    """
+    opt_auc: list[float] = []
+    slopes: list[float] = []
+    intercepts: list[float] = []
+    failed = 0
+    n = y.size
+    rng = np.random.default_rng(seed)
+    for _ in range(int(bootstrap)):
+        idx = rng.integers(0, n, n)
+        yb, xb = y[idx], x[idx]
+        if yb.min() == yb.max() or np.linalg.matrix_rank(xb) < xb.shape[1]:
+            failed += 1
+            continue
+        pb = _newton(yb, xb, start=params)[0]
+        if not np.all(np.isfinite(pb)):
+            failed += 1
+            continue
+        lp_orig = x @ pb
+        opt_auc.append(_auc(yb, xb @ pb) - _auc(y, lp_orig))
+        slopes.append(float(_newton(y, np.column_stack([np.ones(n), lp_orig]))[0][1]))
+        intercepts.append(float(_newton(y, np.ones((n, 1)), offset=lp_orig)[0][0]))
+    return opt_auc, slopes, intercepts, failed
+
+
+def _discrimination(
+    roc_res: RocResult, opt_auc: list[float], bootstrap: int, seed: int, failed: int
+) -> pd.DataFrame:
+    """Return the apparent AUC with its DeLong CI and the optimism-corrected AUC."""
+    optimism = float(np.mean(opt_auc)) if opt_auc else float("nan")
+    return pd.DataFrame(
+        [
+            {
+                "auc_apparent": roc_res.auc,
+                "ci_low": roc_res.ci_low,
+                "ci_high": roc_res.ci_high,
+                "optimism": optimism,
+                "auc_corrected": roc_res.auc - optimism,
+                "bootstrap": bootstrap,
+                "seed": seed,
+                "n_failed": failed,
+                "method": "Harrell bootstrap optimism correction; apparent AUC with DeLong CI",
+            }
+        ]
+    )
+
+
+def _calibration(slopes: list[float], intercepts: list[float]) -> pd.DataFrame:
+    """Return apparent and optimism-corrected calibration slope and intercept."""
+    return pd.DataFrame(
+        {
+            "measure": ["slope", "intercept"],
+            "apparent": [1.0, 0.0],
+            "optimism_corrected": [
+                float(np.mean(slopes)) if slopes else np.nan,
+                float(np.mean(intercepts)) if intercepts else np.nan,
+            ],
+        }
+    )
+
+
 # --------------------------------------------------------------------------- public
 def logistic(
     df: pd.DataFrame,
@@ -442,222 +763,49 @@ def logistic(
     if not predictors:
         raise StatsInputError("predictors is empty; name at least one column")
     require_columns(df, [outcome, *predictors], "logistic")
-    categorical_set = set(categorical)
     y_codes, _ = as_binary(df[outcome], positive, outcome)
     if positive is None:
         positive = 1
     y_all = pd.Series(y_codes, index=df.index)
-    design, terms = _design(df, predictors, categorical_set)
-    messages: list[str] = []
+    design, terms = _design(df, predictors, set(categorical))
     alpha = 1 - conf_level
     zq = stats.norm.ppf(1 - alpha / 2)
 
     # ---- univariable
-    uni_rows = []
-    best_p: dict[Hashable, float] = {}
-    for p in predictors:
-        cols = terms[p]
-        keep = y_all.notna() & design[cols].notna().all(axis=1)
-        yy = y_all[keep].to_numpy()
-        if yy.min() == yy.max():
-            raise StatsInputError(
-                f"outcome {outcome!r} has a single class among rows where {p!r} is present"
-            )
-        xx = np.column_stack([np.ones(int(keep.sum())), design.loc[keep, cols].to_numpy()])
-        sep = _separation(yy, xx)
-        if sep is not None:
-            msg = (
-                f"predictor {p!r}: perfect or quasi-complete separation of {outcome!r}; "
-                "its odds ratio is not estimable by maximum likelihood (consider Firth's method)"
-            )
-            warnings.warn(msg, SeparationWarning, stacklevel=2)
-            messages.append(msg)
-            for t in cols:
-                uni_rows.append(
-                    {
-                        "predictor": p,
-                        "term": t,
-                        "n": int(keep.sum()),
-                        "events": int(yy.sum()),
-                        "coef": np.nan,
-                        "se": np.nan,
-                        "z": np.nan,
-                        "p_value": np.nan,
-                        "odds_ratio": np.nan,
-                        "ci_low": np.nan,
-                        "ci_high": np.nan,
-                        "test": WALD_TEST,
-                        "note": "separation: not estimable",
-                    }
-                )
-            best_p[p] = 0.0  # separated predictors are strongly associated by definition
-            continue
-        fit = _fit(yy, xx)
-        for k, t in enumerate(cols, start=1):
-            b, se = float(fit.params[k]), float(fit.bse[k])
-            uni_rows.append(
-                {
-                    "predictor": p,
-                    "term": t,
-                    "n": int(keep.sum()),
-                    "events": int(yy.sum()),
-                    "coef": b,
-                    "se": se,
-                    "z": b / se,
-                    "p_value": float(fit.pvalues[k]),
-                    "odds_ratio": float(np.exp(b)),
-                    "ci_low": float(np.exp(b - zq * se)),
-                    "ci_high": float(np.exp(b + zq * se)),
-                    "test": WALD_TEST,
-                    "note": "",
-                }
-            )
-        best_p[p] = float(np.min(fit.pvalues[1:]))
-    univariable = pd.DataFrame(uni_rows, columns=UNIVARIABLE_COLUMNS)
+    univariable, best_p, messages = _univariable(y_all, design, terms, predictors, outcome, zq)
 
     # ---- selection and complete cases
-    if univariable_screen is None:
-        selected = predictors
-    else:
-        selected = [p for p in predictors if best_p[p] < univariable_screen]
-        if not selected:
-            raise StatsInputError(
-                f"no predictor has a univariable p < {univariable_screen}; relax "
-                "univariable_screen or pass univariable_screen=None"
-            )
+    selected = _screen(predictors, best_p, univariable_screen)
     cols = [t for p in selected for t in terms[p]]
-    keep = y_all.notna() & design[cols].notna().all(axis=1)
+    keep, y, x, names = _complete_cases(y_all, design, cols, outcome)
     n_excluded = int((~keep).sum())
-    y = y_all[keep].to_numpy()
-    if y.min() == y.max():
-        raise StatsInputError(
-            f"outcome {outcome!r} has a single class among complete cases of the model"
-        )
-    x = np.column_stack([np.ones(int(keep.sum())), design.loc[keep, cols].to_numpy()])
-    names = ["(Intercept)", *cols]
-    rank = np.linalg.matrix_rank(x)
-    if rank < x.shape[1]:
-        _, r_ = np.linalg.qr(x)
-        dependent = [names[i] for i in range(x.shape[1]) if abs(r_[i, i]) < 1e-10 * abs(r_).max()]
-        raise StatsInputError(
-            f"predictors are collinear (design rank {rank} < {x.shape[1]} columns; "
-            f"dependent term(s): {dependent}); drop or combine them"
-        )
     n, events = int(y.size), int(y.sum())
-    n_params = len(cols)
     n_cand = sum(len(terms[p]) for p in predictors)
-    epv = min(events, n - events) / n_params
-    epv_cand = min(events, n - events) / n_cand
-    if epv < 10:
-        msg = (
-            f"{epv:.1f} events per variable ({min(events, n - events)} of the rarer outcome, "
-            f"{n_params} parameter(s)); below 10 the model may be overfitted"
-        )
-        warnings.warn(msg, EventsPerVariableWarning, stacklevel=2)
-        messages.append(msg)
+    epv, epv_cand, epv_messages = _events_per_variable(n, events, len(cols), n_cand)
+    messages += epv_messages
 
-    sep = _separation(y, x)
-    fit = _fit(y, x)
-    params = np.asarray(fit.params)
-    bse = np.asarray(fit.bse)
-    estimable = np.ones(x.shape[1], dtype=bool)
-    if sep is not None:
-        involved = [names[i] for i in range(1, x.shape[1]) if abs(sep[i]) > 1e-8]
-        # The intercept of a separated model is as meaningless as the separating slopes.
-        estimable[[0, *[names.index(t) for t in involved]]] = False
-        msg = (
-            f"multivariable model: perfect or quasi-complete separation of {outcome!r} "
-            f"by {involved}; those coefficients are not estimable (infinite ML estimate) "
-            "and the rest should be read with care"
-        )
-        warnings.warn(msg, SeparationWarning, stacklevel=2)
-        messages.append(msg)
-    rows = []
-    for i, t in enumerate(names):
-        b, se = float(params[i]), float(bse[i])
-        lo_p = hi_p = np.nan
-        if profile and sep is None:
-            lo_p, hi_p = _profile_ci(y, x, fit, i, conf_level)
-        ok = bool(estimable[i])
-        rows.append(
-            {
-                "term": t,
-                "coef": b if ok else np.nan,
-                "se": se if ok else np.nan,
-                "z": b / se if ok else np.nan,
-                "p_value": float(fit.pvalues[i]) if ok else np.nan,
-                "odds_ratio": float(np.exp(b)) if ok else np.nan,
-                "wald_ci_low": float(np.exp(b - zq * se)) if ok else np.nan,
-                "wald_ci_high": float(np.exp(b + zq * se)) if ok else np.nan,
-                "profile_ci_low": float(np.exp(lo_p)),
-                "profile_ci_high": float(np.exp(hi_p)),
-                "estimable": ok,
-                "test": WALD_TEST,
-            }
-        )
-    multivariable = pd.DataFrame(rows, columns=MULTIVARIABLE_COLUMNS)
+    # ---- multivariable
+    fit, params, sep, multivariable, sep_messages = _multivariable(
+        y, x, names, outcome, zq, conf_level, profile
+    )
+    messages += sep_messages
     equation = _equation(names, params) if sep is None else "not estimable: separation"
 
     # ---- VIF
-    if len(cols) >= 2:
-        from statsmodels.stats.outliers_influence import variance_inflation_factor
-
-        vif_values = [float(variance_inflation_factor(x, i)) for i in range(1, x.shape[1])]
-    else:
-        vif_values = [1.0] * len(cols)
-    vif = pd.DataFrame({"term": cols, "vif": vif_values})
+    vif = _vif(x, cols)
 
     # ---- performance
-    lp = x @ params
-    prob = special.expit(lp)
+    prob = special.expit(x @ params)
     predicted = pd.Series(prob, index=y_all[keep].index, name="predicted")
     hl = hosmer_lemeshow(y, prob, hl_groups)
     roc_res = roc(y, prob, positive=1, direction="higher", conf_level=conf_level, label="model")
-    auc_app = roc_res.auc
-
-    opt_auc, slopes, intercepts, failed = [], [], [], 0
-    if bootstrap and sep is None:
-        rng = np.random.default_rng(seed)
-        for _ in range(int(bootstrap)):
-            idx = rng.integers(0, n, n)
-            yb, xb = y[idx], x[idx]
-            if yb.min() == yb.max() or np.linalg.matrix_rank(xb) < xb.shape[1]:
-                failed += 1
-                continue
-            pb = _newton(yb, xb, start=params)[0]
-            if not np.all(np.isfinite(pb)):
-                failed += 1
-                continue
-            lp_orig = x @ pb
-            opt_auc.append(_auc(yb, xb @ pb) - _auc(y, lp_orig))
-            slopes.append(float(_newton(y, np.column_stack([np.ones(n), lp_orig]))[0][1]))
-            intercepts.append(float(_newton(y, np.ones((n, 1)), offset=lp_orig)[0][0]))
-    optimism = float(np.mean(opt_auc)) if opt_auc else float("nan")
-    discrimination = pd.DataFrame(
-        [
-            {
-                "auc_apparent": auc_app,
-                "ci_low": roc_res.ci_low,
-                "ci_high": roc_res.ci_high,
-                "optimism": optimism,
-                "auc_corrected": auc_app - optimism,
-                "bootstrap": int(bootstrap) if sep is None else 0,
-                "seed": seed,
-                "n_failed": failed,
-                "method": "Harrell bootstrap optimism correction; apparent AUC with DeLong CI",
-            }
-        ]
+    opt_auc, slopes, intercepts, failed = (
+        _bootstrap(y, x, params, bootstrap, seed) if bootstrap and sep is None else ([], [], [], 0)
     )
-    calibration = pd.DataFrame(
-        {
-            "measure": ["slope", "intercept"],
-            "apparent": [1.0, 0.0],
-            "optimism_corrected": [
-                float(np.mean(slopes)) if slopes else np.nan,
-                float(np.mean(intercepts)) if intercepts else np.nan,
-            ],
-        }
+    discrimination = _discrimination(
+        roc_res, opt_auc, int(bootstrap) if sep is None else 0, seed, failed
     )
+    calibration = _calibration(slopes, intercepts)
     return LogisticResult(
         outcome=str(outcome),
         positive=positive,

@@ -33,6 +33,37 @@ POSTHOC = {
 }
 ALL = "all"
 
+#: Column order of the ``within``, ``posthoc`` and ``between`` tables.
+WITHIN_COLUMNS = [
+    "group",
+    "test",
+    "statistic",
+    "df1",
+    "df2",
+    "p_value",
+    "p_uncorrected",
+    "epsilon_gg",
+    "sphericity_w",
+    "sphericity_p",
+    "n_subjects",
+    "n_excluded",
+    "note",
+]
+POSTHOC_COLUMNS = [
+    "group",
+    "time_a",
+    "time_b",
+    "test",
+    "statistic",
+    "df",
+    "p_uncorrected",
+    "p_adjusted",
+    "correction",
+    "n",
+    "note",
+]
+BETWEEN_COLUMNS = ["time", "test", "statistic", "df", "p_value", "n"]
+
 
 @dataclass(frozen=True)
 class TimepointResult:
@@ -169,6 +200,222 @@ def _mixed(sub: pd.DataFrame, order: Sequence[Hashable]) -> dict:
     }
 
 
+def _check_options(
+    method: str, correction: str, posthoc: str | None, between: str | None
+) -> tuple[str, str]:
+    """Check method, correction and post-hoc test; return (posthoc, between) with defaults."""
+    if method not in METHODS:
+        raise StatsInputError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
+    if correction not in CORRECTIONS:
+        raise StatsInputError(
+            f"unknown correction {correction!r}; use one of {', '.join(CORRECTIONS)}"
+        )
+    posthoc = posthoc or ("wilcoxon" if method == "friedman" else "paired_t")
+    if posthoc not in POSTHOC:
+        raise StatsInputError(f"unknown posthoc {posthoc!r}; use one of {', '.join(POSTHOC)}")
+    between = between or ("mannwhitney" if method == "friedman" else "student")
+    return posthoc, between
+
+
+def _long_table(
+    df: pd.DataFrame, subject: Hashable, time: Hashable, value: Hashable, group: Hashable | None
+) -> pd.DataFrame:
+    """Return columns ``subject, time, value, group`` of rows with subject, time and group."""
+    cols = [subject, time, value] + ([group] if group is not None else [])
+    require_columns(df, cols, "compare_timepoints")
+    d = pd.DataFrame(
+        {
+            "subject": df[subject].to_numpy(),
+            "time": df[time].to_numpy(),
+            "value": as_numeric(df[value], value).to_numpy(),
+            "group": df[group].to_numpy() if group is not None else ALL,
+        }
+    )
+    return d[d["subject"].notna() & d["time"].notna() & d["group"].notna()]
+
+
+def _time_order(
+    d: pd.DataFrame, time: Hashable, order: Sequence[Hashable] | None
+) -> list[Hashable]:
+    """Return the time points in analysis order, checking that each occurs."""
+    if order is None:
+        order = sorted(pd.unique(d["time"]).tolist())
+    order = list(order)
+    if len(order) < 2:
+        raise StatsInputError(f"column {time!r}: at least two time points are needed, got {order}")
+    absent = [t for t in order if not (d["time"] == t).any()]
+    if absent:
+        raise StatsInputError(f"order: time point(s) {absent} do not occur in column {time!r}")
+    return order
+
+
+def _check_design(
+    d: pd.DataFrame, subject: Hashable, time: Hashable, group: Hashable | None
+) -> None:
+    """Refuse duplicated subject × time rows and groups that change within a subject."""
+    dup = d.duplicated(["subject", "time"])
+    if dup.any():
+        s, t = d.loc[dup, ["subject", "time"]].iloc[0]
+        raise StatsInputError(
+            f"subject {s!r} has more than one row at time {t!r} (columns {subject!r}, {time!r}); "
+            "aggregate repeated measurements first"
+        )
+    if group is not None and (d.groupby("subject")["group"].nunique() > 1).any():
+        s = d.groupby("subject")["group"].nunique().idxmax()
+        raise StatsInputError(
+            f"subject {s!r} appears in more than one level of group column {group!r}; "
+            "a between-subject group must be constant within subject"
+        )
+
+
+def _group_levels(df: pd.DataFrame, d: pd.DataFrame, group: Hashable | None) -> list[Hashable]:
+    """Return the groups present, in category order for a categorical column, else sorted."""
+    present = pd.unique(d["group"]).tolist()
+    if group is not None and isinstance(df[group].dtype, pd.CategoricalDtype):
+        return [c for c in df[group].cat.categories if c in present]
+    return sorted(present, key=str)
+
+
+def _describe(g: Hashable, t: Hashable, v: np.ndarray) -> dict:
+    """Return the ``descriptives`` row of the values ``v`` of group ``g`` at time ``t``."""
+    q1, med, q3 = np.percentile(v, [25, 50, 75], method="weibull") if v.size else (np.nan,) * 3
+    sd = float(np.std(v, ddof=1)) if v.size > 1 else np.nan
+    return {
+        "group": g,
+        "time": t,
+        "n": int(v.size),
+        "mean": float(np.mean(v)) if v.size else np.nan,
+        "sd": sd,
+        "sem": sd / np.sqrt(v.size) if v.size > 1 else np.nan,
+        "median": float(med),
+        "q1": float(q1),
+        "q3": float(q3),
+    }
+
+
+def _descriptives(
+    d: pd.DataFrame, groups: Sequence[Hashable], order: Sequence[Hashable]
+) -> pd.DataFrame:
+    """Describe every group at every time point over all available values."""
+    rows = []
+    for g in groups:
+        for t in order:
+            v = d.loc[(d["group"] == g) & (d["time"] == t), "value"].dropna().to_numpy()
+            rows.append(_describe(g, t, v))
+    return pd.DataFrame(rows)
+
+
+def _within_group(
+    sub: pd.DataFrame,
+    wide: pd.DataFrame,
+    g: Hashable,
+    order: Sequence[Hashable],
+    value: Hashable,
+    method: str,
+) -> tuple[dict, list[dict]]:
+    """Test change over time within group ``g``: (``within`` row, ``excluded`` rows).
+
+    ``sub`` holds the group's long rows and ``wide`` the same values, subject × time.
+    """
+    complete = wide.dropna()
+    incomplete = wide.index.difference(complete.index)
+    excl_rows = [{"group": g, "subject": s} for s in incomplete] if method != "mixed" else []
+    if len(complete) < 2 and method != "mixed":
+        raise StatsInputError(
+            f"group {g!r}: {len(complete)} subject(s) with all {len(order)} time points of "
+            f"{value!r}; at least 2 are needed (or use method='mixed')"
+        )
+    if method == "rm_anova":
+        res = _rm_anova(complete)
+    elif method == "friedman":
+        res = _friedman(complete)
+    else:
+        if sub["subject"].nunique() < 2:
+            raise StatsInputError(f"group {g!r}: fewer than 2 subjects for the mixed model")
+        res = _mixed(sub, order)
+    res.setdefault("epsilon_gg", np.nan)
+    res.setdefault("sphericity_w", np.nan)
+    res.setdefault("sphericity_p", np.nan)
+    row = {
+        "group": g,
+        **res,
+        "n_subjects": int(len(complete) if method != "mixed" else sub["subject"].nunique()),
+        "n_excluded": len(incomplete) if method != "mixed" else 0,
+    }
+    return row, excl_rows
+
+
+def _pair_test(pair: pd.DataFrame, a: Hashable, b: Hashable, posthoc: str) -> tuple:
+    """Compare time points ``a`` and ``b`` on complete pairs: (a, b, stat, df, p, n, note)."""
+    diff = (pair[a] - pair[b]).to_numpy()
+    if len(pair) < 2 or np.ptp(diff) <= 1e-12 * max(1.0, float(np.abs(diff).max())):
+        why = "fewer than 2 pairs" if len(pair) < 2 else "identical change in every subject"
+        return (a, b, np.nan, np.nan, np.nan, len(pair), f"not computed: {why}")
+    if posthoc == "paired_t":
+        r = stats.ttest_rel(pair[a], pair[b])
+        stat, dfv = float(r.statistic), float(len(pair) - 1)
+    else:
+        r = stats.wilcoxon(pair[a], pair[b])
+        stat, dfv = float(r.statistic), np.nan
+    return (a, b, stat, dfv, float(r.pvalue), len(pair), "")
+
+
+def _adjust(p: np.ndarray, correction: str) -> np.ndarray:
+    """Return p-values adjusted for multiple comparisons; NaN entries stay NaN."""
+    from statsmodels.stats.multitest import multipletests
+
+    adj = np.full_like(p, np.nan)
+    ok = np.isfinite(p)
+    if ok.any():
+        adj[ok] = p[ok] if correction == "none" else multipletests(p[ok], method=correction)[1]
+    return adj
+
+
+def _posthoc(
+    wide: pd.DataFrame, g: Hashable, order: Sequence[Hashable], posthoc: str, correction: str
+) -> list[dict]:
+    """Compare every pair of time points within group ``g``; return the ``posthoc`` rows."""
+    rows = [
+        _pair_test(wide[[a, b]].dropna(), a, b, posthoc)
+        for a, b in itertools.combinations(order, 2)
+    ]
+    adj = _adjust(np.array([r[4] for r in rows], dtype=float), correction)
+    return [
+        {
+            "group": g,
+            "time_a": a,
+            "time_b": b,
+            "test": POSTHOC[posthoc],
+            "statistic": stat,
+            "df": dfv,
+            "p_uncorrected": p,
+            "p_adjusted": float(pa),
+            "correction": CORRECTIONS[correction],
+            "n": n,
+            "note": note,
+        }
+        for (a, b, stat, dfv, p, n, note), pa in zip(rows, adj, strict=True)
+    ]
+
+
+def _between(
+    d: pd.DataFrame, groups: Sequence[Hashable], order: Sequence[Hashable], between: str
+) -> list[dict]:
+    """Compare the groups at each time point; return the ``between`` rows."""
+    rows = []
+    for t in order:
+        arrays = [
+            d.loc[(d["group"] == g) & (d["time"] == t), "value"].dropna().to_numpy() for g in groups
+        ]
+        if min(len(a) for a in arrays) < 2:
+            res = {"test": "", "statistic": np.nan, "df": np.nan, "p_value": np.nan}
+        else:
+            r = continuous_test(arrays, between)
+            res = {"test": r.test, "statistic": r.statistic, "df": r.df, "p_value": r.p_value}
+        rows.append({"time": t, **res, "n": int(sum(len(a) for a in arrays))})
+    return rows
+
+
 def compare_timepoints(
     df: pd.DataFrame,
     subject: Hashable,
@@ -223,222 +470,33 @@ def compare_timepoints(
         fewer than 2 complete subjects.
     """
     df = as_frame(df)
-    if method not in METHODS:
-        raise StatsInputError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
-    if correction not in CORRECTIONS:
-        raise StatsInputError(
-            f"unknown correction {correction!r}; use one of {', '.join(CORRECTIONS)}"
-        )
-    posthoc = posthoc or ("wilcoxon" if method == "friedman" else "paired_t")
-    if posthoc not in POSTHOC:
-        raise StatsInputError(f"unknown posthoc {posthoc!r}; use one of {', '.join(POSTHOC)}")
-    between = between or ("mannwhitney" if method == "friedman" else "student")
-    cols = [subject, time, value] + ([group] if group is not None else [])
-    require_columns(df, cols, "compare_timepoints")
-    d = pd.DataFrame(
-        {
-            "subject": df[subject].to_numpy(),
-            "time": df[time].to_numpy(),
-            "value": as_numeric(df[value], value).to_numpy(),
-            "group": df[group].to_numpy() if group is not None else ALL,
-        }
-    )
-    d = d[d["subject"].notna() & d["time"].notna() & d["group"].notna()]
-    if order is None:
-        order = sorted(pd.unique(d["time"]).tolist())
-    order = list(order)
-    if len(order) < 2:
-        raise StatsInputError(f"column {time!r}: at least two time points are needed, got {order}")
-    absent = [t for t in order if not (d["time"] == t).any()]
-    if absent:
-        raise StatsInputError(f"order: time point(s) {absent} do not occur in column {time!r}")
+    posthoc, between = _check_options(method, correction, posthoc, between)
+    d = _long_table(df, subject, time, value, group)
+    order = _time_order(d, time, order)
     d = d[d["time"].isin(order)]
-    dup = d.duplicated(["subject", "time"])
-    if dup.any():
-        s, t = d.loc[dup, ["subject", "time"]].iloc[0]
-        raise StatsInputError(
-            f"subject {s!r} has more than one row at time {t!r} (columns {subject!r}, {time!r}); "
-            "aggregate repeated measurements first"
-        )
-    if group is not None and (d.groupby("subject")["group"].nunique() > 1).any():
-        s = d.groupby("subject")["group"].nunique().idxmax()
-        raise StatsInputError(
-            f"subject {s!r} appears in more than one level of group column {group!r}; "
-            "a between-subject group must be constant within subject"
-        )
-    present = pd.unique(d["group"]).tolist()
-    if group is not None and isinstance(df[group].dtype, pd.CategoricalDtype):
-        groups = [c for c in df[group].cat.categories if c in present]
-    else:
-        groups = sorted(present, key=str)
+    _check_design(d, subject, time, group)
+    groups = _group_levels(df, d, group)
+    descriptives = _descriptives(d, groups, order)
 
-    desc_rows = []
-    for g in groups:
-        for t in order:
-            v = d.loc[(d["group"] == g) & (d["time"] == t), "value"].dropna().to_numpy()
-            q1, med, q3 = (
-                np.percentile(v, [25, 50, 75], method="weibull") if v.size else (np.nan,) * 3
-            )
-            sd = float(np.std(v, ddof=1)) if v.size > 1 else np.nan
-            desc_rows.append(
-                {
-                    "group": g,
-                    "time": t,
-                    "n": int(v.size),
-                    "mean": float(np.mean(v)) if v.size else np.nan,
-                    "sd": sd,
-                    "sem": sd / np.sqrt(v.size) if v.size > 1 else np.nan,
-                    "median": float(med),
-                    "q1": float(q1),
-                    "q3": float(q3),
-                }
-            )
-    descriptives = pd.DataFrame(desc_rows)
-
-    from statsmodels.stats.multitest import multipletests
-
-    within_rows, post_rows, excl_rows = [], [], []
+    within_rows: list[dict] = []
+    post_rows: list[dict] = []
+    excl_rows: list[dict] = []
     for g in groups:
         sub = d[d["group"] == g]
         wide = sub.pivot(index="subject", columns="time", values="value").reindex(columns=order)
-        complete = wide.dropna()
-        incomplete = wide.index.difference(complete.index)
-        excl_rows += [{"group": g, "subject": s} for s in incomplete] if method != "mixed" else []
-        if len(complete) < 2 and method != "mixed":
-            raise StatsInputError(
-                f"group {g!r}: {len(complete)} subject(s) with all {len(order)} time points of "
-                f"{value!r}; at least 2 are needed (or use method='mixed')"
-            )
-        if method == "rm_anova":
-            res = _rm_anova(complete)
-        elif method == "friedman":
-            res = _friedman(complete)
-        else:
-            if sub["subject"].nunique() < 2:
-                raise StatsInputError(f"group {g!r}: fewer than 2 subjects for the mixed model")
-            res = _mixed(sub, order)
-        res.setdefault("epsilon_gg", np.nan)
-        res.setdefault("sphericity_w", np.nan)
-        res.setdefault("sphericity_p", np.nan)
-        within_rows.append(
-            {
-                "group": g,
-                **res,
-                "n_subjects": int(len(complete) if method != "mixed" else sub["subject"].nunique()),
-                "n_excluded": len(incomplete) if method != "mixed" else 0,
-            }
-        )
-        pairs = list(itertools.combinations(order, 2))
-        ps, rows = [], []
-        for a, b in pairs:
-            pair = wide[[a, b]].dropna()
-            diff = (pair[a] - pair[b]).to_numpy()
-            if len(pair) < 2 or np.ptp(diff) <= 1e-12 * max(1.0, float(np.abs(diff).max())):
-                why = "fewer than 2 pairs" if len(pair) < 2 else "identical change in every subject"
-                rows.append((a, b, np.nan, np.nan, np.nan, len(pair), f"not computed: {why}"))
-                ps.append(np.nan)
-                continue
-            if posthoc == "paired_t":
-                r = stats.ttest_rel(pair[a], pair[b])
-                stat, dfv = float(r.statistic), float(len(pair) - 1)
-            else:
-                r = stats.wilcoxon(pair[a], pair[b])
-                stat, dfv = float(r.statistic), np.nan
-            rows.append((a, b, stat, dfv, float(r.pvalue), len(pair), ""))
-            ps.append(float(r.pvalue))
-        p_arr = np.array(ps, dtype=float)
-        adj = np.full_like(p_arr, np.nan)
-        ok = np.isfinite(p_arr)
-        if ok.any():
-            adj[ok] = (
-                p_arr[ok]
-                if correction == "none"
-                else multipletests(p_arr[ok], method=correction)[1]
-            )
-        for (a, b, stat, dfv, p, n, note), pa in zip(rows, adj, strict=True):
-            post_rows.append(
-                {
-                    "group": g,
-                    "time_a": a,
-                    "time_b": b,
-                    "test": POSTHOC[posthoc],
-                    "statistic": stat,
-                    "df": dfv,
-                    "p_uncorrected": p,
-                    "p_adjusted": float(pa),
-                    "correction": CORRECTIONS[correction],
-                    "n": n,
-                    "note": note,
-                }
-            )
+        row, excluded = _within_group(sub, wide, g, order, value, method)
+        within_rows.append(row)
+        excl_rows += excluded
+        post_rows += _posthoc(wide, g, order, posthoc, correction)
 
-    between_rows = []
-    if group is not None and len(groups) >= 2:
-        for t in order:
-            arrays = [
-                d.loc[(d["group"] == g) & (d["time"] == t), "value"].dropna().to_numpy()
-                for g in groups
-            ]
-            if min(len(a) for a in arrays) < 2:
-                between_rows.append(
-                    {
-                        "time": t,
-                        "test": "",
-                        "statistic": np.nan,
-                        "df": np.nan,
-                        "p_value": np.nan,
-                        "n": int(sum(len(a) for a in arrays)),
-                    }
-                )
-                continue
-            r = continuous_test(arrays, between)
-            between_rows.append(
-                {
-                    "time": t,
-                    "test": r.test,
-                    "statistic": r.statistic,
-                    "df": r.df,
-                    "p_value": r.p_value,
-                    "n": int(sum(len(a) for a in arrays)),
-                }
-            )
-    within_cols = [
-        "group",
-        "test",
-        "statistic",
-        "df1",
-        "df2",
-        "p_value",
-        "p_uncorrected",
-        "epsilon_gg",
-        "sphericity_w",
-        "sphericity_p",
-        "n_subjects",
-        "n_excluded",
-        "note",
-    ]
+    between_rows = (
+        _between(d, groups, order, between) if group is not None and len(groups) >= 2 else []
+    )
     return TimepointResult(
         descriptives=descriptives,
-        within=pd.DataFrame(within_rows).reindex(columns=within_cols),
-        posthoc=pd.DataFrame(
-            post_rows,
-            columns=[
-                "group",
-                "time_a",
-                "time_b",
-                "test",
-                "statistic",
-                "df",
-                "p_uncorrected",
-                "p_adjusted",
-                "correction",
-                "n",
-                "note",
-            ],
-        ),
-        between=pd.DataFrame(
-            between_rows, columns=["time", "test", "statistic", "df", "p_value", "n"]
-        ),
+        within=pd.DataFrame(within_rows).reindex(columns=WITHIN_COLUMNS),
+        posthoc=pd.DataFrame(post_rows, columns=POSTHOC_COLUMNS),
+        between=pd.DataFrame(between_rows, columns=BETWEEN_COLUMNS),
         order=tuple(order),
         method=method,
         excluded=pd.DataFrame(excl_rows, columns=["group", "subject"]),

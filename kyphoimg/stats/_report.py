@@ -70,9 +70,9 @@ from kyphoimg.errors import StatsInputError
 from ._correlate import correlate
 from ._figures import figure_to_bytes, plot_forest, plot_roc, plot_timecourse, save_figure
 from ._format import fmt_p
-from ._logistic import logistic
+from ._logistic import LogisticResult, logistic
 from ._repeated import compare_timepoints
-from ._roc import delong_test, roc
+from ._roc import RocResult, delong_test, roc
 from ._table1 import table1
 
 __all__ = ["report"]
@@ -111,6 +111,16 @@ figure{margin:1em 0}figcaption{font-size:.85em;color:#555}
 code{background:#f4f4f4;padding:0 .2em}
 .note{font-size:.8em;color:#555;margin:.1em 0}
 """
+
+#: Conventions listed under "Methods and conventions" in every report.
+_CONVENTIONS = [
+    "Two-group continuous variables: Student t-test with pooled variance unless stated; "
+    "categorical: Pearson chi-square without continuity correction, Fisher exact test "
+    "when an expected count is below 5 (SPSS defaults).",
+    "AUC confidence intervals: DeLong variance, normal approximation (pROC).",
+    "Logistic regression: maximum likelihood (IRLS); Wald and profile-likelihood CIs; "
+    "bootstrap optimism correction after Harrell.",
+]
 
 
 def _load_study(study: str | Path | Mapping[str, Any]) -> tuple[dict[str, Any], Path]:
@@ -239,6 +249,384 @@ def _embed(fig: Any, fmt: str, caption: str) -> str:
     return f"<figure>{body}<figcaption>{html.escape(caption)}</figcaption></figure>"
 
 
+def _options(spec: Mapping[str, Any]) -> tuple[str, int]:
+    """Return the figure format and the decimals of the ``[options]`` section."""
+    options = spec.get("options", {})
+    fig_fmt = options.get("figure_format", "svg")
+    if fig_fmt not in ("svg", "png"):
+        raise StatsInputError(
+            f"study [options] figure_format must be 'svg' or 'png', got {fig_fmt!r}"
+        )
+    return fig_fmt, int(options.get("decimals", 1))
+
+
+def _save(fig: Any, out: Path, key: str) -> dict[str, Path]:
+    """Write ``fig`` to ``figures/<key>.png`` and ``.svg``; return them keyed ``<key>_<fmt>``."""
+    return {f"{key}_{p.suffix[1:]}": p for p in save_figure(fig, out / "figures" / key)}
+
+
+def _table1_section(
+    t1s: Mapping[str, Any], subjects: pd.DataFrame, outcome: Any, decimals: int
+) -> tuple[str, dict[str, pd.DataFrame]]:
+    """Run the ``[table1]`` section: (HTML, sheets)."""
+    t1 = table1(
+        subjects,
+        t1s.get("group", outcome),
+        continuous=t1s.get("continuous", []),
+        categorical=t1s.get("categorical", []),
+        nonnormal=t1s.get("nonnormal", []),
+        tests=t1s.get("tests", {}),
+        decimals=decimals,
+    )
+    sheets = {"Table 1": t1.display, "Table 1 tests": t1.tests, "Table 1 summary": t1.summary}
+    return "<h2>Table 1</h2>" + t1.to_html(), sheets
+
+
+def _timepoints_section(
+    tp: Mapping[str, Any], long: pd.DataFrame, out: Path, fig_fmt: str
+) -> tuple[str, dict[str, pd.DataFrame], dict[str, Path]]:
+    """Run the ``[timepoints]`` section on the long table: (HTML, sheets, figure files)."""
+    values = tp.get("values") or []
+    if isinstance(values, str):
+        values = [values]
+    if not values:
+        raise StatsInputError("study [timepoints]: 'values' must name at least one column")
+    parts = ["<h2>Change over time</h2>"]
+    sheets: dict[str, pd.DataFrame] = {}
+    written: dict[str, Path] = {}
+    for v in values:
+        res = compare_timepoints(
+            long,
+            tp.get("subject", "subject"),
+            tp.get("time", "time"),
+            v,
+            group=tp.get("group"),
+            order=tp.get("order"),
+            method=tp.get("method", "rm_anova"),
+            posthoc=tp.get("posthoc"),
+            correction=tp.get("correction", "bonferroni"),
+        )
+        parts.append(f"<h3>{html.escape(str(v))}</h3>")
+        parts.append(_html_table(res.descriptives, f"{v}: descriptives by group and time"))
+        parts.append(_html_table(res.within, f"{v}: change over time within groups"))
+        parts.append(_html_table(res.posthoc, f"{v}: pairwise comparisons of time points"))
+        if len(res.between):
+            parts.append(_html_table(res.between, f"{v}: groups compared at each time point"))
+        fig = plot_timecourse(res, ylabel=str(v), title=str(v))
+        written.update(_save(fig, out, f"timecourse_{v}"))
+        parts.append(_embed(fig, fig_fmt, f"{v}: mean ± SD by group over time"))
+        sheets[f"{v} descriptives"] = res.descriptives
+        sheets[f"{v} within"] = res.within
+        sheets[f"{v} posthoc"] = res.posthoc
+        sheets[f"{v} between"] = res.between
+        sheets[f"{v} excluded"] = res.excluded
+    return "".join(parts), sheets, written
+
+
+def _correlation_section(
+    cs: Mapping[str, Any], subjects: pd.DataFrame, outcome: Any, positive: Any
+) -> tuple[str, dict[str, pd.DataFrame]]:
+    """Run the ``[correlation]`` section: (HTML, sheets)."""
+    cor = correlate(
+        subjects,
+        outcome,
+        cs.get("factors", []),
+        cs.get("method", "auto"),
+        positive=positive,
+    )
+    section = "<h2>Correlation with the outcome</h2>" + _html_table(cor, "Correlations")
+    return section, {"Correlation": cor}
+
+
+def _model_info(lr: LogisticResult) -> pd.DataFrame:
+    """Return the equation, predictors, cases, events and EPV of a model as a table."""
+    return pd.DataFrame(
+        {
+            "item": [
+                "prediction equation",
+                "predictors entered",
+                "complete cases",
+                "events",
+                "excluded (missing)",
+                "events per variable",
+            ],
+            "value": [
+                lr.equation,
+                ", ".join(lr.selected),
+                str(lr.n),
+                str(lr.n_events),
+                str(lr.n_excluded),
+                f"{lr.epv:.1f}",
+            ],
+        }
+    )
+
+
+def _logistic_section(
+    ls: Mapping[str, Any],
+    subjects: pd.DataFrame,
+    outcome: Any,
+    positive: Any,
+    out: Path,
+    fig_fmt: str,
+) -> tuple[str, dict[str, pd.DataFrame], dict[str, Path], LogisticResult]:
+    """Run the ``[logistic]`` section: (HTML, sheets, figure files, the model)."""
+    lr = logistic(
+        subjects,
+        outcome,
+        ls.get("predictors", []),
+        ls.get("univariable_screen"),
+        positive=positive,
+        categorical=ls.get("categorical", []),
+        bootstrap=int(ls.get("bootstrap", 200)),
+        seed=int(ls.get("seed", 20240601)),
+        profile=bool(ls.get("profile", True)),
+    )
+    model_info = _model_info(lr)
+    parts = [
+        "<h2>Logistic regression</h2>",
+        _html_table(lr.univariable, "Univariable logistic regression (OR per unit, Wald 95% CI)"),
+        _html_table(
+            lr.multivariable,
+            "Multivariable model (OR with Wald and profile-likelihood 95% CI)",
+        ),
+        _html_table(model_info, "Model"),
+        _html_table(lr.vif, "Variance inflation factors"),
+        _html_table(lr.hosmer_lemeshow, "Hosmer–Lemeshow goodness of fit"),
+        _html_table(lr.calibration, "Calibration (bootstrap optimism-corrected)"),
+        _html_table(lr.discrimination, "Discrimination (AUC)"),
+    ]
+    written: dict[str, Path] = {}
+    if not lr.separation:
+        fig = plot_forest(lr, title="Multivariable odds ratios")
+        written = _save(fig, out, "forest")
+        parts.append(_embed(fig, fig_fmt, "Forest plot of multivariable odds ratios (Wald 95% CI)"))
+    sheets = {
+        "Logistic univariable": lr.univariable,
+        "Logistic multivariable": lr.multivariable,
+        "Logistic model": model_info,
+        "VIF": lr.vif,
+        "Hosmer-Lemeshow": lr.hosmer_lemeshow,
+        "Calibration": lr.calibration,
+        "Discrimination": lr.discrimination,
+    }
+    return "".join(parts), sheets, written, lr
+
+
+def _roc_curves(
+    markers: Mapping[Any, str],
+    subjects: pd.DataFrame,
+    outcome: Any,
+    positive: Any,
+    model: RocResult | None,
+) -> dict[str, RocResult]:
+    """Return the ROC curve of each marker, and of the model's risk when ``model`` is given."""
+    curves = {}
+    for m, direction in markers.items():
+        if m not in subjects.columns:
+            raise StatsInputError(f"study [roc]: marker column {m!r} not in the subjects table")
+        marker = cast(pd.Series, subjects[m])
+        curves[m] = roc(subjects[outcome], marker, positive, direction, label=m)
+    if model is not None:
+        curves["model"] = model
+    return curves
+
+
+def _delong_tests(
+    markers: Mapping[Any, str],
+    names: list[str],
+    subjects: pd.DataFrame,
+    outcome: Any,
+    positive: Any,
+    lr: LogisticResult | None,
+) -> list[pd.DataFrame]:
+    """Compare every pair of markers, then the model (if given) with each marker (DeLong)."""
+    tests = []
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            tests.append(
+                delong_test(
+                    subjects[outcome],
+                    subjects[a],
+                    subjects[b],
+                    direction=(markers[a], markers[b]),
+                    positive=positive,
+                    labels=(a, b),
+                ).to_frame()
+            )
+    if lr is not None:
+        idx = lr.predicted.index
+        for b in names:
+            tests.append(
+                delong_test(
+                    subjects.loc[idx, outcome],
+                    lr.predicted,
+                    subjects.loc[idx, b],
+                    direction=("higher", markers[b]),
+                    positive=positive,
+                    labels=("model", b),
+                ).to_frame()
+            )
+    return tests
+
+
+def _roc_section(
+    rs: Mapping[str, Any],
+    subjects: pd.DataFrame,
+    outcome: Any,
+    positive: Any,
+    lr: LogisticResult | None,
+    out: Path,
+    fig_fmt: str,
+) -> tuple[str, dict[str, pd.DataFrame], dict[str, Path], str]:
+    """Run the ``[roc]`` section: (HTML, sheets, figure files, threshold convention)."""
+    markers = rs.get("markers", {})
+    if not isinstance(markers, Mapping):
+        raise StatsInputError(
+            "study [roc] markers must map each marker to its direction, "
+            'e.g. markers = { age = "higher", bmd = "lower" }'
+        )
+    model = lr.roc if rs.get("model", False) and lr is not None else None
+    curves = _roc_curves(markers, subjects, outcome, positive, model)
+    names = [m for m in curves if m != "model"]
+    tests = _delong_tests(
+        markers, names, subjects, outcome, positive, lr if "model" in curves else None
+    )
+    roc_table = pd.concat([c.to_frame() for c in curves.values()], ignore_index=True)
+    parts = ["<h2>ROC analysis</h2>", _html_table(roc_table, "ROC curves")]
+    sheets: dict[str, pd.DataFrame] = {}
+    if tests:
+        dt = pd.concat(tests, ignore_index=True)
+        parts.append(_html_table(dt, "Paired DeLong tests between AUCs"))
+        sheets["DeLong tests"] = dt
+    fig = plot_roc(curves, title="ROC curves")
+    written = _save(fig, out, "roc")
+    parts.append(
+        _embed(fig, fig_fmt, "ROC curves; legend: AUC (DeLong 95% CI); dots: Youden cutoffs")
+    )
+    sheets["ROC"] = roc_table
+    for name, c in curves.items():
+        sheets[f"ROC curve {name}"] = c.curve
+    convention = next(iter(curves.values())).threshold_rule if curves else ""
+    return "".join(parts), sheets, written, convention
+
+
+def _run_analyses(
+    spec: Mapping[str, Any],
+    base: Path,
+    subjects: pd.DataFrame,
+    out: Path,
+    fig_fmt: str,
+    decimals: int,
+) -> tuple[list[str], dict[str, pd.DataFrame], dict[str, Path], list[str]]:
+    """Run the sections the study asks for, in report order.
+
+    Returns the HTML sections, the sheets, the figure files and the conventions to list.
+    """
+    outcome = spec["outcome"]["column"]
+    positive = spec["outcome"].get("positive")
+    sections: list[str] = []
+    sheets: dict[str, pd.DataFrame] = {}
+    written: dict[str, Path] = {}
+    conventions: list[str] = []
+
+    # ---- Table 1
+    if "table1" in spec:
+        section, tables = _table1_section(spec["table1"], subjects, outcome, decimals)
+        sections.append(section)
+        sheets.update(tables)
+
+    # ---- Time points
+    if "timepoints" in spec:
+        long = (
+            _read_table(spec["data"]["longitudinal"], base, "longitudinal")
+            if "longitudinal" in spec["data"]
+            else subjects
+        )
+        section, tables, files = _timepoints_section(spec["timepoints"], long, out, fig_fmt)
+        sections.append(section)
+        sheets.update(tables)
+        written.update(files)
+
+    # ---- Correlation
+    if "correlation" in spec:
+        section, tables = _correlation_section(spec["correlation"], subjects, outcome, positive)
+        sections.append(section)
+        sheets.update(tables)
+
+    # ---- Logistic regression
+    lr = None
+    if "logistic" in spec:
+        section, tables, files, lr = _logistic_section(
+            spec["logistic"], subjects, outcome, positive, out, fig_fmt
+        )
+        sections.append(section)
+        sheets.update(tables)
+        written.update(files)
+
+    # ---- ROC
+    if "roc" in spec:
+        section, tables, files, convention = _roc_section(
+            spec["roc"], subjects, outcome, positive, lr, out, fig_fmt
+        )
+        sections.append(section)
+        sheets.update(tables)
+        written.update(files)
+        conventions.append(convention)
+    return sections, sheets, written, conventions
+
+
+def _reissue(caught: list[warnings.WarningMessage]) -> list[str]:
+    """Issue the recorded warnings again; return the messages of the user warnings."""
+    messages = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    for w in caught:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return messages
+
+
+def _html_document(
+    title: str,
+    n_subjects: int,
+    outcome: Any,
+    sections: list[str],
+    conventions: list[str],
+    messages: list[str],
+) -> str:
+    """Return the self-contained HTML report: warnings, sections, then methods."""
+    warn_html = ""
+    if messages:
+        warn_html = (
+            '<div class="warn"><h2>Warnings</h2><ul>'
+            + "".join(f"<li>{html.escape(m)}</li>" for m in dict.fromkeys(messages))
+            + "</ul></div>"
+        )
+    conv_html = (
+        "<h2>Methods and conventions</h2><ul>"
+        + "".join(f"<li>{html.escape(c)}</li>" for c in [*conventions, *_CONVENTIONS] if c)
+        + "</ul>"
+    )
+    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1><p>Generated by kyphoimg.stats on {stamp}. "
+        f"{n_subjects} subjects; outcome <code>{html.escape(str(outcome))}</code>.</p>"
+        f"{warn_html}{''.join(sections)}{conv_html}</body></html>"
+    )
+
+
+def _write_workbook(path: Path, sheets: Mapping[str, pd.DataFrame], messages: list[str]) -> Path:
+    """Write every table to its own sheet, then the warnings, and return ``path``."""
+    used: set[str] = set()
+    with pd.ExcelWriter(path, engine="openpyxl") as xw:
+        for name, frame in sheets.items():
+            frame.to_excel(xw, sheet_name=_sheet_name(name, used), index=False)
+        pd.DataFrame({"warning": list(dict.fromkeys(messages))}).to_excel(
+            xw, sheet_name=_sheet_name("Warnings", used), index=False
+        )
+    return path
+
+
 def report(study: str | Path | Mapping[str, Any], output_dir: str | Path) -> dict[str, Path]:
     """Run the analyses a study file asks for and write an HTML report and an XLSX workbook.
 
@@ -272,276 +660,21 @@ def report(study: str | Path | Mapping[str, Any], output_dir: str | Path) -> dic
     _check_spec(spec)
     out = Path(output_dir)
     (out / "figures").mkdir(parents=True, exist_ok=True)
-    options = spec.get("options", {})
-    fig_fmt = options.get("figure_format", "svg")
-    if fig_fmt not in ("svg", "png"):
-        raise StatsInputError(
-            f"study [options] figure_format must be 'svg' or 'png', got {fig_fmt!r}"
-        )
-    decimals = int(options.get("decimals", 1))
+    fig_fmt, decimals = _options(spec)
     subjects = _read_table(spec["data"]["subjects"], base, "subjects")
-    outcome = spec["outcome"]["column"]
-    positive = spec["outcome"].get("positive")
-    title = str(spec.get("title", "Outcome statistics report"))
-
-    sheets: dict[str, pd.DataFrame] = {}
-    sections: list[str] = []
-    written: dict[str, Path] = {}
-    conventions: list[str] = []
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-
-        # ---- Table 1
-        if "table1" in spec:
-            t1s = spec["table1"]
-            t1 = table1(
-                subjects,
-                t1s.get("group", outcome),
-                continuous=t1s.get("continuous", []),
-                categorical=t1s.get("categorical", []),
-                nonnormal=t1s.get("nonnormal", []),
-                tests=t1s.get("tests", {}),
-                decimals=decimals,
-            )
-            sections.append("<h2>Table 1</h2>" + t1.to_html())
-            sheets["Table 1"] = t1.display
-            sheets["Table 1 tests"] = t1.tests
-            sheets["Table 1 summary"] = t1.summary
-
-        # ---- Time points
-        if "timepoints" in spec:
-            tp = spec["timepoints"]
-            long = (
-                _read_table(spec["data"]["longitudinal"], base, "longitudinal")
-                if "longitudinal" in spec["data"]
-                else subjects
-            )
-            values = tp.get("values") or []
-            if isinstance(values, str):
-                values = [values]
-            if not values:
-                raise StatsInputError("study [timepoints]: 'values' must name at least one column")
-            parts = ["<h2>Change over time</h2>"]
-            for v in values:
-                res = compare_timepoints(
-                    long,
-                    tp.get("subject", "subject"),
-                    tp.get("time", "time"),
-                    v,
-                    group=tp.get("group"),
-                    order=tp.get("order"),
-                    method=tp.get("method", "rm_anova"),
-                    posthoc=tp.get("posthoc"),
-                    correction=tp.get("correction", "bonferroni"),
-                )
-                parts.append(f"<h3>{html.escape(str(v))}</h3>")
-                parts.append(_html_table(res.descriptives, f"{v}: descriptives by group and time"))
-                parts.append(_html_table(res.within, f"{v}: change over time within groups"))
-                parts.append(_html_table(res.posthoc, f"{v}: pairwise comparisons of time points"))
-                if len(res.between):
-                    parts.append(
-                        _html_table(res.between, f"{v}: groups compared at each time point")
-                    )
-                fig = plot_timecourse(res, ylabel=str(v), title=str(v))
-                key = f"timecourse_{v}"
-                for p in save_figure(fig, out / "figures" / key):
-                    written[f"{key}_{p.suffix[1:]}"] = p
-                parts.append(_embed(fig, fig_fmt, f"{v}: mean ± SD by group over time"))
-                sheets[f"{v} descriptives"] = res.descriptives
-                sheets[f"{v} within"] = res.within
-                sheets[f"{v} posthoc"] = res.posthoc
-                sheets[f"{v} between"] = res.between
-                sheets[f"{v} excluded"] = res.excluded
-            sections.append("".join(parts))
-
-        # ---- Correlation
-        if "correlation" in spec:
-            cs = spec["correlation"]
-            cor = correlate(
-                subjects,
-                outcome,
-                cs.get("factors", []),
-                cs.get("method", "auto"),
-                positive=positive,
-            )
-            sections.append(
-                "<h2>Correlation with the outcome</h2>" + _html_table(cor, "Correlations")
-            )
-            sheets["Correlation"] = cor
-
-        # ---- Logistic regression
-        lr = None
-        if "logistic" in spec:
-            ls = spec["logistic"]
-            lr = logistic(
-                subjects,
-                outcome,
-                ls.get("predictors", []),
-                ls.get("univariable_screen"),
-                positive=positive,
-                categorical=ls.get("categorical", []),
-                bootstrap=int(ls.get("bootstrap", 200)),
-                seed=int(ls.get("seed", 20240601)),
-                profile=bool(ls.get("profile", True)),
-            )
-            model_info = pd.DataFrame(
-                {
-                    "item": [
-                        "prediction equation",
-                        "predictors entered",
-                        "complete cases",
-                        "events",
-                        "excluded (missing)",
-                        "events per variable",
-                    ],
-                    "value": [
-                        lr.equation,
-                        ", ".join(lr.selected),
-                        str(lr.n),
-                        str(lr.n_events),
-                        str(lr.n_excluded),
-                        f"{lr.epv:.1f}",
-                    ],
-                }
-            )
-            parts = [
-                "<h2>Logistic regression</h2>",
-                _html_table(
-                    lr.univariable, "Univariable logistic regression (OR per unit, Wald 95% CI)"
-                ),
-                _html_table(
-                    lr.multivariable,
-                    "Multivariable model (OR with Wald and profile-likelihood 95% CI)",
-                ),
-                _html_table(model_info, "Model"),
-                _html_table(lr.vif, "Variance inflation factors"),
-                _html_table(lr.hosmer_lemeshow, "Hosmer–Lemeshow goodness of fit"),
-                _html_table(lr.calibration, "Calibration (bootstrap optimism-corrected)"),
-                _html_table(lr.discrimination, "Discrimination (AUC)"),
-            ]
-            if not lr.separation:
-                fig = plot_forest(lr, title="Multivariable odds ratios")
-                for p in save_figure(fig, out / "figures" / "forest"):
-                    written[f"forest_{p.suffix[1:]}"] = p
-                parts.append(
-                    _embed(fig, fig_fmt, "Forest plot of multivariable odds ratios (Wald 95% CI)")
-                )
-            sections.append("".join(parts))
-            sheets["Logistic univariable"] = lr.univariable
-            sheets["Logistic multivariable"] = lr.multivariable
-            sheets["Logistic model"] = model_info
-            sheets["VIF"] = lr.vif
-            sheets["Hosmer-Lemeshow"] = lr.hosmer_lemeshow
-            sheets["Calibration"] = lr.calibration
-            sheets["Discrimination"] = lr.discrimination
-
-        # ---- ROC
-        if "roc" in spec:
-            rs = spec["roc"]
-            markers = rs.get("markers", {})
-            if not isinstance(markers, Mapping):
-                raise StatsInputError(
-                    "study [roc] markers must map each marker to its direction, "
-                    'e.g. markers = { age = "higher", bmd = "lower" }'
-                )
-            curves = {}
-            for m, direction in markers.items():
-                if m not in subjects.columns:
-                    raise StatsInputError(
-                        f"study [roc]: marker column {m!r} not in the subjects table"
-                    )
-                marker = cast(pd.Series, subjects[m])
-                curves[m] = roc(subjects[outcome], marker, positive, direction, label=m)
-            if rs.get("model", False) and lr is not None and lr.roc is not None:
-                curves["model"] = lr.roc
-            tests = []
-            names = [m for m in curves if m != "model"]
-            for i, a in enumerate(names):
-                for b in names[i + 1 :]:
-                    tests.append(
-                        delong_test(
-                            subjects[outcome],
-                            subjects[a],
-                            subjects[b],
-                            direction=(markers[a], markers[b]),
-                            positive=positive,
-                            labels=(a, b),
-                        ).to_frame()
-                    )
-            if "model" in curves and lr is not None:
-                idx = lr.predicted.index
-                for b in names:
-                    tests.append(
-                        delong_test(
-                            subjects.loc[idx, outcome],
-                            lr.predicted,
-                            subjects.loc[idx, b],
-                            direction=("higher", markers[b]),
-                            positive=positive,
-                            labels=("model", b),
-                        ).to_frame()
-                    )
-            roc_table = pd.concat([c.to_frame() for c in curves.values()], ignore_index=True)
-            parts = ["<h2>ROC analysis</h2>", _html_table(roc_table, "ROC curves")]
-            if tests:
-                dt = pd.concat(tests, ignore_index=True)
-                parts.append(_html_table(dt, "Paired DeLong tests between AUCs"))
-                sheets["DeLong tests"] = dt
-            fig = plot_roc(curves, title="ROC curves")
-            for p in save_figure(fig, out / "figures" / "roc"):
-                written[f"roc_{p.suffix[1:]}"] = p
-            parts.append(
-                _embed(
-                    fig, fig_fmt, "ROC curves; legend: AUC (DeLong 95% CI); dots: Youden cutoffs"
-                )
-            )
-            sections.append("".join(parts))
-            sheets["ROC"] = roc_table
-            for name, c in curves.items():
-                sheets[f"ROC curve {name}"] = c.curve
-            conventions.append(next(iter(curves.values())).threshold_rule if curves else "")
-
-    messages = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
-    for w in caught:
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-
-    conventions += [
-        "Two-group continuous variables: Student t-test with pooled variance unless stated; "
-        "categorical: Pearson chi-square without continuity correction, Fisher exact test "
-        "when an expected count is below 5 (SPSS defaults).",
-        "AUC confidence intervals: DeLong variance, normal approximation (pROC).",
-        "Logistic regression: maximum likelihood (IRLS); Wald and profile-likelihood CIs; "
-        "bootstrap optimism correction after Harrell.",
-    ]
-    warn_html = ""
-    if messages:
-        warn_html = (
-            '<div class="warn"><h2>Warnings</h2><ul>'
-            + "".join(f"<li>{html.escape(m)}</li>" for m in dict.fromkeys(messages))
-            + "</ul></div>"
+        sections, sheets, written, conventions = _run_analyses(
+            spec, base, subjects, out, fig_fmt, decimals
         )
-    conv_html = (
-        "<h2>Methods and conventions</h2><ul>"
-        + "".join(f"<li>{html.escape(c)}</li>" for c in conventions if c)
-        + "</ul>"
-    )
-    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    doc = (
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1><p>Generated by kyphoimg.stats on {stamp}. "
-        f"{len(subjects)} subjects; outcome <code>{html.escape(str(outcome))}</code>.</p>"
-        f"{warn_html}{''.join(sections)}{conv_html}</body></html>"
+    messages = _reissue(caught)
+
+    title = str(spec.get("title", "Outcome statistics report"))
+    doc = _html_document(
+        title, len(subjects), spec["outcome"]["column"], sections, conventions, messages
     )
     html_path = out / "report.html"
     html_path.write_text(doc, encoding="utf-8")
-    xlsx_path = out / "tables.xlsx"
-    used: set[str] = set()
-    with pd.ExcelWriter(xlsx_path, engine="openpyxl") as xw:
-        for name, frame in sheets.items():
-            frame.to_excel(xw, sheet_name=_sheet_name(name, used), index=False)
-        pd.DataFrame({"warning": list(dict.fromkeys(messages))}).to_excel(
-            xw, sheet_name=_sheet_name("Warnings", used), index=False
-        )
+    xlsx_path = _write_workbook(out / "tables.xlsx", sheets, messages)
     return {"html": html_path, "xlsx": xlsx_path, **written}

@@ -57,6 +57,10 @@ class RocResult:
         −inf to +inf in increasing order.
     auc_method, ci_method, threshold_rule : str
         The conventions used, for tables and reports.
+    cases, controls : numpy.ndarray
+        Marker values of the events and non-events used (rows with a missing value
+        removed), multiplied by −1 for ``direction="lower"`` so that higher values
+        predict the event; the inputs of the DeLong computation.
     """
 
     label: str
@@ -84,7 +88,16 @@ class RocResult:
     controls: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False, compare=False)
 
     def to_frame(self) -> pd.DataFrame:
-        """One-row DataFrame of the scalar results (no curve)."""
+        """One-row DataFrame of the scalar results (no curve).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``label, auc, se, variance, ci_low, ci_high, conf_level,
+            direction, n_cases, n_controls, n_missing, threshold, sensitivity,
+            specificity, youden_index, auc_method, ci_method, threshold_rule,
+            positive`` (``positive`` as text).
+        """
         keys = [
             "label",
             "auc",
@@ -162,7 +175,13 @@ class DelongTestResult:
     test: str
 
     def to_frame(self) -> pd.DataFrame:
-        """One-row DataFrame of the test."""
+        """One-row DataFrame of the test.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One column per attribute, in the order listed above.
+        """
         return pd.DataFrame([self.__dict__])
 
 

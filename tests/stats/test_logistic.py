@@ -270,3 +270,21 @@ def test_bad_input_is_refused(frame, predictors, match) -> None:
         warnings.simplefilter("ignore", EventsPerVariableWarning)  # tiny frames
         with pytest.raises(StatsInputError, match=match):
             logistic(frame, "y", predictors, bootstrap=0)
+
+
+def test_warnings_point_at_the_caller() -> None:
+    # The warnings are issued inside private steps; their stacklevel must still name
+    # the line that called logistic(), so users see where the problem comes from.
+    d = pd.DataFrame({"x": [0] * 10 + [1] * 5, "y": [0] * 6 + [1] * 4 + [1] * 5})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        logistic(d, "y", ["x"], bootstrap=0)
+    ours = [
+        w for w in caught if issubclass(w.category, (SeparationWarning, EventsPerVariableWarning))
+    ]
+    assert [w.category for w in ours] == [
+        SeparationWarning,  # univariable
+        EventsPerVariableWarning,
+        SeparationWarning,  # multivariable
+    ]
+    assert {w.filename for w in ours} == {__file__}

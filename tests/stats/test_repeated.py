@@ -141,3 +141,56 @@ def test_errors_name_the_column(rng) -> None:
         compare_timepoints(bad, "id", "visit", "ka", order=ORDER)
     with pytest.raises(StatsInputError, match="unknown correction"):
         compare_timepoints(d, "id", "visit", "ka", order=ORDER, correction="tukey")
+
+
+def test_untestable_pairs_are_reported_and_left_out_of_the_correction(rng) -> None:
+    d = cohort(rng)
+    # every subject drops by exactly 6 degrees from pre to post: the change has no variance
+    pre = d[d["visit"] == "pre"].set_index("id")["ka"]
+    post = d["visit"] == "post"
+    d.loc[post, "ka"] = d.loc[post, "id"].map(pre).to_numpy() - 6.0
+    r = compare_timepoints(d, "id", "visit", "ka", group="grp", order=ORDER)
+    post_hoc = r.posthoc.set_index(["group", "time_a", "time_b"])
+    for g in ["maintained", "recompressed"]:
+        row = post_hoc.loc[(g, "pre", "post")]
+        assert row["note"] == "not computed: identical change in every subject"
+        assert np.isnan(row["p_uncorrected"])
+        assert np.isnan(row["p_adjusted"])
+        # Bonferroni over the two pairs that were tested, not three
+        rest = post_hoc.loc[g].drop(("pre", "post"))
+        assert (rest["p_adjusted"] == np.minimum(1.0, 2 * rest["p_uncorrected"])).all()
+    none = compare_timepoints(d, "id", "visit", "ka", group="grp", order=ORDER, correction="none")
+    tested = none.posthoc["p_uncorrected"].notna()
+    assert (
+        none.posthoc.loc[tested, "p_adjusted"] == none.posthoc.loc[tested, "p_uncorrected"]
+    ).all()
+    assert set(none.posthoc["correction"]) == {"none"}
+
+
+def test_sparse_follow_up_in_the_mixed_model(rng) -> None:
+    d = cohort(rng)
+    # recompressed: three subjects at pre and post, only subject 12 at the last visit
+    keep = (d["grp"] == "maintained") | (d["id"].isin([12, 13, 14]) & (d["visit"] != "last"))
+    d = d[keep | (d["id"] == 12)]
+    r = compare_timepoints(d, "id", "visit", "ka", group="grp", order=ORDER, method="mixed")
+    assert r.within.set_index("group").loc["recompressed", "n_subjects"] == 3
+    post_hoc = r.posthoc.set_index(["group", "time_a", "time_b"])
+    assert post_hoc.loc[("recompressed", "pre", "post"), "n"] == 3
+    for a, b in [("pre", "last"), ("post", "last")]:
+        row = post_hoc.loc[("recompressed", a, b)]
+        assert (row["n"], row["note"]) == (1, "not computed: fewer than 2 pairs")
+        assert np.isnan(row["p_adjusted"])
+    # one recompressed value at the last visit: no between-group test then
+    between = r.between.set_index("time")
+    assert between.loc["last", "test"] == ""
+    assert np.isnan(between.loc["last", "p_value"])
+    assert between.loc["last", "n"] == 13
+    assert between.loc["pre", "test"] == "Student t-test (pooled variance)"
+
+
+def test_groups_follow_the_categorical_order(rng) -> None:
+    d = cohort(rng)
+    d["grp"] = pd.Categorical(d["grp"], categories=["recompressed", "maintained", "unused"])
+    r = compare_timepoints(d, "id", "visit", "ka", group="grp", order=ORDER)
+    assert list(r.within["group"]) == ["recompressed", "maintained"]
+    assert list(pd.unique(r.descriptives["group"])) == ["recompressed", "maintained"]

@@ -1,24 +1,28 @@
-"""Where landmark files go: ``<image>.landmarks.json`` beside the film (DESIGN.md). No napari."""
+"""Where landmark files go: beside the film, one per reader (kyphoimg.study). No napari."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+from kyphoimg.study import landmark_file_for
+
 __all__ = ["LANDMARK_SUFFIX", "landmark_path_for", "relative_image_path"]
 
-#: Suffix of a landmark file beside its image (DESIGN.md).
+#: Suffix of a landmark file beside its image.
 LANDMARK_SUFFIX = ".landmarks.json"
-_DICOM_SUFFIXES = (".dcm", ".dicom", ".dic", ".ima")
 
 
 def landmark_path_for(
-    image_path: str | os.PathLike[str], folder: str | os.PathLike[str] | None = None
+    image_path: str | os.PathLike[str],
+    folder: str | os.PathLike[str] | None = None,
+    rater: str | None = None,
 ) -> Path:
-    """Return where an image's landmark file goes: ``<name>.landmarks.json``.
+    """Return where an image's landmark file goes (:func:`kyphoimg.study.landmark_file_for`).
 
-    The DICOM suffix (``.dcm``, ``.dicom``, ``.dic``, ``.ima``) is dropped; other names
-    are kept whole, so ``1.2.840.1`` and ``1.2.840.2`` never share a file.
+    ``<name>.landmarks.json`` for a single reader, ``<name>.<rater>.landmarks.json`` for
+    one of several; the DICOM suffix (``.dcm``, ``.dicom``, ``.dic``, ``.ima``) is dropped,
+    other names are kept whole, so ``1.2.840.1`` and ``1.2.840.2`` never share a file.
 
     Parameters
     ----------
@@ -26,6 +30,8 @@ def landmark_path_for(
         The image file.
     folder : path-like, optional
         Save there instead of beside the image.
+    rater : str, optional
+        The reader (see :func:`kyphoimg.study.check_rater`).
 
     Returns
     -------
@@ -36,12 +42,11 @@ def landmark_path_for(
     --------
     >>> landmark_path_for("P001/pre.dcm").as_posix()
     'P001/pre.landmarks.json'
-    >>> landmark_path_for("P001/1.2.840.5", "out").as_posix()
-    'out/1.2.840.5.landmarks.json'
+    >>> landmark_path_for("P001/1.2.840.5", "out", rater="AB").as_posix()
+    'out/1.2.840.5.AB.landmarks.json'
     """
-    p = Path(image_path)
-    stem = p.stem if p.suffix.lower() in _DICOM_SUFFIXES else p.name
-    return Path(folder if folder is not None else p.parent) / f"{stem}{LANDMARK_SUFFIX}"
+    path = landmark_file_for(image_path, rater)
+    return path if folder is None else Path(folder) / path.name
 
 
 def relative_image_path(

@@ -7,7 +7,11 @@ guide, removes a point the click re-placed, records an undo state, redraws the o
 and saves the landmark file (atomically, via :func:`kyphoimg.write_landmarks`).
 
 Keys on a landmarks layer: ``N`` next point, ``Shift+N`` previous point (both free in
-napari's points keymap), ``Ctrl+Z`` undo.
+napari's points keymap), ``Ctrl+Z`` undo, ``Ctrl+Shift+Z`` redo, ``F`` zoom to the target
+vertebra.
+
+Every control writes only its own field of the landmark file: touching one never empties
+another. The time point is chosen from the study's time points, never typed.
 """
 
 from dataclasses import dataclass, field
@@ -16,6 +20,7 @@ from typing import Any
 
 import napari
 import napari.viewer
+import numpy as np
 from magicgui.widgets import (
     CheckBox,
     ComboBox,
@@ -26,8 +31,12 @@ from magicgui.widgets import (
     Select,
 )
 
+from psygnal import Signal
+
 from kyphoimg import KyphoimgError, read_landmarks, write_landmarks
-from kyphoimg.landmarks import FINDINGS, LEVELS, SCHEMES, validate_landmarks
+from kyphoimg.landmarks import FINDINGS, LEVELS, SCHEMES, landmark_problems
+from kyphoimg.study import check_rater
+from kyphoimg.timepoints import TIMEPOINTS, normalise_timepoint
 
 from . import _qt
 from ._files import LANDMARK_SUFFIX, landmark_path_for
@@ -68,6 +77,8 @@ __all__ = ["LandmarksWidget"]
 NEXT_KEY = "N"
 PREVIOUS_KEY = "Shift-N"
 UNDO_KEY = "Control-Z"
+REDO_KEY = "Control-Shift-Z"
+ZOOM_KEY = "F"
 DEFAULT_LEVELS = ("T11", "L3")
 _NONE = "—"
 
@@ -85,7 +96,7 @@ class _Session:
     """Editing state of one landmarks layer."""
 
     guide: PlacementGuide
-    undo: UndoStack = field(default_factory=UndoStack)
+    undo: UndoStack = field(default_factory=UndoStack)  # also redo
     removing: list[tuple[str, str]] = field(default_factory=list)
     dragging: bool = False
 
@@ -119,6 +130,9 @@ class LandmarksWidget(Container):
         are annotated.
     """
 
+    #: Emitted with the path after every save of a landmark file (autosave or Save now).
+    saved = Signal(object)
+
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
         self._viewer = viewer
         self._sessions: dict[str, _Session] = {}
@@ -134,13 +148,11 @@ class LandmarksWidget(Container):
         self.index_levels = Select(label="Index level(s)", choices=level_range(*DEFAULT_LEVELS))
         self.index_levels.native.setMaximumHeight(70)
         self.patient_id = LineEdit(label="Patient")
-        self.timepoint = LineEdit(label="Time point")
+        self.timepoint = ComboBox(
+            label="Time point", choices=self._timepoint_choices, nullable=True, value=None
+        )
         self.rater = LineEdit(label="Rater")
-        for w, hint in (
-            (self.patient_id, "patient id"),
-            (self.timepoint, "pre / post / last"),
-            (self.rater, "your initials"),
-        ):
+        for w, hint in ((self.patient_id, "patient id"), (self.rater, "your initials")):
             w.native.setPlaceholderText(hint)
         who = _row(self.patient_id, self.timepoint, labels=True)
         self.start_button = PushButton(text="Place landmarks on this film")
@@ -148,13 +160,18 @@ class LandmarksWidget(Container):
         self.progress = _qt.make_label("", "muted")
         self.previous_button = PushButton(text="◀ Prev (⇧N)")
         self.next_button = PushButton(text="Next ▶ (N)")
-        self.undo_button = PushButton(text="Undo (Ctrl+Z)")
+        self.undo_button = PushButton(text="Undo")
+        self.redo_button = PushButton(text="Redo")
+        self.zoom_button = PushButton(text="Zoom (F)")
         self.delete_button = PushButton(text="Delete")
         self.previous_button.tooltip = "Previous point (Shift+N); click to re-place it"
         self.next_button.tooltip = "Next point (N); click to re-place it"
         self.undo_button.tooltip = "Undo the last change (Ctrl+Z on the landmarks layer)"
+        self.redo_button.tooltip = "Redo what was undone (Ctrl+Shift+Z)"
+        self.zoom_button.tooltip = "Zoom to the target vertebra (F); again to see the whole film"
         self.delete_button.tooltip = "Delete the selected points, else the target's point"
-        nav = _row(self.previous_button, self.next_button, self.undo_button, self.delete_button)
+        nav = _row(self.previous_button, self.next_button, self.delete_button)
+        edit = _row(self.undo_button, self.redo_button, self.zoom_button)
 
         self.finding_level = ComboBox(label="Findings", choices=self._index_choices)
         self.findings = {
@@ -192,6 +209,7 @@ class LandmarksWidget(Container):
                 self.guide,
                 self.progress,
                 nav,
+                edit,
                 self.finding_level,
                 findings,
                 self.folder,
@@ -207,12 +225,14 @@ class LandmarksWidget(Container):
         self.film.changed.connect(self._on_film_changed)
         for w in (self.first_level, self.last_level):
             w.changed.connect(self._on_levels_changed)
-        for w in (self.scheme, self.index_levels, self.patient_id, self.timepoint, self.rater):
-            w.changed.connect(self._apply_settings)
+        for name in ("scheme", "index_levels", "patient_id", "timepoint", "rater"):
+            getattr(self, name).changed.connect(lambda *_, name=name: self._set_field(name))
         self.start_button.changed.connect(self.start)
         self.previous_button.changed.connect(self.previous_point)
         self.next_button.changed.connect(self.next_point)
         self.undo_button.changed.connect(self.undo)
+        self.redo_button.changed.connect(self.redo)
+        self.zoom_button.changed.connect(self.zoom_to_target)
         self.delete_button.changed.connect(self.delete_point)
         self.finding_level.changed.connect(self._show_findings)
         for w in self.findings.values():
@@ -232,6 +252,18 @@ class LandmarksWidget(Container):
     # ------------------------------------------------------------------ choices and state
     def _film_choices(self, _widget: Any = None) -> list[tuple[str, Any]]:
         return [(layer.name, layer) for layer in films(self._viewer.layers)]
+
+    def _timepoint_choices(self, _widget: Any = None) -> list[str]:
+        """The study's time points, plus the file's own when it is not one of them."""
+        film = self.film.value if hasattr(self, "film") else None
+        meta = info(film, "film") if film is not None else None
+        vocabulary = list((meta or {}).get("timepoints") or TIMEPOINTS)
+        layer = self.landmarks_layer if hasattr(self, "film") else None
+        if layer is not None:
+            own = header_from_meta(info(layer, "landmarks")["header"]).timepoint
+            if own and own not in vocabulary:
+                vocabulary.append(own)
+        return vocabulary
 
     def _index_choices(self, _widget: Any = None) -> list[str]:
         layer = self.landmarks_layer
@@ -282,6 +314,8 @@ class LandmarksWidget(Container):
         layer.bind_key(NEXT_KEY, self._key_next, overwrite=True)
         layer.bind_key(PREVIOUS_KEY, self._key_previous, overwrite=True)
         layer.bind_key(UNDO_KEY, self._key_undo, overwrite=True)
+        layer.bind_key(REDO_KEY, self._key_redo, overwrite=True)
+        layer.bind_key(ZOOM_KEY, self._key_zoom, overwrite=True)
         overlay = ensure_overlay(self._viewer, layer)
         refresh_overlay(overlay, layer)
         self._set_defaults(layer)
@@ -335,6 +369,7 @@ class LandmarksWidget(Container):
         self._loading_controls = True
         try:
             meta = info(film, "film") if film is not None else None
+            self.timepoint.reset_choices()
             if layer is not None:
                 lm = info(layer, "landmarks")
                 header = header_from_meta(lm["header"])
@@ -342,14 +377,21 @@ class LandmarksWidget(Container):
                 if plan_levels:
                     self.first_level.value, self.last_level.value = plan_levels[0], plan_levels[-1]
                 self.scheme.value = header.scheme
-                self.index_levels.choices = self._levels()
-                self.index_levels.value = [lv for lv in header.index_levels if lv in self._levels()]
+                self.index_levels.choices = self._index_level_choices(header.index_levels)
+                self.index_levels.value = list(header.index_levels)
                 self.patient_id.value = header.patient_id or ""
-                self.timepoint.value = header.timepoint or ""
-                self.rater.value = header.rater or ""
+                self.timepoint.value = self._shown_timepoint(header.timepoint)
+                self.rater.value = header.rater or (meta or {}).get("rater") or ""
             elif meta is not None:
+                if meta.get("levels"):
+                    self.first_level.value, self.last_level.value = meta["levels"]
+                self.index_levels.choices = self._levels()
+                self.index_levels.value = []
                 self.patient_id.value = meta.get("patient_id") or ""
-                self.timepoint.value = meta.get("timepoint") or ""
+                self.timepoint.value = self._shown_timepoint(meta.get("timepoint"))
+                self.rater.value = meta.get("rater") or ""
+            # A reading session fixes the reader: its files are the only ones it writes.
+            self.rater.enabled = not (meta or {}).get("rater")
         finally:
             self._loading_controls = False
         self.finding_level.reset_choices()
@@ -359,6 +401,8 @@ class LandmarksWidget(Container):
             self._say("Open a DICOM film (File ▸ Open) or the sample data to begin.", "muted")
         elif any(n.startswith("landmarks not loaded") for n in notes):
             self._say(next(n for n in notes if n.startswith("landmarks not loaded")), "error")
+        elif layer is not None and landmark_problems(landmarks_of(layer).replace(source=None)):
+            self._say("This landmark file has problems (listed above); fix them here.", "error")
         elif layer is None:
             self._say("No landmarks on this film yet: press 'Place landmarks'.", "muted")
         else:
@@ -374,50 +418,110 @@ class LandmarksWidget(Container):
         if not levels:
             self._say("'From' must lie above (cranial to) 'To'.", "error")
             return
-        selected = [lv for lv in self.index_levels.value if lv in levels]
+        selected = list(self.index_levels.value)
         self._loading_controls = True
         try:
-            self.index_levels.choices = levels
+            self.index_levels.choices = self._index_level_choices(selected)
             self.index_levels.value = selected
         finally:
             self._loading_controls = False
-        self._apply_settings()
+        self._replan()
 
-    def _header_from_controls(self, layer: Any) -> Any:
-        return self._with_controls(header_from_meta(info(layer, "landmarks")["header"]))
+    def _index_level_choices(self, keep: Any = ()) -> list[str]:
+        """The planned levels plus any index level already chosen outside them."""
+        chosen = set(self._levels()) | {lv for lv in keep if lv in LEVELS}
+        return [lv for lv in LEVELS if lv in chosen]
+
+    def _shown_timepoint(self, value: str | None) -> str | None:
+        """The time point as the combo box shows it (canonical when it is a known one)."""
+        if not value:
+            return None
+        choices = self._timepoint_choices()
+        try:
+            value = normalise_timepoint(value, choices)
+        except KyphoimgError:
+            pass
+        if value not in self.timepoint.choices:
+            self.timepoint.reset_choices()
+        return value if value in self.timepoint.choices else None
 
     def _with_controls(self, header: Any) -> Any:
-        """Return ``header`` with the scheme, index levels, identity and rater shown."""
+        """Return ``header`` with every control's value (for a new landmark file only)."""
         index = tuple(lv for lv in LEVELS if lv in set(self.index_levels.value))
-        findings = {lv: dict(v) for lv, v in header.findings.items()}
         return header.replace(
             scheme=self.scheme.value,
             index_levels=index,
             patient_id=self.patient_id.value.strip() or None,
-            timepoint=self.timepoint.value.strip() or None,
-            rater=self.rater.value.strip() or None,
-            findings=findings,
+            timepoint=self.timepoint.value or None,
+            rater=self.rater.value.strip() or header.rater,
         )
 
-    def _apply_settings(self, *_: Any) -> None:
-        """Write the controls into the chosen film's landmarks header and plan."""
+    def _control_value(self, name: str) -> Any:
+        """The value of one control as the landmark file stores it."""
+        if name == "index_levels":
+            return tuple(lv for lv in LEVELS if lv in set(self.index_levels.value))
+        if name == "scheme":
+            return self.scheme.value
+        if name == "timepoint":
+            return self.timepoint.value or None
+        text = getattr(self, name).value.strip()
+        return check_rater(text or None) if name == "rater" else (text or None)
+
+    def _set_field(self, name: str) -> None:
+        """Write one control's value into the chosen film's landmark header, and nothing else."""
         if self._loading_controls:
             return
+        layer = self.landmarks_layer
+        if layer is None:
+            return  # taken into the header when the landmarks layer is created
+        try:
+            value = self._control_value(name)
+        except KyphoimgError as exc:
+            self._say(f"Not saved: {exc}", "error")
+            return
+        header = header_from_meta(info(layer, "landmarks")["header"])
+        if getattr(header, name) == value:
+            return
+        set_header(layer, header.replace(**{name: value}))  # one metadata event: one autosave
+        if name == "scheme":
+            self._replan()
+        elif name == "index_levels":
+            self.finding_level.reset_choices()
+            self._show_findings()
+
+    def _replan(self) -> None:
+        """Make the level range and scheme the guide's plan (the file is not rewritten)."""
         layer = self.landmarks_layer
         if layer is None:
             return
         lm = dict(info(layer, "landmarks"))
         lm["levels"] = list(self._levels())
-        lm["header"] = header_to_meta(self._header_from_controls(layer))
-        set_info(layer, lm)  # one metadata event: one autosave
+        self._saving = True  # the plan is not part of the landmark file
+        try:
+            set_info(layer, lm)
+        finally:
+            self._saving = False
         session = self._session(layer)
         if session is not None:  # a new plan starts at its first missing point
             session.guide = PlacementGuide(self._plan_for(layer))
             session.guide.cursor = session.guide.first_missing(_placed(layer))
             self._set_defaults(layer)
-        self.finding_level.reset_choices()
-        self._show_findings()
+        self._redraw(layer)
         self._update_guide()
+
+    def show_film(self, film: Any) -> None:
+        """Make ``film`` (a film layer in the viewer) the chosen film.
+
+        Parameters
+        ----------
+        film : napari.layers.Image
+            A kyphoimg film layer.
+        """
+        self.reset_choices()
+        for _, candidate in self._film_choices():
+            if candidate == film:
+                self.film.value = candidate
+                return
 
     # ------------------------------------------------------------------ placing
     def start(self, *_: Any) -> Any | None:
@@ -444,6 +548,8 @@ class LandmarksWidget(Container):
         layer.mode = "add" if session and session.guide.target else "select"
         self._set_defaults(layer)
         self._update_guide()
+        if layer.mode == "add":
+            self._say("Click on the film to place the point the guide names.", "muted")
         return layer
 
     def _set_defaults(self, layer: Any) -> None:
@@ -498,6 +604,12 @@ class LandmarksWidget(Container):
 
     def _key_undo(self, layer: Any) -> None:
         self._undo(self._layer_of(layer))
+
+    def _key_redo(self, layer: Any) -> None:
+        self._undo(self._layer_of(layer), redo=True)
+
+    def _key_zoom(self, layer: Any) -> None:
+        self.zoom_to_target()
 
     def _layer_of(self, layer: Any) -> Any:
         """Return the viewer's (proxied) handle of a layer an event or key callback passed."""
@@ -592,11 +704,16 @@ class LandmarksWidget(Container):
         """Undo the last change of the chosen film's landmarks."""
         self._undo(self.landmarks_layer)
 
-    def _undo(self, layer: Any | None) -> None:
+    def redo(self, *_: Any) -> None:
+        """Redo what the last undo took back on the chosen film."""
+        self._undo(self.landmarks_layer, redo=True)
+
+    def _undo(self, layer: Any | None, *, redo: bool = False) -> None:
         session = self._session(layer) if layer is not None else None
-        state = session.undo.undo() if session else None
+        stack = session.undo if session else None
+        state = (stack.redo() if redo else stack.undo()) if stack else None
         if state is None:
-            self._say("Nothing to undo.", "muted")
+            self._say("Nothing to redo." if redo else "Nothing to undo.", "muted")
             return
         data, features = state
         self._busy = True
@@ -611,7 +728,35 @@ class LandmarksWidget(Container):
         self._set_defaults(layer)
         self._redraw(layer)
         self._completed(layer, session, record=False)
-        self._say("Undone.", "muted")
+        self._say("Redone." if redo else "Undone.", "muted")
+
+    def zoom_to_target(self, *_: Any) -> None:
+        """Zoom the canvas to the target vertebra; when already there, show the whole film."""
+        layer = self.landmarks_layer
+        session = self._session(layer) if layer is not None else None
+        target = session.guide.target if session else None
+        level = target[0] if target else None
+        if layer is None or level is None:
+            self._viewer.reset_view()
+            return
+        placed = [i for i, (lv, _) in enumerate(point_labels(layer.features)) if lv == level]
+        if not placed:  # not placed yet: the neighbours it will sit between
+            pos = LEVELS.index(level)
+            near = {LEVELS[j] for j in (pos - 1, pos + 1) if 0 <= j < len(LEVELS)}
+            placed = [i for i, (lv, _) in enumerate(point_labels(layer.features)) if lv in near]
+        if not placed:
+            self._viewer.reset_view()
+            return
+        world = np.asarray(layer.data)[placed][:, -2:] * np.asarray(layer.scale[-2:])
+        centre = world.mean(axis=0)
+        span = float(max(np.ptp(world, axis=0).max(), 1.0)) * 3.0
+        camera = self._viewer.camera
+        if np.allclose(camera.center[-2:], centre, atol=span / 20):
+            self._viewer.reset_view()  # second press: back to the whole film
+            return
+        camera.center = tuple(centre)
+        canvas = min(self._viewer.window._qt_viewer.canvas.size) if self._viewer.window else 600
+        camera.zoom = canvas / span
 
     def delete_point(self, *_: Any) -> None:
         """Delete the selected points, else the current target's point when it is placed."""
@@ -721,6 +866,8 @@ class LandmarksWidget(Container):
         except (OSError, KyphoimgError) as exc:
             self._say(f"Autosave failed: {exc}", "error")
             return
+        if written is not None:
+            self.saved.emit(written)
         if layer == self.landmarks_layer:
             if written is None:
                 self._say(
@@ -750,6 +897,7 @@ class LandmarksWidget(Container):
         if written is None:
             self._say("Choose a save folder: this film has no file to save beside.", "error")
         else:
+            self.saved.emit(written)
             self._say(f"Saved {written.name} in {written.parent}", "ok")
         return written
 
@@ -841,10 +989,12 @@ class LandmarksWidget(Container):
         if layer is None:
             _qt.set_label(self.check, "", "warning")
             return
-        try:
-            validate_landmarks(landmarks_of(layer).replace(source=None))
-        except KyphoimgError as exc:
-            _qt.set_label(self.check, f"Check: {exc}", "warning")
+        problems = landmark_problems(landmarks_of(layer).replace(source=None))
+        if problems:
+            lines = [str(p) for p in problems[:6]]
+            if len(problems) > 6:
+                lines.append(f"... and {len(problems) - 6} more")
+            _qt.set_label(self.check, "Check: " + "\n".join(lines), "warning")
         else:
             _qt.set_label(self.check, "", "warning")
 

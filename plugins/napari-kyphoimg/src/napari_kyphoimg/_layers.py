@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from kyphoimg import Calibration, LandmarkError, LandmarkSet, read_landmarks
-from kyphoimg.landmarks import pair_with_film
+from kyphoimg.landmarks import landmark_problems, pair_with_film
 
 from ._files import landmark_path_for
 from ._layerdata import (
@@ -199,9 +199,19 @@ def film_meta(
     patient_id: str | None = None,
     timepoint: str | None = None,
     calibration_notes: Iterable[str] = (),
+    rater: str | None = None,
+    landmark_path: str | None = None,
+    timepoints: Iterable[str] | None = None,
 ) -> dict[str, Any]:
-    """Build the ``metadata["kyphoimg"]`` of a film layer (a fresh link ``uid``)."""
+    """Build the ``metadata["kyphoimg"]`` of a film layer (a fresh link ``uid``).
+
+    ``rater`` and ``landmark_path`` say whose landmark file the film's landmarks are
+    saved to (a reading session's reader); ``timepoints`` is the study's vocabulary.
+    """
     return {
+        "rater": rater,
+        "landmark_path": landmark_path,
+        "timepoints": list(timepoints) if timepoints is not None else None,
         "role": "film",
         "uid": uuid.uuid4().hex,
         "path": path,
@@ -367,7 +377,10 @@ def restore_landmarks(
     """
     if not film.get("path"):
         return None
-    path = landmark_path_for(film["path"], folder)
+    if film.get("landmark_path"):
+        path = Path(film["landmark_path"])
+    else:
+        path = landmark_path_for(film["path"], folder, film.get("rater"))
     if not path.is_file():
         return None
     try:
@@ -375,6 +388,11 @@ def restore_landmarks(
     except LandmarkError as exc:
         film.setdefault("notes", []).append(f"landmarks not loaded: {exc}")
         return None
+    problems = landmark_problems(ls)
+    if problems:  # shown and highlighted, as the command line would refuse it
+        film.setdefault("notes", []).append(
+            f"landmark file has {len(problems)} problem(s): " + "; ".join(map(str, problems))
+        )
     film["calibration"] = ls.calibration.to_dict()
     if film.get("timepoint") is None and ls.timepoint:
         film["timepoint"] = ls.timepoint

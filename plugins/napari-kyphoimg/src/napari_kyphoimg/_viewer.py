@@ -65,6 +65,7 @@ def default_header(film: Any) -> LandmarkSet:
         points={},
         patient_id=meta.get("patient_id"),
         timepoint=meta.get("timepoint"),
+        rater=meta.get("rater"),
         image=ImageRef(
             sop_instance_uid=meta.get("sop_instance_uid"),
             rows=meta.get("rows"),
@@ -98,7 +99,9 @@ def add_landmarks_layer(
     if meta is None:
         raise ValueError(f"layer {film.name!r} is not a kyphoimg film")
     ls = header if header is not None else default_header(film)
-    data, kwargs, _ = landmark_layer_data(ls, meta, name=f"{film.name} landmarks")
+    data, kwargs, _ = landmark_layer_data(
+        ls, meta, name=f"{film.name} landmarks", path=meta.get("landmark_path")
+    )
     if levels:
         kwargs["metadata"][KEY]["levels"] = list(levels)
     layer = Points(data, **kwargs)
