@@ -910,8 +910,8 @@ def scan(folder: str | os.PathLike[str], *, progress: bool = True, jobs: int = 1
           and ``study_time``, ``acquisition_time`` (ISO ``HH:MM:SS[.ffffff]`` text);
         - ``rows``, ``columns`` (nullable integers), ``transfer_syntax`` (UID, inferred
           when the file has no file meta);
-        - ``spacing_source``, ``row_mm``, ``col_mm``: the calibration (:func:`kyphoimg.calibration.resolve_spacing`)
-          (NaN mm with source ``none``);
+        - ``spacing_source``, ``row_mm``, ``col_mm``: the calibration
+          (:func:`kyphoimg.calibration.resolve_spacing`; NaN mm with source ``none``);
         - ``status``: ``ok``, ``not_dicom`` or ``error``; ``reason``: why a row is not
           ``ok`` (not DICOM, truncated, not an image, no pixel data, no decoder
           installed...), or on an ``ok`` row what was noticed (no file meta, ignored

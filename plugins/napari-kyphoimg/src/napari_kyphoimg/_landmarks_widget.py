@@ -14,6 +14,7 @@ Every control writes only its own field of the landmark file: touching one never
 another. The time point is chosen from the study's time points, never typed.
 """
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,6 @@ from magicgui.widgets import (
     PushButton,
     Select,
 )
-
 from psygnal import Signal
 
 from kyphoimg import KyphoimgError, read_landmarks, write_landmarks
@@ -44,7 +44,6 @@ from ._guide import PlacementGuide, describe_point, level_range, placement_plan
 from ._layerdata import (
     feature_defaults,
     header_from_meta,
-    header_to_meta,
     landmarks_to_layer,
     point_labels,
     rows_labelled,
@@ -254,7 +253,7 @@ class LandmarksWidget(Container):
         return [(layer.name, layer) for layer in films(self._viewer.layers)]
 
     def _timepoint_choices(self, _widget: Any = None) -> list[str]:
-        """The study's time points, plus the file's own when it is not one of them."""
+        """Return the study's time points, plus the file's own when it is not one of them."""
         film = self.film.value if hasattr(self, "film") else None
         meta = info(film, "film") if film is not None else None
         vocabulary = list((meta or {}).get("timepoints") or TIMEPOINTS)
@@ -428,19 +427,17 @@ class LandmarksWidget(Container):
         self._replan()
 
     def _index_level_choices(self, keep: Any = ()) -> list[str]:
-        """The planned levels plus any index level already chosen outside them."""
+        """Return the planned levels plus any index level already chosen outside them."""
         chosen = set(self._levels()) | {lv for lv in keep if lv in LEVELS}
         return [lv for lv in LEVELS if lv in chosen]
 
     def _shown_timepoint(self, value: str | None) -> str | None:
-        """The time point as the combo box shows it (canonical when it is a known one)."""
+        """Return the time point as the combo box shows it (canonical when known)."""
         if not value:
             return None
         choices = self._timepoint_choices()
-        try:
+        with contextlib.suppress(KyphoimgError):
             value = normalise_timepoint(value, choices)
-        except KyphoimgError:
-            pass
         if value not in self.timepoint.choices:
             self.timepoint.reset_choices()
         return value if value in self.timepoint.choices else None
@@ -457,7 +454,7 @@ class LandmarksWidget(Container):
         )
 
     def _control_value(self, name: str) -> Any:
-        """The value of one control as the landmark file stores it."""
+        """Return the value of one control as the landmark file stores it."""
         if name == "index_levels":
             return tuple(lv for lv in LEVELS if lv in set(self.index_levels.value))
         if name == "scheme":
