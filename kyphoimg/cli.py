@@ -367,7 +367,10 @@ def _cmd_view(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    return int(launch([str(p) for p in args.files]))
+    timepoints = tuple(args.timepoints.split(",")) if args.timepoints else None
+    return int(
+        launch([str(p) for p in args.files], rater=args.rater, timepoints=timepoints)
+    )
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -597,7 +600,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "view",
         help="open films in napari with the kyphoimg plugin docked",
-        description="Open DICOM films, folders or landmark files in napari with the Landmarks, "
+        description="Open a study folder in napari for one reader (a worklist of its films, "
+        "one film at a time), or DICOM files and landmark files, with the Landmarks, "
         "Measurements and Calibrate widgets docked (needs plugins/napari-kyphoimg).",
     )
     p.add_argument(
@@ -605,8 +609,15 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="*",
         type=Path,
         metavar="FILES",
-        help="DICOM files, folders or landmark files",
+        help="one study folder (read film by film from its worklist), or DICOM files or "
+        "landmark files",
     )
+    p.add_argument(
+        "--rater",
+        metavar="ID",
+        help="the reader: reads and writes only <film>.<ID>.landmarks.json",
+    )
+    p.add_argument("--timepoints", metavar="LIST", help="the study's time points, in order")
     p.set_defaults(func=_cmd_view)
 
     p = sub.add_parser(

@@ -47,6 +47,7 @@ from ._layerdata import (
     landmarks_to_layer,
     point_labels,
     rows_labelled,
+    split_unknown,
 )
 from ._layers import (
     calibration_of,
@@ -68,6 +69,7 @@ from ._viewer import (
     refresh_overlay,
     set_header,
     set_info,
+    show_problems,
 )
 from ._writer import landmark_set_for_file
 
@@ -287,13 +289,15 @@ class LandmarksWidget(Container):
             return ()
 
     def _plan_for(self, layer: Any) -> tuple[tuple[str, str], ...]:
+        """Return the guide's plan: the chosen range, else placed levels and the study's range."""
         lm = info(layer, "landmarks")
         scheme = lm["header"]["scheme"]
-        levels = lm.get("levels") or sorted(
-            {lv for lv, _ in _placed(layer)} or set(level_range(*DEFAULT_LEVELS)),
-            key=LEVELS.index,
-        )
-        if levels and lm.get("levels") is None:
+        levels = lm.get("levels")
+        if not levels:
+            film = film_for(self._viewer.layers, layer)
+            hint = (info(film, "film") or {}).get("levels") if film is not None else None
+            span = {lv for lv, _ in _placed(layer)} | set(level_range(*(hint or DEFAULT_LEVELS)))
+            levels = sorted(span, key=LEVELS.index)
             levels = level_range(levels[0], levels[-1])
         return placement_plan(levels, scheme)
 
@@ -517,7 +521,10 @@ class LandmarksWidget(Container):
         self.reset_choices()
         for _, candidate in self._film_choices():
             if candidate == film:
-                self.film.value = candidate
+                if self.film.value is candidate:
+                    self._on_film_changed()  # same layer, new contents: refill the controls
+                else:
+                    self.film.value = candidate
                 return
 
     # ------------------------------------------------------------------ placing
@@ -934,7 +941,8 @@ class LandmarksWidget(Container):
             apply_calibration(self._viewer, film, ls.calibration)
         layer = self.landmarks_layer or add_landmarks_layer(self._viewer, film, ls)
         self._attach(layer)
-        data, features = landmarks_to_layer(ls)
+        known, unknown = split_unknown(ls)
+        data, features = landmarks_to_layer(known)
         self._busy = True
         try:
             layer.selected_data = set()
@@ -944,6 +952,7 @@ class LandmarksWidget(Container):
             lm = dict(info(layer, "landmarks"))
             lm["path"] = str(Path(path).resolve())
             lm["levels"] = None
+            lm["unknown_points"] = unknown
             set_info(layer, lm)
             set_header(layer, ls)
         finally:
@@ -982,11 +991,14 @@ class LandmarksWidget(Container):
         _qt.set_label(self.progress, f"{done} of {total} points placed", "muted")
 
     def _update_check(self) -> None:
+        """List every problem the command line would refuse, and ring the points concerned."""
         layer = self.landmarks_layer
         if layer is None:
             _qt.set_label(self.check, "", "warning")
             return
-        problems = landmark_problems(landmarks_of(layer).replace(source=None))
+        ls = landmarks_of(layer).replace(source=None)
+        problems = landmark_problems(ls)
+        show_problems(self._viewer, layer, ls, problems)
         if problems:
             lines = [str(p) for p in problems[:6]]
             if len(problems) > 6:

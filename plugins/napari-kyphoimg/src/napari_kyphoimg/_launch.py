@@ -39,14 +39,28 @@ def _landmark_target(path: Path) -> tuple[Path, Path] | None:
     return (image, path) if image.is_file() else None
 
 
-def launch(paths: Sequence[str | os.PathLike[str]] = (), *, block: bool = True) -> int:
-    """Open napari with the Landmarks, Measurements and Calibrate widgets and load files.
+def launch(
+    paths: Sequence[str | os.PathLike[str]] = (),
+    *,
+    block: bool = True,
+    rater: str | None = None,
+    timepoints: Sequence[str] | None = None,
+) -> int:
+    """Open napari with the kyphoimg widgets and load files, or a study for one reader.
+
+    One folder is opened as a study (:func:`napari_kyphoimg.open_study`): the worklist of
+    its films, one film on the canvas at a time, this reader's landmark files. Files
+    are opened as they are, all at once.
 
     Parameters
     ----------
     paths : sequence of path-like
-        DICOM files, folders of DICOM files, or ``*.landmarks.json`` files (their film is
+        One study folder; or DICOM files, or ``*.landmarks.json`` files (their film is
         opened and the landmarks loaded onto it).
+    rater : str, optional
+        The reader of a study (their files are ``<film>.<rater>.landmarks.json``).
+    timepoints : sequence of str, optional
+        The study's time points in order (default pre, post, last).
     block : bool, optional
         Run the Qt event loop until the window closes (default). With False the viewer
         is left open and the function returns at once (for tests and scripts).
@@ -57,10 +71,26 @@ def launch(paths: Sequence[str | os.PathLike[str]] = (), *, block: bool = True) 
         0 when every input opened; 1 when some input could not be opened (named on
         stderr); 2 when napari, a Qt binding or a display is missing.
     """
+    viewer = _new_viewer()
+    if viewer is None:
+        return 2
+    if len(paths) == 1 and Path(paths[0]).is_dir():
+        failed = _open_study(viewer, Path(paths[0]), rater, timepoints)
+    else:
+        failed = _open_files(viewer, paths)
+    if block:
+        import napari
+
+        napari.run()
+    return 1 if failed else 0
+
+
+def _new_viewer() -> Any | None:
+    """Return a napari viewer, or None after saying why none can open here."""
     reason = _no_display()
     if reason is not None:
         print(f"kyphoimg view: {reason}", file=sys.stderr)
-        return 2
+        return None
     try:
         import napari
     except ImportError as exc:
@@ -69,16 +99,40 @@ def launch(paths: Sequence[str | os.PathLike[str]] = (), *, block: bool = True) 
             f"pip install 'napari-kyphoimg[pyqt6]' ({exc})",
             file=sys.stderr,
         )
-        return 2
+        return None
     try:
-        viewer = napari.Viewer(title="kyphoimg")
+        return napari.Viewer(title="kyphoimg")
     except ImportError as exc:  # qtpy: no Qt binding
         print(
             "kyphoimg view: no Qt binding found; install one with "
             f"pip install 'napari-kyphoimg[pyqt6]' (or [pyside6]) ({exc})",
             file=sys.stderr,
         )
-        return 2
+        return None
+
+
+def _open_study(
+    viewer: Any, folder: Path, rater: str | None, timepoints: Sequence[str] | None
+) -> int:
+    """Open a study folder for one reader; return 1 when it cannot be opened."""
+    from kyphoimg import KyphoimgError
+
+    from ._study import open_study
+
+    try:
+        session = open_study(viewer, folder, rater=rater, timepoints=timepoints)
+    except KyphoimgError as exc:
+        print(f"kyphoimg view: {exc}", file=sys.stderr)
+        return 1
+    viewer.window.add_plugin_dock_widget(PLUGIN, "Calibrate", tabify=True)
+    if not len(session.worklist):
+        print(f"kyphoimg view: {folder}: no DICOM film in this folder", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _open_files(viewer: Any, paths: Sequence[str | os.PathLike[str]]) -> int:
+    """Open films and landmark files as they are; return how many could not be opened."""
     widgets: dict[str, Any] = {}
     # Calibrate and Landmarks as tabs (Landmarks in front), Measurements below them.
     for name in ("Calibrate", "Landmarks", "Measurements"):
@@ -113,6 +167,4 @@ def launch(paths: Sequence[str | os.PathLike[str]] = (), *, block: bool = True) 
                 lw.film.value = match[0]
             if not match or not lw.load(landmarks_file):
                 failed += 1
-    if block:
-        napari.run()
-    return 1 if failed else 0
+    return failed

@@ -179,6 +179,59 @@ def rows_labelled(features: pd.DataFrame, level: str, point: str) -> list[int]:
 
 
 # ----------------------------------------------------------------------------- layer <-> set
+def split_unknown(ls: LandmarkSet) -> tuple[LandmarkSet, dict[str, dict[str, list[float]]]]:
+    """Split off the points a layer cannot label (unknown level or point names).
+
+    A file with a typo (``T21``, ``ant_supp``) opens with its problems listed; its
+    unknown points are kept aside, shown as problems and written back unchanged, so
+    nothing in the file is lost until the reader fixes it.
+
+    Parameters
+    ----------
+    ls : LandmarkSet
+        As read from its file.
+
+    Returns
+    -------
+    known : LandmarkSet
+        The set without the unknown points.
+    unknown : dict
+        ``{level: {point: [row, col]}}`` of the points left out (JSON-ready).
+    """
+    known: dict[str, dict[str, tuple[float, float]]] = {}
+    unknown: dict[str, dict[str, list[float]]] = {}
+    for level, pts in ls.points.items():
+        for name, (r, c) in pts.items():
+            ok = level in _LEVEL_CODE and name in _POINT_CODE
+            target = known if ok else unknown
+            target.setdefault(level, {})[name] = (r, c) if ok else [r, c]  # type: ignore[assignment]
+    return ls.replace(points=known), unknown
+
+
+def with_unknown(ls: LandmarkSet, unknown: Mapping[str, Mapping[str, Any]] | None) -> LandmarkSet:
+    """Put the points :func:`split_unknown` kept aside back into a set.
+
+    Parameters
+    ----------
+    ls : LandmarkSet
+        The layer's set.
+    unknown : mapping or None
+        ``{level: {point: [row, col]}}``.
+
+    Returns
+    -------
+    LandmarkSet
+        ``ls`` with those points added (a labelled point of the same name wins).
+    """
+    if not unknown:
+        return ls
+    points = {lv: dict(p) for lv, p in ls.points.items()}
+    for level, pts in unknown.items():
+        for name, rc in pts.items():
+            points.setdefault(level, {}).setdefault(name, (float(rc[0]), float(rc[1])))
+    return ls.replace(points=points)
+
+
 def layer_to_landmarks(
     data: np.ndarray, features: pd.DataFrame, header: LandmarkSet
 ) -> LandmarkSet:

@@ -38,6 +38,8 @@ from ._layerdata import (
     landmarks_to_layer,
     layer_to_landmarks,
     overlay_vectors,
+    split_unknown,
+    with_unknown,
 )
 
 KEY = "kyphoimg"
@@ -185,7 +187,8 @@ def landmarks_of(layer: Any) -> LandmarkSet:
         raise LandmarkError(
             f"layer {getattr(layer, 'name', layer)!r} is not a kyphoimg landmarks layer"
         )
-    return layer_to_landmarks(layer.data, layer.features, header_from_meta(lm["header"]))
+    ls = layer_to_landmarks(layer.data, layer.features, header_from_meta(lm["header"]))
+    return with_unknown(ls, lm.get("unknown_points"))
 
 
 # ----------------------------------------------------------------------------- recipes
@@ -276,6 +279,7 @@ def landmark_layer_data(
     path : str, optional
         Where the landmark file lives (autosave target).
     """
+    ls, unknown = split_unknown(ls)
     data, features = landmarks_to_layer(ls)
     cal = Calibration.from_dict(film["calibration"])
     size = point_size(film.get("rows"), film.get("columns"))
@@ -304,6 +308,7 @@ def landmark_layer_data(
                 "header": header_to_meta(ls.replace(points={})),
                 "image_file": film.get("path"),
                 "path": path,
+                "unknown_points": unknown,
             }
         },
     }

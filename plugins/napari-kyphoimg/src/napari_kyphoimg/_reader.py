@@ -115,7 +115,17 @@ def _guess_timepoint(path: Path) -> str | None:
     return stem if stem in _TIMEPOINT_WORDS else None
 
 
-def radiograph_layer_data(rg: Radiograph, name: str | None = None) -> list[LayerData]:
+def radiograph_layer_data(
+    rg: Radiograph,
+    name: str | None = None,
+    *,
+    landmark_path: str | os.PathLike[str] | None = None,
+    rater: str | None = None,
+    patient_id: str | None = None,
+    timepoint: str | None = None,
+    timepoints: Sequence[str] | None = None,
+    levels: tuple[str, str] | None = None,
+) -> list[LayerData]:
     """Return the layer data of a radiograph: the film, then its landmarks if saved beside it.
 
     Parameters
@@ -124,6 +134,23 @@ def radiograph_layer_data(rg: Radiograph, name: str | None = None) -> list[Layer
         From :func:`kyphoimg.read_radiograph`.
     name : str, optional
         Layer name (default ``<folder>/<file stem>``).
+    landmark_path : path-like, optional
+        The landmark file of this film for this reader (a reading session's); default the
+        single-reader file beside the film.
+    rater : str, optional
+        The reader whose file it is (new landmarks are saved as theirs).
+    patient_id, timepoint : str, optional
+        The study's patient and time point of the film (default: Patient ID and the
+        file's name when it is a time point).
+    timepoints : sequence of str, optional
+        The study's time points (the Time point control's choices).
+    levels : (str, str), optional
+        The level range to plan on a film without landmarks (the study's last one).
+
+    Returns
+    -------
+    list of layer-data tuples
+        The film's image layer, then its landmarks layer when the file exists.
     """
     path = Path(rg.path).resolve()
     if name is None:
@@ -136,10 +163,15 @@ def radiograph_layer_data(rg: Radiograph, name: str | None = None) -> list[Layer
         rows=rg.shape[0],
         columns=rg.shape[1],
         calibration=rg.calibration,
-        patient_id=rg.metadata.patient_id,
-        timepoint=_guess_timepoint(path),
+        patient_id=patient_id or rg.metadata.patient_id,
+        timepoint=timepoint or _guess_timepoint(path),
         calibration_notes=rg.metadata.calibration_notes,
+        rater=rater,
+        landmark_path=None if landmark_path is None else str(Path(landmark_path).resolve()),
+        timepoints=timepoints,
     )
+    if levels:
+        meta["levels"] = list(levels)
     meta["display"] = how
     meta["photometric_interpretation"] = rg.metadata.photometric_interpretation
     landmarks = restore_landmarks(meta, name)

@@ -6,7 +6,7 @@ these and keep no geometry of their own.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -38,6 +38,7 @@ __all__ = [
     "refresh_overlay",
     "set_header",
     "set_info",
+    "show_problems",
 ]
 
 
@@ -214,3 +215,52 @@ def apply_calibration(viewer: Any, film: Any, cal: Calibration) -> None:
     if landmarks is not None:
         header = header_from_meta(info(landmarks, "landmarks")["header"])
         set_header(landmarks, header.replace(calibration=cal))
+
+
+def show_problems(viewer: Any, landmarks: Any, ls: LandmarkSet, problems: Sequence[Any]) -> None:
+    """Ring in red the points a landmark set's problems name (a layer of their own).
+
+    Parameters
+    ----------
+    viewer : napari.viewer.Viewer
+        The viewer.
+    landmarks : napari.layers.Points
+        A kyphoimg landmarks layer.
+    ls : LandmarkSet
+        Its set (with any points kept aside for unknown names).
+    problems : sequence of LandmarkError
+        From :func:`kyphoimg.landmarks.landmark_problems`; those naming a level (and
+        point) are ringed: the point, else every point of the level.
+    """
+    lm = info(landmarks, "landmarks")
+    where: list[tuple[float, float]] = []
+    for p in problems:
+        pts = ls.points.get(getattr(p, "level", None) or "", {})
+        name = getattr(p, "point", None)
+        where += [pts[name]] if name in pts else list(pts.values())
+    existing = [
+        layer
+        for layer in viewer.layers
+        if (info(layer, "problems") or {}).get("landmarks_uid") == lm["uid"]
+    ]
+    data = np.asarray(where, dtype=float).reshape(-1, 2)
+    if existing:
+        existing[0].data = data
+        return
+    if not len(data):
+        return
+    layer = Points(
+        data,
+        name=f"{landmarks.name} problems",
+        size=float(np.max(landmarks.size)) * 2.5 if len(landmarks.size) else 20.0,
+        face_color="transparent",
+        border_color="#ff3b30",
+        border_width=0.2,
+        scale=tuple(landmarks.scale[-2:]),
+        metadata={
+            KEY: {"role": "problems", "landmarks_uid": lm["uid"], "film_uid": lm["film_uid"]}
+        },
+    )
+    active = viewer.layers.selection.active
+    viewer.layers.insert(viewer.layers.index(landmarks) + 1, layer)
+    viewer.layers.selection.active = active  # clicks keep going to the landmarks

@@ -12,7 +12,7 @@ import pandas as pd
 from kyphoimg import LandmarkError, LandmarkSet, write_landmarks
 
 from ._files import relative_image_path
-from ._layerdata import header_from_meta, layer_to_landmarks
+from ._layerdata import header_from_meta, layer_to_landmarks, with_unknown
 from ._layers import KEY
 
 __all__ = ["landmark_set_for_file", "write_landmarks_layer"]
@@ -26,6 +26,7 @@ def landmark_set_for_file(
     ``image.path`` is made relative to the landmark file when the film's file is known.
     """
     ls = layer_to_landmarks(data, features, header_from_meta(lm_meta["header"]))
+    ls = with_unknown(ls, lm_meta.get("unknown_points"))  # kept until the reader fixes them
     image_file = lm_meta.get("image_file")
     if image_file:
         ls = ls.replace(image=replace(ls.image, path=relative_image_path(image_file, path)))

@@ -1,0 +1,316 @@
+"""A reading session: one study, one reader, one film on the canvas at a time.
+
+:func:`open_study` builds the study's worklist (:func:`kyphoimg.study.open_worklist`, the
+same object ``kyphoimg run`` measures from), docks the Worklist, Landmarks and
+Measurements widgets and shows the first film still to do. Only the active film is
+loaded (the side-by-side view adds that patient's other films), so a study of hundreds
+of patients opens in seconds with memory bounded by a few films. The session is the
+controller the widgets are views of, so a reading session can be driven from Python::
+
+    session = open_study(viewer, "study/", rater="AB")
+    session.worklist            # entries: patient_id, timepoint, film_path, landmark_path, status
+    session.next(unannotated=True)
+    session.go_to(session.worklist[5])
+
+Every landmark file the session writes is this reader's (``<film>.<rater>.landmarks.json``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from napari.layers import Layer
+from psygnal import Signal
+
+from kyphoimg import read_radiograph
+from kyphoimg.study import StudyEntry, Worklist, open_worklist
+
+from ._layers import films, info
+from ._reader import radiograph_layer_data
+
+__all__ = ["ReadingSession", "open_study"]
+
+#: Keys of the reading session (bound on the viewer).
+NEXT_FILM_KEY = "PageDown"
+PREVIOUS_FILM_KEY = "PageUp"
+NEXT_TODO_KEY = "Shift-PageDown"
+
+
+def _owned_by(layer: Any, film_uids: set[str]) -> bool:
+    """Whether ``layer`` is a film of ``film_uids`` or hangs off one (landmarks, overlay...)."""
+    meta = info(layer)
+    if meta is None:
+        return False
+    if meta.get("role") == "film":
+        return meta.get("uid") in film_uids
+    return meta.get("film_uid") in film_uids
+
+
+class ReadingSession:
+    """One reader working through a study's worklist, one film at a time.
+
+    Parameters
+    ----------
+    viewer : napari.viewer.Viewer
+        The viewer.
+    worklist : kyphoimg.study.Worklist
+        The study's films for this reader.
+    landmarks : LandmarksWidget, optional
+        The Landmarks widget to keep on the active film.
+
+    Attributes
+    ----------
+    changed : psygnal.Signal
+        Emitted with the active entry after it changes or its status is re-read.
+    """
+
+    changed = Signal(object)
+
+    def __init__(self, viewer: Any, worklist: Worklist, landmarks: Any | None = None) -> None:
+        self.viewer = viewer
+        self.worklist = worklist
+        self.landmarks = landmarks
+        self.active: StudyEntry | None = None
+        self.side_by_side = False
+        self._film_uids: set[str] = set()
+        self.levels: tuple[str, str] | None = None  # the level range last used in this study
+        if landmarks is not None:
+            landmarks.saved.connect(self._on_saved)
+        viewer.bind_key(NEXT_FILM_KEY, lambda _v: self.next(), overwrite=True)
+        viewer.bind_key(PREVIOUS_FILM_KEY, lambda _v: self.previous(), overwrite=True)
+        viewer.bind_key(NEXT_TODO_KEY, lambda _v: self.next(unannotated=True), overwrite=True)
+
+    @property
+    def rater(self) -> str | None:
+        """The reader of this session."""
+        return self.worklist.rater
+
+    # -- navigation ----------------------------------------------------------------------
+    def go_to(self, entry: StudyEntry) -> StudyEntry:
+        """Show ``entry``'s film (alone, or with its patient's films side by side).
+
+        The film on the canvas before is taken away (its landmarks were saved as they
+        were placed), its status re-read, and the new film's landmark file for this
+        reader loaded onto it.
+
+        Parameters
+        ----------
+        entry : StudyEntry
+            An entry of the worklist.
+
+        Returns
+        -------
+        StudyEntry
+            The entry as the worklist now holds it.
+        """
+        entry = self.worklist[self.worklist.position(entry)]
+        self._remember_levels()
+        if self.active is not None:
+            self.worklist.refresh(self.active)
+        self._unload()
+        group = self.worklist.patient(entry.patient_id) if self.side_by_side else [entry]
+        shown = None
+        for e in group:
+            layer = self._load(e)
+            if e.film_path == entry.film_path:
+                shown = layer
+        self.active = entry
+        self._arrange()
+        if shown is not None:
+            self.viewer.layers.selection.active = shown
+            if self.landmarks is not None:
+                self.landmarks.show_film(shown)
+        self.changed.emit(entry)
+        return entry
+
+    def next(self, *, unannotated: bool = False) -> StudyEntry | None:
+        """Go to the next film (or the next one not complete); None at the end.
+
+        Parameters
+        ----------
+        unannotated : bool, optional
+            Skip films whose status is complete.
+
+        Returns
+        -------
+        StudyEntry or None
+            The film now shown, or None when there is none further (nothing changes).
+        """
+        if self.active is not None:
+            self.refresh()
+        entry = self.worklist.next(self.active, unannotated=unannotated)
+        return None if entry is None else self.go_to(entry)
+
+    def previous(self, *, unannotated: bool = False) -> StudyEntry | None:
+        """Go to the previous film; None at the start.
+
+        Parameters
+        ----------
+        unannotated : bool, optional
+            Skip films whose status is complete.
+
+        Returns
+        -------
+        StudyEntry or None
+            The film now shown, or None when there is none before.
+        """
+        entry = self.worklist.previous(self.active, unannotated=unannotated)
+        return None if entry is None else self.go_to(entry)
+
+    def refresh(self) -> StudyEntry | None:
+        """Re-read the active film's landmark file and status.
+
+        Returns
+        -------
+        StudyEntry or None
+            The updated active entry.
+        """
+        if self.active is None:
+            return None
+        self.active = self.worklist.refresh(self.active)
+        self.changed.emit(self.active)
+        return self.active
+
+    def set_side_by_side(self, on: bool) -> None:
+        """Show the active patient's films side by side on the canvas grid, or one film.
+
+        Parameters
+        ----------
+        on : bool
+            Side by side (True) or the active film alone (False).
+        """
+        self.side_by_side = bool(on)
+        if self.active is not None:
+            self.go_to(self.active)
+
+    # -- layers --------------------------------------------------------------------------
+    @property
+    def film_layer(self) -> Any | None:
+        """The active film's image layer, or None."""
+        if self.active is None:
+            return None
+        for layer in films(self.viewer.layers):
+            if Path(info(layer, "film").get("path") or "") == self.active.film_path.resolve():
+                return layer
+        return None
+
+    def _load(self, entry: StudyEntry) -> Any:
+        """Read ``entry``'s film with this reader's landmark file and add its layers."""
+        rg = read_radiograph(entry.film_path)
+        name = f"{entry.patient_id or '?'} {entry.timepoint or entry.film_path.name}"
+        layers = radiograph_layer_data(
+            rg,
+            name,
+            landmark_path=entry.landmark_path,
+            rater=self.rater,
+            patient_id=entry.patient_id,
+            timepoint=entry.timepoint,
+            timepoints=self.worklist.timepoints,
+            levels=self.levels,
+        )
+        del rg
+        added = [self.viewer.add_layer(Layer.create(*spec)) for spec in layers]
+        film = added[0]
+        self._film_uids.add(info(film, "film")["uid"])
+        return film
+
+    def _unload(self) -> None:
+        """Take the session's films and everything hanging off them off the canvas."""
+        doomed = [layer for layer in self.viewer.layers if _owned_by(layer, self._film_uids)]
+        # Landmarks' overlays name the landmarks, not the film: take those too.
+        lm_uids = {info(layer)["uid"] for layer in doomed if info(layer, "landmarks")}
+        doomed += [
+            layer
+            for layer in self.viewer.layers
+            if info(layer, "overlay") and info(layer)["landmarks_uid"] in lm_uids
+        ]
+        for layer in doomed:
+            if layer in self.viewer.layers:
+                self.viewer.layers.remove(layer)
+        self._film_uids.clear()
+
+    def _arrange(self) -> None:
+        """One film: the whole canvas. Side by side: one grid cell per film, readable size."""
+        grid = self.viewer.grid
+        n = len(self._film_uids)
+        if self.side_by_side and n > 1:
+            per_film = max(1, len(self.viewer.layers) // n)
+            grid.stride = -per_film  # each film with its landmarks and overlay in one cell
+            grid.shape = (1, n)
+            grid.enabled = True
+        else:
+            grid.enabled = False
+        self.viewer.reset_view()
+
+    def _remember_levels(self) -> None:
+        """Keep the level range the reader used, for the next film of the study."""
+        if self.landmarks is None or self.landmarks.film.value is None:
+            return
+        first, last = self.landmarks.first_level.value, self.landmarks.last_level.value
+        if first and last:
+            self.levels = (first, last)
+
+    def _on_saved(self, path: Any) -> None:
+        if self.active is not None and Path(path) == self.active.landmark_path:
+            self.refresh()
+
+    def close(self) -> None:
+        """Take the session's films off the canvas (their landmark files stay as saved)."""
+        self._unload()
+        self.active = None
+
+
+def open_study(
+    viewer: Any,
+    folder: str | os.PathLike[str],
+    *,
+    rater: str | None = None,
+    timepoints: Iterable[str] | None = None,
+    dock: bool = True,
+    start: bool = True,
+) -> ReadingSession:
+    """Open a study folder for one reader: the worklist, and the first film still to do.
+
+    Parameters
+    ----------
+    viewer : napari.viewer.Viewer
+        The viewer.
+    folder : path-like
+        The study folder (films in any layout, landmark files beside them).
+    rater : str, optional
+        The reader; their files are ``<film>.<rater>.landmarks.json``. Without one, the
+        single-reader files ``<film>.landmarks.json``.
+    timepoints : iterable of str, optional
+        The study's time points in order (default pre, post, last).
+    dock : bool, optional
+        Dock the Worklist, Landmarks and Measurements widgets (default).
+    start : bool, optional
+        Show the first film not complete (else the first film).
+
+    Returns
+    -------
+    ReadingSession
+        The controller: ``.worklist``, ``.active``, ``.go_to(entry)``, ``.next()``.
+    """
+    worklist = open_worklist(folder, rater=rater, timepoints=timepoints)
+    landmarks = None
+    if dock:
+        from ._landmarks_widget import LandmarksWidget
+        from ._measurements_widget import MeasurementsWidget
+        from ._worklist_widget import WorklistWidget
+
+        landmarks = LandmarksWidget(viewer)
+        session = ReadingSession(viewer, worklist, landmarks)
+        worklist_widget = WorklistWidget(session)
+        viewer.window.add_dock_widget(worklist_widget, name="Worklist", area="left")
+        viewer.window.add_dock_widget(landmarks, name="Landmarks", area="right")
+        viewer.window.add_dock_widget(MeasurementsWidget(viewer), name="Measurements", area="right")
+        session.widgets = {"worklist": worklist_widget, "landmarks": landmarks}
+    else:
+        session = ReadingSession(viewer, worklist)
+    if start and len(worklist):
+        session.go_to(worklist.next(unannotated=True) or worklist[0])
+    return session

@@ -1,0 +1,188 @@
+"""The ``Worklist`` dock: a study's patients x time points, each film's status, navigation.
+
+A view of a :class:`~napari_kyphoimg._study.ReadingSession`: a click on a cell shows that
+film; the buttons and keys (PageDown next, PageUp previous, Shift+PageDown next film to
+do) call the session. Statuses are shown by symbol and word, not by colour alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qtpy.QtCore import Qt
+from qtpy.QtGui import QBrush, QColor
+from qtpy.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kyphoimg.study import StudyEntry
+
+__all__ = ["STATUS_SYMBOLS", "WorklistWidget"]
+
+#: Symbol and short word of each status (the cell text).
+STATUS_SYMBOLS: dict[str, tuple[str, str]] = {
+    "not_started": ("○", "to do"),
+    "incomplete": ("◐", "partial"),
+    "complete": ("✓", "done"),
+    "invalid": ("✗", "invalid"),
+}
+_COLORS = {
+    "not_started": "#9aa0a6",
+    "incomplete": "#f4b400",
+    "complete": "#34a853",
+    "invalid": "#ea4335",
+}
+_NO_TIMEPOINT = "?"
+
+
+class WorklistWidget(QWidget):
+    """Patients x time points of a reading session, with the films still to do.
+
+    Parameters
+    ----------
+    session : ReadingSession
+        The session this widget shows and drives.
+    """
+
+    def __init__(self, session: Any) -> None:
+        super().__init__()
+        self.session = session
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        self.todo_only = QCheckBox("Show only films to do")
+        self.side_by_side = QCheckBox("Patient's films side by side")
+        self.table = QTableWidget()
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        self.table.setMinimumHeight(220)
+        self.previous_button = QPushButton("◀ Prev")
+        self.next_button = QPushButton("Next ▶")
+        self.next_todo_button = QPushButton("Next to do ▶▶")
+        self.previous_button.setToolTip("Previous film (PageUp)")
+        self.next_button.setToolTip("Next film (PageDown)")
+        self.next_todo_button.setToolTip("Next film not done yet (Shift+PageDown)")
+        self.active_label = QLabel()
+        self.active_label.setWordWrap(True)
+
+        buttons = QHBoxLayout()
+        for b in (self.previous_button, self.next_button, self.next_todo_button):
+            buttons.addWidget(b)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.todo_only)
+        layout.addWidget(self.side_by_side)
+        layout.addWidget(self.table, stretch=1)
+        layout.addLayout(buttons)
+        layout.addWidget(self.active_label)
+        self.setMinimumWidth(300)
+        self.setMinimumHeight(400)
+
+        self.previous_button.clicked.connect(lambda: self.session.previous())
+        self.next_button.clicked.connect(lambda: self.session.next())
+        self.next_todo_button.clicked.connect(lambda: self.session.next(unannotated=True))
+        self.todo_only.toggled.connect(lambda _on: self.rebuild())
+        self.side_by_side.toggled.connect(self.session.set_side_by_side)
+        self.table.cellClicked.connect(self._on_cell)
+        session.changed.connect(lambda _entry: self.rebuild())
+        self._cells: dict[tuple[int, int], StudyEntry] = {}
+        self.rebuild()
+
+    # -- contents ------------------------------------------------------------------------
+    def _columns(self) -> list[str]:
+        wl = self.session.worklist
+        cols = list(wl.timepoints)
+        if any(e.timepoint is None for e in wl):
+            cols.append(_NO_TIMEPOINT)
+        return cols
+
+    def rebuild(self) -> None:
+        """Redraw the table and the summary from the worklist."""
+        wl = self.session.worklist
+        cols = self._columns()
+        patients: dict[str, list[StudyEntry]] = {}
+        for e in wl:
+            patients.setdefault(e.patient_id or "?", []).append(e)
+        if self.todo_only.isChecked():
+            patients = {p: es for p, es in patients.items() if not all(e.done for e in es)}
+        self.table.blockSignals(True)
+        self.table.clear()
+        self.table.setColumnCount(len(cols))
+        self.table.setHorizontalHeaderLabels(cols)
+        self.table.setRowCount(len(patients))
+        self.table.setVerticalHeaderLabels(list(patients))
+        self._cells = {}
+        active = self.session.active
+        for r, entries in enumerate(patients.values()):
+            for c, tp in enumerate(cols):
+                here = [e for e in entries if (e.timepoint or _NO_TIMEPOINT) == tp]
+                if not here:
+                    continue
+                self._cells[(r, c)] = here[0]
+                self.table.setItem(r, c, self._item(here, active))
+                if active is not None and any(e.film_path == active.film_path for e in here):
+                    self.table.setCurrentCell(r, c)
+        self.table.blockSignals(False)
+        counts = wl.counts()
+        done, total = counts["complete"], len(wl)
+        parts = [f"{counts[s]} {s.replace('_', ' ')}" for s in STATUS_SYMBOLS if counts[s]]
+        reader = wl.rater or "single reader"
+        self.summary.setText(
+            f"<b>{wl.folder.name}</b> · reader <b>{reader}</b> · {done} of {total} films "
+            f"complete ({', '.join(parts)})"
+        )
+        self.active_label.setText(self._describe(active))
+
+    def _item(self, entries: list[StudyEntry], active: StudyEntry | None) -> QTableWidgetItem:
+        e = entries[0]
+        symbol, word = STATUS_SYMBOLS[e.status]
+        text = f"{symbol} {word}" + (f" (+{len(entries) - 1})" if len(entries) > 1 else "")
+        item = QTableWidgetItem(text)
+        item.setForeground(QBrush(QColor(_COLORS[e.status])))
+        tip = [str(e.film_path), str(e.landmark_path), *e.problems[:8]]
+        item.setToolTip("\n".join(tip))
+        if active is not None and e.film_path == active.film_path:
+            font = item.font()
+            font.setBold(True)
+            item.setFont(font)
+        item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+        return item
+
+    @staticmethod
+    def _describe(entry: StudyEntry | None) -> str:
+        if entry is None:
+            return "No film open."
+        symbol, word = STATUS_SYMBOLS[entry.status]
+        lines = [f"Showing <b>{entry.label}</b> ({entry.film_path.name}): {symbol} {word}"]
+        lines += [f"• {p}" for p in entry.problems[:4]]
+        return "<br>".join(lines)
+
+    def entry_at(self, row: int, column: int) -> StudyEntry | None:
+        """Return the film shown in a cell, or None.
+
+        Parameters
+        ----------
+        row, column : int
+            The cell.
+
+        Returns
+        -------
+        StudyEntry or None
+            The first film of that patient and time point.
+        """
+        return self._cells.get((row, column))
+
+    def _on_cell(self, row: int, column: int) -> None:
+        entry = self.entry_at(row, column)
+        if entry is not None:
+            self.session.go_to(entry)
