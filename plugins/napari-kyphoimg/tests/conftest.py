@@ -169,6 +169,7 @@ def click_at(qtbot, viewer, widget, layer, rc, *, zoom: float = 16.0):
 
     canvas = canvas_of(widget)
     scale = np.asarray(layer.scale[-2:], dtype=float)
+    qtbot.wait(30)  # let a dock that just changed size settle: the canvas size is read next
     w, h = canvas.width(), canvas.height()
     pos = QPoint(w // 2, h // 2)
     offset = np.array([pos.y() - h / 2, pos.x() - w / 2]) / zoom  # world units

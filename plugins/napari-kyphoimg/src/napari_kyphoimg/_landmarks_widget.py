@@ -262,8 +262,11 @@ class LandmarksWidget(Container):
         layer = self.landmarks_layer if hasattr(self, "film") else None
         if layer is not None:
             own = header_from_meta(info(layer, "landmarks")["header"]).timepoint
-            if own and own not in vocabulary:
-                vocabulary.append(own)
+            if own:
+                with contextlib.suppress(KyphoimgError):
+                    own = normalise_timepoint(own, vocabulary)
+                if own not in vocabulary:
+                    vocabulary.append(own)
         return vocabulary
 
     def _index_choices(self, _widget: Any = None) -> list[str]:
@@ -372,7 +375,7 @@ class LandmarksWidget(Container):
         self._loading_controls = True
         try:
             meta = info(film, "film") if film is not None else None
-            self.timepoint.reset_choices()
+            self._reset_timepoints()
             if layer is not None:
                 lm = info(layer, "landmarks")
                 header = header_from_meta(lm["header"])
@@ -435,6 +438,15 @@ class LandmarksWidget(Container):
         chosen = set(self._levels()) | {lv for lv in keep if lv in LEVELS}
         return [lv for lv in LEVELS if lv in chosen]
 
+    def _reset_timepoints(self) -> None:
+        """Rebuild the time point choices in the study's order (Qt keeps old items first)."""
+        loading, self._loading_controls = self._loading_controls, True
+        try:
+            self.timepoint.choices = []
+            self.timepoint.reset_choices()
+        finally:
+            self._loading_controls = loading
+
     def _shown_timepoint(self, value: str | None) -> str | None:
         """Return the time point as the combo box shows it (canonical when known)."""
         if not value:
@@ -443,7 +455,7 @@ class LandmarksWidget(Container):
         with contextlib.suppress(KyphoimgError):
             value = normalise_timepoint(value, choices)
         if value not in self.timepoint.choices:
-            self.timepoint.reset_choices()
+            self._reset_timepoints()
         return value if value in self.timepoint.choices else None
 
     def _with_controls(self, header: Any) -> Any:
@@ -753,14 +765,15 @@ class LandmarksWidget(Container):
             return
         world = np.asarray(layer.data)[placed][:, -2:] * np.asarray(layer.scale[-2:])
         centre = world.mean(axis=0)
-        span = float(max(np.ptp(world, axis=0).max(), 1.0)) * 3.0
-        camera = self._viewer.camera
-        if np.allclose(camera.center[-2:], centre, atol=span / 20):
+        camera = self._viewer.scene.camera
+        if np.allclose(camera.center[-2:], centre, atol=1e-3):
             self._viewer.reset_view()  # second press: back to the whole film
             return
+        self._viewer.reset_view()
+        whole = float(np.ptp(self._viewer.layers.extent.world[:, -2:], axis=0).max())
+        span = max(float(np.ptp(world, axis=0).max()) * 3.0, whole * 0.15)
+        camera.zoom = camera.zoom * whole / span
         camera.center = tuple(centre)
-        canvas = min(self._viewer.window._qt_viewer.canvas.size) if self._viewer.window else 600
-        camera.zoom = canvas / span
 
     def delete_point(self, *_: Any) -> None:
         """Delete the selected points, else the current target's point when it is placed."""

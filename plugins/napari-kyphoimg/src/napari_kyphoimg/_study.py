@@ -77,6 +77,7 @@ class ReadingSession:
         self.side_by_side = False
         self._film_uids: set[str] = set()
         self.levels: tuple[str, str] | None = None  # the level range last used in this study
+        self.widgets: dict[str, Any] = {}
         if landmarks is not None:
             landmarks.saved.connect(self._on_saved)
         viewer.bind_key(NEXT_FILM_KEY, lambda _v: self.next(), overwrite=True)
@@ -234,7 +235,7 @@ class ReadingSession:
 
     def _arrange(self) -> None:
         """One film: the whole canvas. Side by side: one grid cell per film, readable size."""
-        grid = self.viewer.grid
+        grid = self.viewer.canvas.grid
         n = len(self._film_uids)
         if self.side_by_side and n > 1:
             per_film = max(1, len(self.viewer.layers) // n)
@@ -307,8 +308,13 @@ def open_study(
         worklist_widget = WorklistWidget(session)
         viewer.window.add_dock_widget(worklist_widget, name="Worklist", area="left")
         viewer.window.add_dock_widget(landmarks, name="Landmarks", area="right")
-        viewer.window.add_dock_widget(MeasurementsWidget(viewer), name="Measurements", area="right")
-        session.widgets = {"worklist": worklist_widget, "landmarks": landmarks}
+        measurements = MeasurementsWidget(viewer)
+        viewer.window.add_dock_widget(measurements, name="Measurements", area="right")
+        session.widgets = {
+            "worklist": worklist_widget,
+            "landmarks": landmarks,
+            "measurements": measurements,
+        }
     else:
         session = ReadingSession(viewer, worklist)
     if start and len(worklist):

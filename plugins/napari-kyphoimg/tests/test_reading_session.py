@@ -1,0 +1,218 @@
+"""The reading workflow as a radiologist walks it: open a study, place, switch, reopen.
+
+Each scenario drives the real napari window under Xvfb (mouse clicks on the canvas,
+keys, the Worklist dock) and checks, after each step, which film is on the canvas and
+what is on disk: this reader's landmark file, and every other file unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kyphoimg import read_landmarks
+from kyphoimg.study import open_worklist
+
+pytestmark = pytest.mark.gui
+
+SAMPLE = Path(__file__).resolve().parents[3] / "sample_dicom"
+
+
+@pytest.fixture
+def study(tmp_path) -> Path:
+    """Three patients x pre/post/last with a first reader's (ground_truth) files."""
+    root = tmp_path / "study"
+    root.mkdir()
+    for pid in ("P001", "P002", "P003"):
+        shutil.copytree(SAMPLE / pid, root / pid)
+    return root
+
+
+def _digest(root: Path, *, skip: str | None = None) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and (skip is None or not p.name.endswith(skip))
+    }
+
+
+@pytest.fixture
+def session_of(make_napari_viewer_proxy):
+    from napari_kyphoimg import open_study
+
+    def make(root: Path, **options):
+        viewer = make_napari_viewer_proxy(show=True)
+        viewer.window.resize(1600, 1000)
+        return viewer, open_study(viewer, root, **options)
+
+    return make
+
+
+def _films_on_canvas(viewer) -> list[str]:
+    return [
+        layer.metadata["kyphoimg"]["path"]
+        for layer in viewer.layers
+        if (layer.metadata.get("kyphoimg") or {}).get("role") == "film"
+    ]
+
+
+def test_one_film_at_a_time_and_clicks_land_on_the_film_shown(session_of, study, qtbot, gui):
+    before = _digest(study)
+    viewer, s = session_of(study, rater="AB")
+    lw, ww = s.widgets["landmarks"], s.widgets["worklist"]
+    assert len(s.worklist) == 9 and s.worklist.counts()["not_started"] == 9
+    # Finding 1: exactly one film on the canvas, the one the worklist says is active.
+    assert s.active.label == "P001 pre"
+    assert _films_on_canvas(viewer) == [str(study / "P001" / "pre.dcm")]
+    assert lw.film.value is s.film_layer
+    assert "P001 pre" in ww.active_label.text()
+    # Place two points by clicking the canvas where the first reader put them.
+    truth = read_landmarks(study / "P001" / "pre.landmarks.json")
+    layer = lw.start()
+    assert lw.status.value.startswith("Click on the film")  # finding 6: status moves on
+    assert lw.guide.value == "Next: T11 · anterior superior corner"
+    for name in ("ant_sup", "mid_sup"):
+        gui.click_at(qtbot, viewer, lw, layer, truth.points["T11"][name])
+    mine = study / "P001" / "pre.AB.landmarks.json"
+    saved = read_landmarks(mine, validate=False)
+    assert saved.rater == "AB" and saved.timepoint == "pre" and saved.patient_id == "P001"
+    assert saved.image.sop_instance_uid == truth.image.sop_instance_uid
+    for name in ("ant_sup", "mid_sup"):
+        np.testing.assert_allclose(saved.points["T11"][name], truth.points["T11"][name], atol=1e-3)
+    # Only this reader's file was written.
+    after = _digest(study)
+    assert {k for k in after if k not in before} == {"P001/pre.AB.landmarks.json"}
+    assert all(after[k] == v for k, v in before.items())
+    assert s.active.status == "incomplete"
+    # Switch film with the dock's button: one film again, the next one.
+    ww.next_button.click()
+    assert s.active.label == "P001 post"
+    assert _films_on_canvas(viewer) == [str(study / "P001" / "post.dcm")]
+    assert [lyr.name for lyr in viewer.layers] == ["P001 post"]
+    assert lw.timepoint.value == "post" and lw.rater.value == "AB"
+    # Back to pre: this reader's two points are there again, on the pre film.
+    s.previous()
+    assert _films_on_canvas(viewer) == [str(study / "P001" / "pre.dcm")]
+    back = lw.landmarks_layer
+    assert back is not None and len(back.data) == 2
+    assert _digest(study, skip=".AB.landmarks.json") == before
+
+
+def test_worklist_navigation_and_keys(session_of, study, qtbot, gui):
+    viewer, s = session_of(study, rater="AB")
+    ww = s.widgets["worklist"]
+    # the table: patients x time points, a status word per film
+    assert ww.table.rowCount() == 3 and ww.table.columnCount() == 3
+    assert ww.table.item(1, 2).text() == "○ to do"
+    # a click on a cell opens that film
+    ww._on_cell(2, 1)
+    assert s.active.label == "P003 post"
+    assert _films_on_canvas(viewer) == [str(study / "P003" / "post.dcm")]
+    # the Measurements patient follows the film on the canvas
+    assert s.widgets["measurements"].patient.value == "P003"
+    # next at the end stays put; previous goes back
+    s.go_to(s.worklist[-1])
+    assert s.next() is None and s.active.label == "P003 last"
+    assert s.previous().label == "P003 post"
+    # PageUp on the canvas goes back too
+    from qtpy.QtCore import Qt
+
+    qtbot.keyClick(gui.canvas_of(s.widgets["landmarks"]), Qt.Key.Key_PageUp)
+    assert s.active.label == "P003 pre"
+
+
+def test_reopening_fills_the_controls_from_the_file_and_touching_one_changes_only_it(
+    session_of, study
+):
+    path = study / "P002" / "pre.landmarks.json"
+    viewer, s = session_of(study, start=False)  # the single-reader files
+    s.go_to(next(e for e in s.worklist if e.label == "P002 pre"))
+    lw = s.widgets["landmarks"]
+    original = json.loads(path.read_text())
+    # Finding 2: rater, levels, index level, time point come from the file.
+    assert lw.rater.value == "ground_truth"
+    assert list(lw.index_levels.value) == original["index_levels"] == ["T12"]
+    assert lw.timepoint.value == "pre"
+    assert (lw.first_level.value, lw.last_level.value) == ("T10", "L3")
+    assert "No landmarks" not in lw.status.value
+    # Touching one control writes that field and nothing else.
+    lw.rater.value = "GT2"
+    changed = json.loads(path.read_text())
+    assert changed["rater"] == "GT2"
+    assert {k: v for k, v in changed.items() if k not in ("rater", "updated")} == {
+        k: v for k, v in original.items() if k not in ("rater", "updated")
+    }
+    lw.scheme.value = "6pt"  # the same value: nothing written
+    assert json.loads(path.read_text())["updated"] == changed["updated"]
+    # Changing the planned level range is not a change of the file.
+    lw.first_level.value = "T9"
+    assert json.loads(path.read_text()) == changed
+
+
+def test_time_points_are_chosen_from_the_vocabulary(session_of, study):
+    p = study / "P003" / "post.landmarks.json"
+    data = json.loads(p.read_text())
+    data["timepoint"] = " Post"  # finding 3: case and spaces are normalised
+    p.write_text(json.dumps(data))
+    q = study / "P003" / "last.landmarks.json"
+    data = json.loads(q.read_text())
+    data["timepoint"] = "psot"  # a typo is refused with the file named
+    q.write_text(json.dumps(data))
+    viewer, s = session_of(study, timepoints=["pre", "post", "6m", "last"], start=False)
+    lw = s.widgets["landmarks"]
+    by_label = {e.film_path.name + e.film_path.parent.name: e for e in s.worklist}
+    assert by_label["post.dcmP003"].status == "complete"
+    bad = by_label["last.dcmP003"]
+    assert bad.status == "invalid" and str(q) in bad.problems[0] and "'psot'" in bad.problems[0]
+    s.go_to(by_label["post.dcmP003"])
+    assert [c for c in lw.timepoint.choices if c] == ["pre", "post", "6m", "last"]
+    assert lw.timepoint.value == "post"
+    lw.timepoint.value = "6m"
+    assert json.loads(p.read_text())["timepoint"] == "6m"
+    assert s.refresh().timepoint == "6m"
+
+
+def test_a_file_the_command_line_refuses_opens_with_its_problems_and_loses_nothing(
+    session_of, study
+):
+    p = study / "P002" / "pre.landmarks.json"
+    data = json.loads(p.read_text())
+    data["points"]["T21"] = data["points"].pop("T12")  # finding 5: a level typo
+    p.write_text(json.dumps(data))
+    worklist = open_worklist(study)  # what `kyphoimg run` sees
+    assert [e.status for e in worklist if e.label == "P002 pre"] == ["invalid"]
+    viewer, s = session_of(study, start=False)
+    s.go_to(next(e for e in s.worklist if e.label == "P002 pre"))
+    lw = s.widgets["landmarks"]
+    assert "T21" in lw.check.value and "unknown level" in lw.check.value
+    ring = [lyr for lyr in viewer.layers if lyr.name.endswith("problems")]
+    assert len(ring) == 1 and len(ring[0].data) == 6  # each T21 point ringed
+    assert viewer.layers.selection.active is not ring[0]
+    lw.index_levels.value = ["L1", "L2"]  # an edit saves the file ...
+    saved = json.loads(p.read_text())
+    assert saved["index_levels"] == ["L1", "L2"]
+    assert saved["points"]["T21"] == data["points"]["T21"]  # ... with T21 kept as it was
+
+
+def test_redo_brings_back_what_undo_took(session_of, study, qtbot, gui):
+    viewer, s = session_of(study, rater="AB")
+    lw = s.widgets["landmarks"]
+    truth = read_landmarks(study / "P001" / "pre.landmarks.json")
+    layer = lw.start()
+    gui.click_at(qtbot, viewer, lw, layer, truth.points["T11"]["ant_sup"])
+    assert len(layer.data) == 1
+    lw.undo()
+    assert len(layer.data) == 0
+    lw.redo()
+    assert len(layer.data) == 1
+    saved = read_landmarks(study / "P001" / "pre.AB.landmarks.json", validate=False)
+    assert "ant_sup" in saved.points["T11"]
+    lw.zoom_to_target()
+    centre = np.asarray(viewer.scene.camera.center[-2:])
+    expected = np.asarray(truth.points["T11"]["ant_sup"]) * np.asarray(layer.scale[-2:])
+    np.testing.assert_allclose(centre, expected, atol=1.0)
