@@ -216,3 +216,22 @@ def test_redo_brings_back_what_undo_took(session_of, study, qtbot, gui):
     centre = np.asarray(viewer.scene.camera.center[-2:])
     expected = np.asarray(truth.points["T11"]["ant_sup"]) * np.asarray(layer.scale[-2:])
     np.testing.assert_allclose(centre, expected, atol=1.0)
+
+
+def test_measures_are_written_on_the_film_and_can_be_hidden(session_of, study):
+    viewer, s = session_of(study, start=False)
+    s.go_to(s.worklist[0])  # P001 pre, index level L1
+    lw = s.widgets["landmarks"]
+    values = [lyr for lyr in viewer.layers if lyr.name.endswith("values")]
+    assert len(values) == 1
+    texts = list(values[0].features["text"])
+    assert len(texts) == 6  # T10..L3, each with heights and wedge angle
+    table = s.widgets["measurements"].measures
+    l1 = table.set_index("level").loc["L1"]
+    ka = [t for t in texts if "KA" in t]
+    assert len(ka) == 1 and f"KA {l1['ka_deg']:.1f}°" in ka[0]
+    assert f"wedge {l1['wedge_angle_deg']:.1f}°" in ka[0]
+    lw.show_values.value = False
+    assert not values[0].visible
+    lw.show_values.value = True
+    assert values[0].visible

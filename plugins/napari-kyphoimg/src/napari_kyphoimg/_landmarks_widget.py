@@ -45,6 +45,7 @@ from ._layerdata import (
     feature_defaults,
     header_from_meta,
     landmarks_to_layer,
+    layer_points,
     point_labels,
     rows_labelled,
     split_unknown,
@@ -59,9 +60,11 @@ from ._layers import (
     overlay_for,
     pair_with_film_layer,
 )
+from ._tables import film_measures
 from ._undo import UndoStack
 from ._viewer import (
     add_landmarks_layer,
+    anterior_side,
     apply_calibration,
     default_header,
     ensure_overlay,
@@ -70,6 +73,8 @@ from ._viewer import (
     set_header,
     set_info,
     show_problems,
+    show_values,
+    value_labels,
 )
 from ._writer import landmark_set_for_file
 
@@ -193,9 +198,11 @@ class LandmarksWidget(Container):
         self.folder = FileEdit(label="Save folder", mode="d", nullable=True)
         self.folder.line_edit.native.setPlaceholderText("beside the image")
         self.autosave = CheckBox(text="Autosave", value=True)
+        self.show_values = CheckBox(text="Measures on the film", value=True)
         self.save_button = PushButton(text="Save now")
         self.load_button = PushButton(text="Load file…")
         files = _row(self.autosave, self.save_button, self.load_button)
+        shown = _row(self.show_values)
         self.check = _qt.make_label("", "warning")
         self.status = _qt.make_label("", "info")
 
@@ -215,6 +222,7 @@ class LandmarksWidget(Container):
                 findings,
                 self.folder,
                 files,
+                shown,
                 self.check,
                 self.status,
             ],
@@ -240,6 +248,7 @@ class LandmarksWidget(Container):
             w.changed.connect(self._on_finding_changed)
         self.folder.changed.connect(self._on_folder_changed)
         self.save_button.changed.connect(self.save)
+        self.show_values.changed.connect(self._on_show_values)
         self.load_button.changed.connect(self._ask_load)
 
         viewer.layers.events.inserted.connect(self._on_layer_inserted)
@@ -324,6 +333,8 @@ class LandmarksWidget(Container):
         layer.bind_key(ZOOM_KEY, self._key_zoom, overwrite=True)
         overlay = ensure_overlay(self._viewer, layer)
         refresh_overlay(overlay, layer)
+        if self.show_values.value:
+            self._write_values(layer)
         self._set_defaults(layer)
 
     def _on_layer_inserted(self, event: Any) -> None:
@@ -354,6 +365,13 @@ class LandmarksWidget(Container):
         overlay = overlay_for(self._viewer.layers, event.value)
         if overlay is not None:  # its overlay goes with it
             self._viewer.layers.remove(overlay)
+        for other in list(self._viewer.layers):  # and its values and problem rings
+            meta = info(other) or {}
+            if (
+                meta.get("role") in ("values", "problems")
+                and meta.get("landmarks_uid") == lm["uid"]
+            ):
+                self._viewer.layers.remove(other)
 
     def _on_active_layer(self, event: Any) -> None:
         layer = event.value
@@ -704,6 +722,24 @@ class LandmarksWidget(Container):
         if session is not None:
             overlay = ensure_overlay(self._viewer, layer)
             refresh_overlay(overlay, layer, thumbnail=not session.dragging)
+            if not session.dragging and self.show_values.value:
+                self._write_values(layer)
+
+    def _write_values(self, layer: Any) -> None:
+        """Write heights, wedge angles and KA beside each vertebra on the film."""
+        header = header_from_meta(info(layer, "landmarks")["header"])
+        levels, points = layer_points(layer.data, layer.features, header)
+        measures = film_measures(levels, points, header)
+        positions, texts = value_labels(levels, points, measures)
+        show_values(self._viewer, layer, positions, texts, anterior_side(points))
+
+    def _on_show_values(self, *_: Any) -> None:
+        for lyr in self._viewer.layers:
+            if info(lyr, "values") is not None:
+                lyr.visible = self.show_values.value
+        layer = self.landmarks_layer
+        if layer is not None and self.show_values.value:
+            self._write_values(layer)
 
     def _on_metadata(self, event: Any) -> None:
         layer = self._layer_of(event.source)

@@ -6,7 +6,7 @@ these and keep no geometry of their own.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -30,6 +30,7 @@ from ._layers import (
 __all__ = [
     "add_calibration_layer",
     "add_landmarks_layer",
+    "anterior_side",
     "apply_calibration",
     "calibration_layer_for",
     "default_header",
@@ -39,6 +40,8 @@ __all__ = [
     "set_header",
     "set_info",
     "show_problems",
+    "show_values",
+    "value_labels",
 ]
 
 
@@ -264,3 +267,132 @@ def show_problems(viewer: Any, landmarks: Any, ls: LandmarkSet, problems: Sequen
     active = viewer.layers.selection.active
     viewer.layers.insert(viewer.layers.index(landmarks) + 1, layer)
     viewer.layers.selection.active = active  # clicks keep going to the landmarks
+
+
+def value_labels(
+    levels: Sequence[str], points: np.ndarray, measures: Mapping[str, Any]
+) -> tuple[np.ndarray, list[str]]:
+    """Return where and what to write on the film: each vertebra's heights and wedge angle.
+
+    Parameters
+    ----------
+    levels : sequence of str
+        The levels measured (:func:`~napari_kyphoimg._layerdata.layer_points`).
+    points : ndarray, shape (n, 6, 2)
+        Their lateral points.
+    measures : mapping
+        :func:`~napari_kyphoimg._tables.film_measures` of the same levels.
+
+    Returns
+    -------
+    positions : ndarray, shape (m, 2)
+        ``(row, col)`` in pixels: the middle of each vertebra's anterior wall (the text
+        goes on the soft-tissue side, away from the body).
+    texts : list of str
+        ``"Ha 14.2 · Hp 24.0 mm"``, ``"wedge 12.3°"`` and, on index levels, ``"KA 18.5°"``,
+        one per line (the level's name is already on its corner).
+    """
+    has_mm = bool(len(levels)) and np.isfinite(np.asarray(measures["row_mm"], float)).any()
+    unit = "mm" if has_mm else "px"
+    positions, texts = [], []
+    for i, level in enumerate(levels):
+        pts = points[i]
+        if not np.isfinite(pts).any():
+            continue
+        wall = pts[[0, 3]] if np.isfinite(pts[[0, 3]]).all() else pts[np.isfinite(pts[:, 0])]
+        parts = []
+        ha, hp = (float(measures[f"{h}_{unit}"][i]) for h in ("ha", "hp"))
+        if np.isfinite(ha) and np.isfinite(hp):
+            parts.append(f"Ha {ha:.1f} · Hp {hp:.1f} {unit}".replace("-0.0", "0.0"))
+        wedge = float(measures["wedge_angle_deg"][i])
+        if np.isfinite(wedge):
+            parts.append(f"wedge {wedge + 0.0:.1f}°".replace("-0.0°", "0.0°"))
+        ka = float(measures["ka_deg"][i])
+        if np.isfinite(ka):
+            parts.append(f"KA {ka + 0.0:.1f}°".replace("-0.0°", "0.0°"))
+        if parts:
+            positions.append(np.nanmean(wall, axis=0))
+            texts.append("\n".join(parts))
+    return np.asarray(positions, dtype=float).reshape(-1, 2), texts
+
+
+def anterior_side(points: np.ndarray) -> int:
+    """Return +1 when the film's anterior side is to the right (larger columns), else -1.
+
+    Parameters
+    ----------
+    points : ndarray, shape (n, 6, 2)
+        Lateral points (:func:`~napari_kyphoimg._layerdata.layer_points`).
+
+    Returns
+    -------
+    int
+        The sign of the median anterior-minus-posterior column offset (+1 when unknown).
+    """
+    if not len(points):
+        return 1
+    offset = points[:, [0, 3], 1] - points[:, [2, 5], 1]
+    offset = offset[np.isfinite(offset)]
+    return -1 if len(offset) and float(np.median(offset)) < 0 else 1
+
+
+def show_values(
+    viewer: Any, landmarks: Any, positions: np.ndarray, texts: list[str], side: int = 1
+) -> Any:
+    """Write the measures on the film, in a text layer of their own (hide it to toggle).
+
+    Parameters
+    ----------
+    viewer : napari.viewer.Viewer
+        The viewer.
+    landmarks : napari.layers.Points
+        A kyphoimg landmarks layer.
+    positions, texts
+        From :func:`value_labels`.
+    side : int, optional
+        :func:`anterior_side`: the text is written on that side of the position.
+
+    Returns
+    -------
+    napari.layers.Points
+        The values layer (created on first use, kept in the layer list as "... values").
+    """
+    lm = info(landmarks, "landmarks")
+    size = float(np.max(landmarks.size)) if len(landmarks.size) else 10.0
+    anchor = "upper_left" if side > 0 else "upper_right"
+    shift = [1.5 * size, side * 1.5 * size]  # vispy sets multi-line text above its anchor
+    active = viewer.layers.selection.active
+    for layer in list(viewer.layers):
+        if (info(layer, "values") or {}).get("landmarks_uid") == lm["uid"]:
+            if len(layer.data) == len(positions):  # same vertebrae: new text and places
+                layer.features = {"text": texts}
+                layer.data = positions
+                layer.text.anchor = anchor
+                layer.text.translation = shift
+                return layer
+            visible = layer.visible
+            viewer.layers.remove(layer)  # data and text must change size together
+            break
+    else:
+        visible = True
+    layer = Points(
+        positions,
+        name=f"{landmarks.name} values",
+        features={"text": texts},
+        size=0.1,
+        face_color="transparent",
+        border_width=0,
+        text={
+            "string": "{text}",
+            "size": 10,
+            "color": "#ffe066",
+            "anchor": anchor,
+            "translation": shift,
+        },
+        scale=tuple(landmarks.scale[-2:]),
+        metadata={KEY: {"role": "values", "landmarks_uid": lm["uid"], "film_uid": lm["film_uid"]}},
+    )
+    layer.visible = visible
+    viewer.layers.insert(viewer.layers.index(landmarks) + 1, layer)
+    viewer.layers.selection.active = active
+    return viewer.layers[layer.name]

@@ -1,0 +1,165 @@
+"""P7: a reading session on a 160-patient study (480 films) in napari.
+
+The study is the bundled sample cohort's 12 films copied to 160 patients x pre/post/last,
+each copy with its own Patient ID and UIDs (pydicom), so the worklist sees 480 distinct
+films. Each measurement runs in a fresh interpreter on the virtual screen, so its peak
+RSS is its own:
+
+- ``open_study`` until the first film is shown (target <= 3 s);
+- switching to the next film, median of 20 switches (target <= 300 ms);
+- peak RSS of the session after those switches (target <= 1 GB);
+- baseline, as the plugin did before the worklist: napari opens the study folder with
+  the kyphoimg reader, every film at once. It is measured on the first 20 patients (60
+  films) to keep the run short; its time, and its memory above that of the empty
+  viewer, are scaled to 480 films linearly (the note says so); the ratio compares that
+  with the session.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PATIENTS = 160
+BASELINE_PATIENTS = 20
+SWITCHES = 20
+
+
+def make_study(root: Path, patients: int = PATIENTS) -> Path:
+    """Copy the sample cohort's films to ``patients`` patients with distinct ids and UIDs."""
+    import pydicom
+    from pydicom.uid import generate_uid
+
+    sample = ROOT / "sample_dicom"
+    sources = sorted(sample.glob("P00*"))
+    for i in range(patients):
+        src = sources[i % len(sources)]
+        pid = f"S{i + 1:03d}"
+        (root / pid).mkdir(parents=True, exist_ok=True)
+        for tp in ("pre", "post", "last"):
+            ds = pydicom.dcmread(src / f"{tp}.dcm")
+            ds.PatientID = pid
+            ds.StudyInstanceUID = generate_uid(entropy_srcs=[pid])
+            ds.SeriesInstanceUID = generate_uid(entropy_srcs=[pid, tp])
+            ds.SOPInstanceUID = generate_uid(entropy_srcs=[pid, tp, "sop"])
+            ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+            ds.save_as(root / pid / f"{tp}.dcm")
+    return root
+
+
+_SESSION = """
+import json, resource, statistics, sys, time
+t0 = time.perf_counter()
+import napari
+from napari_kyphoimg import open_study
+from qtpy.QtWidgets import QApplication
+viewer = napari.Viewer(show=True)
+t_viewer = time.perf_counter()
+session = open_study(viewer, sys.argv[1], rater="AB")
+QApplication.processEvents()
+first = time.perf_counter() - t_viewer
+switch = []
+for _ in range({switches}):
+    t = time.perf_counter()
+    session.next()
+    QApplication.processEvents()
+    switch.append(time.perf_counter() - t)
+films = sum(1 for l in viewer.layers if l.metadata.get("kyphoimg", {{}}).get("role") == "film")
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({{"first_s": first, "switch_s": statistics.median(switch), "rss": rss,
+                   "films_on_canvas": films, "worklist": len(session.worklist),
+                   "import_s": t_viewer - t0}}))
+"""
+
+_BASELINE = """
+import json, resource, sys, time
+import napari
+from qtpy.QtWidgets import QApplication
+viewer = napari.Viewer(show=True)
+for name in ("Landmarks", "Measurements"):
+    viewer.window.add_plugin_dock_widget("napari-kyphoimg", name)
+empty = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+t = time.perf_counter()
+viewer.open(sys.argv[1], plugin="napari-kyphoimg")
+QApplication.processEvents()
+elapsed = time.perf_counter() - t
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+films = sum(1 for l in viewer.layers if l.metadata.get("kyphoimg", {}).get("role") == "film")
+print(json.dumps({"open_s": elapsed, "rss": rss, "empty_rss": empty, "films": films}))
+"""
+
+
+def _run(code: str, folder: Path) -> dict:
+    env = {**os.environ, "NAPARI_ASYNC": "0"}
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(folder)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        timeout=1800,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"benchmark child failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run() -> list[dict]:
+    """Measure P7 (see the module docstring)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        study = make_study(Path(tmp) / "study")
+        small = Path(tmp) / "baseline"
+        small.mkdir()
+        for pid in sorted(p.name for p in study.iterdir())[:BASELINE_PATIENTS]:
+            shutil.copytree(study / pid, small / pid)
+        s = _run(_SESSION.format(switches=SWITCHES), study)
+        b = _run(_BASELINE, small)
+    scale = (PATIENTS * 3) / max(b["films"], 1)
+    base_open = b["open_s"] * scale
+    base_rss = b["empty_rss"] + (b["rss"] - b["empty_rss"]) * scale  # the films' share scales
+    note = (
+        f"baseline: all films opened at once, measured on {b['films']} films "
+        f"({b['open_s']:.1f} s, {b['rss'] / 2**20:.0f} MiB) and scaled x{scale:.0f} to "
+        f"{PATIENTS * 3}; session kept {s['films_on_canvas']} film(s) on the canvas"
+    )
+    return [
+        {
+            "id": "P7",
+            "metric": f"open_study to first film ({s['worklist']} films)",
+            "value": s["first_s"],
+            "unit": "s",
+            "baseline": base_open,
+            "ratio": base_open / s["first_s"],
+            "target": "<= 3 s",
+            "note": note,
+        },
+        {
+            "id": "P7",
+            "metric": "switch to the next film (median of 20)",
+            "value": s["switch_s"] * 1000,
+            "unit": "ms",
+            "baseline": None,
+            "ratio": None,
+            "target": "<= 300 ms",
+        },
+        {
+            "id": "P7",
+            "metric": "peak RSS of the session",
+            "value": s["rss"] / 2**20,
+            "unit": "MiB",
+            "baseline": base_rss / 2**20,
+            "ratio": base_rss / s["rss"],
+            "target": "<= 1024 MiB",
+        },
+    ]
+
+
+if __name__ == "__main__":
+    for row in run():
+        print(row)
