@@ -76,8 +76,14 @@ def test_one_film_at_a_time_and_clicks_land_on_the_film_shown(session_of, study,
     layer = lw.start()
     assert lw.status.value.startswith("Click on the film")  # finding 6: status moves on
     assert lw.guide.value == "Next: T11 · anterior superior corner"
+    assert (lw.sketch.target, lw.sketch.placed) == ("ant_sup", set())  # the scheme's sketch
     for name in ("ant_sup", "mid_sup"):
         gui.click_at(qtbot, viewer, lw, layer, truth.points["T11"][name])
+    assert (lw.sketch.target, lw.sketch.placed) == ("post_sup", {"ant_sup", "mid_sup"})
+    # The sample film faces with its anterior wall to the right: so does the sketch.
+    assert lw.sketch.anterior_right is (
+        truth.points["T11"]["ant_sup"][1] > truth.points["T11"]["post_sup"][1]
+    )
     mine = study / "P001" / "pre.AB.landmarks.json"
     saved = read_landmarks(mine, validate=False)
     assert saved.rater == "AB" and saved.timepoint == "pre" and saved.patient_id == "P001"

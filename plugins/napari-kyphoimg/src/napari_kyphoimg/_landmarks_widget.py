@@ -60,6 +60,7 @@ from ._layers import (
     overlay_for,
     pair_with_film_layer,
 )
+from ._sketch import SchemeSketch
 from ._tables import film_measures
 from ._undo import UndoStack
 from ._viewer import (
@@ -163,6 +164,7 @@ class LandmarksWidget(Container):
         who = _row(self.patient_id, self.timepoint, labels=True)
         self.start_button = PushButton(text="Place landmarks on this film")
         self.guide = _qt.make_label("", "guide")
+        self.sketch = SchemeSketch()
         self.progress = _qt.make_label("", "muted")
         self.previous_button = PushButton(text="◀ Prev (⇧N)")
         self.next_button = PushButton(text="Next ▶ (N)")
@@ -229,6 +231,8 @@ class LandmarksWidget(Container):
             labels=True,
         )
         self.native.setMinimumWidth(320)
+        layout = self.native.layout()  # a Qt drawing: placed under the guide's sentence
+        layout.insertWidget(layout.indexOf(self.guide.native.parent()) + 1, self.sketch)
         _qt.add_stretch(self)
 
         self.film.changed.connect(self._on_film_changed)
@@ -1026,10 +1030,19 @@ class LandmarksWidget(Container):
         if session is None:
             _qt.set_label(self.guide, "", "guide")
             _qt.set_label(self.progress, "", "muted")
+            self.sketch.show_target("", None, set())
             return
         placed = _placed(layer)
         done, total = session.guide.progress(placed)
         target = session.guide.target
+        header = header_from_meta(info(layer, "landmarks")["header"])
+        _, points = layer_points(layer.data, layer.features, header)
+        self.sketch.show_target(
+            header.scheme,
+            target[1] if target else None,
+            {p for lv, p in placed if target and lv == target[0]},
+            anterior_right=anterior_side(points) > 0,
+        )
         if target is None:
             text = f"All {total} points placed · drag to adjust, N / Shift+N to re-place one"
         elif target in placed:

@@ -119,7 +119,7 @@ class ReadingSession:
             if e.film_path == entry.film_path:
                 shown = layer
         self.active = entry
-        self._arrange()
+        self._arrange(entry)
         if shown is not None:
             self.viewer.layers.selection.active = shown
             if self.landmarks is not None:
@@ -233,17 +233,13 @@ class ReadingSession:
                 self.viewer.layers.remove(layer)
         self._film_uids.clear()
 
-    def _arrange(self) -> None:
-        """One film: the whole canvas. Side by side: one grid cell per film, readable size."""
-        grid = self.viewer.canvas.grid
-        n = len(self._film_uids)
-        if self.side_by_side and n > 1:
-            per_film = max(1, len(self.viewer.layers) // n)
-            grid.stride = -per_film  # each film with its landmarks and overlay in one cell
-            grid.shape = (1, n)
-            grid.enabled = True
-        else:
-            grid.enabled = False
+    def _arrange(self, entry: StudyEntry) -> None:
+        """One film: the whole canvas. Side by side: the patient's films on the canvas grid."""
+        measurements = self.widgets.get("measurements")
+        if self.side_by_side and len(self._film_uids) > 1 and measurements is not None:
+            measurements.show_timepoints(patient=entry.patient_id)
+            return
+        self.viewer.canvas.grid.enabled = False
         self.viewer.reset_view()
 
     def _remember_levels(self) -> None:

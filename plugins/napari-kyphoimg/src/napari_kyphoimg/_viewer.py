@@ -295,7 +295,7 @@ def value_labels(
     has_mm = bool(len(levels)) and np.isfinite(np.asarray(measures["row_mm"], float)).any()
     unit = "mm" if has_mm else "px"
     positions, texts = [], []
-    for i, level in enumerate(levels):
+    for i in range(len(levels)):
         pts = points[i]
         if not np.isfinite(pts).any():
             continue
