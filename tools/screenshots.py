@@ -1,7 +1,8 @@
 """Write the README screenshots of the napari plugin to docs/images/*.png.
 
 Each screenshot is the whole napari window with the kyphoimg widgets in use on the
-generated sample data: placing landmarks (landmarks.png), the time-point view
+generated sample data: a reading session with its worklist (worklist.png), placing
+landmarks (landmarks.png), the time-point view
 (timepoints.png) and calibration (calibrate.png). Needs napari, a Qt binding and a
 display with OpenGL; on a headless machine run it under Xvfb:
 
@@ -171,11 +172,47 @@ def calibrate_png(out: Path) -> Path:
     return path
 
 
+def worklist_png(out: Path) -> Path:
+    """Shoot a reading session: the worklist, one film mid-placement, values on the film."""
+    import shutil
+    import tempfile
+
+    from kyphoimg import read_landmarks, write_landmarks
+    from napari_kyphoimg import open_study
+
+    with tempfile.TemporaryDirectory() as tmp:
+        study = Path(tmp) / "study"
+        shutil.copytree(ROOT / "sample_dicom", study)
+        # Reader AB has read P001 and P002's pre film; P002 post is under way.
+        for rel in ("P001/pre", "P001/post", "P001/last", "P002/pre"):
+            ls = read_landmarks(study / f"{rel}.landmarks.json")
+            write_landmarks(ls.replace(rater="AB"), study / f"{rel}.AB.landmarks.json")
+        viewer = _viewer()
+        session = open_study(viewer, study, rater="AB")
+        lw = session.widgets["landmarks"]
+        _widen(lw, 600)
+        truth = read_landmarks(study / "P002" / "post.landmarks.json")
+        lw.index_levels.value = list(truth.index_levels)
+        layer = lw.start()
+        for _ in range(len(truth.levels) * 6 - 9):
+            level, point = lw.target
+            if level not in truth.points:
+                break
+            layer.add(np.array(truth.points[level][point]))
+        viewer.layers.selection.active = layer
+        _focus(viewer, layer, margin=1.1)
+        path = _save(viewer, out / "worklist.png")
+        viewer.close()
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     """Write the screenshots; returns a process exit code."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "images")
-    parser.add_argument("which", nargs="*", default=["landmarks", "timepoints", "calibrate"])
+    parser.add_argument(
+        "which", nargs="*", default=["worklist", "landmarks", "timepoints", "calibrate"]
+    )
     args = parser.parse_args(argv)
     if sys.platform.startswith("linux") and not (
         os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
@@ -186,7 +223,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
-    makers = {"landmarks": landmarks_png, "timepoints": timepoints_png, "calibrate": calibrate_png}
+    makers = {
+        "worklist": worklist_png,
+        "landmarks": landmarks_png,
+        "timepoints": timepoints_png,
+        "calibrate": calibrate_png,
+    }
     for name in args.which:
         makers[name](args.out)
     return 0
