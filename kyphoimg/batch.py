@@ -3,7 +3,9 @@
 A batch collects every failure as a row of an errors table (file, level, point, error)
 and carries on; callers decide the exit status from it. :func:`run_study` runs a whole
 cohort: scan, pair films with landmark files, measure in parallel (processes or Dask),
-derive features, export.
+derive features, export. Each film gets one row of ``films.csv`` with a status from
+:data:`FILM_STATUSES`; a row of the errors table whose message starts with
+:data:`WARNING_PREFIX` is a warning (worth reading, but nothing failed).
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ import hashlib
 import json
 import os
 import secrets
+import signal
 import time
 import warnings
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -24,25 +28,31 @@ from tqdm import tqdm
 from ._version import __version__
 from .atomic import atomic_write_text
 from .dicom import read_radiograph, scan
+from .dictionary import data_dictionary
 from .errors import ERROR_COLUMNS, KyphoimgError, LandmarkError
-from .export import drop_identifiers, pseudonymise, read_table, write_table
+from .export import dictionary_path, drop_identifiers, pseudonymise, read_table, write_table
 from .landmarks import (
+    LEVELS,
     LandmarkSet,
     find_landmark_files,
+    landmark_problems,
     landmarks_from_dict,
     missing_points,
     pair_with_film,
     read_landmark_files,
+    scheme_points,
     validate_landmarks,
 )
-from .longitudinal import features_table
+from .longitudinal import features_table, patients_without_clinical
 from .measure import images_table, measures_table
-from .parallel import executor_name, run_tasks
-from .study import StudyEntry, check_rater, open_worklist
+from .parallel import executor_name, ordered_map, run_tasks
+from .study import StudyEntry, Worklist, check_rater, open_worklist
 from .timepoints import TIMEPOINTS, assign_timepoints, normalise_timepoint
 
 __all__ = [
     "FILM_COLUMNS",
+    "FILM_STATUSES",
+    "WARNING_PREFIX",
     "FilmTask",
     "RunOptions",
     "RunResult",
@@ -85,6 +95,39 @@ FILM_COLUMNS = (
     "reason",
 )
 
+#: Status of each row of ``films.csv`` (one row per film file of the study), with what it
+#: means. Landmark files, README files and other files that are not named like a film
+#: are not films and get no row; their problems are in ``errors.csv``.
+FILM_STATUSES: dict[str, str] = {
+    "measured": "every vertebra placed has all its points, with an index level and a time point",
+    "not_annotated": "a DICOM film without a landmark file (of this reader): nothing to "
+    "measure yet; open the study with 'kyphoimg view' to place the points",
+    "incomplete": "the annotation is unfinished and the film is measured as far as it goes: "
+    "reason names the missing points, the vertebrae refused for a misspelt point name, a "
+    "missing index level or time point, or 'no point placed yet'",
+    "unreadable": "a DICOM file that cannot be read (truncated, corrupt, pixel data that "
+    "cannot be decoded); reason says why",
+    "not_dicom": "a file named like a film (.dcm, .dicom, .dic) that is not DICOM; reason says why",
+    "refused": "the landmark file is invalid for this film (made on another image, a time "
+    "point outside the study's, bad level names or orientation); reason says why",
+}
+
+#: Messages of the errors table that start with this are warnings: listed and printed,
+#: but nothing failed (they do not make the exit code non-zero).
+WARNING_PREFIX = "warning: "
+
+# What a film file is named like (a .dcm that is not DICOM is listed as not_dicom).
+_FILM_SUFFIXES = (".dcm", ".dicom", ".dic")
+# Version of the per-film cache entries: older entries are recomputed, not misread.
+_CACHE_FORMAT = "film-result/2"
+
+_FILM_COLUMN_NOTES = {
+    "dicom": "the film's path relative to the study folder",
+    "landmarks": "the landmark file measured for this film (empty when none)",
+    "paired_by": "how the landmark file was found: sop_instance_uid, image_path, file_name",
+    "reason": "why the film is not (fully) measured; empty when measured",
+}
+
 
 @dataclass(frozen=True)
 class RunOptions:
@@ -100,12 +143,14 @@ class RunOptions:
         Folder of ``*.landmarks.json`` files (default: ``dicom_dir``).
     clinical : path, optional
         Clinical table joined on ``patient_id``; columns naming direct identifiers are
-        dropped unless ``keep_identifiers``.
+        dropped unless ``keep_identifiers``. Patients with features but no row in it
+        are named in a warning row of the errors table.
     surgery : path, optional
         Table of ``patient_id, surgery_date`` assigning time points to films whose
         landmark file has none.
     timepoints : tuple of str, optional
-        Chronological order of the time points (default pre, post, last).
+        The study's time points (see :func:`~kyphoimg.timepoints.timepoint_vocabulary`:
+        extra follow-ups after pre, post, last, or a whole chronological order).
     formats : tuple of str
         Table formats written (``csv``, ``parquet``, ``xlsx``).
     jobs : int
@@ -125,6 +170,12 @@ class RunOptions:
     rater : str, optional
         The reader whose landmark files are measured (``<film>.<rater>.landmarks.json``,
         or a single-reader file naming that rater); without one, the single-reader files.
+    errors : path, optional
+        Also write the errors table here (format by extension), besides
+        ``OUTPUT/errors.csv``.
+    skip_fractured_references : bool
+        Skip fractured neighbours as height references (see
+        :func:`kyphoimg.measure.measures_table`).
     """
 
     dicom_dir: Path
@@ -142,6 +193,8 @@ class RunOptions:
     resume: bool = True
     progress: bool = False
     rater: str | None = None
+    errors: Path | None = None
+    skip_fractured_references: bool = False
 
 
 @dataclass(frozen=True)
@@ -163,6 +216,9 @@ class FilmTask:
         The landmark set as its file's JSON object.
     timepoints : tuple of str
         The study's time points (the vocabulary a set's time point must belong to).
+    in_pool : bool
+        Whether the task runs in a worker process of the run's own pool, which then
+        leaves Ctrl+C to the parent process (so one interrupt gives one message).
     """
 
     dicom: str
@@ -171,6 +227,7 @@ class FilmTask:
     cache_key: str
     landmark_data: dict[str, Any] = field(default_factory=dict)
     timepoints: tuple[str, ...] = TIMEPOINTS
+    in_pool: bool = False
 
 
 @dataclass
@@ -182,9 +239,11 @@ class RunResult:
     measures, images, features : pandas.DataFrame
         The tables written (pseudonymised when asked).
     films : pandas.DataFrame
-        One row per DICOM film: its landmark file, how it was paired, status and reason.
+        One row per film file: its landmark file, how it was paired, ``status`` (one of
+        :data:`FILM_STATUSES`) and ``reason``.
     errors : pandas.DataFrame
-        One row per problem, columns ``file, level, point, error``.
+        One row per problem or warning, columns ``file, level, point, error``; a
+        warning's message starts with :data:`WARNING_PREFIX`.
     summary : dict
         The contents of ``summary.json``.
     written : list of pathlib.Path
@@ -201,17 +260,26 @@ class RunResult:
 
     @property
     def ok(self) -> bool:
-        """True when no input failed."""
-        return self.errors.empty
+        """True when no input failed (warnings and not-annotated films aside)."""
+        return not _failures(self.errors).any()
 
 
+def _failures(errors: pd.DataFrame) -> pd.Series:
+    """Rows of an errors table that are failures, not warnings."""
+    return ~errors["error"].astype(str).str.startswith(WARNING_PREFIX)
+
+
+# ----------------------------------------------------------------------------- one film
 def measure_film(task: FilmTask) -> dict[str, Any]:
     """Read one film, pair its landmark set with it and return the checked set as JSON data.
 
     The DICOM is decoded (so a truncated or undecodable film is caught) and the set is
     paired with it by :func:`kyphoimg.landmarks.pair_with_film` (same image; the film's
     calibration unless the set's is a ``user`` one). The pixels are dropped before
-    returning. Failures are returned as error rows, never raised.
+    returning. A vertebra whose only problem is a point name outside the scheme (a typo
+    such as ``ant_supp``) is left out and reported, and the film's other vertebrae are
+    kept; any other problem refuses the set. Failures are returned as error rows, never
+    raised.
 
     Parameters
     ----------
@@ -222,43 +290,130 @@ def measure_film(task: FilmTask) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``landmarks`` (the checked set as JSON data, or ``None`` on failure), ``source``
-        (the landmark file) and ``errors`` (rows ``file, level, point, error``).
+        ``landmarks`` (the checked set as JSON data, or ``None`` when nothing can be
+        measured), ``source`` (the landmark file), ``errors`` (rows ``file, level,
+        point, error``: the reasons, including the points still missing), ``status``
+        (``measured``, ``incomplete``, ``unreadable`` or ``refused``, see
+        :data:`FILM_STATUSES`) and ``reason`` (the messages joined).
     """
-    errors: list[ErrorRow] = []
+    if task.in_pool:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent process handles Ctrl+C
     try:
         ls = landmarks_from_dict(task.landmark_data, source=task.landmarks)
-        rg = read_radiograph(task.dicom)
-        meta = rg.metadata
-        rows, cols = int(rg.pixels.shape[0]), int(rg.pixels.shape[1])
-        calibration = rg.calibration
-        del rg  # release the pixels as soon as the film is read
-        ls = pair_with_film(
-            ls,
-            sop_instance_uid=meta.sop_instance_uid,
-            rows=rows,
-            columns=cols,
-            calibration=calibration,
-            film=task.dicom,
-        )
-        timepoint = ls.timepoint or task.timepoint
-        if timepoint is None:
-            raise LandmarkError(
-                "no time point: set 'timepoint' in the file or give a surgery table",
-                file=task.landmarks,
-            )
-        ls = ls.replace(timepoint=normalise_timepoint(timepoint, task.timepoints, where=ls.where))
-        validate_landmarks(ls)
-        return {"landmarks": ls.to_dict(), "source": task.landmarks, "errors": []}
     except LandmarkError as exc:
-        errors.append((str(exc.file or task.landmarks), exc.level, exc.point, str(exc)))
-    except KyphoimgError as exc:
-        errors.append((task.dicom, None, None, str(exc)))
+        return _film_result(task, None, "refused", [_landmark_row(exc, task)])
+    try:
+        film = _read_film(task.dicom)
     except Exception as exc:  # a batch reports every failure and carries on
-        errors.append(
-            (task.dicom, None, None, f"{task.dicom}: unexpected {type(exc).__name__}: {exc}")
+        msg = (
+            str(exc)
+            if isinstance(exc, KyphoimgError)
+            else f"unexpected {type(exc).__name__}: {exc}"
         )
-    return {"landmarks": None, "source": task.landmarks, "errors": errors}
+        text = msg if msg.startswith(task.dicom) else f"{task.dicom}: {msg}"
+        return _film_result(task, None, "unreadable", [(task.dicom, None, None, text)])
+    try:
+        return _check_set(task, ls, film)
+    except LandmarkError as exc:
+        return _film_result(task, None, "refused", [_landmark_row(exc, task)])
+    except Exception as exc:  # a batch reports every failure and carries on
+        text = f"{task.landmarks}: unexpected {type(exc).__name__}: {exc}"
+        return _film_result(task, None, "refused", [(task.landmarks, None, None, text)])
+
+
+def _film_result(
+    task: FilmTask, ls: LandmarkSet | None, status: str, errors: list[ErrorRow]
+) -> dict[str, Any]:
+    return {
+        "landmarks": ls.to_dict() if ls is not None else None,
+        "source": task.landmarks,
+        "errors": errors,
+        "status": status,
+        "reason": "; ".join(e[3] for e in errors),
+    }
+
+
+def _landmark_row(exc: LandmarkError, task: FilmTask) -> ErrorRow:
+    return (str(exc.file or task.landmarks), exc.level, exc.point, str(exc))
+
+
+def _read_film(path: str) -> tuple[Any, int, int, Any]:
+    """Decode the film; return its SOP Instance UID, size and calibration (pixels dropped)."""
+    rg = read_radiograph(path)
+    return (
+        rg.metadata.sop_instance_uid,
+        int(rg.pixels.shape[0]),
+        int(rg.pixels.shape[1]),
+        rg.calibration,
+    )
+
+
+def _check_set(task: FilmTask, ls: LandmarkSet, film: tuple[Any, int, int, Any]) -> dict[str, Any]:
+    """Pair, give the time point, drop misnamed vertebrae, validate; list what is unfinished."""
+    uid, rows, cols, calibration = film
+    ls = pair_with_film(
+        ls, sop_instance_uid=uid, rows=rows, columns=cols, calibration=calibration, film=task.dicom
+    )
+    timepoint = ls.timepoint or task.timepoint
+    if timepoint is None:
+        allowed = ", ".join(task.timepoints)
+        err = LandmarkError(
+            f"no time point; choose one of {allowed} in the file (kyphoimg view), or give a "
+            "surgery table (--surgery)",
+            file=task.landmarks,
+        )
+        return _film_result(task, None, "incomplete", [_landmark_row(err, task)])
+    ls = ls.replace(timepoint=normalise_timepoint(timepoint, task.timepoints, where=ls.where))
+    ls, refused = _drop_misnamed_vertebrae(ls)
+    validate_landmarks(ls)
+    todo = refused + _unfinished(ls)
+    return _film_result(task, ls, "incomplete" if todo else "measured", todo)
+
+
+def _drop_misnamed_vertebrae(ls: LandmarkSet) -> tuple[LandmarkSet, list[ErrorRow]]:
+    """Leave out the vertebrae whose only fault is a point name outside the scheme.
+
+    Only when every problem of the set is such a name: anything else (a bad level, a
+    point off the image, swapped labels) is left for :func:`validate_landmarks` to refuse
+    the whole set.
+    """
+    problems = landmark_problems(ls)
+    misnamed = [
+        p
+        for p in problems
+        if p.level in LEVELS
+        and p.level in ls.points
+        and p.point is not None
+        and p.point not in scheme_points(ls.scheme, p.level)
+    ]
+    if not misnamed or len(misnamed) != len(problems):
+        return ls, []
+    levels = {p.level for p in misnamed}
+    rows: list[ErrorRow] = [
+        (
+            ls.where,
+            p.level,
+            p.point,
+            f"{p}; vertebra {p.level} is not measured (the film's other vertebrae are): "
+            "rename the point",
+        )
+        for p in misnamed
+    ]
+    kept = {level: pts for level, pts in ls.points.items() if level not in levels}
+    return ls.replace(points=kept), rows
+
+
+def _unfinished(ls: LandmarkSet) -> list[ErrorRow]:
+    """List what the reader has still to do on a valid set (the worklist's *incomplete* rules)."""
+    rows: list[ErrorRow] = list(missing_points([ls]).itertuples(index=False, name=None))
+    if not ls.points:
+        rows.append((ls.where, None, None, f"{ls.where}: no point placed yet"))
+    elif not ls.index_levels:
+        rows.append((ls.where, None, None, f"{ls.where}: no index (treated) level chosen"))
+    elif not any(level in ls.points for level in ls.index_levels):
+        text = f"{ls.where}: the index level {', '.join(ls.index_levels)} has no points"
+        rows.append((ls.where, None, None, text))
+    return rows
 
 
 def _file_key(*paths: str, extra: str = "") -> str:
@@ -269,6 +424,7 @@ def _file_key(*paths: str, extra: str = "") -> str:
     return h.hexdigest()[:32]
 
 
+# ----------------------------------------------------------------------------- the run
 def run_study(options: RunOptions) -> RunResult:
     """Run a whole study: scan, pair, measure (in parallel), derive features, export.
 
@@ -277,9 +433,10 @@ def run_study(options: RunOptions) -> RunResult:
     landmark files, else from the surgery table); read and check every film in parallel,
     re-deriving its calibration from the DICOM; build the measures, images and features
     tables; join the clinical table; write every table (with data dictionaries),
-    ``films``, ``errors`` and ``summary.json``. A film that fails is reported and the run
-    goes on. Per-film results are cached under ``OUTPUT/.kyphoimg-cache`` keyed on the
-    files' size and modification time, so an interrupted run resumes where it stopped.
+    ``films`` (one row per film file, status from :data:`FILM_STATUSES`), ``errors`` and
+    ``summary.json``. A film that fails is reported and the run goes on. Per-film
+    results are cached under ``OUTPUT/.kyphoimg-cache`` keyed on the files' size and
+    modification time, so an interrupted run resumes where it stopped.
 
     Parameters
     ----------
@@ -308,10 +465,11 @@ def run_study(options: RunOptions) -> RunResult:
     pairs = [e for e in worklist if e.landmarks is not None]
     tasks = _tasks(o, pairs, worklist.timepoints)
     results, n_cached = _measure_films(o, tasks, out / ".kyphoimg-cache")
-    sets, films, film_errors = _collect(pairs, tasks, results, index, Path(o.dicom_dir))
+    sets, films, film_errors = _collect(worklist, pairs, results, index)
     errors += film_errors
-    tables, dropped = _tables(o, sets, films, errors, out)
+    tables, dropped = _tables(o, sets, films, errors, worklist.timepoints)
     tables, written, key_note = _write_tables(o, tables, out)
+    failed = _failures(tables["errors"])
     summary = {
         "kyphoimg_version": __version__,
         "executor": executor_name(o.jobs, o.scheduler),
@@ -321,9 +479,11 @@ def run_study(options: RunOptions) -> RunResult:
         "films_measured": len(sets),
         "films_from_cache": n_cached,
         "films_not_annotated": int((films["status"] == "not_annotated").sum()),
+        "films_by_status": {s: int((films["status"] == s).sum()) for s in FILM_STATUSES},
         "vertebra_rows": int(len(tables["measures"])),
         "treated_vertebrae": int(len(tables["features"])),
-        "problems": int(len(tables["errors"])),
+        "problems": int(failed.sum()),
+        "warnings": int((~failed).sum()),
         "clinical_columns_dropped_as_identifiers": dropped,
         "pseudonymised": o.pseudonymise,
         "seconds": round(time.perf_counter() - t0, 3),
@@ -345,7 +505,11 @@ def run_study(options: RunOptions) -> RunResult:
 
 
 def _scan(o: RunOptions) -> tuple[pd.DataFrame, list[ErrorRow]]:
-    """Index the study's files from their headers; unreadable files become error rows."""
+    """Index the study's files from their headers; unreadable films become error rows.
+
+    A file named like a film that is not DICOM gets a warning row: it is listed in
+    ``films.csv``, but it may as well be a note saved with the wrong name.
+    """
     dicom_dir = Path(o.dicom_dir)
     index = scan(dicom_dir, progress=o.progress, jobs=1 if o.scheduler else o.jobs)
     bad = index["status"] == "error"
@@ -353,7 +517,17 @@ def _scan(o: RunOptions) -> tuple[pd.DataFrame, list[ErrorRow]]:
         (str(dicom_dir / p), None, None, f"{dicom_dir / p}: {r}")
         for p, r in zip(index.loc[bad, "path"], index.loc[bad, "reason"], strict=True)
     ]
+    named = _named_like_films(index)
+    errors += [
+        (str(dicom_dir / p), None, None, f"{WARNING_PREFIX}{dicom_dir / p}: {r}; not measured")
+        for p, r in zip(index.loc[named, "path"], index.loc[named, "reason"], strict=True)
+    ]
     return index, errors
+
+
+def _named_like_films(index: pd.DataFrame) -> pd.Series:
+    """Index rows that are not DICOM although their name says they are."""
+    return (index["status"] == "not_dicom") & index["path"].str.lower().str.endswith(_FILM_SUFFIXES)
 
 
 def _file_counts(index: pd.DataFrame) -> dict[str, int]:
@@ -378,10 +552,14 @@ def _assigned(o: RunOptions, index: pd.DataFrame) -> dict[str, str]:
 def _tasks(o: RunOptions, entries: list[StudyEntry], timepoints: tuple[str, ...]) -> list[FilmTask]:
     """One task per film with a landmark file."""
     tasks = []
+    in_pool = o.scheduler is None and o.jobs > 1
     for e in entries:
         assert e.landmarks is not None
         data = e.landmarks.to_dict()
-        extra = f"{e.timepoint}|{timepoints}|{__version__}|{json.dumps(data, sort_keys=True)}"
+        extra = (
+            f"{_CACHE_FORMAT}|{e.timepoint}|{timepoints}|{__version__}|"
+            f"{json.dumps(data, sort_keys=True)}"
+        )
         tasks.append(
             FilmTask(
                 dicom=str(e.film_path),
@@ -390,6 +568,7 @@ def _tasks(o: RunOptions, entries: list[StudyEntry], timepoints: tuple[str, ...]
                 cache_key=_file_key(str(e.film_path), extra=extra),
                 landmark_data=data,
                 timepoints=timepoints,
+                in_pool=in_pool,
             )
         )
     return tasks
@@ -409,31 +588,44 @@ def _measure_films(
         else:
             todo.append(i)
     bar = tqdm(total=len(todo), desc="films", unit="film", disable=None if o.progress else True)
-    for j, result in run_tasks(
-        measure_film, [tasks[i] for i in todo], jobs=o.jobs, scheduler=o.scheduler
-    ):
-        i = todo[j]
-        results[i] = result
-        atomic_write_text(cache / f"{tasks[i].cache_key}.json", json.dumps(result))
-        bar.update()
-    bar.close()
+    try:
+        for j, result in _run(o, [tasks[i] for i in todo]):
+            i = todo[j]
+            results[i] = result
+            atomic_write_text(cache / f"{tasks[i].cache_key}.json", json.dumps(result))
+            bar.update()
+    finally:
+        bar.close()
     done = [r for r in results if r is not None]
     assert len(done) == len(tasks)
     return done, len(tasks) - len(todo)
 
 
+def _run(o: RunOptions, tasks: Sequence[FilmTask]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield ``(position, result)`` of every task.
+
+    Local processes work through a bounded window of films (``ordered_map``), so an
+    interrupted run stops after the films in hand instead of finishing the queue.
+    """
+    if o.scheduler is None and o.jobs > 1:
+        yield from enumerate(ordered_map(measure_film, tasks, jobs=o.jobs))
+    else:
+        yield from run_tasks(measure_film, tasks, jobs=o.jobs, scheduler=o.scheduler)
+
+
 def _collect(
+    worklist: Worklist,
     pairs: list[StudyEntry],
-    tasks: list[FilmTask],
     results: list[dict[str, Any]],
     index: pd.DataFrame,
-    folder: Path,
 ) -> tuple[list[LandmarkSet], pd.DataFrame, list[ErrorRow]]:
-    """Gather the measured sets, one ``films`` row per film (paired or not) and the errors."""
+    """Gather the measured sets, one ``films`` row per film file and the errors."""
+    folder = Path(worklist.folder)
+    spacing = dict(zip(index["path"], index["spacing_source"], strict=True))
     sets: list[LandmarkSet] = []
     errors: list[ErrorRow] = []
     film_rows: list[tuple[Any, ...]] = []
-    for pr, task, res in zip(pairs, tasks, results, strict=True):
+    for pr, res in zip(pairs, results, strict=True):
         errors += [(str(e[0]), e[1], e[2], str(e[3])) for e in res["errors"]]
         ls = (
             landmarks_from_dict(res["landmarks"], source=res["source"])
@@ -442,27 +634,54 @@ def _collect(
         )
         if ls is not None:
             sets.append(ls)
+        path = _index_path(pr, folder)
         film_rows.append(
             (
-                _index_path(pr, folder),
+                path,
                 str(pr.landmark_path),
-                ls.patient_id if ls else pr.patient_id,
-                ls.timepoint if ls else task.timepoint,
+                ls.patient_id if ls and ls.patient_id else pr.patient_id,
+                ls.timepoint if ls else pr.timepoint,
                 ls.image.sop_instance_uid if ls else pr.sop_instance_uid,
                 pr.paired_by,
-                ls.calibration.source if ls else None,
-                "measured" if ls else "failed",
-                "" if ls else "; ".join(e[3] for e in res["errors"]),
+                ls.calibration.source if ls else spacing.get(path),
+                res["status"],
+                res["reason"],
             )
         )
-    paired = {_index_path(pr, folder) for pr in pairs}
-    for p in index.loc[index["status"] == "ok", "path"]:
-        if p not in paired:
+    for e in worklist:
+        if e.landmarks is None:
+            path = _index_path(e, folder)
             film_rows.append(
-                (p, None, None, None, None, None, None, "not_annotated", "no landmark file")
-            )
+                (path, None, e.patient_id, e.timepoint, e.sop_instance_uid, None,
+                 spacing.get(path), "not_annotated", "no landmark file")
+            )  # fmt: skip
+    film_rows += _unmeasurable_rows(index)
     films = pd.DataFrame(film_rows, columns=list(FILM_COLUMNS)).sort_values("dicom", kind="stable")
-    return sets, films, errors
+    return sets, films.reset_index(drop=True), errors
+
+
+def _unmeasurable_rows(index: pd.DataFrame) -> list[tuple[Any, ...]]:
+    """``films`` rows of unreadable DICOM files and of not-DICOM files named like films."""
+    rows: list[tuple[Any, ...]] = []
+    for status, mask in (
+        ("unreadable", index["status"] == "error"),
+        ("not_dicom", _named_like_films(index)),
+    ):
+        for _, r in index[mask].iterrows():
+            rows.append(
+                (
+                    r["path"],
+                    None,
+                    r["patient_id"] if isinstance(r["patient_id"], str) else None,
+                    None,
+                    r["sop_instance_uid"] if isinstance(r["sop_instance_uid"], str) else None,
+                    None,
+                    r["spacing_source"] if isinstance(r["spacing_source"], str) else None,
+                    status,
+                    r["reason"],
+                )
+            )
+    return rows
 
 
 def _index_path(entry: StudyEntry, folder: Path) -> str:
@@ -475,11 +694,10 @@ def _tables(
     sets: list[LandmarkSet],
     films: pd.DataFrame,
     errors: list[ErrorRow],
-    out: Path,
+    timepoints: tuple[str, ...],
 ) -> tuple[dict[str, pd.DataFrame], list[str]]:
     """Build the measures, images, features (with clinical columns) and errors tables."""
-    errors = errors + list(missing_points(sets).itertuples(index=False, name=None))
-    measures = measures_table(sets)
+    measures = measures_table(sets, skip_fractured_references=o.skip_fractured_references)
     images = images_table(sets)
     clinical: pd.DataFrame | None = None
     dropped: list[str] = []
@@ -487,19 +705,84 @@ def _tables(
         clinical = read_table(o.clinical)
         if not o.keep_identifiers:
             clinical, dropped = drop_identifiers(clinical)
-    try:
-        features = features_table(measures, order=o.timepoints, clinical=clinical)
-    except KyphoimgError as exc:
-        errors.append((str(out), None, None, f"features: {exc}"))
-        features = features_table(measures.iloc[0:0], order=o.timepoints)
+    features, feature_errors = _features(o, measures, sets, clinical, timepoints)
     tables = {
         "measures": measures,
         "images": images,
         "features": features,
         "films": films,
-        "errors": pd.DataFrame(errors, columns=list(ERROR_COLUMNS)).drop_duplicates(),
+        "errors": pd.DataFrame(errors + feature_errors, columns=list(ERROR_COLUMNS))
+        .drop_duplicates()
+        .reset_index(drop=True),
     }
     return tables, dropped
+
+
+def _features(
+    o: RunOptions,
+    measures: pd.DataFrame,
+    sets: list[LandmarkSet],
+    clinical: pd.DataFrame | None,
+    timepoints: tuple[str, ...],
+) -> tuple[pd.DataFrame, list[ErrorRow]]:
+    """Build the features table, leaving out only what cannot be in it, with error rows.
+
+    A patient with two films at one time point is left out (the reader must choose one);
+    a clinical table that cannot be joined is reported and the features are kept without
+    it; patients without a clinical row get a warning row.
+    """
+    measures, errors = _drop_duplicate_films(measures, sets)
+    try:
+        features = features_table(measures, order=timepoints, clinical=clinical)
+    except KyphoimgError as exc:
+        errors.append((str(o.clinical or o.output), None, None, f"features: {exc}"))
+        try:
+            features = features_table(measures, order=timepoints)
+        except KyphoimgError:  # pragma: no cover - defensive: every row is in the order
+            features = features_table(measures.iloc[0:0], order=timepoints)
+        return features, errors
+    if clinical is not None:
+        missing = patients_without_clinical(features, clinical)
+        if missing:
+            errors.append(
+                (
+                    str(o.clinical),
+                    None,
+                    None,
+                    f"{WARNING_PREFIX}{o.clinical}: no row for patient(s) {', '.join(missing)}, "
+                    "who have features: their clinical columns are empty; add them to the "
+                    "clinical table (patient_id as in the landmark files)",
+                )
+            )
+    return features, errors
+
+
+def _drop_duplicate_films(
+    measures: pd.DataFrame, sets: list[LandmarkSet]
+) -> tuple[pd.DataFrame, list[ErrorRow]]:
+    """Leave out patients with an index vertebra measured on two films of one time point."""
+    idx = measures[measures["is_index"].astype(bool)]
+    dup = idx.duplicated(["patient_id", "level", "timepoint"], keep=False)
+    if not dup.any():
+        return measures, []
+    files: dict[tuple[Any, Any], list[str]] = {}
+    for ls in sets:
+        files.setdefault((ls.patient_id, ls.timepoint), []).append(ls.where)
+    errors: list[ErrorRow] = []
+    for (pid, level, tp), _ in idx[dup].groupby(["patient_id", "level", "timepoint"], sort=True):
+        names = files.get((pid, tp), [])
+        errors.append(
+            (
+                names[0] if names else str(pid),
+                str(level),
+                None,
+                f"patient {pid} level {level} is measured on {len(names)} films at time point "
+                f"{tp} ({', '.join(names)}): the patient is left out of the features table; "
+                "keep one film per time point (correct the others' time point)",
+            )
+        )
+    bad = set(idx.loc[dup, "patient_id"])
+    return measures[~measures["patient_id"].isin(bad)], errors
 
 
 def _write_tables(
@@ -522,5 +805,20 @@ def _write_tables(
         for fmt in o.formats:
             written += write_table(tables[name], out / f"{name}.{fmt}")
     written += write_table(tables["films"], out / "films.csv", dictionary=False)
+    written.append(_write_films_dictionary(tables["films"], out / "films.csv"))
     written += write_table(tables["errors"], out / "errors.csv", dictionary=False)
+    if o.errors is not None:
+        written += write_table(tables["errors"], o.errors, dictionary=False)
     return tables, written, key_note
+
+
+def _write_films_dictionary(films: pd.DataFrame, path: Path) -> Path:
+    """Write ``films.dictionary.csv``: the status vocabulary spelt out."""
+    dic = data_dictionary(films.columns).set_index("column")
+    vocabulary = "; ".join(f"{k}: {v}" for k, v in FILM_STATUSES.items())
+    dic.loc["status", ["definition_id", "description", "source"]] = ["K-film", vocabulary, ""]
+    for column, note in _FILM_COLUMN_NOTES.items():
+        dic.loc[column, ["definition_id", "description", "source"]] = ["K-film", note, ""]
+    side = dictionary_path(path)
+    atomic_write_text(side, dic.reset_index().to_csv(index=False))
+    return side

@@ -3,12 +3,17 @@
 Every command takes ``-o/--output``; the table format follows the extension (``.csv``,
 ``.parquet``, ``.xlsx``) and a data dictionary is written beside it. Bad inputs are
 reported after everything else has been measured; the exit code is 0 only when nothing
-failed (1: some input failed or lacks points, 2: usage error, found before any work).
+failed (1: some input failed or lacks points, 2: usage error, found before any work or a
+missing optional extra, 130: interrupted by Ctrl+C). Warnings (messages starting with
+``warning:``) are listed but do not change the exit code. Every command's ``--help`` ends
+with examples.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,12 +22,17 @@ from typing import cast
 import pandas as pd
 
 from ._version import __version__
-from .batch import RunOptions, run_study
+from .batch import FILM_STATUSES, WARNING_PREFIX, RunOptions, RunResult, run_study
 from .dicom import SCAN_COLUMNS, scan, scan_to_csv
 from .errors import ERROR_COLUMNS, KyphoimgError
 from .export import TABLE_FORMATS, read_table, write_dictionary, write_table
 from .landmarks import missing_points, read_landmark_files
-from .longitudinal import DEFAULT_TIMEPOINTS, RecompressionRule, features_table
+from .longitudinal import (
+    DEFAULT_TIMEPOINTS,
+    RecompressionRule,
+    features_table,
+    patients_without_clinical,
+)
 from .measure import images_table, measures_table
 from .sr import export_sr_files, import_sr_files
 from .timepoints import assign_timepoints
@@ -43,14 +53,30 @@ def _check_outputs(*paths: Path | None) -> None:
             )
 
 
-def _report_errors(errors: pd.DataFrame, errors_output: Path | None) -> None:
-    if errors_output is not None:  # written even when empty, so no stale report survives
+def _is_warning(errors: pd.DataFrame) -> pd.Series:
+    return errors["error"].astype(str).str.startswith(WARNING_PREFIX)
+
+
+def _failed(errors: pd.DataFrame) -> bool:
+    """Whether an errors table holds a failure (warnings aside): exit code 1."""
+    return bool((~_is_warning(errors)).any())
+
+
+def _report_errors(errors: pd.DataFrame, errors_output: Path | None, *, write: bool = True) -> None:
+    if errors_output is not None and write:  # written even when empty: no stale report
         write_table(errors, errors_output, dictionary=False)
     if errors.empty:
         return
-    print(f"\n{len(errors)} problem(s) in the inputs:", file=sys.stderr)
-    for msg in errors["error"]:
-        print(f"  - {msg}", file=sys.stderr)
+    warn = _is_warning(errors)
+    problems, notes = errors.loc[~warn, "error"], errors.loc[warn, "error"]
+    if len(problems):
+        print(f"\n{len(problems)} problem(s) in the inputs:", file=sys.stderr)
+        for msg in problems:
+            print(f"  - {msg}", file=sys.stderr)
+    if len(notes):
+        print(f"\n{len(notes)} warning(s):", file=sys.stderr)
+        for msg in notes:
+            print(f"  - {str(msg).removeprefix(WARNING_PREFIX)}", file=sys.stderr)
     if errors_output is not None:
         print(f"problems written to {errors_output}", file=sys.stderr)
 
@@ -89,6 +115,17 @@ def _measure_args(p: argparse.ArgumentParser) -> None:
         help="do not count points missing from annotated vertebrae as failures "
         "(they are still NaN with a reason in the tables)",
     )
+    _add_reference_option(p)
+
+
+def _add_reference_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--skip-fractured-references",
+        action="store_true",
+        help="height ratios (AHR, MHR, PHR), compression and Genant grade: skip a fractured "
+        "neighbour (index level, or Genant grade >= 1) for the next non-fractured vertebra; "
+        "the levels used are named in ahr_reference_levels (default: adjacent vertebrae)",
+    )
 
 
 def _measure(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list]:
@@ -103,6 +140,7 @@ def _measure(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame, pd.D
         genant_reference=args.genant_reference,
         normative=normative,
         sd_threshold=args.sd_threshold,
+        skip_fractured_references=args.skip_fractured_references,
     )
     return measures, images_table(sets), errors, sets
 
@@ -117,7 +155,7 @@ def _cmd_measure(args: argparse.Namespace) -> int:
             print(f"wrote {path}")
     _summary(measures, sets)
     _report_errors(errors, args.errors)
-    return 1 if len(errors) else 0
+    return 1 if _failed(errors) else 0
 
 
 def _summary(measures: pd.DataFrame, sets: list) -> None:
@@ -134,7 +172,8 @@ def _summary(measures: pd.DataFrame, sets: list) -> None:
         )
 
 
-def _features(args: argparse.Namespace, measures: pd.DataFrame) -> pd.DataFrame:
+def _features(args: argparse.Namespace, measures: pd.DataFrame) -> tuple[pd.DataFrame, list]:
+    """Build the features table, and a warning row naming patients the clinical table lacks."""
     clinical = read_table(args.clinical) if args.clinical else None
     rule = RecompressionRule(
         height_loss_pct=args.recompression_loss_pct,
@@ -145,7 +184,7 @@ def _features(args: argparse.Namespace, measures: pd.DataFrame) -> pd.DataFrame:
         baseline=args.recompression_baseline,
         min_loss_mm=args.recompression_min_loss_mm,
     )
-    return features_table(
+    features = features_table(
         measures,
         order=args.timepoints.split(",") if args.timepoints else None,
         clinical=clinical,
@@ -154,12 +193,28 @@ def _features(args: argparse.Namespace, measures: pd.DataFrame) -> pd.DataFrame:
         reduction_rate=args.reduction_rate,
         recompression=rule,
     )
+    missing = patients_without_clinical(features, clinical) if clinical is not None else []
+    notes = [
+        (
+            str(args.clinical),
+            None,
+            None,
+            f"{WARNING_PREFIX}{args.clinical}: no row for patient(s) {', '.join(missing)}, "
+            "who have features: their clinical columns are empty; add them to the clinical "
+            "table (patient_id as in the landmark files)",
+        )
+    ]
+    return features, notes if missing else []
 
 
 def _cmd_features(args: argparse.Namespace) -> int:
     _check_outputs(args.output, args.measures_output, args.errors)
     measures, _, errors, sets = _measure(args)
-    features = _features(args, measures)
+    features, notes = _features(args, measures)
+    if notes:
+        errors = pd.concat(
+            [errors, pd.DataFrame(notes, columns=list(ERROR_COLUMNS))], ignore_index=True
+        )
     for path in write_table(features, args.output):
         print(f"wrote {path}")
     if args.measures_output:
@@ -168,11 +223,42 @@ def _cmd_features(args: argparse.Namespace) -> int:
     _summary(measures, sets)
     print(f"{len(features)} treated vertebra(e) in the features table")
     _report_errors(errors, args.errors)
-    return 1 if len(errors) else 0
+    return 1 if _failed(errors) else 0
+
+
+#: Packages of the ``stats`` extra that ``report`` and ``demo`` need.
+_STATS_EXTRA = ("statsmodels", "pingouin", "sklearn", "matplotlib")
+
+
+def _missing_stats_extra(command: str) -> int | None:
+    """Return 2 (after a one-line message) when the ``stats`` extra is not installed."""
+    for name in _STATS_EXTRA:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            return _stats_message(command, name)
+    return None
+
+
+def _stats_message(command: str, name: str | None) -> int:
+    print(
+        f"kyphoimg {command} needs the statistics extra ({name or 'a package'} is not "
+        "installed): pip install 'kyphoimg[stats]'",
+        file=sys.stderr,
+    )
+    return 2
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
+    missing = _missing_stats_extra("demo")
+    if missing is not None:
+        return missing
+    try:
+        from .demo import run_demo
+    except ImportError as exc:
+        return _stats_message("demo", exc.name)
 
     out = Path(args.output)
     result = run_demo(out, data=args.data)
@@ -207,7 +293,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         print(f"statistics report on the SIMULATED {name} cohort: {paths['html']}")
     problems = pd.concat([run.errors, result["sr_errors"]], ignore_index=True)
     _report_errors(problems, None)
-    return 1 if len(problems) else 0
+    return 1 if _failed(problems) else 0
 
 
 def _jobs(text: str) -> int:
@@ -257,35 +343,97 @@ def _scan_summary(n: int, counts: dict[str, int], index: pd.DataFrame) -> int:
     return 1 if len(bad) else 0
 
 
+# [run] keys of a study TOML: the command-line option names ("-" or "_" alike; STUDY is
+# "study"), each with the RunOptions field it sets and how its value is read.
+_TOML_KEYS: dict[str, tuple[str, str]] = {
+    "study": ("dicom_dir", "path"),
+    "output": ("output", "path"),
+    "landmarks": ("landmarks_dir", "path"),
+    "clinical": ("clinical", "path"),
+    "surgery": ("surgery", "path"),
+    "errors": ("errors", "path"),
+    "timepoints": ("timepoints", "list"),
+    "format": ("formats", "list"),
+    "jobs": ("jobs", "jobs"),
+    "scheduler": ("scheduler", "value"),
+    "salt": ("salt", "value"),
+    "rater": ("rater", "value"),
+    "pseudonymise": ("pseudonymise", "value"),
+    "keep_identifiers": ("keep_identifiers", "value"),
+    "skip_fractured_references": ("skip_fractured_references", "value"),
+    "no_resume": ("resume", "negated"),
+    "resume": ("resume", "value"),
+    "progress": ("progress", "value"),
+}
+# Keys of earlier releases (the RunOptions field names), still read, with a note.
+_TOML_DEPRECATED = {"dicom_dir": "study", "landmarks_dir": "landmarks", "formats": "format"}
+
+
+def _toml_value(kind: str, value: object, base: Path) -> object:
+    if kind == "path":
+        return base / str(value)
+    if kind == "list":
+        items = value.split(",") if isinstance(value, str) else value
+        return tuple(str(v).strip() for v in cast(list, items))
+    if kind == "jobs":
+        try:
+            return _jobs(str(value))
+        except argparse.ArgumentTypeError as exc:
+            raise _UsageError(f"jobs: {exc}") from None
+    if kind == "negated":
+        return not value
+    return value
+
+
+def _toml_run_table(study: Path) -> dict[str, object]:
+    """Read the [run] table of a study TOML into RunOptions fields (paths beside the file)."""
+    import tomllib
+
+    try:
+        data = tomllib.loads(study.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise _UsageError(f"{study}: cannot read the study file ({exc})") from None
+    run = data.get("run", data)
+    keys: dict[str, tuple[str, object]] = {}
+    unknown = []
+    for raw, value in run.items():
+        if isinstance(value, dict):
+            continue  # another table ([data], [outcome] ... of the report)
+        key = raw.replace("-", "_")
+        if key in _TOML_DEPRECATED:
+            new = _TOML_DEPRECATED[key]
+            print(
+                f"kyphoimg: note: {study}: [run] key '{raw}' is deprecated: use '{new}' "
+                f"(the option's name, as in --{new})",
+                file=sys.stderr,
+            )
+            key = new
+        if key not in _TOML_KEYS:
+            unknown.append(raw)
+        elif key in keys:
+            raise _UsageError(f"{study}: [run] has both '{keys[key][0]}' and '{raw}'; keep '{key}'")
+        else:
+            keys[key] = (raw, value)
+    if unknown:
+        known = ", ".join(k.replace("_", "-") for k in _TOML_KEYS)
+        raise _UsageError(
+            f"{study}: unknown key(s) {', '.join(sorted(unknown))} in [run]; known: {known}"
+        )
+    if "study" not in keys:
+        raise _UsageError(f"{study}: [run] needs study (the folder of films and landmark files)")
+    values = {}
+    for key, (_, value) in keys.items():
+        name, kind = _TOML_KEYS[key]
+        values[name] = _toml_value(kind, value, study.parent)
+    return values
+
+
 def _run_options(args: argparse.Namespace) -> RunOptions:
     """Options from a study TOML (when STUDY is a .toml file) overridden by the command line."""
     study = Path(args.study)
     values: dict[str, object] = {}
     if study.suffix.lower() == ".toml":
-        import tomllib
-
-        try:
-            data = tomllib.loads(study.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise _UsageError(f"{study}: cannot read the study file ({exc})") from None
-        run = data.get("run", data)
-        known = set(RunOptions.__dataclass_fields__)
-        unknown = sorted(k for k in run if k not in known and not isinstance(run[k], dict))
-        if unknown:
-            raise _UsageError(
-                f"{study}: unknown key(s) {', '.join(unknown)} in [run]; "
-                f"known: {', '.join(sorted(known))}"
-            )
-        base = study.parent
-        for k, v in run.items():
-            if k in ("dicom_dir", "output", "landmarks_dir", "clinical", "surgery"):
-                values[k] = base / str(v)
-            elif k in ("timepoints", "formats"):
-                values[k] = tuple(v)
-            elif k in known:
-                values[k] = v
-        if "dicom_dir" not in values:
-            raise _UsageError(f"{study}: [run] needs dicom_dir")
+        values = _toml_run_table(study)
     else:
         values["dicom_dir"] = study
     cli = {
@@ -299,9 +447,10 @@ def _run_options(args: argparse.Namespace) -> RunOptions:
         "scheduler": args.scheduler,
         "salt": args.salt,
         "rater": args.rater,
+        "errors": args.errors,
     }
     values.update({k: v for k, v in cli.items() if v is not None})
-    for flag in ("pseudonymise", "keep_identifiers"):
+    for flag in ("pseudonymise", "keep_identifiers", "skip_fractured_references"):
         if getattr(args, flag):
             values[flag] = True
     if args.no_resume:
@@ -312,6 +461,7 @@ def _run_options(args: argparse.Namespace) -> RunOptions:
     bad = [f for f in formats if f".{f}" not in TABLE_FORMATS]
     if bad:
         raise _UsageError(f"unknown format(s) {', '.join(bad)}; use csv, parquet or xlsx")
+    _check_outputs(cast(Path | None, values.get("errors")))
     return RunOptions(progress=True, **values)  # type: ignore[arg-type]
 
 
@@ -326,6 +476,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         f"{s['films_not_annotated']} not annotated; {s['vertebra_rows']} vertebra rows, "
         f"{s['treated_vertebrae']} treated vertebra(e); {s['seconds']} s"
     )
+    _print_film_statuses(result, options)
     if s["clinical_columns_dropped_as_identifiers"]:
         print(
             "clinical columns dropped as direct identifiers: "
@@ -335,10 +486,26 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if "key_table" in s:
         print(s["key_table"])
     print(f"outputs in {options.output}")
-    _report_errors(result.errors, None)
-    if not result.ok:
+    _report_errors(result.errors, options.errors, write=False)
+    if not result.errors.empty:
         print(f"errors listed in {Path(options.output) / 'errors.csv'}", file=sys.stderr)
     return 0 if result.ok else 1
+
+
+def _print_film_statuses(result: RunResult, options: RunOptions) -> None:
+    """Films by status (films.csv) when not all were measured; how to open unannotated ones."""
+    counts = result.summary["films_by_status"]
+    if any(n for status, n in counts.items() if status != "measured"):
+        parts = [f"{n} {status.replace('_', ' ')}" for status, n in counts.items() if n]
+        print(f"films: {', '.join(parts)} (films.csv says why)")
+    n = counts["not_annotated"]
+    if n:
+        command = f"kyphoimg view {shlex.quote(str(options.dicom_dir))}"
+        if options.rater:
+            command += f" --rater {options.rater}"
+        if options.timepoints:
+            command += f" --timepoints {shlex.quote(','.join(options.timepoints))}"
+        print(f"{n} film(s) not annotated: to place their points, open the study with\n  {command}")
 
 
 def _cmd_sr(args: argparse.Namespace) -> int:
@@ -368,13 +535,17 @@ def _cmd_view(args: argparse.Namespace) -> int:
         )
         return 2
     timepoints = tuple(args.timepoints.split(",")) if args.timepoints else None
-    return int(
-        launch([str(p) for p in args.files], rater=args.rater, timepoints=timepoints)
-    )
+    return int(launch([str(p) for p in args.files], rater=args.rater, timepoints=timepoints))
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from .stats import report
+    missing = _missing_stats_extra(args.command)
+    if missing is not None:
+        return missing
+    try:
+        from .stats import report
+    except ImportError as exc:
+        return _stats_message(args.command, exc.name)
 
     written = report(args.study, args.output)
     for name, path in written.items():
@@ -425,9 +596,12 @@ def _add_features_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--recompression-height",
-        choices=("ha", "hm", "hp", "ahr", "max_loss"),
-        default="ha",
-        help="height followed for recompression (default ha)",
+        choices=("ahr", "ha", "hm", "hp", "max_loss"),
+        default=None,
+        help="height followed for recompression (default ahr: the anterior height ratio to "
+        "the adjacent vertebrae, which cancels magnification differences between films; "
+        "ha, hm, hp follow a body height in mm and are the default only with "
+        "--recompression-min-loss-mm)",
     )
     p.add_argument(
         "--recompression-baseline",
@@ -444,6 +618,92 @@ def _add_features_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--measures-output", type=Path, metavar="FILE", help="also write the measures table"
     )
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Wrap one-paragraph descriptions; keep laid-out text (the examples) as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" in text:
+            return super()._fill_text(text, width, indent)
+        return argparse.HelpFormatter._fill_text(self, text, width, indent)
+
+
+_EXIT_CODES = """exit codes:
+  0    every film measured, or only films not annotated yet (nothing failed)
+  1    some input failed or was refused (listed on stderr and in errors.csv)
+  2    usage error, found before any work
+  130  interrupted (Ctrl+C); run the same command again to resume
+"""
+
+#: Real invocations shown at the end of each command's --help (run from the project
+#: folder, the sample_dicom paths work as printed).
+_EXAMPLES: dict[str, tuple[str, ...]] = {
+    "kyphoimg": (
+        "kyphoimg run sample_dicom -o results",
+        "kyphoimg measure sample_dicom -o measures.csv --images-output images.csv",
+        "kyphoimg COMMAND --help",
+    ),
+    "measure": (
+        "kyphoimg measure sample_dicom -o measures.csv --images-output images.csv",
+        "kyphoimg measure sample_dicom/P002/pre.landmarks.json -o p002.xlsx --errors errors.csv",
+        "kyphoimg measure sample_dicom -o measures.csv --skip-fractured-references",
+    ),
+    "features": (
+        "kyphoimg features sample_dicom --clinical sample_dicom/clinical.csv -o features.csv",
+        "kyphoimg features landmarks/ --timepoints pre,post,6m,last -o features.xlsx",
+        "kyphoimg features sample_dicom -o f.csv --recompression-height ha --measures-output m.csv",
+    ),
+    "scan": (
+        "kyphoimg scan sample_dicom -o index.csv",
+        "kyphoimg scan exports/ -o index.csv --surgery surgery.csv",
+        "kyphoimg scan /pacs/export -o index.csv --jobs 4",
+    ),
+    "run": (
+        "kyphoimg run sample_dicom -o results",
+        "kyphoimg run study/ -o results/ --clinical clinical.xlsx --jobs 4 --format csv,xlsx",
+        'kyphoimg run study.toml        # [run] study = "study/", output = "results/", ...',
+    ),
+    "sr": (
+        "kyphoimg sr export sample_dicom --dicom sample_dicom -o sr/",
+        "kyphoimg sr import sr/ -o landmarks/",
+    ),
+    "export": (
+        "kyphoimg sr export sample_dicom --dicom sample_dicom -o sr/",
+        "kyphoimg sr export study/P001/pre.landmarks.json --dicom study/ -o sr/ --observer AB",
+    ),
+    "import": (
+        "kyphoimg sr import sr/ -o landmarks/",
+        "kyphoimg sr import reader1.sr.dcm reader2.sr.dcm -o landmarks/",
+    ),
+    "report": (
+        "kyphoimg report analysis.toml -o report/",
+        "kyphoimg report study.toml -o report/   # [data], [outcome], ...: docs/statistics.md",
+    ),
+    "view": (
+        "kyphoimg view sample_dicom",
+        "kyphoimg view sample_dicom/P001/pre.dcm sample_dicom/P001/post.dcm",
+    ),
+    "demo": (
+        "kyphoimg demo",
+        "kyphoimg demo -o /tmp/kyphoimg-demo --data sample_dicom",
+    ),
+}
+_EXAMPLES["stats"] = _EXAMPLES["report"]
+
+
+def _add_examples(
+    parser: argparse.ArgumentParser,
+    sub: argparse._SubParsersAction,
+    sr_sub: argparse._SubParsersAction,
+) -> None:
+    """End every command's --help with real invocations (and run's with its exit codes)."""
+    commands = {"kyphoimg": parser, **sub.choices}
+    commands.update({name: p for name, p in sr_sub.choices.items()})
+    for name, p in commands.items():
+        lines = "\n".join(f"  {line}" for line in _EXAMPLES[name])
+        p.formatter_class = _HelpFormatter
+        p.epilog = (_EXIT_CODES + "\n" if name == "run" else "") + f"examples:\n{lines}\n"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -525,7 +785,10 @@ def build_parser() -> argparse.ArgumentParser:
         "TOML with a [run] table): scan, pair each film with its landmark file, assign time "
         "points, measure every film (in parallel), derive features, join the clinical table and "
         "export with data dictionaries, films.csv, errors.csv and summary.json. An interrupted "
-        "run resumes where it stopped. Exit code 0 only when nothing failed.",
+        "run resumes where it stopped. films.csv gives each film a status ("
+        + ", ".join(FILM_STATUSES)
+        + ") and the reason. A study TOML's [run] keys are the option names (study, output, "
+        "landmarks, format, errors, ...).",
     )
     p.add_argument("study", metavar="STUDY", help="study folder, or a study .toml file")
     p.add_argument("-o", "--output", type=Path, help="output folder")
@@ -561,6 +824,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep clinical columns that name direct identifiers (names, birth dates, addresses)",
     )
     p.add_argument("--no-resume", action="store_true", help="recompute every film")
+    p.add_argument(
+        "--errors",
+        type=Path,
+        metavar="FILE",
+        help="also write the problems (file, level, point, error) to this table",
+    )
+    _add_reference_option(p)
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser(
@@ -585,17 +855,24 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("-o", "--output", type=Path, required=True, help="output folder")
     q.set_defaults(func=_cmd_sr)
 
-    p = sub.add_parser(
-        "report",
-        aliases=["stats"],
-        help="outcome statistics report from a study TOML (HTML + XLSX)",
-        description="Run the outcome statistics a study TOML describes (Table 1, time points, "
-        "correlation, logistic regression, ROC with DeLong CIs) and write one self-contained "
-        "HTML report, an XLSX workbook and the figures. Every p-value names its test.",
-    )
-    p.add_argument("study", type=Path, metavar="STUDY", help="study .toml (see docs/statistics.md)")
-    p.add_argument("-o", "--output", type=Path, required=True, help="output folder")
-    p.set_defaults(func=_cmd_report)
+    # 'stats': the alias docs/statistics.md names; a parser of its own so that its usage and
+    # errors say 'kyphoimg stats', but not listed among the commands.
+    for name in ("report", "stats"):
+        listed = {"help": "outcome statistics report from a study TOML (HTML + XLSX)"}
+        p = sub.add_parser(
+            name,
+            **(listed if name == "report" else {}),
+            description=("Same as 'kyphoimg report'. " if name == "stats" else "")
+            + "Run the outcome statistics a study TOML describes (Table 1, time points, "
+            "correlation, logistic regression, ROC with DeLong CIs) and write one self-contained "
+            "HTML report, an XLSX workbook and the figures. Every p-value names its test. Needs "
+            "the statistics extra: pip install 'kyphoimg[stats]'.",
+        )
+        p.add_argument(
+            "study", type=Path, metavar="STUDY", help="study .toml (see docs/statistics.md)"
+        )
+        p.add_argument("-o", "--output", type=Path, required=True, help="output folder")
+        p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser(
         "view",
@@ -636,6 +913,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="films + landmark files + clinical.csv (default: ./sample_dicom, else generated)",
     )
     p.set_defaults(func=_cmd_demo)
+    _add_examples(parser, sub, sr_sub)
     return parser
 
 
@@ -645,6 +923,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
+    except KeyboardInterrupt:
+        resume = "; run the same command again to resume" if args.command == "run" else ""
+        print(f"kyphoimg: interrupted{resume}", file=sys.stderr)
+        return 130
     except _UsageError as exc:
         print(f"kyphoimg: error: {exc}", file=sys.stderr)
         return 2

@@ -34,7 +34,12 @@ _ENTRIES: dict[str, tuple[str, str, str, str]] = {
     "image": ("", "K-image", "image path relative to its landmark file", ""),
     "rater": ("", "K-rater", "reader who placed the landmarks", ""),
     "level": ("", "K-level", "vertebral level (C2-C7, T1-T12, L1-L5, S1)", ""),
-    "scheme": ("", "K-scheme", "landmark scheme: 6pt, 4pt (lateral) or ap4 (coronal)", "README.md, Landmark files"),
+    "scheme": (
+        "",
+        "K-scheme",
+        "landmark scheme: 6pt, 4pt (lateral) or ap4 (coronal)",
+        "README.md, Landmark files",
+    ),
     "spacing_source": (
         "",
         "K-spacing",
@@ -141,6 +146,14 @@ _ENTRIES: dict[str, tuple[str, str, str, str]] = {
         "%",
         "M-ahr",
         "posterior height ratio (retained): 100 x Hp / mean(Hp of adjacent)",
+        _STSG,
+    ),
+    "ahr_reference_levels": (
+        "",
+        "M-ahr",
+        "levels whose heights were the reference of ahr_pct, mhr_pct, phr_pct, compression "
+        "and the adjacent Genant grade (cranial,caudal): fractured neighbours (index levels, "
+        "morphometric Genant grade >= 1) skipped for the next non-fractured vertebra",
         _STSG,
     ),
     "compression_pct": (
@@ -335,7 +348,8 @@ _ENTRIES: dict[str, tuple[str, str, str, str]] = {
     "recompression_rule": (
         "",
         "L-recompression",
-        "thresholds, height and baseline that defined recompression",
+        "thresholds, height and baseline that defined recompression, and whether the "
+        "height basis cancels magnification (default: ahr, a ratio to the adjacent vertebrae)",
         _YU,
     ),
     "last_timepoint": ("", "L-loss", "which follow-up was used as 'last' for this vertebra", ""),

@@ -28,6 +28,7 @@ __all__ = [
     "FEATURE_MEASURES",
     "RecompressionRule",
     "features_table",
+    "patients_without_clinical",
 ]
 
 #: Default time-point order; follow-ups named otherwise need an explicit ``order``.
@@ -65,9 +66,28 @@ _FINDING_PREFERENCE = {
 }
 
 
+_HEIGHT_BASIS = {
+    "ahr": "anterior height ratio to the adjacent vertebrae, magnification cancels",
+    "max_loss": "percentage points of the largest loss vs the adjacent vertebrae, "
+    "magnification cancels",
+    **{
+        h: "body height in mm (px when uncalibrated), magnification not cancelled"
+        for h in ("ha", "hm", "hp")
+    },
+}
+
+
 @dataclass(frozen=True)
 class RecompressionRule:
     """Definition of recompression (refracture of a treated vertebra) at follow-up.
+
+    By default the height followed is the anterior height ratio to the adjacent
+    vertebrae (``ahr``): each film's index vertebra is measured against its own
+    neighbours, so a difference of magnification between the baseline and the follow-up
+    film (patient-to-detector distance, another room) cancels. Millimetres do not
+    compare across such films: detector-plane mm carry each film's magnification, and
+    even estimated patient-plane mm (ERMF) carry the error of a nominal factor, so a
+    body height in mm (``height="ha"``) is kept as a named variant, not the default.
 
     Parameters
     ----------
@@ -75,27 +95,32 @@ class RecompressionRule:
         Threshold of height loss in percent (default 15; Yu et al. 2017).
     angle_increase_deg : float or None
         Threshold of kyphotic-angle increase in degrees (default 10); None disables it.
-    height : {"ha", "hm", "hp", "ahr", "max_loss"}
-        Which height is followed: a body height (mm when both films are calibrated,
-        pixels otherwise), the anterior height ratio, or the increase of the maximum
-        loss (percentage points).
+    height : {"ahr", "ha", "hm", "hp", "max_loss"}, optional
+        Which height is followed: the anterior height ratio (default), a body height (mm
+        when both films share a calibration source, pixels when neither is calibrated;
+        magnification differences between the films are *not* cancelled), or the
+        increase of the maximum loss (percentage points). Left unset with a
+        ``min_loss_mm`` it is ``ha``, the height that criterion is defined on.
     baseline : {"post", "pre"}
         The film losses are measured against (``"pre"`` gives "vertebral height
         deterioration").
     min_loss_mm : float or None
         Additionally require this absolute loss in mm (Black et al. 1999 use 4 mm with
-        20 %); None disables it.
+        20 %); None disables it. It needs a body height (``ha``, ``hm``, ``hp``).
     """
 
     height_loss_pct: float = 15.0
     angle_increase_deg: float | None = 10.0
-    height: str = "ha"
+    height: str | None = None  # None: resolved in __post_init__ (ahr, or ha with min_loss_mm)
     baseline: str = "post"
     min_loss_mm: float | None = None
 
     def __post_init__(self) -> None:
-        if self.height not in ("ha", "hm", "hp", "ahr", "max_loss"):
-            raise ValueError(f"height={self.height!r}; use ha, hm, hp, ahr or max_loss")
+        if self.height is None:
+            # The Black et al. rule is a mm rule: its 4 mm apply to a body height.
+            object.__setattr__(self, "height", "ahr" if self.min_loss_mm is None else "ha")
+        if self.height not in _HEIGHT_BASIS:
+            raise ValueError(f"height={self.height!r}; use ahr, ha, hm, hp or max_loss")
         if self.baseline not in ("post", "pre"):
             raise ValueError(f"baseline={self.baseline!r}; use 'post' or 'pre'")
         if self.min_loss_mm is not None and self.height not in ("ha", "hm", "hp"):
@@ -105,9 +130,20 @@ class RecompressionRule:
             )
 
     def describe(self) -> str:
-        """Return the rule as text, recorded in the ``recompression_rule`` column."""
+        """Return the rule as text, recorded in the ``recompression_rule`` column.
+
+        Returns
+        -------
+        str
+            Thresholds, the height followed and whether its basis cancels magnification,
+            e.g. ``height_loss>=15% (ahr vs post: anterior height ratio to the adjacent
+            vertebrae, magnification cancels) or ka_increase>=10deg (last vs post)``.
+        """
         unit = "pp" if self.height == "max_loss" else "%"
-        text = f"height_loss>={self.height_loss_pct:g}{unit} ({self.height} vs {self.baseline})"
+        text = (
+            f"height_loss>={self.height_loss_pct:g}{unit} "
+            f"({self.height} vs {self.baseline}: {_HEIGHT_BASIS[str(self.height)]})"
+        )
         if self.min_loss_mm is not None:
             text += f" and loss>={self.min_loss_mm:g}mm"
         if self.angle_increase_deg is not None:
@@ -161,7 +197,8 @@ def features_table(
         ``reduction_rate_pct`` is the chosen restoration variant, or the angle form
         (KA_pre - KA_post) / KA_pre x 100; ``reduction_rate_method`` names it.
     recompression : RecompressionRule, optional
-        Definition of recompression (default :class:`RecompressionRule`).
+        Definition of recompression (default :class:`RecompressionRule`: height loss of
+        the anterior height ratio >= 15 % or KA increase >= 10 deg against post-op).
 
     Returns
     -------
@@ -409,6 +446,33 @@ def _findings(idx: pd.DataFrame, index: pd.Index, tps: Sequence[str]) -> pd.Data
                 value = vals.where(vals.notna(), value)
         out[name] = value
     return out
+
+
+def patients_without_clinical(features: pd.DataFrame, clinical: pd.DataFrame) -> list[str]:
+    """Return the patients of a features table that have no row in the clinical table.
+
+    Their clinical columns come out empty from the join; callers report them rather than
+    leave silent NaN. Ids are compared as the join compares them (as text, so ``7`` and
+    ``"007"`` differ: the list then shows the mismatch).
+
+    Parameters
+    ----------
+    features : pandas.DataFrame
+        A features table (``patient_id`` column).
+    clinical : pandas.DataFrame
+        The clinical table; without a ``patient_id`` column nothing is listed (the join
+        itself refuses it).
+
+    Returns
+    -------
+    list of str
+        The patient ids, sorted; empty when every patient has a clinical row.
+    """
+    if "patient_id" not in clinical.columns or "patient_id" not in features.columns:
+        return []
+    have = set(clinical["patient_id"].astype("string").dropna())
+    ids = features["patient_id"].astype("string").dropna()
+    return sorted({str(p) for p in ids} - have)
 
 
 def _join_clinical(features: pd.DataFrame, clinical: pd.DataFrame) -> pd.DataFrame:

@@ -220,13 +220,23 @@ _REASONS: tuple[tuple[str, str], ...] = (
         "gardner_deg needs the cranial neighbour's superior endplate corners",
     ),
     ("duplicate", "level annotated twice on this image: measures withheld"),
+    (
+        "skipped_fractured",
+        "fractured neighbour skipped as height reference (see ahr_reference_levels)",
+    ),
     ("unknown_level", "unknown level name"),
     ("s1", "S1 carries its superior endplate only"),
 )
 _BIT = {name: 1 << i for i, (name, _) in enumerate(_REASONS)}
 _GENANT_TYPES: tuple[str, ...] = ("normal", "wedge", "biconcave", "crush")
 # Bits that leave every applicable measure computed (notes, not problems).
-_NOTE_BITS = _BIT["cranial_only"] | _BIT["caudal_only"] | _BIT["hm_approx"] | _BIT["no_mm"]
+_NOTE_BITS = (
+    _BIT["cranial_only"]
+    | _BIT["caudal_only"]
+    | _BIT["hm_approx"]
+    | _BIT["no_mm"]
+    | _BIT["skipped_fractured"]
+)
 
 
 def _describe(code: int) -> str:
@@ -309,6 +319,8 @@ def _measure_rows(
     down: np.ndarray,
     is_index: np.ndarray,
     genant_reference: str,
+    *,
+    ref: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """Every per-vertebra and segmental measure of N vertebra rows: the formulas, numpy only.
 
@@ -332,6 +344,11 @@ def _measure_rows(
         The index flags as recorded.
     genant_reference : str
         ``adjacent`` or ``own_posterior``.
+    ref : tuple of ndarray, optional
+        The cranial and caudal rows whose heights are the reference of the height ratios,
+        compression and the adjacent Genant grade (default ``up`` and ``down``; see
+        :func:`_reference_rows`). The segmental angles and the QM size ratios always use
+        the adjacent vertebrae.
 
     Returns
     -------
@@ -385,14 +402,16 @@ def _measure_rows(
         )
 
         # A neighbour counts when it is annotated at all; its own row says what it lacks.
-        up_ok, dn_ok = up >= 0, down >= 0
+        ref_up, ref_dn = (up, down) if ref is None else ref
+        up_ok, dn_ok = ref_up >= 0, ref_dn >= 0
         code[good & ~is_s1 & ~up_ok & ~dn_ok] |= _BIT["no_neighbour"]
         code[good & ~is_s1 & up_ok & ~dn_ok] |= _BIT["cranial_only"]
         code[good & ~is_s1 & ~up_ok & dn_ok] |= _BIT["caudal_only"]
+        code[good & ~is_s1 & ((ref_up != up) | (ref_dn != down))] |= _BIT["skipped_fractured"]
         ratios = {}
         for name, h in (("ahr_pct", ha), ("mhr_pct", hm), ("phr_pct", hp)):
-            ref = nanmean_pair(_take(h, up), _take(h, down))
-            ratios[name] = 100.0 * h / ref
+            reference = nanmean_pair(_take(h, ref_up), _take(h, ref_dn))
+            ratios[name] = 100.0 * h / reference
             out[name] = ratios[name]
         out["compression_pct"] = 100.0 - ratios["ahr_pct"]
         out["compression_mid_pct"] = 100.0 - ratios["mhr_pct"]
@@ -461,6 +480,75 @@ def _measure_rows(
     return out, code, genant_type
 
 
+def _reference_rows(
+    up: np.ndarray, down: np.ndarray, fractured: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's nearest non-fractured annotated vertebra above and below (-1 when none).
+
+    Walks from the adjacent row past fractured rows; a level that is not annotated ends the
+    walk (an unseen vertebra is not known to be normal).
+    """
+    ref_up, ref_dn = up.copy(), down.copy()
+    for _ in range(_N_LEVELS):
+        step_up = (ref_up >= 0) & fractured[np.maximum(ref_up, 0)]
+        step_dn = (ref_dn >= 0) & fractured[np.maximum(ref_dn, 0)]
+        if not (step_up.any() or step_dn.any()):
+            break
+        ref_up = np.where(step_up, up[np.maximum(ref_up, 0)], ref_up)
+        ref_dn = np.where(step_dn, down[np.maximum(ref_dn, 0)], ref_dn)
+    return ref_up, ref_dn
+
+
+def _skip_fractured(
+    args: tuple[Any, ...], first: dict[str, np.ndarray]
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """Re-measure with fractured vertebrae skipped as height references.
+
+    A vertebra is fractured when it is an index level of its film or has a morphometric
+    Genant grade of 1 or more. Skipping a fractured neighbour can reveal another fracture
+    its low height hid, so the set of fractured vertebrae grows until it is stable (it only
+    grows, so this ends; in practice after one or two passes).
+
+    Parameters
+    ----------
+    args : tuple
+        The positional arguments of :func:`_measure_rows` (with ``up`` and ``down``).
+    first : dict
+        The columns measured with the adjacent references.
+
+    Returns
+    -------
+    columns, code, genant_type
+        As :func:`_measure_rows`.
+    ref : tuple of ndarray
+        The cranial and caudal reference rows used.
+    """
+    up, down, is_index = args[7], args[8], args[9]
+    good = args[5] & ~args[6]
+    fractured = good & (is_index | (first["genant_grade"] >= 1))
+    for _ in range(_N_LEVELS + 1):
+        ref = _reference_rows(up, down, fractured)
+        columns, code, genant_type = _measure_rows(*args, ref=ref)
+        grown = fractured | (good & (columns["genant_grade"] >= 1))
+        if (grown == fractured).all():
+            break
+        fractured = grown
+    return columns, code, genant_type, ref
+
+
+def _reference_levels(
+    lvl: np.ndarray, ref: tuple[np.ndarray, np.ndarray], measured: np.ndarray
+) -> np.ndarray:
+    """``"T12,L2"``: the levels of each row's reference rows (empty where none or unmeasured)."""
+    names = np.array(LEVELS, dtype=object)
+    sides = [np.where(r >= 0, names[lvl[np.maximum(r, 0)]], "") for r in ref]
+    out = np.array(
+        [",".join(x for x in pair if x) for pair in zip(*sides, strict=True)], dtype=object
+    )
+    out[~measured] = ""
+    return out
+
+
 def _status_reason(code: np.ndarray) -> tuple[np.ndarray, list[str], np.ndarray, list[str]]:
     """Status and reason of each row's code: ``(status codes, statuses, reason codes, reasons)``."""
     uniq, inv = np.unique(code, return_inverse=True)
@@ -475,6 +563,7 @@ def measure_points(
     genant_reference: str = "adjacent",
     normative: pd.DataFrame | None = None,
     sd_threshold: float = 3.0,
+    skip_fractured_references: bool = False,
 ) -> pd.DataFrame:
     """Compute every per-vertebra and segmental measure for a points frame.
 
@@ -493,12 +582,22 @@ def measure_points(
         ``sd_threshold`` SD below the normative mean).
     sd_threshold : float, optional
         SD threshold of ``qm_deformity`` (3 or 4 are customary).
+    skip_fractured_references : bool, optional
+        Reference heights of the height ratios (``ahr_pct``, ``mhr_pct``, ``phr_pct``),
+        compression and the adjacent Genant grade: by default (False) the adjacent
+        vertebrae, fractured or not. With True a fractured neighbour (an index level of
+        the film, or a morphometric Genant grade of 1 or more) is skipped for the next
+        annotated vertebra on that side that is not fractured; an unannotated level
+        ends the search. The table then gains ``ahr_reference_levels`` naming the levels
+        used (``"T12,L2"``), and ``reason`` notes each row whose references moved. The
+        segmental angles and the QM size ratios keep the adjacent vertebrae.
 
     Returns
     -------
     pandas.DataFrame
         The measures table, columns :data:`MEASURE_COLUMNS` (plus the QM z-scores when
-        ``normative`` is given), one row per input row.
+        ``normative`` is given, and ``ahr_reference_levels`` with
+        ``skip_fractured_references``), one row per input row.
 
     Raises
     ------
@@ -525,7 +624,7 @@ def measure_points(
     spacing = np.column_stack(
         [pf["row_mm"].to_numpy(dtype=float), pf["col_mm"].to_numpy(dtype=float)]
     )
-    columns, code, genant_type = _measure_rows(
+    args = (
         np.column_stack([pf[c].to_numpy(dtype=float) for c in _POINT_COLS]),
         spacing,
         (source != "none").to_numpy(),
@@ -538,6 +637,10 @@ def measure_points(
         pf["is_index"].to_numpy(dtype=bool),
         genant_reference,
     )
+    columns, code, genant_type = _measure_rows(*args)
+    ref = None
+    if skip_fractured_references:
+        columns, code, genant_type, ref = _skip_fractured(args, columns)
     out: dict[str, Any] = {
         c: pf[c].reset_index(drop=True) for c in (*KEY_COLUMNS, "level", "scheme")
     }
@@ -554,6 +657,9 @@ def measure_points(
     # copy=False: the arrays are freshly computed here, and consolidating ~30 float columns
     # into one block would cost more than every measure above (pandas is copy-on-write).
     frame = pd.DataFrame({c: out[c] for c in MEASURE_COLUMNS}, copy=False)
+    if ref is not None:
+        measured = ~np.isnan(columns["ahr_pct"]) | ~np.isnan(columns["phr_pct"])
+        frame["ahr_reference_levels"] = _reference_levels(lvl, ref, measured)
     if normative is not None:
         frame = _apply_normative(frame, normative, sd_threshold)
     return frame
@@ -694,6 +800,7 @@ def measures_table(
     genant_reference: str = "adjacent",
     normative: pd.DataFrame | None = None,
     sd_threshold: float = 3.0,
+    skip_fractured_references: bool = False,
 ) -> pd.DataFrame:
     """Measure lateral landmark sets: one row per image x vertebra.
 
@@ -703,6 +810,11 @@ def measures_table(
         Lateral sets (``ap4`` sets are skipped; see :func:`images_table`).
     genant_reference, normative, sd_threshold
         See :func:`measure_points`.
+    skip_fractured_references : bool, optional
+        Take the next non-fractured vertebra instead of a fractured neighbour (an index
+        level, or morphometric Genant grade >= 1) as height reference, and name the
+        levels used in ``ahr_reference_levels`` (default False: the adjacent vertebrae;
+        see :func:`measure_points`).
 
     Returns
     -------
@@ -722,6 +834,7 @@ def measures_table(
         genant_reference=genant_reference,
         normative=normative,
         sd_threshold=sd_threshold,
+        skip_fractured_references=skip_fractured_references,
     )
 
 

@@ -167,13 +167,23 @@ def test_corrupted_inputs_are_reported_and_everything_else_measured(
     assert str(bad["truncated"]) in text
     assert str(bad["missing_point"]) in text
     assert "point ant_sup" in text
-    scan_rows = pd.read_csv(out / "films.csv")
-    measured = scan_rows[scan_rows["status"] == "measured"]
-    assert len(measured) == 17  # 18 films, one truncated
-    assert "notes.dcm" not in set(scan_rows["dicom"])  # not DICOM: not a film, not a failure
+    scan_rows = pd.read_csv(out / "films.csv").set_index("dicom")
+    # 18 films: one truncated, one measured without its missing point, 16 measured in full
+    assert scan_rows["status"].value_counts().to_dict() == {
+        "measured": 16,
+        "incomplete": 1,
+        "unreadable": 1,
+        "not_dicom": 1,
+    }
+    assert scan_rows.loc["C03/last.dcm", "status"] == "incomplete"
+    assert "level L1, point ant_sup" in scan_rows.loc["C03/last.dcm", "reason"]
+    assert scan_rows.loc["C01/post.dcm", "status"] == "unreadable"
+    # A .dcm that is not DICOM is listed with its reason and a warning, not as a failure.
+    assert "not DICOM" in scan_rows.loc["C02/notes.dcm", "reason"]
+    assert any(e.startswith("warning: ") and "notes.dcm" in e for e in errors["error"])
     summary = json.loads((out / "summary.json").read_text())
     assert summary["not_dicom_files"] == 1
-    assert summary["films_measured"] == 17
+    assert summary["films_measured"] == 17  # the incomplete film's other points are measured
     assert checksums(root) == before
 
 
@@ -333,10 +343,10 @@ def test_two_readers_files_never_collide_and_rater_picks_one(tmp_path: Path) -> 
         )
     first = run_study(RunOptions(dicom_dir=root, output=tmp_path / "a"))
     assert first.ok, first.errors
-    assert first.summary["films_measured"] == 12 and set(first.measures["rater"]) == {
-        "ground_truth"
-    }
+    assert first.summary["films_measured"] == 12
+    assert set(first.measures["rater"]) == {"ground_truth"}
     second = run_study(RunOptions(dicom_dir=root, output=tmp_path / "b", rater="AB"))
     assert second.ok, second.errors
-    assert second.summary["films_measured"] == 6 and set(second.measures["rater"]) == {"AB"}
+    assert second.summary["films_measured"] == 6
+    assert set(second.measures["rater"]) == {"AB"}
     assert second.summary["films_not_annotated"] == 6

@@ -551,13 +551,14 @@ def _sections(text: str) -> dict[str, dict[str, str]]:
 EXPECTED_OPTIONS = {
     "measure": {"-o", "--output", "--images-output", "--errors", "--allow-incomplete",
                 "--genant-reference",
-                "--normative", "--sd-threshold"},
+                "--normative", "--sd-threshold", "--skip-fractured-references"},
     "features": {"-o", "--output", "--clinical", "--timepoints", "--errors",
                  "--allow-incomplete", "--restoration",
                  "--restoration-height", "--reduction-rate", "--recompression-loss-pct",
                  "--recompression-angle-deg", "--recompression-height",
                  "--recompression-baseline", "--recompression-min-loss-mm",
-                 "--measures-output", "--genant-reference", "--normative", "--sd-threshold"},
+                 "--measures-output", "--genant-reference", "--normative", "--sd-threshold",
+                 "--skip-fractured-references"},
     "demo": {"-o", "--output", "--data"},
 }  # fmt: skip
 
@@ -631,3 +632,131 @@ def test_real_subprocess(cohort: Path, tmp_path: Path) -> None:
         assert "-h, --help" in proc.stdout
         if command:
             assert "-o OUTPUT, --output OUTPUT" in proc.stdout
+
+
+# --------------------------------------------------------------------------- examples, Ctrl+C
+def _subcommands() -> list[list[str]]:
+    return [["measure"], ["features"], ["scan"], ["run"], ["sr"], ["sr", "export"],
+            ["sr", "import"], ["report"], ["stats"], ["view"], ["demo"], []]  # fmt: skip
+
+
+@pytest.mark.parametrize("command", _subcommands(), ids=lambda c: " ".join(c) or "kyphoimg")
+def test_every_help_ends_with_real_examples(
+    command: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    with pytest.raises(SystemExit) as info:
+        main([*command, "--help"])
+    assert info.value.code == 0
+    text = capsys.readouterr().out
+    usage = text.splitlines()[0]
+    assert usage.startswith(" ".join(["usage: kyphoimg", *command]).rstrip())
+    block = text.rstrip("\n").split("\nexamples:\n")
+    assert len(block) == 2, "no examples block"
+    examples = block[1].splitlines()
+    assert 2 <= len(examples) <= 3
+    for line in examples:  # each a real invocation of this command (or of kyphoimg)
+        assert line.startswith("  kyphoimg "), line
+    if command and command[0] not in ("report", "stats"):
+        assert any(line.startswith(f"  kyphoimg {' '.join(command)} ") for line in examples)
+    # The descriptions are still wrapped to the terminal, not one long line.
+    assert max(len(line) for line in text.splitlines()) <= 100
+
+
+def test_help_examples_run_as_printed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The examples naming sample_dicom work from the project folder, as printed."""
+    from kyphoimg.cli import _EXAMPLES
+
+    root = Path(__file__).resolve().parents[1]
+    (tmp_path / "sample_dicom").symlink_to(root / "sample_dicom")
+    monkeypatch.chdir(tmp_path)
+    for command in ("measure", "features", "scan", "run"):
+        for line in _EXAMPLES[command]:
+            argv = line.split("#")[0].split()[1:]
+            if "sample_dicom" not in " ".join(argv):
+                continue
+            assert main(argv) == 0, line
+    capsys.readouterr()
+
+
+def test_unknown_command_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["statistics", "study.toml"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'statistics'" in err
+    for command in ("measure", "features", "scan", "run", "sr", "report", "view", "demo"):
+        assert f"'{command}'" in err
+
+
+def test_stats_alias_names_itself(capsys: pytest.CaptureFixture[str]) -> None:
+    """docs/statistics.md documents `kyphoimg stats` as an alias of report."""
+    with pytest.raises(SystemExit) as info:
+        main(["stats"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: kyphoimg stats ")
+    assert "usage: kyphoimg report" not in err
+
+
+@pytest.mark.parametrize("command", ["report", "demo"])
+def test_missing_stats_extra_is_one_line_and_exit_2(
+    command: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setitem(sys.modules, "statsmodels", None)
+    toml = tmp_path / "analysis.toml"
+    toml.write_text('[data]\nsubjects = "f.csv"\n[outcome]\ncolumn = "y"\n', encoding="utf-8")
+    out = tmp_path / "out"
+    argv = (
+        [command, str(toml), "-o", str(out)] if command == "report" else [command, "-o", str(out)]
+    )
+    assert main(argv) == 2
+    cap = capsys.readouterr()
+    assert cap.err == (
+        f"kyphoimg {command} needs the statistics extra (statsmodels is not installed): "
+        "pip install 'kyphoimg[stats]'\n"
+    )
+    assert "Traceback" not in cap.out
+    assert not out.exists()  # refused before any work
+
+
+def test_ctrl_c_in_any_command_is_one_line_and_exit_130(
+    cohort: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import kyphoimg.cli
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(kyphoimg.cli, "read_landmark_files", interrupted)
+    for command in ("measure", "features"):
+        assert main([command, str(cohort), "-o", str(tmp_path / "m.csv")]) == 130
+        assert capsys.readouterr().err == "kyphoimg: interrupted\n"
+
+
+def test_features_warns_about_patients_missing_from_the_clinical_table(
+    cohort: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clinical = tmp_path / "clinical.csv"
+    clinical.write_text("patient_id,age_years\n007,71\n", encoding="utf-8")
+    errors = tmp_path / "errors.csv"
+    out = tmp_path / "features.csv"
+    argv = ["features", str(cohort), "--clinical", str(clinical), "-o", str(out)]
+    assert main([*argv, "--errors", str(errors)]) == 0  # a warning, nothing failed
+    err = capsys.readouterr().err
+    assert "1 warning(s):" in err
+    assert f"{clinical}: no row for patient(s) P02, who have features" in err
+    report = pd.read_csv(errors)
+    assert report["file"].tolist() == [str(clinical)]
+    assert report["error"].iloc[0].startswith("warning: ")
+    f = read_back(out).set_index("patient_id")
+    assert f.loc["007", "age_years"] == 71
+    assert math.isnan(f.loc["P02", "age_years"])

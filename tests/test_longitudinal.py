@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from kyphoimg import Calibration, KyphoimgError, features_table, measures_table
+from kyphoimg.landmarks import read_landmark_files
 from kyphoimg.longitudinal import FEATURE_MEASURES, RecompressionRule
 from kyphoimg.sample import lateral_phantom
 
@@ -63,9 +65,9 @@ def test_restoration_reduction_and_loss_by_hand():
     assert not pd.isna(f["recompression"])
     assert not f["recompression"]
     assert f["last_timepoint"] == "last"
-    assert (
-        f["recompression_rule"]
-        == "height_loss>=15% (ha vs post) or ka_increase>=10deg (last vs post)"
+    assert f["recompression_rule"] == (
+        "height_loss>=15% (ahr vs post: anterior height ratio to the adjacent vertebrae, "
+        "magnification cancels) or ka_increase>=10deg (last vs post)"
     )
 
 
@@ -104,11 +106,14 @@ def test_recompression_rule_parameters_are_recorded_and_used():
     f = one(features_table(m, recompression=loose))
     assert f["height_loss_pct"] == pytest.approx((21.6 - 17.0) / 21.6 * 100)  # 21.3 %
     assert not f["recompression"]
-    assert f["recompression_rule"] == "height_loss>=25% (ha vs post)"
+    assert f["recompression_rule"].startswith("height_loss>=25% (ahr vs post: ")
+    assert "ka_increase" not in f["recompression_rule"]
     black = RecompressionRule(height_loss_pct=20.0, angle_increase_deg=None, min_loss_mm=4.0)
+    assert black.height == "ha"  # an absolute mm criterion follows a body height in mm
     f = one(features_table(m, recompression=black))
     assert bool(f["recompression"])  # 21.3 % and 4.6 mm
     assert "loss>=4mm" in f["recompression_rule"]
+    assert "(ha vs post: body height in mm" in f["recompression_rule"]
     vs_pre = one(features_table(m, recompression=RecompressionRule(baseline="pre")))
     assert vs_pre["height_loss_pct"] == pytest.approx((13.5 - 17.0) / 13.5 * 100)
     by_ahr = one(features_table(m, recompression=RecompressionRule(height="ahr")))
@@ -233,3 +238,48 @@ def test_visual_genant_grade_is_carried_from_the_pre_film():
     post = film("post", 21.6)
     f = one(features_table(measures_table([pre.landmarks, post.landmarks])))
     assert f["genant_visual"] == "2"
+
+
+# ----------------------------------------------------------------------------- magnification
+def test_default_recompression_height_cancels_magnification_between_films():
+    """The last film is magnified 10 % more than the post film, with the same detector spacing.
+
+    The anatomy loses 15 % of its anterior height (21.6 -> 18.36 mm): recompression by the
+    15 % rule. Detector-plane mm read the last film 1.1 x larger, 6.5 % loss: missed. The
+    default follows the anterior height ratio to the adjacent vertebrae, measured on each
+    film against its own neighbours, so the magnification cancels.
+    """
+    post = film("post", 21.6, source="detector")
+    last = film("last", 18.36, spacing=(0.15 / 1.1, 0.15 / 1.1), source="detector")
+    last_ls = last.landmarks.replace(calibration=Calibration(0.15, 0.15, "detector"))
+    m = measures_table([post.landmarks, last_ls])
+    assert one(features_table(m))["ha_mm_last"] == pytest.approx(18.36 * 1.1)
+
+    default = RecompressionRule()
+    assert default.height == "ahr"
+    assert "magnification cancels" in default.describe()
+    f = one(features_table(m))
+    assert f["height_loss_pct"] == pytest.approx(15.0)
+    assert bool(f["recompression"]) is True
+
+    by_mm = RecompressionRule(height="ha")  # the mm rule, still available by name
+    assert "magnification not cancelled" in by_mm.describe()
+    f = one(features_table(m, recompression=by_mm))
+    assert f["height_loss_pct"] == pytest.approx(100 * (1 - 18.36 * 1.1 / 21.6))  # 6.5 %
+    assert bool(f["recompression"]) is False
+
+
+def test_default_recompression_height_is_closer_to_the_sample_truth():
+    """sample_dicom/README.md: P002 "loses 27 % of its anterior height above the cement.
+    kyphoimg measures 23.8 % in detector-plane mm, because the two films' magnifications
+    differ". The default must come closer to the 27 % than the mm rule does."""
+    root = Path(__file__).resolve().parents[1] / "sample_dicom"
+    sets, errors = read_landmark_files([root])
+    assert errors.empty
+    m = measures_table(sets)
+    truth = 27.0
+    default = one(features_table(m), "P002")["height_loss_pct"]
+    by_mm = one(features_table(m, recompression=RecompressionRule(height="ha")), "P002")
+    assert by_mm["height_loss_pct"] == pytest.approx(23.8, abs=0.05)  # as the README says
+    assert abs(default - truth) < abs(by_mm["height_loss_pct"] - truth)
+    assert default == pytest.approx(truth, abs=0.5)

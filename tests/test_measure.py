@@ -610,3 +610,77 @@ def test_measure_vertebrae_empty_input_and_refusals():
         measure_vertebrae(["L1"], np.zeros((1, 4, 2)))
     with pytest.raises(ValueError, match="genant_reference"):
         measure_vertebrae(["L1"], np.zeros((1, 6, 2)), genant_reference="own")
+
+
+# ----------------------------------------------------------------------------- fractured refs
+def _spine_with_two_fractures() -> LandmarkSet:
+    """T11..L4 on one film: L1 is the treated (index) level, L2 a morphometric fracture.
+
+    Every normal body is 26 px tall (T11, T12) or 28 px (L3, L4); L1 has Ha 15 and L2 Ha 18.
+    With adjacent references L2 looks nearly normal (18 / mean(15, 28) = 84 %, grade 0);
+    once the fractured L1 is skipped its reference is mean(T12, L3) = 27 and it is a
+    grade-2 fracture (18 / 27 = 67 %), so L1 must skip it too.
+    """
+    pts = {
+        "T11": body(0, 26, 26, 26),
+        "T12": body(35, 26, 26, 26),
+        "L1": body(70, 15, 24, 26),
+        "L2": body(105, 18, 26, 27),
+        "L3": body(140, 28, 28, 28),
+        "L4": body(175, 28, 28, 28),
+    }
+    return LandmarkSet(
+        pts, calibration=Calibration(0.2, 0.2, "pixel_spacing"), index_levels=("L1",)
+    )
+
+
+def test_default_references_are_the_adjacent_vertebrae_even_when_fractured():
+    t = measures_table([_spine_with_two_fractures()]).set_index("level")
+    assert "ahr_reference_levels" not in t.columns  # the default table is unchanged
+    assert t.loc["L1", "ahr_pct"] == pytest.approx(100 * 15 / ((26 + 18) / 2))
+    assert t.loc["L2", "ahr_pct"] == pytest.approx(100 * 18 / ((15 + 28) / 2))
+    assert t.loc["L2", "genant_grade"] == 0.0  # hidden by its fractured neighbour
+
+
+def test_skip_fractured_references_takes_the_next_non_fractured_vertebra():
+    t = measures_table([_spine_with_two_fractures()], skip_fractured_references=True)
+    t = t.set_index("level")
+    # L1 (index): T12 above; L2 below is fractured (found once L1 is skipped): L3 instead.
+    assert t.loc["L1", "ahr_reference_levels"] == "T12,L3"
+    assert t.loc["L1", "ahr_pct"] == pytest.approx(100 * 15 / ((26 + 28) / 2))
+    assert t.loc["L1", "phr_pct"] == pytest.approx(100 * 26 / ((26 + 28) / 2))
+    # L2: its cranial neighbour L1 is the treated level: T12 instead.
+    assert t.loc["L2", "ahr_reference_levels"] == "T12,L3"
+    assert t.loc["L2", "ahr_pct"] == pytest.approx(100 * 18 / 27)
+    assert t.loc["L2", "genant_grade"] == 2.0  # 33 % anterior loss
+    # T12 skips both fractures below it; L3 skips L2 above it.
+    assert t.loc["T12", "ahr_reference_levels"] == "T11,L3"
+    assert t.loc["T12", "ahr_pct"] == pytest.approx(100 * 26 / 27)
+    assert t.loc["L3", "ahr_reference_levels"] == "T12,L4"
+    assert "fractured neighbour skipped" in t.loc["L3", "reason"]
+    assert t.loc["L3", "status"] == "ok"  # a note, not a problem
+    # Unaffected rows keep their adjacent references and values.
+    assert t.loc["T11", "ahr_reference_levels"] == "T12"
+    assert t.loc["L4", "ahr_reference_levels"] == "L3"
+    assert t.loc["L4", "ahr_pct"] == pytest.approx(100.0)
+    assert "fractured neighbour skipped" not in t.loc["L4", "reason"]
+    # The segmental angles keep their definition: the adjacent endplates.
+    plain = measures_table([_spine_with_two_fractures()]).set_index("level")
+    assert t.loc["L1", "ka_deg"] == pytest.approx(plain.loc["L1", "ka_deg"])
+    assert t.loc["L1", "gardner_deg"] == pytest.approx(plain.loc["L1", "gardner_deg"])
+
+
+def test_skip_fractured_references_stops_at_a_gap():
+    """An unannotated level is unknown, not normal: no reference is taken beyond it."""
+    pts = {
+        "T11": body(0, 26, 26, 26),
+        "L1": body(70, 15, 24, 26),
+        "L2": body(105, 27, 27, 27),
+    }
+    ls = LandmarkSet(pts, index_levels=("L1",))
+    t = measures_table([ls], skip_fractured_references=True).set_index("level")
+    assert t.loc["L1", "ahr_reference_levels"] == "L2"
+    assert t.loc["L1", "ahr_pct"] == pytest.approx(100 * 15 / 27)
+    assert "caudal neighbour only" in t.loc["L1", "reason"]
+    assert t.loc["T11", "ahr_reference_levels"] == ""
+    assert math.isnan(t.loc["T11", "ahr_pct"])
