@@ -183,7 +183,8 @@ def loop(pf: pd.DataFrame) -> pd.DataFrame:
             ahr_gain_pp=post["ahr_pct"] - pre["ahr_pct"],
             reduction_angle_deg=pre["ka_deg"] - post["ka_deg"],
             correction_loss_deg=last["ka_deg"] - post["ka_deg"],
-            height_loss_pct=100 * (post["ha_mm"] - last["ha_mm"]) / post["ha_mm"],
+            # the default rule: relative loss of the anterior height ratio (AHR)
+            height_loss_pct=100 * (post["ahr_pct"] - last["ahr_pct"]) / post["ahr_pct"],
         )
         row["recompression"] = row["height_loss_pct"] >= 15 or row["correction_loss_deg"] >= 10
         rows.append(row)
