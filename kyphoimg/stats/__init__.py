@@ -23,7 +23,12 @@ roc, delong_test
 plot_roc, plot_forest, plot_timecourse, save_figure
     Figures (PNG and SVG).
 report
-    HTML report and XLSX workbook from a study TOML file.
+    HTML (and PDF) report, XLSX workbook and summary.json from a study TOML file or a
+    ``kyphoimg run`` folder.
+starter_study
+    A commented study.toml for the output of ``kyphoimg run`` (the seed-000 design).
+wide_to_long, index_vertebrae
+    Reshape ``<measure>_<timepoint>`` columns; one index vertebra per patient.
 
 Heavy dependencies (statsmodels, pingouin, matplotlib) are imported only when a
 function needs them.
@@ -32,6 +37,7 @@ function needs them.
 from __future__ import annotations
 
 from ._correlate import correlate
+from ._features import index_vertebrae, starter_study, wide_to_long
 from ._figures import plot_forest, plot_roc, plot_timecourse, save_figure
 from ._logistic import LogisticResult, hosmer_lemeshow, logistic
 from ._repeated import TimepointResult, compare_timepoints
@@ -53,6 +59,7 @@ __all__ = [
     "correlate",
     "delong_test",
     "hosmer_lemeshow",
+    "index_vertebrae",
     "logistic",
     "plot_forest",
     "plot_roc",
@@ -60,5 +67,7 @@ __all__ = [
     "report",
     "roc",
     "save_figure",
+    "starter_study",
     "table1",
+    "wide_to_long",
 ]

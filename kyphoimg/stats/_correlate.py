@@ -24,6 +24,10 @@ CORRELATION_METHODS: dict[str, str] = {
     ),
     "spearman": "Spearman rho, t approximation (n − 2 df, as SPSS)",
     "kendall": "Kendall tau-b (exact p without ties and n ≤ 33, else normal approximation)",
+    "cramers_v": (
+        "Cramér's V (nominal factor of more than two levels), Pearson chi-square without "
+        "continuity correction"
+    ),
 }
 
 COLUMNS = [
@@ -68,7 +72,27 @@ def _code(series: pd.Series, name: Hashable, positive: Any = None) -> tuple[pd.S
         y, _ = as_binary(series, positive, name)
         coding = "" if natural else f"{name}: {positive!r} = 1"
         return pd.Series(y, index=series.index), True, coding
+    is_number = pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)
+    if not is_number and pd.to_numeric(nonmissing, errors="coerce").isna().all():
+        return series, False, "nominal"
     return as_numeric(series, name), False, ""
+
+
+def _cramers_v(x: pd.Series, y: np.ndarray) -> dict:
+    """Cramér's V of a nominal factor with a (binary or nominal) outcome, chi-square p."""
+    table = pd.crosstab(x.to_numpy(), y).to_numpy()
+    chi = stats.chi2_contingency(table, correction=False)
+    n = table.sum()
+    v = float(np.sqrt(chi.statistic / (n * (min(table.shape) - 1))))
+    return {
+        "r": v,
+        "ci_low": np.nan,
+        "ci_high": np.nan,
+        "statistic": float(chi.statistic),
+        "df": float(chi.dof),
+        "p_value": float(chi.pvalue),
+        "ci_method": "",
+    }
 
 
 def _fisher_ci(
@@ -79,6 +103,28 @@ def _fisher_ci(
     half = z * np.sqrt(var_factor / (n - offset))
     zr = np.arctanh(r)
     return float(np.tanh(zr - half)), float(np.tanh(zr + half))
+
+
+def _nominal_row(
+    fac: Hashable, outcome: Hashable, x_all: pd.Series, y_all: pd.Series, y_coding: str
+) -> dict:
+    """Return the row of a nominal factor (more than two text levels): Cramér's V."""
+    keep = y_all.notna() & x_all.notna()
+    n = int(keep.sum())
+    if n < 3:
+        raise StatsInputError(
+            f"factor {fac!r}: only {n} complete pair(s) with {outcome!r}; at least 3 are needed"
+        )
+    res = _cramers_v(x_all[keep], y_all[keep].to_numpy())
+    return {
+        "factor": fac,
+        "outcome": outcome,
+        "method": "cramers_v",
+        "n": n,
+        **res,
+        "test": CORRELATION_METHODS["cramers_v"],
+        "coding": "; ".join(c for c in (y_coding, f"{fac}: nominal levels") if c),
+    }
 
 
 def correlate(
@@ -102,7 +148,9 @@ def correlate(
         Candidate factor columns.
     method : {"auto", "pearson", "pointbiserial", "phi", "spearman", "kendall"}
         ``"auto"`` picks phi for binary–binary pairs, point-biserial when one of the
-        two is binary and Pearson otherwise. Binary columns are coded 0/1 (``positive``
+        two is binary and Pearson otherwise. A text factor of more than two levels
+        (NPEC: no / superior / inferior / both) always gets Cramér's V with the Pearson
+        chi-square test (no CI). Binary columns are coded 0/1 (``positive``
         for the outcome; for a factor, the larger or later-sorting level is 1).
     positive : object, optional
         Event value of a binary outcome.
@@ -143,6 +191,9 @@ def correlate(
     rows = []
     for fac in factors:
         x_all, x_bin, x_coding = _code(df[fac], fac)
+        if x_coding == "nominal":
+            rows.append(_nominal_row(fac, outcome, x_all, y_all, y_coding))
+            continue
         keep = y_all.notna() & x_all.notna()
         x = x_all[keep].to_numpy(dtype=float)
         y = y_all[keep].to_numpy(dtype=float)

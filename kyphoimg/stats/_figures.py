@@ -29,6 +29,14 @@ __all__ = ["figure_to_bytes", "plot_forest", "plot_roc", "plot_timecourse", "sav
 
 FORMATS = ("png", "svg")
 _DPI = 200
+#: Styles per group or curve, distinguishable in greyscale: marker, line style, grey.
+STYLES = [
+    ("o", "-", "0.0"),
+    ("s", "--", "0.45"),
+    ("^", ":", "0.2"),
+    ("D", "-.", "0.6"),
+    ("v", (0, (5, 1, 1, 1)), "0.3"),
+]
 
 
 def _new_figure(width: float, height: float) -> Figure:
@@ -114,17 +122,23 @@ def plot_roc(
     fig = _new_figure(5.2, 5.0)
     ax = fig.add_subplot()
     ax.plot([0, 1], [0, 1], color="0.6", lw=1, ls="--", label="_chance")
-    for label, r in items:
+    for k, (label, r) in enumerate(items):
+        marker, ls, color = STYLES[k % len(STYLES)]
         c = r.curve.iloc[::-1]
         pct = round(100 * r.conf_level)
         ci = f"{fmt_num(r.ci_low, 3)}–{fmt_num(r.ci_high, 3)}"
         text = f"{label}: AUC {fmt_num(r.auc, 3)} ({pct}% CI {ci})"
-        (line,) = ax.plot(
-            1 - c["specificity"], c["sensitivity"], lw=1.8, label=text, drawstyle="default"
-        )
+        ax.plot(1 - c["specificity"], c["sensitivity"], lw=1.8, ls=ls, color=color, label=text)
         if show_cutoff and np.isfinite(r.threshold):
             ax.plot(
-                1 - r.specificity, r.sensitivity, "o", color=line.get_color(), ms=5, label="_cut"
+                1 - r.specificity,
+                r.sensitivity,
+                marker,
+                color=color,
+                mfc="white",
+                mew=1.5,
+                ms=6,
+                label="_cut",
             )
     ax.set_xlim(-0.01, 1.01)
     ax.set_ylim(-0.01, 1.01)
@@ -147,6 +161,7 @@ def plot_forest(
     ci: str = "wald",
     title: str | None = None,
     formats: Sequence[str] = FORMATS,
+    labels: Mapping[str, str] | None = None,
 ) -> Figure:
     """Forest plot of odds ratios with 95 % CIs on a log axis.
 
@@ -163,6 +178,8 @@ def plot_forest(
         Axes title.
     formats : sequence of str
         Formats written when ``path`` is given.
+    labels : mapping, optional
+        Term → label printed on the axis (default: the term names).
 
     Returns
     -------
@@ -198,7 +215,7 @@ def plot_forest(
     ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_yticks(ypos, [str(x) for x in t["term"]])
+    ax.set_yticks(ypos, [str((labels or {}).get(x, x)) for x in t["term"]])
     ax.set_xlabel(
         f"Odds ratio ({'profile-likelihood' if ci == 'profile' else 'Wald'} 95% CI, log scale)"
     )
@@ -250,8 +267,12 @@ def plot_timecourse(
     ylabel: str | None = None,
     title: str | None = None,
     formats: Sequence[str] = FORMATS,
+    group_labels: Mapping[Hashable, str] | None = None,
+    time_labels: Mapping[Hashable, str] | None = None,
 ) -> Figure:
     """Mean over ordered time points per group, with error bars.
+
+    Each group has its own marker and line style (readable in greyscale).
 
     Parameters
     ----------
@@ -270,6 +291,8 @@ def plot_timecourse(
         Labels.
     formats : sequence of str
         Formats written when ``path`` is given.
+    group_labels, time_labels : mapping, optional
+        Names printed for the groups (legend) and time points (axis).
 
     Returns
     -------
@@ -321,16 +344,21 @@ def plot_timecourse(
             if len(groups) > 1
             else 0
         )
+        marker, ls, color = STYLES[i % len(STYLES)]
+        name = (group_labels or {}).get(g, g)
         ax.errorbar(
             x + shift,
             sub["mean"],
             yerr=err,
-            marker="o",
+            marker=marker,
+            ls=ls,
+            color=color,
+            mfc="white" if i % 2 else color,
             capsize=4,
             lw=1.6,
-            label=f"{g} (n={int(sub['n'].max())})" if len(groups) > 1 else None,
+            label=f"{name} (n={int(sub['n'].max())})" if len(groups) > 1 else None,
         )
-    ax.set_xticks(x, [str(t) for t in order])
+    ax.set_xticks(x, [str((time_labels or {}).get(t, t)) for t in order])
     ax.set_xlabel("Time point")
     label_err = {"sd": "mean ± SD", "sem": "mean ± SEM", "ci95": "mean ± 95% CI"}[error]
     ax.set_ylabel(f"{ylabel or (value if value is not None else 'value')} ({label_err})")

@@ -2,12 +2,16 @@
 
 Univariable screen, multivariable model, prediction equation, events per variable,
 separation, VIF, calibration and bootstrap optimism-corrected AUC (Harrell; TRIPOD).
+Three estimators: maximum likelihood (``method="ml"``, as R's ``glm``), Firth's
+penalised likelihood (``method="firth"``, as R's ``logistf``) and, for several rows per
+patient, a GEE with exchangeable working correlation and cluster-robust standard errors
+(``clusters=...``, as R's ``gee``).
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +22,7 @@ from scipy import optimize, special, stats
 from kyphoimg.errors import StatsInputError
 
 from ._delong import midrank
+from ._firth import PLR_TEST, firth_fit, firth_profile_ci, firth_test
 from ._roc import RocResult, roc
 from ._validate import (
     EventsPerVariableWarning,
@@ -31,6 +36,9 @@ from ._validate import (
 __all__ = ["LogisticResult", "hosmer_lemeshow", "logistic"]
 
 WALD_TEST = "Wald z (logistic regression)"
+GEE_TEST = "Wald z, cluster-robust SE (GEE, exchangeable working correlation)"
+METHODS = ("ml", "firth")
+NOT_ESTIMABLE = "not estimable: separation"
 UNIVARIABLE_COLUMNS = [
     "predictor",
     "term",
@@ -39,10 +47,12 @@ UNIVARIABLE_COLUMNS = [
     "coef",
     "se",
     "z",
+    "chi2",
     "p_value",
     "odds_ratio",
     "ci_low",
     "ci_high",
+    "ci_method",
     "test",
     "note",
 ]
@@ -51,6 +61,7 @@ MULTIVARIABLE_COLUMNS = [
     "coef",
     "se",
     "z",
+    "chi2",
     "p_value",
     "odds_ratio",
     "wald_ci_low",
@@ -116,7 +127,17 @@ class LogisticResult:
     messages : tuple of str
         Warnings raised, in words.
     model : object
-        The statsmodels GLM results of the multivariable model.
+        The multivariable fit: statsmodels GLM or GEE results, or a ``FirthFit``.
+    method : str
+        ``"ml"`` (maximum likelihood), ``"firth"`` (penalised likelihood) or ``"gee"``
+        (clustered rows, cluster-robust standard errors).
+    n_clusters : int or None
+        Number of clusters (patients) in the multivariable model of a GEE, else None.
+    reference : dict
+        Reference level of every categorical predictor.
+    estimable : bool
+        False when the multivariable model has no finite maximum-likelihood estimate
+        (separation): then no coefficient, test, AUC or calibration is reported.
     """
 
     outcome: str
@@ -139,6 +160,10 @@ class LogisticResult:
     separation: bool = False
     messages: tuple[str, ...] = ()
     model: Any = field(default=None, repr=False, compare=False)
+    method: str = "ml"
+    n_clusters: int | None = None
+    reference: dict = field(default_factory=dict)
+    estimable: bool = True
 
 
 # --------------------------------------------------------------------------- fitting
@@ -226,10 +251,36 @@ def _auc(y: np.ndarray, score: np.ndarray) -> float:
     return float((r[y == 1].sum() - m * (m + 1) / 2) / (m * n))
 
 
+def _order_levels(s: pd.Series, p: Hashable, reference: Mapping[Hashable, Any]) -> list:
+    """Return the levels of a categorical predictor, its reference level first."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        levels = [c for c in s.cat.categories if (s == c).any()]
+    else:
+        levels = sorted(s.dropna().unique().tolist(), key=str)
+    if p in reference:
+        ref = reference[p]
+        match = [lv for lv in levels if lv == ref or str(lv) == str(ref)]
+        if not match:
+            raise StatsInputError(
+                f"reference level {ref!r} of {p!r} does not occur; levels: {levels}"
+            )
+        levels = [match[0], *[lv for lv in levels if lv is not match[0]]]
+    return levels
+
+
 def _design(
-    df: pd.DataFrame, predictors: Sequence[Hashable], categorical: set
-) -> tuple[pd.DataFrame, dict]:
-    """Numeric design columns (no intercept) and a map predictor -> term names."""
+    df: pd.DataFrame,
+    predictors: Sequence[Hashable],
+    categorical: set,
+    reference: Mapping[Hashable, Any] | None = None,
+) -> tuple[pd.DataFrame, dict, dict]:
+    """Numeric design columns (no intercept), predictor -> term names, reference levels.
+
+    The first level of a categorical predictor (``reference[p]`` when given) is the
+    reference; the others enter as ``p[level]`` indicator terms.
+    """
+    reference = dict(reference or {})
+    refs: dict[Hashable, Any] = {}
     cols: dict[str, pd.Series] = {}
     terms: dict[Hashable, list[str]] = {}
     for p in predictors:
@@ -245,10 +296,8 @@ def _design(
                 # Mostly numbers with stray text: a data error, which as_numeric explains.
                 as_numeric(s, p)
         if p in categorical or is_text:
-            if isinstance(s.dtype, pd.CategoricalDtype):
-                levels = [c for c in s.cat.categories if (s == c).any()]
-            else:
-                levels = sorted(s.dropna().unique().tolist(), key=str)
+            levels = _order_levels(s, p, reference)
+            refs[p] = levels[0]
             if len(levels) < 2:
                 raise StatsInputError(
                     f"predictor {p!r} is constant ({levels[0]!r}); drop it from the model"
@@ -267,7 +316,7 @@ def _design(
                 )
             cols[str(p)] = v
             terms[p] = [str(p)]
-    return pd.DataFrame(cols, index=df.index), terms
+    return pd.DataFrame(cols, index=df.index), terms, refs
 
 
 def _profile_ci(
@@ -367,7 +416,118 @@ def _equation(names: Sequence[str], params: np.ndarray, digits: int = 4) -> str:
     return "logit(p) = " + " ".join(parts) + ";  p = 1 / (1 + exp(−logit(p)))"
 
 
+# --------------------------------------------------------------------------- engines
+@dataclass(frozen=True)
+class _Fitted:
+    """Coefficients and tests of one fit, whatever the estimator."""
+
+    params: np.ndarray
+    bse: np.ndarray
+    z: np.ndarray
+    chi2: np.ndarray
+    pvalues: np.ndarray
+    profile: np.ndarray
+    test: str
+    model: Any
+
+
+def _gee(y: np.ndarray, x: np.ndarray, groups: np.ndarray) -> Any:
+    """Fit a binomial GEE with exchangeable working correlation (robust covariance)."""
+    import statsmodels.api as sm
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module="statsmodels")
+        model = sm.GEE(
+            y,
+            x,
+            groups=groups,
+            family=sm.families.Binomial(),
+            cov_struct=sm.cov_struct.Exchangeable(),
+        )
+        return model.fit()
+
+
+def _engine(
+    y: np.ndarray,
+    x: np.ndarray,
+    method: str,
+    groups: np.ndarray | None,
+    level: float,
+    profile: bool,
+) -> _Fitted:
+    """Fit by ML (GLM), Firth or GEE; return coefficients, SEs, tests and intervals."""
+    k = x.shape[1]
+    nan = np.full(k, np.nan)
+    prof = np.full((k, 2), np.nan)
+    if method == "firth":
+        fit = firth_fit(y, x)
+        tests = np.array([firth_test(y, x, fit, j) for j in range(k)])
+        if profile:
+            prof = np.array([firth_profile_ci(y, x, fit, j, level) for j in range(k)])
+        return _Fitted(fit.params, fit.bse, nan, tests[:, 0], tests[:, 1], prof, PLR_TEST, fit)
+    if groups is not None:
+        fit = _gee(y, x, groups)
+        params, bse = np.asarray(fit.params), np.asarray(fit.bse)
+        return _Fitted(params, bse, params / bse, nan, np.asarray(fit.pvalues), prof, GEE_TEST, fit)
+    fit = _fit(y, x)
+    params, bse = np.asarray(fit.params), np.asarray(fit.bse)
+    if profile:
+        prof = np.array([_profile_ci(y, x, fit, j, level) for j in range(k)])
+    return _Fitted(params, bse, params / bse, nan, np.asarray(fit.pvalues), prof, WALD_TEST, fit)
+
+
+def _ci_method(method: str, groups: Any) -> str:
+    if method == "firth":
+        return "profile penalised likelihood"
+    return "Wald, cluster-robust SE" if groups is not None else "Wald"
+
+
 # --------------------------------------------------------------------------- steps
+def _uni_rows(
+    p: Hashable,
+    cols: Sequence[str],
+    n: int,
+    events: int,
+    fitted: _Fitted | None,
+    ci_method: str,
+    test: str,
+    zq: float,
+) -> list[dict]:
+    """Rows of the univariable table for predictor ``p`` (all NaN when not estimable)."""
+    rows = []
+    for k, t in enumerate(cols, start=1):
+        row = {
+            "predictor": p,
+            "term": t,
+            "n": n,
+            "events": events,
+            "ci_method": ci_method,
+            "test": test,
+        }
+        if fitted is None:
+            row.update(dict.fromkeys(UNIVARIABLE_COLUMNS[4:12], np.nan))
+            row["note"] = "separation: not estimable"
+        else:
+            b, se = float(fitted.params[k]), float(fitted.bse[k])
+            computed = not np.isnan(fitted.profile[k]).all()
+            lo, hi = fitted.profile[k] if computed else (b - zq * se, b + zq * se)
+            row.update(
+                coef=b,
+                se=se,
+                z=float(fitted.z[k]),
+                chi2=float(fitted.chi2[k]),
+                p_value=float(fitted.pvalues[k]),
+                odds_ratio=float(np.exp(b)),
+                ci_low=float(np.exp(lo)),
+                ci_high=float(np.exp(hi)),
+                note="",
+            )
+        rows.append(row)
+    return rows
+
+
 def _univariable_fit(
     p: Hashable,
     cols: Sequence[str],
@@ -375,11 +535,14 @@ def _univariable_fit(
     design: pd.DataFrame,
     outcome: Hashable,
     zq: float,
+    method: str = "ml",
+    groups: pd.Series | None = None,
+    level: float = 0.95,
 ) -> tuple[list[dict], float, str | None]:
     """Fit predictor ``p`` alone.
 
     Returns its univariable rows, its smallest p-value and the separation message
-    (None without separation).
+    (None without separation, and always None for Firth's method).
     """
     keep = y_all.notna() & design[cols].notna().all(axis=1)
     yy = y_all[keep].to_numpy()
@@ -388,52 +551,21 @@ def _univariable_fit(
             f"outcome {outcome!r} has a single class among rows where {p!r} is present"
         )
     xx = np.column_stack([np.ones(int(keep.sum())), design.loc[keep, cols].to_numpy()])
-    if _separation(yy, xx) is not None:
+    gg = None if groups is None else groups[keep].to_numpy()
+    n, events = int(keep.sum()), int(yy.sum())
+    ci_method = _ci_method(method, gg)
+    test = PLR_TEST if method == "firth" else (GEE_TEST if gg is not None else WALD_TEST)
+    if method != "firth" and _separation(yy, xx) is not None:
         msg = (
             f"predictor {p!r}: perfect or quasi-complete separation of {outcome!r}; "
-            "its odds ratio is not estimable by maximum likelihood (consider Firth's method)"
+            "its odds ratio is not estimable by maximum likelihood "
+            '(use [logistic] method = "firth")'
         )
-        rows = [
-            {
-                "predictor": p,
-                "term": t,
-                "n": int(keep.sum()),
-                "events": int(yy.sum()),
-                "coef": np.nan,
-                "se": np.nan,
-                "z": np.nan,
-                "p_value": np.nan,
-                "odds_ratio": np.nan,
-                "ci_low": np.nan,
-                "ci_high": np.nan,
-                "test": WALD_TEST,
-                "note": "separation: not estimable",
-            }
-            for t in cols
-        ]
-        return rows, 0.0, msg  # separated predictors are strongly associated by definition
-    fit = _fit(yy, xx)
-    rows = []
-    for k, t in enumerate(cols, start=1):
-        b, se = float(fit.params[k]), float(fit.bse[k])
-        rows.append(
-            {
-                "predictor": p,
-                "term": t,
-                "n": int(keep.sum()),
-                "events": int(yy.sum()),
-                "coef": b,
-                "se": se,
-                "z": b / se,
-                "p_value": float(fit.pvalues[k]),
-                "odds_ratio": float(np.exp(b)),
-                "ci_low": float(np.exp(b - zq * se)),
-                "ci_high": float(np.exp(b + zq * se)),
-                "test": WALD_TEST,
-                "note": "",
-            }
-        )
-    return rows, float(np.min(fit.pvalues[1:])), None
+        # separated predictors are strongly associated by definition: they pass a screen
+        return _uni_rows(p, cols, n, events, None, ci_method, test, zq), 0.0, msg
+    fitted = _engine(yy, xx, method, gg, level, profile=method == "firth")
+    rows = _uni_rows(p, cols, n, events, fitted, ci_method, test, zq)
+    return rows, float(np.min(fitted.pvalues[1:])), None
 
 
 def _univariable(
@@ -443,13 +575,18 @@ def _univariable(
     predictors: Sequence[Hashable],
     outcome: Hashable,
     zq: float,
+    method: str = "ml",
+    groups: pd.Series | None = None,
+    level: float = 0.95,
 ) -> tuple[pd.DataFrame, dict[Hashable, float], list[str]]:
     """Fit each candidate alone: (univariable table, smallest p per predictor, warnings)."""
     uni_rows: list[dict] = []
     best_p: dict[Hashable, float] = {}
     messages: list[str] = []
     for p in predictors:
-        rows, best_p[p], msg = _univariable_fit(p, terms[p], y_all, design, outcome, zq)
+        rows, best_p[p], msg = _univariable_fit(
+            p, terms[p], y_all, design, outcome, zq, method, groups, level
+        )
         if msg is not None:
             # stacklevel 3: the warning points at the caller of logistic()
             warnings.warn(msg, SeparationWarning, stacklevel=3)
@@ -520,58 +657,48 @@ def _events_per_variable(
     return epv, epv_cand, messages
 
 
-def _estimable(
-    sep: np.ndarray | None, names: list[str], outcome: Hashable
-) -> tuple[np.ndarray, str | None]:
-    """Mark the coefficients estimable without separation: (mask, separation message)."""
-    estimable = np.ones(len(names), dtype=bool)
-    if sep is None:
-        return estimable, None
+def _separation_message(sep: np.ndarray, names: list[str], outcome: Hashable) -> str:
+    """Explain a separated multivariable model in words."""
     involved = [names[i] for i in range(1, len(names)) if abs(sep[i]) > 1e-8]
-    # The intercept of a separated model is as meaningless as the separating slopes.
-    estimable[[0, *[names.index(t) for t in involved]]] = False
-    msg = (
+    return (
         f"multivariable model: perfect or quasi-complete separation of {outcome!r} "
-        f"by {involved}; those coefficients are not estimable (infinite ML estimate) "
-        "and the rest should be read with care"
+        f"(by {', '.join(map(repr, involved)) or 'the intercept'}); the maximum-likelihood "
+        "estimates "
+        "are infinite, so no coefficient, test, AUC or calibration of this model is "
+        'reported; use Firth\'s penalised likelihood ([logistic] method = "firth")'
     )
-    return estimable, msg
 
 
-def _coefficients(
-    y: np.ndarray,
-    x: np.ndarray,
-    fit: Any,
-    params: np.ndarray,
-    bse: np.ndarray,
-    names: list[str],
-    estimable: np.ndarray,
-    zq: float,
-    conf_level: float,
-    profile: bool,
-) -> pd.DataFrame:
-    """Return the multivariable table: Wald and (if ``profile``) profile-likelihood CIs."""
+def _coefficients(fitted: _Fitted | None, names: list[str], zq: float, test: str) -> pd.DataFrame:
+    """Return the multivariable table (all NaN and not estimable when ``fitted`` is None)."""
     rows = []
     for i, t in enumerate(names):
-        b, se = float(params[i]), float(bse[i])
-        lo_p = hi_p = np.nan
-        if profile:
-            lo_p, hi_p = _profile_ci(y, x, fit, i, conf_level)
-        ok = bool(estimable[i])
+        if fitted is None:
+            rows.append(
+                {
+                    "term": t,
+                    **dict.fromkeys(MULTIVARIABLE_COLUMNS[1:-2], np.nan),
+                    "estimable": False,
+                    "test": test,
+                }
+            )
+            continue
+        b, se = float(fitted.params[i]), float(fitted.bse[i])
         rows.append(
             {
                 "term": t,
-                "coef": b if ok else np.nan,
-                "se": se if ok else np.nan,
-                "z": b / se if ok else np.nan,
-                "p_value": float(fit.pvalues[i]) if ok else np.nan,
-                "odds_ratio": float(np.exp(b)) if ok else np.nan,
-                "wald_ci_low": float(np.exp(b - zq * se)) if ok else np.nan,
-                "wald_ci_high": float(np.exp(b + zq * se)) if ok else np.nan,
-                "profile_ci_low": float(np.exp(lo_p)),
-                "profile_ci_high": float(np.exp(hi_p)),
-                "estimable": ok,
-                "test": WALD_TEST,
+                "coef": b,
+                "se": se,
+                "z": float(fitted.z[i]),
+                "chi2": float(fitted.chi2[i]),
+                "p_value": float(fitted.pvalues[i]),
+                "odds_ratio": float(np.exp(b)),
+                "wald_ci_low": float(np.exp(b - zq * se)),
+                "wald_ci_high": float(np.exp(b + zq * se)),
+                "profile_ci_low": float(np.exp(fitted.profile[i, 0])),
+                "profile_ci_high": float(np.exp(fitted.profile[i, 1])),
+                "estimable": True,
+                "test": fitted.test,
             }
         )
     return pd.DataFrame(rows, columns=MULTIVARIABLE_COLUMNS)
@@ -585,26 +712,25 @@ def _multivariable(
     zq: float,
     conf_level: float,
     profile: bool,
-) -> tuple[Any, np.ndarray, np.ndarray | None, pd.DataFrame, list[str]]:
+    method: str = "ml",
+    groups: np.ndarray | None = None,
+) -> tuple[_Fitted | None, np.ndarray | None, pd.DataFrame, list[str]]:
     """Fit the multivariable model.
 
-    Returns the GLM fit, its coefficients, the separating direction (None without
-    separation), the multivariable table and the warnings issued.
+    Returns the fit (None when not estimable), the separating direction (None without
+    separation), the multivariable table and the warnings issued. Under separation a
+    maximum-likelihood or GEE model is not estimable at all; Firth's method is.
     """
     sep = _separation(y, x)
-    fit = _fit(y, x)
-    params = np.asarray(fit.params)
-    bse = np.asarray(fit.bse)
-    estimable, msg = _estimable(sep, names, outcome)
     messages = []
-    if msg is not None:
+    test = PLR_TEST if method == "firth" else (GEE_TEST if groups is not None else WALD_TEST)
+    if sep is not None and method != "firth":
+        msg = _separation_message(sep, names, outcome)
         # stacklevel 3: the warning points at the caller of logistic()
         warnings.warn(msg, SeparationWarning, stacklevel=3)
-        messages.append(msg)
-    table = _coefficients(
-        y, x, fit, params, bse, names, estimable, zq, conf_level, profile and sep is None
-    )
-    return fit, params, sep, table, messages
+        return None, sep, _coefficients(None, names, zq, test), [msg]
+    fitted = _engine(y, x, method, groups, conf_level, profile and groups is None)
+    return fitted, sep, _coefficients(fitted, names, zq, test), messages
 
 
 def _vif(x: np.ndarray, cols: list[str]) -> pd.DataFrame:
@@ -619,7 +745,12 @@ def _vif(x: np.ndarray, cols: list[str]) -> pd.DataFrame:
 
 
 def _bootstrap(
-    y: np.ndarray, x: np.ndarray, params: np.ndarray, bootstrap: int, seed: int
+    y: np.ndarray,
+    x: np.ndarray,
+    params: np.ndarray,
+    bootstrap: int,
+    seed: int,
+    method: str = "ml",
 ) -> tuple[list[float], list[float], list[float], int]:
     """Refit the model in bootstrap resamples (Harrell's optimism correction).
 
@@ -638,7 +769,11 @@ def _bootstrap(
         if yb.min() == yb.max() or np.linalg.matrix_rank(xb) < xb.shape[1]:
             failed += 1
             continue
-        pb = _newton(yb, xb, start=params)[0]
+        pb = (
+            firth_fit(yb, xb, start=params).params
+            if method == "firth"
+            else _newton(yb, xb, start=params)[0]
+        )
         if not np.all(np.isfinite(pb)):
             failed += 1
             continue
@@ -650,18 +785,21 @@ def _bootstrap(
 
 
 def _discrimination(
-    roc_res: RocResult, opt_auc: list[float], bootstrap: int, seed: int, failed: int
+    roc_res: RocResult | None, opt_auc: list[float], bootstrap: int, seed: int, failed: int
 ) -> pd.DataFrame:
     """Return the apparent AUC with its DeLong CI and the optimism-corrected AUC."""
     optimism = float(np.mean(opt_auc)) if opt_auc else float("nan")
+    auc, lo, hi = (
+        (np.nan,) * 3 if roc_res is None else (roc_res.auc, roc_res.ci_low, roc_res.ci_high)
+    )
     return pd.DataFrame(
         [
             {
-                "auc_apparent": roc_res.auc,
-                "ci_low": roc_res.ci_low,
-                "ci_high": roc_res.ci_high,
+                "auc_apparent": auc,
+                "ci_low": lo,
+                "ci_high": hi,
                 "optimism": optimism,
-                "auc_corrected": roc_res.auc - optimism,
+                "auc_corrected": auc - optimism,
                 "bootstrap": bootstrap,
                 "seed": seed,
                 "n_failed": failed,
@@ -671,18 +809,71 @@ def _discrimination(
     )
 
 
-def _calibration(slopes: list[float], intercepts: list[float]) -> pd.DataFrame:
+def _calibration(
+    slopes: list[float], intercepts: list[float], apparent: tuple[float, float] = (1.0, 0.0)
+) -> pd.DataFrame:
     """Return apparent and optimism-corrected calibration slope and intercept."""
     return pd.DataFrame(
         {
             "measure": ["slope", "intercept"],
-            "apparent": [1.0, 0.0],
+            "apparent": list(apparent),
             "optimism_corrected": [
                 float(np.mean(slopes)) if slopes else np.nan,
                 float(np.mean(intercepts)) if intercepts else np.nan,
             ],
         }
     )
+
+
+def _performance(
+    y: np.ndarray,
+    x: np.ndarray,
+    fitted: _Fitted | None,
+    index: pd.Index,
+    method: str,
+    groups: np.ndarray | None,
+    bootstrap: int,
+    seed: int,
+    conf_level: float,
+    hl_groups: int,
+) -> dict[str, Any]:
+    """Predicted risk, Hosmer–Lemeshow, ROC, calibration and bootstrap of a fitted model.
+
+    A model that is not estimable gets none of them (NaN rows, no ROC). Clustered (GEE)
+    models get no Hosmer–Lemeshow test and no bootstrap, which assume independent rows.
+    """
+    hl_empty = pd.DataFrame(
+        [{"statistic": np.nan, "df": np.nan, "p_value": np.nan, "groups": 0, "test": ""}]
+    )
+    if fitted is None:
+        return {
+            "hl": hl_empty,
+            "roc": None,
+            "predicted": pd.Series(dtype=float, name="predicted"),
+            "calibration": _calibration([], [], (np.nan, np.nan)),
+            "discrimination": _discrimination(None, [], 0, seed, 0),
+        }
+    prob = special.expit(x @ fitted.params)
+    roc_res = roc(y, prob, positive=1, direction="higher", conf_level=conf_level, label="model")
+    clustered = groups is not None
+    runs = int(bootstrap) if bootstrap and not clustered else 0
+    opt_auc, slopes, intercepts, failed = (
+        _bootstrap(y, x, fitted.params, runs, seed, method) if runs else ([], [], [], 0)
+    )
+    apparent = (1.0, 0.0)
+    if method == "firth":
+        lp = x @ fitted.params
+        apparent = (
+            float(_newton(y, np.column_stack([np.ones(y.size), lp]))[0][1]),
+            float(_newton(y, np.ones((y.size, 1)), offset=lp)[0][0]),
+        )
+    return {
+        "hl": hl_empty if clustered else hosmer_lemeshow(y, prob, hl_groups),
+        "roc": roc_res,
+        "predicted": pd.Series(prob, index=index, name="predicted"),
+        "calibration": _calibration(slopes, intercepts, apparent),
+        "discrimination": _discrimination(roc_res, opt_auc, runs, seed, failed),
+    }
 
 
 # --------------------------------------------------------------------------- public
@@ -699,6 +890,9 @@ def logistic(
     conf_level: float = 0.95,
     profile: bool = True,
     hl_groups: int = 10,
+    method: str = "ml",
+    clusters: Hashable | None = None,
+    reference: Mapping[Hashable, Any] | None = None,
 ) -> LogisticResult:
     """Univariable screen, multivariable logistic model and its validation figures.
 
@@ -730,6 +924,18 @@ def logistic(
         Compute profile-likelihood intervals (a few extra fits per coefficient).
     hl_groups : int, default 10
         Groups of the Hosmer–Lemeshow test.
+    method : {"ml", "firth"}, default "ml"
+        Maximum likelihood (R ``glm``; Wald tests, profile-likelihood CIs), or Firth's
+        penalised likelihood (R ``logistf``: penalised likelihood-ratio tests and
+        profile penalised-likelihood CIs, finite under separation).
+    clusters : hashable, optional
+        Column identifying clusters of rows (the patient when each row is a vertebra).
+        The models are then GEEs with an exchangeable working correlation and
+        cluster-robust (sandwich) standard errors, as R's ``gee``; no profile CI,
+        Hosmer–Lemeshow test or bootstrap (they assume independent rows).
+    reference : mapping, optional
+        Reference level per categorical predictor, e.g. ``{"npec": "no"}`` (default:
+        the first level).
 
     Returns
     -------
@@ -744,8 +950,9 @@ def logistic(
     Warns
     -----
     SeparationWarning
-        Perfect or quasi-complete separation (the affected terms are reported as not
-        estimable; the remaining results are still given).
+        Perfect or quasi-complete separation under maximum likelihood: the model is not
+        estimable, so its coefficients, tests, AUC and calibration are all left empty
+        (``estimable`` False); Firth's method gives finite estimates.
     EventsPerVariableWarning
         Fewer than 10 events per variable.
 
@@ -762,69 +969,72 @@ def logistic(
     predictors = list(predictors)
     if not predictors:
         raise StatsInputError("predictors is empty; name at least one column")
-    require_columns(df, [outcome, *predictors], "logistic")
+    if method not in METHODS:
+        raise StatsInputError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
+    require_columns(
+        df, [outcome, *predictors, *([clusters] if clusters is not None else [])], "logistic"
+    )
+    if method == "firth" and clusters is not None:
+        raise StatsInputError(
+            "Firth's method with clustered rows (several vertebrae per patient) is not "
+            "available; analyse one row per patient, or use method='ml' with clusters"
+        )
     y_codes, _ = as_binary(df[outcome], positive, outcome)
     if positive is None:
         positive = 1
     y_all = pd.Series(y_codes, index=df.index)
-    design, terms = _design(df, predictors, set(categorical))
-    alpha = 1 - conf_level
-    zq = stats.norm.ppf(1 - alpha / 2)
+    groups = None if clusters is None else df[clusters]
+    if groups is not None:
+        y_all = y_all.where(groups.notna())
+    design, terms, refs = _design(df, predictors, set(categorical), reference)
+    zq = stats.norm.ppf(1 - (1 - conf_level) / 2)
 
     # ---- univariable
-    univariable, best_p, messages = _univariable(y_all, design, terms, predictors, outcome, zq)
+    univariable, best_p, messages = _univariable(
+        y_all, design, terms, predictors, outcome, zq, method, groups, conf_level
+    )
 
     # ---- selection and complete cases
     selected = _screen(predictors, best_p, univariable_screen)
     cols = [t for p in selected for t in terms[p]]
     keep, y, x, names = _complete_cases(y_all, design, cols, outcome)
-    n_excluded = int((~keep).sum())
+    gg = None if groups is None else groups[keep].to_numpy()
     n, events = int(y.size), int(y.sum())
     n_cand = sum(len(terms[p]) for p in predictors)
     epv, epv_cand, epv_messages = _events_per_variable(n, events, len(cols), n_cand)
     messages += epv_messages
 
     # ---- multivariable
-    fit, params, sep, multivariable, sep_messages = _multivariable(
-        y, x, names, outcome, zq, conf_level, profile
+    fitted, sep, multivariable, sep_messages = _multivariable(
+        y, x, names, outcome, zq, conf_level, profile, method, gg
     )
     messages += sep_messages
-    equation = _equation(names, params) if sep is None else "not estimable: separation"
-
-    # ---- VIF
-    vif = _vif(x, cols)
-
-    # ---- performance
-    prob = special.expit(x @ params)
-    predicted = pd.Series(prob, index=y_all[keep].index, name="predicted")
-    hl = hosmer_lemeshow(y, prob, hl_groups)
-    roc_res = roc(y, prob, positive=1, direction="higher", conf_level=conf_level, label="model")
-    opt_auc, slopes, intercepts, failed = (
-        _bootstrap(y, x, params, bootstrap, seed) if bootstrap and sep is None else ([], [], [], 0)
+    perf = _performance(
+        y, x, fitted, y_all[keep].index, method, gg, bootstrap, seed, conf_level, hl_groups
     )
-    discrimination = _discrimination(
-        roc_res, opt_auc, int(bootstrap) if sep is None else 0, seed, failed
-    )
-    calibration = _calibration(slopes, intercepts)
     return LogisticResult(
         outcome=str(outcome),
         positive=positive,
         univariable=univariable,
         multivariable=multivariable,
         selected=tuple(map(str, selected)),
-        equation=equation,
+        equation=NOT_ESTIMABLE if fitted is None else _equation(names, fitted.params),
         n=n,
         n_events=events,
-        n_excluded=n_excluded,
+        n_excluded=int((~keep).sum()),
         epv=float(epv),
         epv_candidates=float(epv_cand),
-        vif=vif,
-        hosmer_lemeshow=hl,
-        calibration=calibration,
-        discrimination=discrimination,
-        roc=roc_res,
-        predicted=predicted,
+        vif=_vif(x, cols),
+        hosmer_lemeshow=perf["hl"],
+        calibration=perf["calibration"],
+        discrimination=perf["discrimination"],
+        roc=perf["roc"],
+        predicted=perf["predicted"],
         separation=sep is not None,
         messages=tuple(messages),
-        model=fit,
+        model=None if fitted is None else fitted.model,
+        method="gee" if gg is not None else method,
+        n_clusters=None if gg is None else int(pd.Series(gg).nunique()),
+        reference=refs,
+        estimable=fitted is not None,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import warnings
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -16,7 +16,7 @@ from kyphoimg.errors import StatsInputError
 from ._htest import continuous_test
 from ._validate import as_frame, as_numeric, require_columns
 
-__all__ = ["CORRECTIONS", "TimepointResult", "compare_timepoints"]
+__all__ = ["CORRECTIONS", "TimepointResult", "compare_timepoints", "mixed_anova_table"]
 
 #: Multiple-comparison corrections (statsmodels ``multipletests`` names) and labels.
 CORRECTIONS: dict[str, str] = {
@@ -40,6 +40,8 @@ WITHIN_COLUMNS = [
     "statistic",
     "df1",
     "df2",
+    "df1_gg",
+    "df2_gg",
     "p_value",
     "p_uncorrected",
     "epsilon_gg",
@@ -63,6 +65,23 @@ POSTHOC_COLUMNS = [
     "note",
 ]
 BETWEEN_COLUMNS = ["time", "test", "statistic", "df", "p_value", "n"]
+INTERACTION_COLUMNS = [
+    "effect",
+    "test",
+    "statistic",
+    "df1",
+    "df2",
+    "epsilon_gg",
+    "df1_gg",
+    "df2_gg",
+    "p_value",
+    "p_uncorrected",
+    "sphericity_w",
+    "sphericity_p",
+    "n_subjects",
+    "note",
+]
+MIXED_TEST = "Mixed ANOVA (group between, time within), Greenhouse–Geisser corrected"
 
 
 @dataclass(frozen=True)
@@ -92,6 +111,14 @@ class TimepointResult:
     excluded : pandas.DataFrame
         ``group, subject`` of subjects left out of the within-group test because a
         time point was missing (empty for ``method="mixed"``, which uses them).
+    interaction : pandas.DataFrame
+        With a group and ``method="rm_anova"``: the mixed (split-plot) ANOVA over the
+        subjects with every time point, rows ``group``, ``time`` and ``group × time``,
+        columns ``effect, test, statistic, df1, df2, epsilon_gg, df1_gg, df2_gg,
+        p_value, p_uncorrected, sphericity_w, sphericity_p, n_subjects, note``.
+        ``p_value`` is Greenhouse–Geisser corrected for the within-subject rows (time
+        and the interaction), whose corrected df are ``df × epsilon_gg``. Empty
+        otherwise.
     """
 
     descriptives: pd.DataFrame
@@ -101,6 +128,9 @@ class TimepointResult:
     order: tuple[Hashable, ...]
     method: str
     excluded: pd.DataFrame
+    interaction: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=INTERACTION_COLUMNS)
+    )
 
 
 def _quiet_pingouin_rm_anova(data: pd.DataFrame) -> pd.DataFrame:
@@ -119,6 +149,77 @@ def _quiet_pingouin_rm_anova(data: pd.DataFrame) -> pd.DataFrame:
         )
 
 
+def _quiet_pingouin_mixed_anova(data: pd.DataFrame) -> pd.DataFrame:
+    import pingouin
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module="pingouin")
+        warnings.filterwarnings("ignore", message=".*inplace.*", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module="pingouin")
+        return pingouin.mixed_anova(
+            data=data,
+            dv="value",
+            within="time",
+            subject="subject",
+            between="group",
+            correction=True,
+        )
+
+
+def mixed_anova_table(d: pd.DataFrame, order: Sequence[Hashable]) -> pd.DataFrame:
+    """Group × time mixed ANOVA of a long table (``subject, time, value, group``).
+
+    Subjects without every time point in ``order`` are left out (counted in
+    ``n_subjects``). Sums of squares, F and sphericity come from pingouin's
+    ``mixed_anova``; within-subject rows get Greenhouse–Geisser corrected df and p.
+
+    Parameters
+    ----------
+    d : pandas.DataFrame
+        Columns ``subject, time, value, group``.
+    order : sequence
+        Time points analysed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`INTERACTION_COLUMNS`, rows ``group``, ``time``, ``group × time``.
+    """
+    wide = d.pivot(index="subject", columns="time", values="value").reindex(columns=list(order))
+    complete = wide.dropna().index
+    data = d[d["subject"].isin(complete) & d["time"].isin(list(order))].copy()
+    data["time"] = data["time"].astype(str)
+    data["group"] = data["group"].astype(str)
+    aov = _quiet_pingouin_mixed_anova(data)
+    # pingouin names the rows after the columns: "group", "time", "Interaction"
+    names = {"group": "group", "time": "time", "Interaction": "group × time"}
+    rows = []
+    for _, r in aov.iterrows():
+        within = r["Source"] != "group"
+        eps = float(r["eps"]) if within and "eps" in aov and pd.notna(r["eps"]) else 1.0
+        p_gg = r.get("p_GG_corr", np.nan) if within else np.nan
+        p_unc = float(r["p_unc"])
+        rows.append(
+            {
+                "effect": names.get(str(r["Source"]), str(r["Source"])),
+                "test": MIXED_TEST,
+                "statistic": float(r["F"]),
+                "df1": float(r["DF1"]),
+                "df2": float(r["DF2"]),
+                "epsilon_gg": eps if within else np.nan,
+                "df1_gg": float(r["DF1"]) * eps if within else np.nan,
+                "df2_gg": float(r["DF2"]) * eps if within else np.nan,
+                "p_value": float(p_gg) if within and pd.notna(p_gg) else p_unc,
+                "p_uncorrected": p_unc,
+                "sphericity_w": float(r["W_spher"]) if within and "W_spher" in aov else np.nan,
+                "sphericity_p": float(r["p_spher"]) if within and "p_spher" in aov else np.nan,
+                "n_subjects": len(complete),
+                "note": "" if within else "between subjects: no sphericity correction",
+            }
+        )
+    return pd.DataFrame(rows, columns=INTERACTION_COLUMNS)
+
+
 def _rm_anova(wide: pd.DataFrame) -> dict:
     long = wide.reset_index().melt(id_vars="subject", var_name="time", value_name="value")
     long["time"] = long["time"].astype(str)
@@ -130,7 +231,7 @@ def _rm_anova(wide: pd.DataFrame) -> dict:
     p_gg = float(row["p_GG_corr"]) if "p_GG_corr" in aov.columns else p_unc
     if wide.shape[1] == 2:
         eps, p_gg = 1.0, p_unc
-    note = "df are uncorrected; multiply by epsilon_gg for the corrected df"
+    note = ""
     if not np.isfinite(float(row["F"])):
         note = "no residual variance (identical change in every subject): F is infinite"
     return {
@@ -138,6 +239,8 @@ def _rm_anova(wide: pd.DataFrame) -> dict:
         "statistic": float(row["F"]),
         "df1": float(row["DF"]),
         "df2": float(err["DF"]),
+        "df1_gg": float(row["DF"]) * eps,
+        "df2_gg": float(err["DF"]) * eps,
         "p_value": p_gg,
         "p_uncorrected": p_unc,
         "epsilon_gg": eps,
@@ -334,6 +437,8 @@ def _within_group(
             raise StatsInputError(f"group {g!r}: fewer than 2 subjects for the mixed model")
         res = _mixed(sub, order)
     res.setdefault("epsilon_gg", np.nan)
+    res.setdefault("df1_gg", np.nan)
+    res.setdefault("df2_gg", np.nan)
     res.setdefault("sphericity_w", np.nan)
     res.setdefault("sphericity_p", np.nan)
     row = {
@@ -492,6 +597,11 @@ def compare_timepoints(
     between_rows = (
         _between(d, groups, order, between) if group is not None and len(groups) >= 2 else []
     )
+    interaction = (
+        mixed_anova_table(d, order)
+        if group is not None and len(groups) >= 2 and method == "rm_anova"
+        else pd.DataFrame(columns=INTERACTION_COLUMNS)
+    )
     return TimepointResult(
         descriptives=descriptives,
         within=pd.DataFrame(within_rows).reindex(columns=WITHIN_COLUMNS),
@@ -500,4 +610,5 @@ def compare_timepoints(
         order=tuple(order),
         method=method,
         excluded=pd.DataFrame(excl_rows, columns=["group", "subject"]),
+        interaction=interaction,
     )

@@ -64,3 +64,10 @@ cor.test(x, y, method = "kendall")              # [tidystats]
 C <- c(0, 2, 4, 6, 8, 10, 12); F <- c(2.1, 5.0, 9.0, 12.6, 17.3, 21.0, 24.7)
 cor.test(C, F)                                  # [cor.test] notebook
 #> t = 47.197, df = 5, p-value = 8.066e-08; 95 % CI 0.9920730 0.9998421; cor 0.9988796
+
+# Cramér's V of a 3 x 2 table: lsr::cramersV help page example (rdrr.io/pkg/lsr/man/
+# cramersV.html, Navarro's lsr package), printed in the example's comment.
+condition1 <- c(30, 20, 50)
+condition2 <- c(35, 30, 35)
+X <- cbind(condition1, condition2)
+cramersV(X)  # returns a value of 0.159

@@ -202,7 +202,9 @@ def test_low_events_per_variable_warns(rng) -> None:
     assert any("events per variable" in m for m in res.messages)
 
 
-def test_separation_warns_and_the_rest_is_still_reported(rng) -> None:
+def test_a_separated_model_reports_no_estimate_no_test_and_no_auc(rng) -> None:
+    # The finding: a separated ML model printed coef -1.685e-14, SE 1857, OR 1 (0-inf),
+    # "estimable yes", Hosmer-Lemeshow p = 1.000 and a model ROC curve with AUC 1.000.
     n = 60
     d = pd.DataFrame({"sep": rng.normal(size=n), "other": rng.normal(size=n)})
     d["y"] = (d["sep"] > 0.1).astype(int)
@@ -212,14 +214,46 @@ def test_separation_warns_and_the_rest_is_still_reported(rng) -> None:
     uni = res.univariable.set_index("predictor")
     assert np.isnan(uni.loc["sep", "odds_ratio"])
     assert uni.loc["sep", "note"] == "separation: not estimable"
-    assert uni.loc["other", "odds_ratio"] > 1  # still estimated
-    assert res.separation
-    mv = res.multivariable.set_index("term")
-    assert not mv.loc["sep", "estimable"]
-    assert np.isnan(mv.loc["sep", "coef"])
-    assert res.roc is not None
-    assert res.roc.auc == 1.0
+    assert uni.loc["other", "odds_ratio"] > 1  # still estimated on its own
+    assert res.separation and not res.estimable
+    mv = res.multivariable
+    assert not mv["estimable"].any()
+    value_cols = ["coef", "se", "z", "p_value", "odds_ratio", "wald_ci_low", "profile_ci_high"]
+    assert mv[value_cols].isna().all().all()
+    assert res.roc is None
+    assert res.discrimination[["auc_apparent", "auc_corrected"]].isna().all().all()
+    assert res.hosmer_lemeshow["p_value"].isna().all()
+    assert res.calibration["apparent"].isna().all()
+    assert res.predicted.empty
     assert res.equation == "not estimable: separation"
+
+
+def test_categorical_sparse_levels_are_not_estimable_either() -> None:
+    # the sample cohort: one recompressed patient, NPEC superior; the other levels have no
+    # event, so ML gave their difference as ~0 with a huge SE and called it estimable
+    d = pd.DataFrame(
+        {
+            "rec": [0, 1, 0, 0, 0, 0, 1, 0],
+            "npec": ["no", "superior", "inferior", "no", "no", "inferior", "superior", "no"],
+        }
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", EventsPerVariableWarning)
+        with pytest.warns(SeparationWarning):
+            res = logistic(d, "rec", ["npec"], bootstrap=0, reference={"npec": "no"})
+    assert not res.estimable
+    assert res.multivariable["coef"].isna().all()
+    assert list(res.multivariable["term"]) == ["(Intercept)", "npec[inferior]", "npec[superior]"]
+    assert res.reference == {"npec": "no"}
+
+
+def test_reference_level_is_chosen_and_checked(rng) -> None:
+    n = 200
+    d = pd.DataFrame({"g": rng.choice(["a", "b", "c"], n), "y": rng.integers(0, 2, n)})
+    res = logistic(d, "y", ["g"], bootstrap=0, reference={"g": "b"})
+    assert list(res.multivariable["term"]) == ["(Intercept)", "g[a]", "g[c]"]
+    with pytest.raises(StatsInputError, match="reference level 'z' of 'g' does not occur"):
+        logistic(d, "y", ["g"], bootstrap=0, reference={"g": "z"})
 
 
 def test_quasi_complete_separation_is_detected() -> None:
