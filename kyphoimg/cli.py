@@ -23,6 +23,7 @@ import pandas as pd
 
 from ._version import __version__
 from .batch import FILM_STATUSES, WARNING_PREFIX, RunOptions, RunResult, run_study
+from .demo import run_demo
 from .dicom import SCAN_COLUMNS, scan, scan_to_csv
 from .errors import ERROR_COLUMNS, KyphoimgError
 from .export import TABLE_FORMATS, read_table, write_dictionary, write_table
@@ -255,11 +256,6 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     missing = _missing_stats_extra("demo")
     if missing is not None:
         return missing
-    try:
-        from .demo import run_demo
-    except ImportError as exc:
-        return _stats_message("demo", exc.name)
-
     out = Path(args.output)
     result = run_demo(out, data=args.data)
     run = result["run"]

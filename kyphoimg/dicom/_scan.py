@@ -51,6 +51,7 @@ from pydicom.uid import (
 from pydicom.valuerep import VR
 from tqdm.auto import tqdm
 
+from ..atomic import atomic_write
 from ..calibration import SPACING_KEYWORDS, Calibration, resolve_spacing
 from ..errors import DicomReadError
 from ..parallel import ordered_map
@@ -1013,8 +1014,6 @@ def scan_to_csv(
     problems : pandas.DataFrame
         The rows whose status is ``error`` (the only rows kept in memory).
     """
-    from ..atomic import atomic_write
-
     counts: dict[str, int] = {}
     problems: list[pd.DataFrame] = []
 
