@@ -531,7 +531,14 @@ def _cmd_view(args: argparse.Namespace) -> int:
         )
         return 2
     timepoints = tuple(args.timepoints.split(",")) if args.timepoints else None
-    return int(launch([str(p) for p in args.files], rater=args.rater, timepoints=timepoints))
+    return int(
+        launch(
+            [str(p) for p in args.files],
+            rater=args.rater,
+            timepoints=timepoints,
+            blind=args.blind,
+        )
+    )
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -677,7 +684,8 @@ _EXAMPLES: dict[str, tuple[str, ...]] = {
         "kyphoimg report study.toml -o report/   # [data], [outcome], ...: docs/statistics.md",
     ),
     "view": (
-        "kyphoimg view sample_dicom",
+        "kyphoimg view sample_dicom --rater AB   # a reading session: worklist, film by film",
+        "kyphoimg view sample_dicom --rater B --blind   # a blinded re-read",
         "kyphoimg view sample_dicom/P001/pre.dcm sample_dicom/P001/post.dcm",
     ),
     "demo": (
@@ -891,6 +899,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="the reader: reads and writes only <film>.<ID>.landmarks.json",
     )
     p.add_argument("--timepoints", metavar="LIST", help="the study's time points, in order")
+    p.add_argument(
+        "--blind",
+        action="store_true",
+        help="blinded reading (reliability studies): films in a seeded random order, without "
+        "patient or time point; the seed is kept in STUDY/.kyphoimg/<ID>.session.json",
+    )
     p.set_defaults(func=_cmd_view)
 
     p = sub.add_parser(

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .dicom import scan
@@ -270,6 +271,8 @@ class Worklist(Sequence[StudyEntry]):
     problems : pandas.DataFrame
         Landmark files that could not be read or paired with a film, columns
         ``file, level, point, error``.
+    seed : int, optional
+        Order the films by this seed instead (a blinded reading; see :meth:`shuffled`).
     """
 
     def __init__(
@@ -279,11 +282,14 @@ class Worklist(Sequence[StudyEntry]):
         rater: str | None,
         timepoints: tuple[str, ...],
         problems: pd.DataFrame,
+        *,
+        seed: int | None = None,
     ) -> None:
         self.folder = folder
         self.rater = rater
         self.timepoints = timepoints
         self.problems = problems
+        self.seed = seed
         order = {t: i for i, t in enumerate(timepoints)}
         self._entries = sorted(
             entries,
@@ -292,6 +298,26 @@ class Worklist(Sequence[StudyEntry]):
                 order.get(e.timepoint or "", len(order)),
                 str(e.film_path),
             ),
+        )
+        if seed is not None:  # a blinded re-read: films in a seeded random order
+            perm = np.random.default_rng(seed).permutation(len(self._entries))
+            self._entries = [self._entries[i] for i in perm]
+
+    def shuffled(self, seed: int) -> Worklist:
+        """Return the same films in a seeded random order, for a blinded reading.
+
+        Parameters
+        ----------
+        seed : int
+            The seed (record it: the same seed gives the same order).
+
+        Returns
+        -------
+        Worklist
+            A new worklist with ``seed`` set; :meth:`next` follows the shuffled order.
+        """
+        return Worklist(
+            self.folder, self._entries, self.rater, self.timepoints, self.problems, seed=seed
         )
 
     def __len__(self) -> int:

@@ -155,3 +155,14 @@ def test_landmark_file_names():
 def test_not_a_folder_is_refused(tmp_path):
     with pytest.raises(StudyError, match="not a folder"):
         open_worklist(tmp_path / "missing")
+
+
+def test_a_blinded_order_is_random_and_reproducible_from_its_seed(study):
+    w = open_worklist(study, rater="B")
+    a, b, c = w.shuffled(7), w.shuffled(7), w.shuffled(8)
+    films = [e.film_path for e in a]
+    assert films == [e.film_path for e in b]  # the recorded seed gives the same order
+    assert films != [e.film_path for e in c]
+    assert sorted(films) == sorted(e.film_path for e in w)  # the same films, each once
+    assert films != [e.film_path for e in w]
+    assert a.next() is a[0] and a.next(a[0]) is a[1]  # navigation follows the blinded order

@@ -241,3 +241,31 @@ def test_measures_are_written_on_the_film_and_can_be_hidden(session_of, study):
     assert not values[0].visible
     lw.show_values.value = True
     assert values[0].visible
+
+
+def test_blinded_reread_random_order_recorded_and_never_shows_the_first_read(session_of, study):
+    # Reader A's first read: the ground-truth files copied under A's name.
+    for p in sorted(study.glob("P00*/*.landmarks.json")):
+        shutil.copyfile(p, p.with_name(p.name.replace(".landmarks", ".A.landmarks")))
+        data = json.loads(p.with_name(p.name.replace(".landmarks", ".A.landmarks")).read_text())
+    before = _digest(study)
+    viewer, s = session_of(study, rater="A2", blind=True, seed=11)
+    record = json.loads((study / ".kyphoimg" / "A2.session.json").read_text())
+    assert record["seed"] == 11 and record["rater"] == "A2" and record["blind"] is True
+    order = [e.film_path.relative_to(study).as_posix() for e in s.worklist]
+    assert record["order"] == order and order != sorted(order)
+    lw, ww = s.widgets["landmarks"], s.widgets["worklist"]
+    # One film, unnamed; no patient, no time point, no first read on screen.
+    assert [lyr.name for lyr in viewer.layers] == ["Film 1"]
+    assert not lw.patient_id.visible and not lw.timepoint.visible
+    assert not ww.side_by_side.isEnabled()
+    assert ww.table.verticalHeaderItem(0).text() == "Film 1"
+    assert "P00" not in ww.summary.text() + ww.active_label.text()
+    s.next()
+    assert [lyr.name for lyr in viewer.layers] == ["Film 2"]
+    assert s.active.film_path.relative_to(study).as_posix() == order[1]
+    assert _digest(study, skip=".session.json") == before  # nothing written yet
+    # Reopened without a seed: the recorded order comes back.
+    viewer2, again = session_of(study, rater="A2", blind=True)
+    assert [e.film_path.relative_to(study).as_posix() for e in again.worklist] == order
+    assert data["rater"] == "ground_truth"  # A's copies are untouched by A2's session

@@ -45,6 +45,7 @@ def launch(
     block: bool = True,
     rater: str | None = None,
     timepoints: Sequence[str] | None = None,
+    blind: bool = False,
 ) -> int:
     """Open napari with the kyphoimg widgets and load files, or a study for one reader.
 
@@ -61,6 +62,8 @@ def launch(
         The reader of a study (their files are ``<film>.<rater>.landmarks.json``).
     timepoints : sequence of str, optional
         The study's time points in order (default pre, post, last).
+    blind : bool, optional
+        A blinded reading of a study (see :func:`napari_kyphoimg.open_study`).
     block : bool, optional
         Run the Qt event loop until the window closes (default). With False the viewer
         is left open and the function returns at once (for tests and scripts).
@@ -75,7 +78,7 @@ def launch(
     if viewer is None:
         return 2
     if len(paths) == 1 and Path(paths[0]).is_dir():
-        failed = _open_study(viewer, Path(paths[0]), rater, timepoints)
+        failed = _open_study(viewer, Path(paths[0]), rater, timepoints, blind)
     else:
         failed = _open_files(viewer, paths)
     if block:
@@ -112,7 +115,11 @@ def _new_viewer() -> Any | None:
 
 
 def _open_study(
-    viewer: Any, folder: Path, rater: str | None, timepoints: Sequence[str] | None
+    viewer: Any,
+    folder: Path,
+    rater: str | None,
+    timepoints: Sequence[str] | None,
+    blind: bool = False,
 ) -> int:
     """Open a study folder for one reader; return 1 when it cannot be opened."""
     from kyphoimg import KyphoimgError
@@ -120,7 +127,7 @@ def _open_study(
     from ._study import open_study
 
     try:
-        session = open_study(viewer, folder, rater=rater, timepoints=timepoints)
+        session = open_study(viewer, folder, rater=rater, timepoints=timepoints, blind=blind)
     except KyphoimgError as exc:
         print(f"kyphoimg view: {exc}", file=sys.stderr)
         return 1

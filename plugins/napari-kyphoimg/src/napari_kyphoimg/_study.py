@@ -17,8 +17,11 @@ Every landmark file the session writes is this reader's (``<film>.<rater>.landma
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,8 @@ from napari.layers import Layer
 from psygnal import Signal
 
 from kyphoimg import read_radiograph
+from kyphoimg.atomic import atomic_write_text
+from kyphoimg.errors import StudyError
 from kyphoimg.study import StudyEntry, Worklist, open_worklist
 
 from ._layers import films, info
@@ -83,6 +88,11 @@ class ReadingSession:
         viewer.bind_key(NEXT_FILM_KEY, lambda _v: self.next(), overwrite=True)
         viewer.bind_key(PREVIOUS_FILM_KEY, lambda _v: self.previous(), overwrite=True)
         viewer.bind_key(NEXT_TODO_KEY, lambda _v: self.next(unannotated=True), overwrite=True)
+
+    @property
+    def blind(self) -> bool:
+        """Whether this is a blinded reading (films in a seeded random order, unnamed)."""
+        return self.worklist.seed is not None
 
     @property
     def rater(self) -> str | None:
@@ -183,7 +193,7 @@ class ReadingSession:
         on : bool
             Side by side (True) or the active film alone (False).
         """
-        self.side_by_side = bool(on)
+        self.side_by_side = bool(on) and not self.blind  # blinded: one film, no patient
         if self.active is not None:
             self.go_to(self.active)
 
@@ -201,7 +211,10 @@ class ReadingSession:
     def _load(self, entry: StudyEntry) -> Any:
         """Read ``entry``'s film with this reader's landmark file and add its layers."""
         rg = read_radiograph(entry.film_path)
-        name = f"{entry.patient_id or '?'} {entry.timepoint or entry.film_path.name}"
+        if self.blind:
+            name = f"Film {self.worklist.position(entry) + 1}"
+        else:
+            name = f"{entry.patient_id or '?'} {entry.timepoint or entry.film_path.name}"
         layers = radiograph_layer_data(
             rg,
             name,
@@ -260,6 +273,33 @@ class ReadingSession:
         self.active = None
 
 
+def _session_seed(worklist: Worklist, seed: int | None) -> int:
+    """Return the blinded order's seed: this reader's recorded one, else a new one (recorded)."""
+    if worklist.rater is None:
+        raise StudyError("a blinded session needs a reader: give rater= (--rater)")
+    record = worklist.folder / ".kyphoimg" / f"{worklist.rater}.session.json"
+    if record.is_file():
+        return int(json.loads(record.read_text(encoding="utf-8"))["seed"])
+    seed = secrets.randbelow(2**31) if seed is None else int(seed)
+    order = worklist.shuffled(seed)
+    record.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(
+        record,
+        json.dumps(
+            {
+                "rater": worklist.rater,
+                "blind": True,
+                "seed": seed,
+                "created": datetime.now(UTC).isoformat(timespec="seconds"),
+                "order": [e.film_path.relative_to(worklist.folder).as_posix() for e in order],
+            },
+            indent=2,
+        )
+        + "\n",
+    )
+    return seed
+
+
 def open_study(
     viewer: Any,
     folder: str | os.PathLike[str],
@@ -268,6 +308,8 @@ def open_study(
     timepoints: Iterable[str] | None = None,
     dock: bool = True,
     start: bool = True,
+    blind: bool = False,
+    seed: int | None = None,
 ) -> ReadingSession:
     """Open a study folder for one reader: the worklist, and the first film still to do.
 
@@ -286,6 +328,13 @@ def open_study(
         Dock the Worklist, Landmarks and Measurements widgets (default).
     start : bool, optional
         Show the first film not complete (else the first film).
+    blind : bool, optional
+        A blinded reading (a reliability study): the films in a seeded random order, named
+        "Film k" without patient or time point, one at a time. The seed is recorded in
+        ``STUDY/.kyphoimg/<rater>.session.json`` and reused when the session is reopened.
+        Other readers' points are never shown in any session.
+    seed : int, optional
+        The seed of a new blinded session (default: a random one).
 
     Returns
     -------
@@ -293,6 +342,8 @@ def open_study(
         The controller: ``.worklist``, ``.active``, ``.go_to(entry)``, ``.next()``.
     """
     worklist = open_worklist(folder, rater=rater, timepoints=timepoints)
+    if blind:
+        worklist = worklist.shuffled(_session_seed(worklist, seed))
     landmarks = None
     if dock:
         from ._landmarks_widget import LandmarksWidget
@@ -306,6 +357,9 @@ def open_study(
         viewer.window.add_dock_widget(landmarks, name="Landmarks", area="right")
         measurements = MeasurementsWidget(viewer)
         viewer.window.add_dock_widget(measurements, name="Measurements", area="right")
+        if session.blind:  # saved in the file, but not shown to a blinded reader
+            landmarks.patient_id.visible = False
+            landmarks.timepoint.visible = False
         session.widgets = {
             "worklist": worklist_widget,
             "landmarks": landmarks,

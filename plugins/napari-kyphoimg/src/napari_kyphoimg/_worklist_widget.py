@@ -93,6 +93,7 @@ class WorklistWidget(QWidget):
         self.next_todo_button.clicked.connect(lambda: self.session.next(unannotated=True))
         self.todo_only.toggled.connect(lambda _on: self.rebuild())
         self.side_by_side.toggled.connect(self.session.set_side_by_side)
+        self.side_by_side.setEnabled(not session.blind)
         self.table.cellClicked.connect(self._on_cell)
         session.changed.connect(lambda _entry: self.rebuild())
         self._cells: dict[tuple[int, int], StudyEntry] = {}
@@ -101,6 +102,8 @@ class WorklistWidget(QWidget):
     # -- contents ------------------------------------------------------------------------
     def _columns(self) -> list[str]:
         wl = self.session.worklist
+        if self.session.blind:
+            return ["status"]
         cols = list(wl.timepoints)
         if any(e.timepoint is None for e in wl):
             cols.append(_NO_TIMEPOINT)
@@ -111,8 +114,9 @@ class WorklistWidget(QWidget):
         wl = self.session.worklist
         cols = self._columns()
         patients: dict[str, list[StudyEntry]] = {}
-        for e in wl:
-            patients.setdefault(e.patient_id or "?", []).append(e)
+        for k, e in enumerate(wl):  # blinded: one row per film, in the session's order
+            key = f"Film {k + 1}" if self.session.blind else (e.patient_id or "?")
+            patients.setdefault(key, []).append(e)
         if self.todo_only.isChecked():
             patients = {p: es for p, es in patients.items() if not all(e.done for e in es)}
         self.table.blockSignals(True)
@@ -125,7 +129,11 @@ class WorklistWidget(QWidget):
         active = self.session.active
         for r, entries in enumerate(patients.values()):
             for c, tp in enumerate(cols):
-                here = [e for e in entries if (e.timepoint or _NO_TIMEPOINT) == tp]
+                here = (
+                    entries
+                    if self.session.blind
+                    else [e for e in entries if (e.timepoint or _NO_TIMEPOINT) == tp]
+                )
                 if not here:
                     continue
                 self._cells[(r, c)] = here[0]
@@ -136,7 +144,7 @@ class WorklistWidget(QWidget):
         counts = wl.counts()
         done, total = counts["complete"], len(wl)
         parts = [f"{counts[s]} {s.replace('_', ' ')}" for s in STATUS_SYMBOLS if counts[s]]
-        reader = wl.rater or "single reader"
+        reader = (wl.rater or "single reader") + (" (blinded)" if self.session.blind else "")
         self.summary.setText(
             f"<b>{wl.folder.name}</b> · reader <b>{reader}</b> · {done} of {total} films "
             f"complete ({', '.join(parts)})"
@@ -149,7 +157,8 @@ class WorklistWidget(QWidget):
         text = f"{symbol} {word}" + (f" (+{len(entries) - 1})" if len(entries) > 1 else "")
         item = QTableWidgetItem(text)
         item.setForeground(QBrush(QColor(_COLORS[e.status])))
-        tip = [str(e.film_path), str(e.landmark_path), *e.problems[:8]]
+        tip = [] if self.session.blind else [str(e.film_path), str(e.landmark_path)]
+        tip += list(e.problems[:8])
         item.setToolTip("\n".join(tip))
         if active is not None and e.film_path == active.film_path:
             font = item.font()
@@ -158,11 +167,13 @@ class WorklistWidget(QWidget):
         item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
         return item
 
-    @staticmethod
-    def _describe(entry: StudyEntry | None) -> str:
+    def _describe(self, entry: StudyEntry | None) -> str:
         if entry is None:
             return "No film open."
         symbol, word = STATUS_SYMBOLS[entry.status]
+        if self.session.blind:
+            k = self.session.worklist.position(entry) + 1
+            return f"Showing <b>Film {k}</b> of {len(self.session.worklist)}: {symbol} {word}"
         lines = [f"Showing <b>{entry.label}</b> ({entry.film_path.name}): {symbol} {word}"]
         lines += [f"• {p}" for p in entry.problems[:4]]
         return "<br>".join(lines)
