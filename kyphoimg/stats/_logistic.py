@@ -625,6 +625,11 @@ def _complete_cases(
         )
     x = np.column_stack([np.ones(int(keep.sum())), design.loc[keep, cols].to_numpy()])
     names = ["(Intercept)", *cols]
+    if x.shape[0] <= x.shape[1]:
+        raise StatsInputError(
+            f"{x.shape[0]} complete case(s) for {x.shape[1]} model parameters; the model "
+            "needs more patients than parameters (drop predictors)"
+        )
     rank = np.linalg.matrix_rank(x)
     if rank < x.shape[1]:
         _, r_ = np.linalg.qr(x)

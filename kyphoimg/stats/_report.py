@@ -215,7 +215,7 @@ def _run_sections(ctx: Context) -> tuple[list[Section], list[dict[str, Any]]]:
 
 
 def _data_block(ctx: Context) -> tuple[str, list[Table], str]:
-    """The 'Data' section: counts, unit of analysis, patients with several vertebrae."""
+    """Return the 'Data' section: counts, unit of analysis, patients with several vertebrae."""
     d: StudyData = ctx.data
     lines = []
     if d.subject is not None:
@@ -269,7 +269,7 @@ def _reissue(caught: list[warnings.WarningMessage]) -> list[str]:
 
 
 def _methods(ctx: Context, unit_method: str, sections: list[Section]) -> str:
-    """The methods paragraph: only what ran."""
+    """Return the methods paragraph, describing only what ran."""
     import matplotlib
     import pandas
     import scipy

@@ -215,7 +215,8 @@ def test_a_separated_model_reports_no_estimate_no_test_and_no_auc(rng) -> None:
     assert np.isnan(uni.loc["sep", "odds_ratio"])
     assert uni.loc["sep", "note"] == "separation: not estimable"
     assert uni.loc["other", "odds_ratio"] > 1  # still estimated on its own
-    assert res.separation and not res.estimable
+    assert res.separation
+    assert not res.estimable
     mv = res.multivariable
     assert not mv["estimable"].any()
     value_cols = ["coef", "se", "z", "p_value", "odds_ratio", "wald_ci_low", "profile_ci_high"]

@@ -52,6 +52,7 @@ model = true
 
 [options]
 figure_format = "svg"
+pdf = false
 """
 
 
@@ -109,7 +110,9 @@ def written(tmp_path_factory):
 
 def test_returns_the_paths_written(written) -> None:
     paths, _ = written
-    assert {"html", "xlsx", "roc_png", "roc_svg", "forest_png", "forest_svg"} <= set(paths)
+    assert {"html", "xlsx", "summary", "roc_png", "roc_svg", "forest_png", "forest_svg"} <= set(
+        paths
+    )
     assert {"timecourse_kyphotic_angle_deg_png", "timecourse_kyphotic_angle_deg_svg"} <= set(paths)
     for p in paths.values():
         assert p.is_file()
@@ -124,12 +127,13 @@ def test_html_is_self_contained_with_every_section(written) -> None:
     assert not re.search(r"(src|href)=['\"](?!data:|#)", doc)
     assert doc.count("<svg") == 3  # time course, forest, ROC
     for heading in [
-        "Table 1",
+        "Data",
+        "Table 1. Characteristics by group",
         "Change over time",
         "Correlation with the outcome",
         "Logistic regression",
         "ROC analysis",
-        "Methods and conventions",
+        "Statistical methods",
     ]:
         assert f"<h2>{heading}</h2>" in doc
     assert "Student t-test (pooled variance)" in doc
@@ -147,10 +151,8 @@ def test_workbook_tables_match_the_functions(written) -> None:
         "Correlation",
         "Logistic univariable",
         "Logistic multivariable",
+        "Model performance",
         "VIF",
-        "Hosmer-Lemeshow",
-        "Calibration",
-        "Discrimination",
         "ROC",
         "DeLong tests",
         "Warnings",
@@ -163,12 +165,12 @@ def test_workbook_tables_match_the_functions(written) -> None:
         categorical=["smoking", "leakage"],
         nonnormal=["symptom_weeks"],
     )
-    np.testing.assert_allclose(sheets["Table 1 tests"]["p_value"], direct.tests["p_value"])
-    within = sheets["kyphotic_angle_deg within"]
-    assert within["n_excluded"].sum() == 7  # ids 0, 23, ..., 138 lost to follow-up
-    roc_sheet = sheets["ROC"].set_index("label")
-    assert list(roc_sheet.index) == ["age", "bmd_t", "model"]
-    assert roc_sheet.loc["bmd_t", "direction"] == "lower"
+    np.testing.assert_allclose(sheets["Table 1 tests"]["p"], direct.tests["p_value"])
+    within = sheets["Kyphotic angle (°) within"]
+    assert within["Excluded (incomplete)"].sum() == 7  # ids 0, 23, ..., 138 lost to follow-up
+    roc_sheet = sheets["ROC"].set_index("Marker")
+    assert list(roc_sheet.index) == ["Age", "BMD T-score", "Model (predicted risk)"]
+    assert roc_sheet.loc["BMD T-score", "Direction"] == "lower predicts event"
 
 
 def test_warnings_are_listed_in_the_report(tmp_path) -> None:
@@ -178,7 +180,7 @@ def test_warnings_are_listed_in_the_report(tmp_path) -> None:
         "data": {"subjects": subjects},
         "outcome": {"column": "asd"},
         "logistic": {"predictors": ["age", "cement_ml", "bmd_t", "smoking"], "bootstrap": 0},
-        "options": {"figure_format": "png"},
+        "options": {"figure_format": "png", "pdf": False},
     }
     with pytest.warns(EventsPerVariableWarning):
         paths = report(spec, tmp_path)
@@ -186,7 +188,7 @@ def test_warnings_are_listed_in_the_report(tmp_path) -> None:
     assert "events per variable" in doc
     assert "data:image/png;base64," in doc
     assert (
-        pd.read_excel(paths["xlsx"], sheet_name="Warnings")["warning"]
+        pd.read_excel(paths["xlsx"], sheet_name="Warnings")["Warning"]
         .str.contains("events per variable")
         .any()
     )

@@ -1,0 +1,810 @@
+"""The sections of the report: each runs one analysis and returns tables, HTML and methods.
+
+Every section returns a :class:`Section`: its HTML blocks, its :class:`Table` objects (the
+same numbers go to the HTML and the workbook), its figures, the sentence of the methods
+paragraph describing what ran, and a summary entry (analysis, tests, n).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import pandas as pd
+
+from kyphoimg.errors import StatsInputError
+
+from ._correlate import correlate
+from ._data import StudyData
+from ._features import wide_to_long
+from ._figures import plot_forest, plot_roc, plot_timecourse, save_figure
+from ._format import fmt_num
+from ._html import embed_figure, html_table
+from ._labels import Labels
+from ._logistic import LogisticResult, logistic
+from ._repeated import CORRECTIONS, compare_timepoints
+from ._roc import RocResult, delong_test, roc
+from ._table1 import Table1, table1
+from ._tables import Table, common_note, select
+
+__all__ = ["Context", "Section"]
+
+
+@dataclass
+class Context:
+    """What every section needs: the study, the data, labels and output settings."""
+
+    spec: Mapping[str, Any]
+    base: Path
+    out: Path
+    data: StudyData
+    labels: Labels
+    decimals: int
+    fig_fmt: str
+    logistic_result: LogisticResult | None = None
+
+    @property
+    def outcome(self) -> Any:
+        """Outcome column."""
+        return self.spec["outcome"]["column"]
+
+    @property
+    def positive(self) -> Any:
+        """Event value of the outcome."""
+        return self.spec["outcome"].get("positive")
+
+    def fmt(self) -> str:
+        """Display format of means and SDs."""
+        return f"f{min(max(self.decimals, 0), 4)}"
+
+
+@dataclass
+class Section:
+    """Output of one section."""
+
+    key: str
+    heading: str
+    blocks: list[str] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    figures: dict[str, Path] = field(default_factory=dict)
+    methods: list[str] = field(default_factory=list)
+    tests: list[str] = field(default_factory=list)
+    n: dict[str, int] = field(default_factory=dict)
+
+    def add(self, table: Table, indent_col: str | None = None, sheet: str = "") -> None:
+        """Add a table to the HTML and the workbook (tables without rows are skipped)."""
+        if table.frame.empty:
+            return
+        if sheet:
+            table = dataclasses.replace(table, sheet=sheet)
+        self.tables.append(table)
+        self.blocks.append(html_table(table, indent_col))
+
+    def figure(self, ctx: Context, fig: Any, key: str, caption: str) -> None:
+        """Save ``fig`` as PNG and SVG and embed it."""
+        for p in save_figure(fig, ctx.out / "figures" / key):
+            self.figures[f"{key}_{p.suffix[1:]}"] = p
+        self.blocks.append(embed_figure(fig, ctx.fig_fmt, caption))
+
+    def html(self) -> str:
+        """Return the section's HTML with its heading."""
+        return f"<h2>{html.escape(self.heading)}</h2>" + "".join(self.blocks)
+
+
+def _n_text(ctx: Context, rows: pd.DataFrame) -> str:
+    d = ctx.data
+    if d.subject is None:
+        return f"n = {len(rows)}"
+    n_pat = rows[d.subject].nunique()
+    if d.unit == "vertebra":
+        return f"{n_pat} patients, {len(rows)} vertebrae"
+    return f"{n_pat} patients (one index vertebra each)"
+
+
+# --------------------------------------------------------------------------- Table 1
+def _t1_cells(t1: Table1, labels: Labels, decimals: int) -> pd.DataFrame:
+    """Return the published layout of Table 1 with display names (strings per group)."""
+    heads = {g: f"{labels.group(g)} (n={t1.group_sizes[g]})" for g in t1.groups}
+    tests = t1.tests.set_index("variable")
+    rows = []
+    for var, sub in t1.summary.groupby("variable", sort=False):
+        kind = sub["kind"].iloc[0]
+        test = tests.loc[var]
+        base = {"Missing": int(sub.groupby("group")["missing"].first().sum())}
+        base.update({"SMD": test["smd"], "p": test["p_value"], "Test": test["test"]})
+        if kind == "categorical":
+            rows.append({"Characteristic": f"{labels.var(var)}, n (%)", **base})
+            for lv, lsub in sub.groupby("level", sort=False):
+                cells = {
+                    heads[r.group]: f"{int(r['count'])} ({fmt_num(r['percent'], decimals)})"
+                    for _, r in lsub.iterrows()
+                }
+                rows.append({"Characteristic": "  " + labels.level(var, lv), **cells})
+            continue
+        what = "median [IQR]" if kind == "nonnormal" else "mean ± SD"
+        cells = {}
+        for _, r in sub.iterrows():
+            if kind == "nonnormal":
+                text = (
+                    f"{fmt_num(r['median'], decimals)} [{fmt_num(r['q1'], decimals)}–"
+                    f"{fmt_num(r['q3'], decimals)}]"
+                )
+            else:
+                text = f"{fmt_num(r['mean'], decimals)} ± {fmt_num(r['sd'], decimals)}"
+            cells[heads[r.group]] = text
+        rows.append({"Characteristic": f"{labels.var(var)}, {what}", **cells, **base})
+    columns = ["Characteristic", *heads.values(), "Missing", "SMD", "p", "Test"]
+    return pd.DataFrame(rows).reindex(columns=columns)
+
+
+def _t1_numbers(t1: Table1, labels: Labels) -> pd.DataFrame:
+    """Table 1 for the workbook: one numeric column per statistic and group."""
+    tests = t1.tests.set_index("variable")
+    rows = []
+    for (var, lv), sub in t1.summary.groupby(["variable", "level"], sort=False):
+        kind = sub["kind"].iloc[0]
+        test = tests.loc[var]
+        row: dict[str, Any] = {
+            "Characteristic": labels.var(var),
+            "Level": labels.level(var, lv) if kind == "categorical" else "",
+            "Statistic": {"categorical": "n (%)", "nonnormal": "median [Q1–Q3]"}.get(
+                kind, "mean ± SD"
+            ),
+        }
+        for _, r in sub.iterrows():
+            g = labels.group(r["group"])
+            if kind == "categorical":
+                row[f"{g}: n"], row[f"{g}: %"] = r["count"], r["percent"]
+            elif kind == "nonnormal":
+                row[f"{g}: median"], row[f"{g}: Q1"], row[f"{g}: Q3"] = (
+                    r["median"],
+                    r["q1"],
+                    r["q3"],
+                )
+            else:
+                row[f"{g}: mean"], row[f"{g}: SD"] = r["mean"], r["sd"]
+        row.update({"SMD": test["smd"], "p": test["p_value"], "Test": test["test"]})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _t1_formats(frame: pd.DataFrame, decimals: int) -> dict[str, str]:
+    fmt = f"f{decimals}"
+    out: dict[str, str] = {}
+    for c in frame.columns:
+        if c in ("SMD",):
+            out[c] = "f2"
+        elif c == "p":
+            out[c] = "p"
+        elif c in ("Missing",) or c.endswith(": n"):
+            out[c] = "int"
+        elif ": " in c:
+            out[c] = fmt
+        else:
+            out[c] = "text"
+    return out
+
+
+def table1_section(ctx: Context) -> Section:
+    """``[table1]``: baseline characteristics by group."""
+    t1s = ctx.spec["table1"]
+    group = t1s.get("group", ctx.outcome)
+    cont = list(t1s.get("continuous", [])) + list(t1s.get("nonnormal", []))
+    cat = list(t1s.get("categorical", []))
+    sec = Section("table1", "Table 1. Characteristics by group")
+    parts = [("", ctx.data.rows, cont, cat)]
+    if ctx.data.unit == "vertebra":
+        per_patient, pcols = ctx.data.once_per_patient([*cont, *cat], by=group)
+        vert_cont = [c for c in cont if c not in pcols]
+        vert_cat = [c for c in cat if c not in pcols]
+        parts = [
+            (
+                " (patients)",
+                per_patient,
+                [c for c in cont if c in pcols],
+                [c for c in cat if c in pcols],
+            ),
+            (" (vertebrae)", ctx.data.rows, vert_cont, vert_cat),
+        ]
+    for suffix, rows, c_vars, k_vars in parts:
+        if not c_vars and not k_vars:
+            continue
+        t1 = table1(
+            rows,
+            group,
+            continuous=[c for c in c_vars if c not in t1s.get("nonnormal", [])],
+            categorical=k_vars,
+            nonnormal=[c for c in c_vars if c in t1s.get("nonnormal", [])],
+            tests=t1s.get("tests", {}),
+            decimals=ctx.decimals,
+        )
+        unit_note = _n_text(ctx, rows)
+        note = f"{t1.footnote} {unit_note}."
+        if suffix == " (patients)":
+            note += " Patient-level variables: each patient counted once per group."
+        if suffix == " (vertebrae)":
+            note += " Vertebrae of the same patient are treated as independent in these tests."
+        cells = _t1_cells(t1, ctx.labels, ctx.decimals)
+        title = f"Table 1{suffix}. Characteristics by {ctx.labels.var(group).lower()}"
+        sec.blocks.append(
+            html_table(
+                Table(title, cells, {"Missing": "int", "SMD": "f2", "p": "p"}, note),
+                "Characteristic",
+            )
+        )
+        numbers = _t1_numbers(t1, ctx.labels)
+        sec.tables.append(
+            Table(f"Table 1{suffix}", numbers, _t1_formats(numbers, ctx.decimals), note)
+        )
+        sec.tables.append(_t1_tests(t1, ctx.labels, f"Table 1{suffix} tests"))
+        sec.tests += [t for t in t1.tests["test"] if t]
+        sec.n[f"table1{suffix.strip(' ()') or ''}_rows"] = int(sum(t1.group_sizes.values()))
+    sec.methods.append(
+        f"Characteristics were compared between groups of {ctx.labels.var(group).lower()}: "
+        + "; ".join(dict.fromkeys(sec.tests))
+        + "."
+    )
+    return sec
+
+
+def _t1_tests(t1: Table1, labels: Labels, title: str) -> Table:
+    return select(
+        t1.tests,
+        {
+            "variable": ("Variable", "text"),
+            "test": ("Test", "text"),
+            "statistic": ("Statistic", "f3"),
+            "df": ("df", "f2"),
+            "p_value": ("p", "p"),
+            "smd": ("SMD", "f2"),
+            "note": ("Note", "text"),
+        },
+        title,
+        labels=labels,
+        relabel={"variable": "var"},
+    )
+
+
+# --------------------------------------------------------------------------- time points
+def _long_table(
+    ctx: Context, tp: Mapping[str, Any], values: list[str]
+) -> tuple[pd.DataFrame, str, str]:
+    """Return the long table, subject and time columns of ``[timepoints]``."""
+    if "longitudinal" in ctx.spec["data"]:
+        from ._data import read_table
+
+        long = read_table(ctx.spec["data"]["longitudinal"], ctx.base, "longitudinal")
+        return long, tp.get("subject", "subject"), tp.get("time", "time")
+    if "time" in tp:
+        return ctx.data.rows, tp.get("subject", "subject"), tp["time"]
+    order = [str(t) for t in tp.get("order", ["pre", "post", "last"])]
+    rows = ctx.data.rows.assign(unit_id=ctx.data.unit_id.to_numpy())
+    group = tp.get("group")
+    keep = [group] if group is not None and group in rows.columns else []
+    long = wide_to_long(rows, "unit_id", values, order, keep=keep)
+    return long, "unit_id", "time"
+
+
+_WITHIN = {
+    "group": ("Group", "text"),
+    "test": ("Test", "text"),
+    "statistic": ("Statistic", "f2"),
+    "df1": ("df1", "f2"),
+    "df2": ("df2", "f2"),
+    "epsilon_gg": ("GG ε", "f3"),
+    "df1_gg": ("df1 (GG)", "f2"),
+    "df2_gg": ("df2 (GG)", "f2"),
+    "p_value": ("p", "p"),
+    "n_subjects": ("n", "int"),
+    "n_excluded": ("Excluded (incomplete)", "int"),
+    "note": ("Note", "text"),
+}
+_POSTHOC = {
+    "group": ("Group", "text"),
+    "time_a": ("Time A", "text"),
+    "time_b": ("Time B", "text"),
+    "statistic": ("Statistic", "f2"),
+    "df": ("df", "f0"),
+    "p_uncorrected": ("p (uncorrected)", "p"),
+    "p_adjusted": ("p (adjusted)", "p"),
+    "n": ("n", "int"),
+    "note": ("Note", "text"),
+}
+_BETWEEN = {
+    "time": ("Time", "text"),
+    "test": ("Test", "text"),
+    "statistic": ("Statistic", "f2"),
+    "df": ("df", "f0"),
+    "p_value": ("p", "p"),
+    "n": ("n", "int"),
+}
+_INTERACTION = {
+    "effect": ("Effect", "text"),
+    "statistic": ("F", "f2"),
+    "df1": ("df1", "f0"),
+    "df2": ("df2", "f0"),
+    "epsilon_gg": ("GG ε", "f3"),
+    "df1_gg": ("df1 (GG)", "f2"),
+    "df2_gg": ("df2 (GG)", "f2"),
+    "p_value": ("p", "p"),
+    "p_uncorrected": ("p (uncorrected)", "p"),
+    "sphericity_w": ("Mauchly W", "f3"),
+    "sphericity_p": ("Mauchly p", "p"),
+    "n_subjects": ("n", "int"),
+}
+
+
+def _measure_tables(ctx: Context, sec: Section, v: str, res: Any, unit: str) -> None:
+    lab = ctx.labels
+    name = lab.var(v)
+    rel = {"group": "group", "time": "time", "time_a": "time", "time_b": "time"}
+    fmt = ctx.fmt()
+    desc = {
+        "group": ("Group", "text"),
+        "time": ("Time", "text"),
+        "n": ("n", "int"),
+        "mean": ("Mean", fmt),
+        "sd": ("SD", fmt),
+        "median": ("Median", fmt),
+        "q1": ("Q1", fmt),
+        "q3": ("Q3", fmt),
+    }
+    sec.blocks.append(f"<h3>{html.escape(name)}</h3>")
+    descriptives = select(res.descriptives, desc, f"{name}: descriptive statistics", unit, lab, rel)
+    sec.add(descriptives, sheet=f"{name} descriptives")
+    within_note = (
+        "p: Greenhouse–Geisser corrected; df (GG) = df × ε." if res.method == "rm_anova" else ""
+    )
+    sec.add(
+        select(
+            res.within, _WITHIN, f"{name}: change over time within groups", within_note, lab, rel
+        ),
+        sheet=f"{name} within",
+    )
+    post_note = common_note(res.posthoc, ["test", "correction"])
+    sec.add(
+        select(
+            res.posthoc,
+            _POSTHOC,
+            f"{name}: pairwise comparisons of time points",
+            post_note,
+            lab,
+            rel,
+        ),
+        sheet=f"{name} pairwise",
+    )
+    sec.add(
+        select(res.between, _BETWEEN, f"{name}: groups compared at each time point", "", lab, rel),
+        sheet=f"{name} between",
+    )
+    if not res.interaction.empty:
+        group_name = lab.var(ctx.spec["timepoints"].get("group", ""), with_unit=False)
+        effects = {"group": group_name, "time": "Time", "group × time": f"{group_name} × time"}
+        res = _with(
+            res, interaction=res.interaction.assign(effect=res.interaction["effect"].map(effects))
+        )
+        note = (
+            f"{res.interaction['test'].iloc[0]}; subjects with every time point "
+            f"(n = {int(res.interaction['n_subjects'].iloc[0])})."
+        )
+        sec.add(
+            select(res.interaction, _INTERACTION, f"{name}: group × time (mixed ANOVA)", note, lab),
+            sheet=f"{name} interaction",
+        )
+    sec.tests += [t for t in res.within["test"] if isinstance(t, str) and t]
+    sec.tests += [t for t in res.posthoc["test"].unique() if t]
+    sec.tests += [t for t in res.between["test"].unique() if t]
+    sec.tests += [t for t in res.interaction["test"].unique() if t]
+
+
+def _with(res: Any, **changes: Any) -> Any:
+    import dataclasses
+
+    return dataclasses.replace(res, **changes)
+
+
+def timepoints_section(ctx: Context) -> Section:
+    """``[timepoints]``: change over time within groups, groups per time point."""
+    tp = ctx.spec["timepoints"]
+    values = tp.get("values") or []
+    values = [values] if isinstance(values, str) else list(values)
+    if not values:
+        raise StatsInputError("study [timepoints]: 'values' must name at least one measure")
+    long, subject, time = _long_table(ctx, tp, values)
+    sec = Section("timepoints", "Change over time")
+    method = tp.get("method", "rm_anova")
+    group = tp.get("group")
+    unit = _n_text(ctx, ctx.data.rows) + "."
+    for v in values:
+        res = compare_timepoints(
+            long, subject, time, v, group=group, order=tp.get("order"), method=method,
+            posthoc=tp.get("posthoc"), correction=tp.get("correction", "bonferroni"),
+        )  # fmt: skip
+        _measure_tables(ctx, sec, v, res, unit)
+        fig = plot_timecourse(
+            res,
+            ylabel=ctx.labels.var(v),
+            group_labels={g: ctx.labels.group(g) for g in res.descriptives["group"].unique()},
+            time_labels={t: ctx.labels.time(t) for t in res.order},
+        )
+        fig.axes[0].set_xlabel("Time point")
+        sec.figure(
+            ctx, fig, f"timecourse_{v}", f"{ctx.labels.var(v)}: mean ± SD by group over time"
+        )
+    correction = CORRECTIONS[tp.get("correction", "bonferroni")]
+    sec.methods.append(
+        f"{', '.join(ctx.labels.var(v) for v in values)} were compared over "
+        f"{', '.join(ctx.labels.time(t).lower() for t in tp.get('order', []))} within each "
+        f"group ({'; '.join(dict.fromkeys(t for t in sec.tests if 'within' not in t))}); "
+        f"pairwise comparisons of time points were corrected by {correction}."
+    )
+    return sec
+
+
+# --------------------------------------------------------------------------- correlation
+def _dichotomised(
+    ctx: Context, factors: list, rules: Mapping[str, Any]
+) -> tuple[pd.DataFrame, dict]:
+    rows = ctx.data.rows.copy()
+    names = {}
+    for col, ref in rules.items():
+        if col not in rows.columns:
+            raise StatsInputError(f"study [correlation] dichotomise: column {col!r} not found")
+        s = rows[col]
+        coded = np.where(s.isna(), None, np.where(s.astype(str) == str(ref), "no", "yes"))
+        new = f"{col} (any vs {ref})"
+        rows[new] = pd.Series(coded, index=rows.index).astype(object)
+        names[col] = new
+    return rows, names
+
+
+def correlation_section(ctx: Context) -> Section:
+    """``[correlation]``: each factor's correlation with the outcome, method named."""
+    cs = ctx.spec["correlation"]
+    factors = list(cs.get("factors", []))
+    rows, renamed = _dichotomised(ctx, factors, dict(cs.get("dichotomise", {})))
+    sec = Section("correlation", "Correlation with the outcome")
+    frames = []
+    for f in factors:
+        col = renamed.get(f, f)
+        use = rows
+        if ctx.data.unit == "vertebra" and ctx.data.subject is not None:
+            once, pcols = ctx.data.once_per_patient([f], by=ctx.outcome)
+            use = once.assign(**{col: rows.loc[once.index, col]}) if f in pcols else rows
+        res = correlate(use, ctx.outcome, [col], cs.get("method", "auto"), positive=ctx.positive)
+        if f in renamed:
+            ref = ctx.labels.level(f, cs["dichotomise"][f])
+            res["label"] = f"{ctx.labels.var(f, with_unit=False)} (any vs {ref})"
+        else:
+            res["label"] = ctx.labels.var(f)
+        frames.append(res)
+    cor = pd.concat(frames, ignore_index=True)
+    cols = {
+        "label": ("Factor", "text"),
+        "method": ("Coefficient", "text"),
+        "n": ("n", "int"),
+        "r": ("r", "f3"),
+        "ci_low": ("95% CI low", "f3"),
+        "ci_high": ("95% CI high", "f3"),
+        "statistic": ("Statistic", "f2"),
+        "df": ("df", "f0"),
+        "p_value": ("p", "p"),
+        "test": ("Test", "text"),
+    }
+    names = {
+        "pointbiserial": "point-biserial r",
+        "phi": "phi",
+        "pearson": "Pearson r",
+        "spearman": "Spearman rho",
+        "kendall": "Kendall tau-b",
+        "cramers_v": "Cramér's V",
+    }
+    cor["method"] = cor["method"].map(lambda m: names.get(m, m))
+    note = f"Outcome: {ctx.labels.var(ctx.outcome)}. CIs: " + common_note(cor, ["ci_method"])
+    sec.add(
+        select(cor, cols, "Correlation of each factor with the outcome", note), sheet="Correlation"
+    )
+    sec.tests += list(dict.fromkeys(cor["test"]))
+    sec.methods.append(
+        f"Correlation of each factor with {ctx.labels.var(ctx.outcome).lower()}: "
+        + "; ".join(sec.tests)
+        + "."
+    )
+    sec.n["correlation_max_n"] = int(cor["n"].max())
+    return sec
+
+
+# --------------------------------------------------------------------------- logistic
+def _term_labels(ctx: Context, lr: LogisticResult) -> dict[str, str]:
+    terms = list(lr.multivariable["term"]) + list(lr.univariable["term"])
+    return {t: ctx.labels.term(t, lr.reference) for t in terms}
+
+
+def _equation(lr: LogisticResult, names: Mapping[str, str]) -> str:
+    """Return the prediction equation with display names (4 decimals)."""
+    if not lr.estimable:
+        return lr.equation
+    mv = lr.multivariable
+    b = mv["coef"].to_numpy()
+    parts = [f"{b[0]:.4f}".replace("-", "−")]
+    for term, coef in zip(mv["term"].iloc[1:], b[1:], strict=True):
+        sign = "−" if coef < 0 else "+"
+        parts.append(f"{sign} {abs(coef):.4f} × [{names[term]}]")
+    return "logit(p) = " + " ".join(parts) + "; p = 1 / (1 + exp(−logit(p)))"
+
+
+def _logistic_tables(ctx: Context, sec: Section, lr: LogisticResult) -> None:
+    names = _term_labels(ctx, lr)
+    uni = lr.univariable.assign(label=lr.univariable["term"].map(names))
+    ci = "profile penalised likelihood" if lr.method == "firth" else uni["ci_method"].iloc[0]
+    sec.add(
+        select(
+            uni,
+            {
+                "label": ("Predictor", "text"),
+                "n": ("n", "int"),
+                "events": ("Events", "int"),
+                "coef": ("B", "f3"),
+                "se": ("SE", "f3"),
+                "odds_ratio": ("OR", "f2"),
+                "ci_low": ("95% CI low", "f2"),
+                "ci_high": ("95% CI high", "f2"),
+                "p_value": ("p", "p"),
+                "note": ("Note", "text"),
+            },
+            "Univariable logistic regression",
+            f"OR per unit or vs the reference level; 95% CI: {ci}. " + common_note(uni, ["test"]),
+        ),
+        sheet="Logistic univariable",
+    )
+    mv = lr.multivariable.assign(label=lr.multivariable["term"].map(names))
+    intercept = mv["term"] == "(Intercept)"
+    for col in ("odds_ratio", "wald_ci_low", "wald_ci_high", "profile_ci_low", "profile_ci_high"):
+        mv.loc[intercept, col] = np.nan  # the odds of the reference profile, not a ratio
+    primary = "wald" if lr.method == "gee" else "profile"
+    cols = {
+        "label": ("Term", "text"),
+        "coef": ("B", "f3"),
+        "se": ("SE", "f3"),
+        "odds_ratio": ("OR", "f2"),
+        f"{primary}_ci_low": ("95% CI low", "f2"),
+        f"{primary}_ci_high": ("95% CI high", "f2"),
+        "p_value": ("p", "p"),
+    }
+    if lr.method != "gee":
+        cols.update({"wald_ci_low": ("Wald CI low", "f2"), "wald_ci_high": ("Wald CI high", "f2")})
+    kind = {
+        "ml": "profile likelihood",
+        "firth": "profile penalised likelihood",
+        "gee": "Wald, cluster-robust",
+    }[lr.method]
+    note = f"95% CI: {kind}. " + common_note(mv, ["test"])
+    if not lr.estimable:
+        note = "Not estimable (separation): no coefficient, test or AUC is reported. " + note
+    sec.add(
+        select(mv, cols, "Multivariable logistic regression", note), sheet="Logistic multivariable"
+    )
+    for table in _model_tables(lr, _equation(lr, names)):
+        sec.add(table)
+    vif = lr.vif.assign(label=lr.vif["term"].map(names))
+    sec.add(
+        select(
+            vif, {"label": ("Term", "text"), "vif": ("VIF", "f2")}, "Variance inflation factors"
+        ),
+        sheet="VIF",
+    )
+
+
+_METHOD_NAMES = {
+    "ml": "maximum likelihood",
+    "firth": "Firth penalised likelihood",
+    "gee": "GEE, exchangeable working correlation, cluster-robust SE",
+}
+
+
+def _model_tables(lr: LogisticResult, equation: str) -> tuple[Table, Table]:
+    """Return the model description (text) and its performance (one numeric row)."""
+    n_text: Any = f"{lr.n} vertebrae of {lr.n_clusters} patients" if lr.n_clusters else lr.n
+    about = pd.DataFrame(
+        {
+            "Item": ["Method", "Prediction equation", "Complete cases", "Excluded (missing)"],
+            "Value": [_METHOD_NAMES[lr.method], equation, n_text, lr.n_excluded],
+        }
+    )
+    disc = lr.discrimination.iloc[0]
+    hl = lr.hosmer_lemeshow.iloc[0]
+    cal = lr.calibration.set_index("measure")
+    perf = {
+        "Events": (lr.n_events, "int"),
+        "Events per variable": (lr.epv, "f1"),
+        "AUC (apparent)": (disc["auc_apparent"], "f3"),
+        "AUC 95% CI low": (disc["ci_low"], "f3"),
+        "AUC 95% CI high": (disc["ci_high"], "f3"),
+        "AUC (optimism-corrected)": (disc["auc_corrected"], "f3"),
+        "Bootstrap resamples": (disc["bootstrap"], "int"),
+        "Calibration slope (corrected)": (cal.loc["slope", "optimism_corrected"], "f3"),
+        "Hosmer–Lemeshow chi-square": (hl["statistic"], "f2"),
+        "Hosmer–Lemeshow df": (hl["df"], "int"),
+        "Hosmer–Lemeshow p": (hl["p_value"], "p"),
+    }
+    kept = {k: v for k, v in perf.items() if not (isinstance(v[0], float) and np.isnan(v[0]))}
+    if not lr.estimable:
+        kept = {"Events": perf["Events"], "Events per variable": perf["Events per variable"]}
+    frame = pd.DataFrame([{k: v for k, (v, _) in kept.items()}])
+    note = "AUC CI: DeLong. Bootstrap: Harrell optimism correction."
+    if lr.method == "gee":
+        note += " No Hosmer–Lemeshow test or bootstrap for clustered rows."
+    return (
+        Table("Logistic model", about),
+        Table("Model performance", frame, {k: f for k, (_, f) in kept.items()}, note),
+    )
+
+
+def logistic_section(ctx: Context) -> Section:
+    """``[logistic]``: univariable and multivariable models."""
+    ls = ctx.spec["logistic"]
+    reference = {**ctx.data.reference, **dict(ls.get("reference", {}))}
+    method = ls.get("method", "ml")
+    lr = logistic(
+        ctx.data.rows,
+        ctx.outcome,
+        ls.get("predictors", []),
+        ls.get("univariable_screen"),
+        positive=ctx.positive,
+        categorical=ls.get("categorical", []),
+        bootstrap=int(ls.get("bootstrap", 200)),
+        seed=int(ls.get("seed", 20240601)),
+        profile=bool(ls.get("profile", True)),
+        method=method,
+        clusters=ctx.data.clusters,
+        reference={k: v for k, v in reference.items() if k in ls.get("predictors", [])},
+    )
+    ctx.logistic_result = lr
+    sec = Section("logistic", "Logistic regression")
+    _logistic_tables(ctx, sec, lr)
+    if lr.estimable:
+        fig = plot_forest(
+            lr, ci="wald" if lr.method == "gee" else "profile", labels=_term_labels(ctx, lr)
+        )
+        sec.figure(ctx, fig, "forest", "Odds ratios of the multivariable model (95% CI, log scale)")
+    sec.tests += list(dict.fromkeys([*lr.univariable["test"], *lr.multivariable["test"]]))
+    est = {
+        "ml": "maximum likelihood (Wald tests, profile-likelihood CIs)",
+        "firth": "Firth's penalised likelihood (penalised likelihood-ratio tests, profile "
+        "penalised-likelihood CIs, as R logistf)",
+        "gee": "generalised estimating equations with an exchangeable working correlation "
+        "and cluster-robust standard errors (vertebrae clustered within patients)",
+    }[lr.method]
+    text = (
+        f"Logistic regression of {ctx.labels.var(ctx.outcome).lower()} was fitted by {est}; "
+        f"{'all candidates entered the multivariable model' if ls.get('univariable_screen') is None else 'predictors with univariable p < ' + str(ls['univariable_screen']) + ' entered the multivariable model'}."  # noqa: E501
+    )
+    if lr.estimable and lr.method != "gee" and int(ls.get("bootstrap", 200)):
+        text += (
+            f" Discrimination and calibration were corrected for optimism with "
+            f"{int(ls.get('bootstrap', 200))} bootstrap resamples (Harrell); "
+            "goodness of fit by the Hosmer–Lemeshow test."
+        )
+    if not lr.estimable:
+        text += " The multivariable model was not estimable because of separation."
+    sec.methods.append(text)
+    sec.n.update(logistic_n=lr.n, logistic_events=lr.n_events)
+    return sec
+
+
+# --------------------------------------------------------------------------- ROC
+def _roc_curves(ctx: Context, markers: Mapping[Any, str]) -> dict[str, RocResult]:
+    rows = ctx.data.rows
+    curves: dict[str, RocResult] = {}
+    for m, direction in markers.items():
+        if m not in rows.columns:
+            raise StatsInputError(f"study [roc]: marker column {m!r} not in the table")
+        curves[m] = roc(
+            rows[ctx.outcome], cast(pd.Series, rows[m]), ctx.positive, direction, label=m
+        )
+    lr = ctx.logistic_result
+    if ctx.spec["roc"].get("model", False) and lr is not None and lr.roc is not None:
+        curves["model"] = lr.roc
+    return curves
+
+
+def _delong_rows(
+    ctx: Context, markers: Mapping[Any, str], curves: Mapping[str, RocResult]
+) -> pd.DataFrame:
+    rows = ctx.data.rows
+    names = [m for m in curves if m != "model"]
+    tests = []
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            tests.append(
+                delong_test(rows[ctx.outcome], rows[a], rows[b], direction=(markers[a], markers[b]),
+                            positive=ctx.positive, labels=(a, b)).to_frame()
+            )  # fmt: skip
+    lr = ctx.logistic_result
+    if "model" in curves and lr is not None:
+        idx = lr.predicted.index
+        for b in names:
+            tests.append(
+                delong_test(rows.loc[idx, ctx.outcome], lr.predicted, rows.loc[idx, b],
+                            direction=("higher", markers[b]), positive=ctx.positive,
+                            labels=("model", b)).to_frame()
+            )  # fmt: skip
+    return pd.concat(tests, ignore_index=True) if tests else pd.DataFrame()
+
+
+def roc_section(ctx: Context) -> Section:
+    """``[roc]``: ROC curve per marker (and of the model), DeLong comparisons."""
+    markers = ctx.spec["roc"].get("markers", {})
+    if not isinstance(markers, Mapping) or not markers:
+        raise StatsInputError(
+            "study [roc] markers must map each marker to its direction, "
+            'e.g. markers = { age = "higher", bmd = "lower" }'
+        )
+    curves = _roc_curves(ctx, markers)
+    lab = ctx.labels
+    name = {m: ("Model (predicted risk)" if m == "model" else lab.var(m)) for m in curves}
+    table = pd.concat([c.to_frame() for c in curves.values()], ignore_index=True)
+    table["label"] = [name[m] for m in curves]
+    table["direction"] = table["direction"].map(
+        {"higher": "higher predicts event", "lower": "lower predicts event"}
+    )
+    sec = Section("roc", "ROC analysis")
+    cols = {
+        "label": ("Marker", "text"),
+        "direction": ("Direction", "text"),
+        "n_cases": ("Events", "int"),
+        "n_controls": ("Non-events", "int"),
+        "auc": ("AUC", "f3"),
+        "ci_low": ("95% CI low", "f3"),
+        "ci_high": ("95% CI high", "f3"),
+        "threshold": ("Youden cutoff", "f2"),
+        "sensitivity": ("Sensitivity", "f3"),
+        "specificity": ("Specificity", "f3"),
+    }
+    note = common_note(table, ["ci_method", "threshold_rule"])
+    sec.add(select(table, cols, "ROC curves", note), sheet="ROC")
+    dt = _delong_rows(ctx, markers, curves)
+    if not dt.empty:
+        dt["pair"] = [
+            f"{name.get(a, a)} vs {name.get(b, b)}"
+            for a, b in zip(dt["label_a"], dt["label_b"], strict=True)
+        ]
+        dcols = {
+            "pair": ("Comparison", "text"),
+            "auc_a": ("AUC A", "f3"),
+            "auc_b": ("AUC B", "f3"),
+            "difference": ("Difference", "f3"),
+            "ci_low": ("95% CI low", "f3"),
+            "ci_high": ("95% CI high", "f3"),
+            "statistic": ("Z", "f2"),
+            "p_value": ("p", "p"),
+        }
+        delong = select(dt, dcols, "Paired DeLong tests between AUCs", common_note(dt, ["test"]))
+        sec.add(delong, sheet="DeLong tests")
+        sec.tests += list(dict.fromkeys(dt["test"]))
+    fig = plot_roc({name[m]: c for m, c in curves.items()})
+    sec.figure(
+        ctx, fig, "roc", "ROC curves; legend: AUC (DeLong 95% CI); open markers: Youden cutoffs"
+    )
+    for m, c in curves.items():
+        curve = c.curve.rename(columns=str.capitalize)
+        sec.tables.append(
+            Table(
+                f"ROC curve {name[m]}",
+                curve,
+                dict.fromkeys(curve.columns, "f4"),
+                sheet=f"ROC {name[m]}",
+            )
+        )
+    sec.tests.insert(0, "DeLong 95% CI of the AUC")
+    sec.methods.append(
+        "ROC curves with the AUC and its DeLong 95% CI; Youden cutoffs taken midway between "
+        "observed values (pROC convention)"
+        + ("; AUCs compared by the paired DeLong test." if not dt.empty else ".")
+    )
+    return sec
