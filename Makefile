@@ -42,8 +42,14 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 
 venv install: $(STAMP)
 
+# The demo types what a user types: a synthetic cohort of films, run, report; then
+# `kyphoimg demo` adds a DICOM SR per film and the two seed studies on simulated cohorts.
+DEMO := demo-output
 demo: $(STAMP)
-	$(BIN)/kyphoimg demo -o demo-output
+	$(BIN)/kyphoimg sample -o $(DEMO)/films --patients 40
+	$(BIN)/kyphoimg run $(DEMO)/films -o $(DEMO)/study --clinical $(DEMO)/films/clinical.csv --format csv,xlsx
+	$(BIN)/kyphoimg report $(DEMO)/study -o $(DEMO)/report
+	$(BIN)/kyphoimg demo -o $(DEMO) --data $(DEMO)/films
 
 sample-data: $(STAMP)
 	$(BIN)/python sample_dicom/generate.py

@@ -46,6 +46,7 @@ from .landmarks import (
 from .longitudinal import features_table, patients_without_clinical
 from .measure import images_table, measures_table
 from .parallel import executor_name, ordered_map, run_tasks
+from .stats import starter_study
 from .study import StudyEntry, Worklist, check_rater, open_worklist
 from .timepoints import TIMEPOINTS, assign_timepoints, normalise_timepoint
 
@@ -493,6 +494,7 @@ def run_study(options: RunOptions) -> RunResult:
     summary_path = out / "summary.json"
     atomic_write_text(summary_path, json.dumps(summary, indent=2) + "\n")
     written.append(summary_path)
+    written += _starter_study(out)
     return RunResult(
         measures=tables["measures"],
         images=tables["images"],
@@ -502,6 +504,19 @@ def run_study(options: RunOptions) -> RunResult:
         summary=summary,
         written=written,
     )
+
+
+def _starter_study(out: Path) -> list[Path]:
+    """Write a commented ``study.toml`` for ``kyphoimg report`` (never over the user's own)."""
+    path = out / "study.toml"
+    if path.exists():
+        return []
+    try:
+        text = starter_study(out)
+    except KyphoimgError:  # no features to analyse (nothing treated, or no follow-up)
+        return []
+    atomic_write_text(path, text)
+    return [path]
 
 
 def _scan(o: RunOptions) -> tuple[pd.DataFrame, list[ErrorRow]]:

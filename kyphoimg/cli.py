@@ -15,6 +15,7 @@ import argparse
 import importlib.util
 import shlex
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import cast
@@ -23,7 +24,7 @@ import pandas as pd
 
 from ._version import __version__
 from .batch import FILM_STATUSES, WARNING_PREFIX, RunOptions, RunResult, run_study
-from .demo import run_demo
+from .demo import DEMO_PATIENTS, demo_commands, run_demo
 from .dicom import SCAN_COLUMNS, scan, scan_to_csv
 from .errors import ERROR_COLUMNS, KyphoimgError
 from .export import TABLE_FORMATS, read_table, write_dictionary, write_table
@@ -35,6 +36,7 @@ from .longitudinal import (
     patients_without_clinical,
 )
 from .measure import images_table, measures_table
+from .sample import generate_cohort
 from .sr import export_sr_files, import_sr_files
 from .timepoints import assign_timepoints
 
@@ -257,11 +259,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     if missing is not None:
         return missing
     out = Path(args.output)
-    result = run_demo(out, data=args.data)
+    if args.data is None:
+        print(f"$ kyphoimg sample -o {out / 'films'} --patients {args.patients}")
+    for argv in demo_commands(out, args.data or out / "films"):
+        print("$ kyphoimg " + " ".join(shlex.quote(a) for a in argv))
+    result = run_demo(out, data=args.data, patients=args.patients)
     run = result["run"]
     s = run.summary
     print(
-        f"kyphoimg demo: {s['films_measured']} synthetic films of {result['data']} measured "
+        f"\nkyphoimg demo: {s['films_measured']} synthetic films of {result['data']} measured "
         f"({s['vertebra_rows']} vertebra rows, {s['treated_vertebrae']} treated vertebrae)\n"
     )
     show = [
@@ -283,13 +289,24 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     ]
     with pd.option_context("display.width", 200, "display.max_columns", 30):
         print(run.features[show].to_string(index=False, float_format=lambda x: f"{x:.1f}"))
-    print(f"\ntables, films.csv, errors.csv, summary.json: {out / 'study'}")
+    print(f"\ntables, films.csv, errors.csv, summary.json, study.toml: {out / 'study'}")
+    print(f"statistics report of the run (HTML, XLSX, PDF): {result['report']['html']}")
     print(f"DICOM SR (TID 1500), one per film: {len(result['sr_files'])} in {out / 'sr'}")
     for name, paths in result["reports"].items():
         print(f"statistics report on the SIMULATED {name} cohort: {paths['html']}")
     problems = pd.concat([run.errors, result["sr_errors"]], ignore_index=True)
     _report_errors(problems, None)
     return 1 if _failed(problems) else 0
+
+
+def _cmd_sample(args: argparse.Namespace) -> int:
+    options = {} if args.seed is None else {"seed": args.seed}
+    films = generate_cohort(args.output, args.patients, **options)
+    print(
+        f"wrote {len(films)} synthetic films of {args.patients} patient(s), their landmark "
+        f"files and clinical.csv to {args.output}"
+    )
+    return 0
 
 
 def _jobs(text: str) -> int:
@@ -550,9 +567,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
     except ImportError as exc:
         return _stats_message(args.command, exc.name)
 
-    written = report(args.study, args.output)
+    with warnings.catch_warnings(record=True) as caught:  # they are in the report too
+        warnings.simplefilter("always")
+        written = report(args.study, args.output)
     for name, path in written.items():
         print(f"wrote {name}: {path}")
+    for message in dict.fromkeys(str(w.message) for w in caught):
+        print(f"kyphoimg {args.command}: warning (also in the report): {message}", file=sys.stderr)
     return 0
 
 
@@ -687,6 +708,10 @@ _EXAMPLES: dict[str, tuple[str, ...]] = {
         "kyphoimg view sample_dicom --rater AB   # a reading session: worklist, film by film",
         "kyphoimg view sample_dicom --rater B --blind   # a blinded re-read",
         "kyphoimg view sample_dicom/P001/pre.dcm sample_dicom/P001/post.dcm",
+    ),
+    "sample": (
+        "kyphoimg sample -o films/ --patients 40",
+        "kyphoimg sample -o films/ --patients 10 --seed 7",
     ),
     "demo": (
         "kyphoimg demo",
@@ -920,9 +945,30 @@ def build_parser() -> argparse.ArgumentParser:
         "--data",
         type=Path,
         metavar="DIR",
-        help="films + landmark files + clinical.csv (default: ./sample_dicom, else generated)",
+        help="films + landmark files + clinical.csv (default: a synthetic cohort generated "
+        "into OUTPUT/films)",
+    )
+    p.add_argument(
+        "--patients",
+        type=_jobs,
+        default=DEMO_PATIENTS,
+        metavar="N",
+        help=f"patients of the generated cohort (default {DEMO_PATIENTS})",
     )
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser(
+        "sample",
+        help="write a synthetic cohort: DICOM films, landmark files, clinical.csv",
+        description="Write a synthetic cohort to try kyphoimg without patient data: per "
+        "patient, lateral DX/CR films at pre, post and last follow-up with their ground-truth "
+        "landmark files, and a clinical table. The first four patients are sample_dicom/'s; "
+        "the rest are drawn from the seed.",
+    )
+    p.add_argument("-o", "--output", type=Path, required=True, help="output folder")
+    p.add_argument("--patients", type=_jobs, default=4, metavar="N", help="patients (default 4)")
+    p.add_argument("--seed", type=int, default=None, help="cohort seed (default: sample_dicom's)")
+    p.set_defaults(func=_cmd_sample)
     _add_examples(parser, sub, sr_sub)
     return parser
 

@@ -1,18 +1,21 @@
-"""The end-to-end demo: the whole chain on the sample cohort and on simulated seed cohorts.
+"""The end-to-end demo: films to report as a user types it, then the seed studies simulated.
 
 ``kyphoimg demo -o DIR`` (and ``make demo``):
 
-1. runs :func:`kyphoimg.batch.run_study` on the bundled synthetic films (``sample_dicom/``,
-   or a freshly generated copy when the package is installed without it): scan, pairing,
-   time points, per-film reading with calibration from the DICOM, measures, features,
-   clinical join, exports with data dictionaries;
-2. writes a DICOM SR (TID 1500) per film beside the tables;
-3. runs the statistics of both seed studies on simulated cohorts shaped like them
-   (:func:`kyphoimg.sample.simulate_cohort`), each as one HTML report plus a workbook:
-   the recompression study (n = 80; Table 1, CR / KA / VAS over time by group, correlation
-   of IVC and NPEC with recompression) and the adjacent-segment-degeneration study
-   (n = 162; Table 1, multivariable logistic regression with ORs, ROC per factor and for
-   the combined prediction equation). Every simulated output is labelled as such.
+1. generates a synthetic DICOM cohort (40 patients x pre/post/last films with landmark
+   files and a clinical table; the first four are ``sample_dicom/``), unless ``--data``
+   names films of your own;
+2. ``kyphoimg run`` on it: scan, pairing, time points, per-film reading with calibration
+   from the DICOM, measures, features, clinical join, exports with data dictionaries and
+   a starter ``study.toml``;
+3. ``kyphoimg report`` on the run folder: the recompression analyses of seed 000 (Table 1,
+   CR / KA / VAS over time by group, correlation and Firth logistic regression of
+   recompression on IVC, NPEC, BMD and age) as HTML, XLSX, PDF and ``summary.json``;
+4. a DICOM SR (TID 1500) per film;
+5. the statistics of both seed studies on simulated cohorts shaped like them
+   (:func:`kyphoimg.sample.simulate_cohort`): the recompression study (n = 80) and the
+   adjacent-segment-degeneration study (n = 162; logistic regression with ORs, ROC per
+   factor and for the prediction equation). Every simulated output is labelled as such.
 """
 
 from __future__ import annotations
@@ -27,7 +30,14 @@ from .batch import RunOptions, run_study
 from .sample import generate_cohort, simulate_cohort
 from .sr import export_sr_files
 
-__all__ = ["SIMULATED_NOTE", "asd_study", "recompression_study", "run_demo"]
+__all__ = [
+    "DEMO_PATIENTS",
+    "SIMULATED_NOTE",
+    "asd_study",
+    "demo_commands",
+    "recompression_study",
+    "run_demo",
+]
 
 SIMULATED_NOTE = (
     "SIMULATED DATA - drawn to match the published summaries of the seed study; "
@@ -127,28 +137,67 @@ def asd_study(cohort: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-def run_demo(output: str | Path, data: str | Path | None = None) -> dict[str, Any]:
+#: Patients of the synthetic DICOM cohort the demo generates: enough for the analyses.
+DEMO_PATIENTS = 40
+
+
+def demo_commands(output: str | Path, data: str | Path) -> list[list[str]]:
+    """Return the commands a user types for the chain the demo runs (films to report).
+
+    Parameters
+    ----------
+    output : path-like
+        The demo's output folder.
+    data : path-like
+        The films, landmark files and ``clinical.csv``.
+
+    Returns
+    -------
+    list of list of str
+        ``kyphoimg`` argument lists: ``run`` then ``report`` (then ``sr export``).
+    """
+    out, data = Path(output), Path(data)
+    return [
+        ["run", str(data), "-o", str(out / "study"), "--format", "csv,xlsx"]
+        + (["--clinical", str(data / "clinical.csv")] if (data / "clinical.csv").exists() else []),
+        ["report", str(out / "study"), "-o", str(out / "report")],
+        ["sr", "export", str(data), "--dicom", str(data), "-o", str(out / "sr")],
+    ]
+
+
+def run_demo(
+    output: str | Path, data: str | Path | None = None, *, patients: int = DEMO_PATIENTS
+) -> dict[str, Any]:
     """Run the demo into ``output``; returns what was produced (tables, paths, summary).
+
+    The chain is what a user types (:func:`demo_commands`): ``kyphoimg run`` on the films
+    (which writes a starter ``study.toml``), ``kyphoimg report`` on the run folder, and a
+    DICOM SR per film; then the two seed studies' analyses on simulated cohorts.
 
     Parameters
     ----------
     output : path-like
         Output folder (created).
     data : path-like, optional
-        Folder of films, landmark files and ``clinical.csv`` (default: ``sample_dicom/`` of
-        the working directory when present, else a copy generated into ``output``).
+        Folder of films, landmark files and ``clinical.csv`` (default: a synthetic cohort
+        of ``patients`` patients generated into ``output/films``, like ``kyphoimg sample``).
+    patients : int, optional
+        Size of the generated cohort (its first four patients are ``sample_dicom/``'s).
+
+    Returns
+    -------
+    dict
+        ``run`` (RunResult), ``report`` (paths of the run folder's report), ``sr_files``,
+        ``sr_errors``, ``reports`` (the simulated seed studies'), ``cohorts``, ``data``.
     """
     from .stats import report
 
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
     if data is None:
-        local = Path("sample_dicom")
-        if local.is_dir() and any(local.rglob("*.dcm")):
-            data = local
-        else:
-            data = out / "sample_dicom"
-            generate_cohort(data)
+        data = out / "films"
+        if not any(data.rglob("*.dcm")):
+            generate_cohort(data, patients)
     data = Path(data)
     clinical = data / "clinical.csv"
     run = run_study(
@@ -159,6 +208,10 @@ def run_demo(output: str | Path, data: str | Path | None = None) -> dict[str, An
             formats=("csv", "xlsx"),
         )
     )
+    with warnings.catch_warnings():
+        # Sparse-data warnings are written in the report itself.
+        warnings.simplefilter("ignore", UserWarning)
+        study_report = report(out / "study", out / "report")
     sr_files, sr_errors = export_sr_files([data], [data], out / "sr")
     reports = {}
     cohorts = {}
@@ -172,6 +225,7 @@ def run_demo(output: str | Path, data: str | Path | None = None) -> dict[str, An
             reports[name] = report(build(cohort), out / f"report_{name}")
     return {
         "run": run,
+        "report": study_report,
         "sr_files": sr_files,
         "sr_errors": sr_errors,
         "reports": reports,

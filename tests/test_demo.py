@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 import kyphoimg as ki
 import kyphoimg.sr
 from kyphoimg.cli import main
+from kyphoimg.stats._format import fmt_p
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_dicom"
@@ -67,21 +69,51 @@ def test_simulated_reports_reproduce_the_seed_analyses(demo: Path) -> None:
         assert "<svg" in html  # figures embedded: one self-contained file
     tables = pd.read_excel(demo / "report_asd" / "tables.xlsx", sheet_name=None)
     t1 = next(t for name, t in tables.items() if name.lower().startswith("table"))
-    p = dict(zip(t1.iloc[:, 0].astype(str), t1["p"].astype(str), strict=False))
+    t1 = t1.drop_duplicates("Characteristic").set_index("Characteristic")
+    p = {k: fmt_p(v) for k, v in t1["p"].items()}  # numbers in the workbook, not text
     # seeds/004: age 0.003, smoking 0.036, previous ASD 0.035, leakage 0.008, cement/BMD <0.001
-    assert p["age_years, mean ± SD"] == "0.003"
-    assert p["smoking, n (%)"] == "0.036"
-    assert p["previous_asd, n (%)"] == "0.035"
-    assert p["leakage, n (%)"] == "0.008"
-    assert p["cement_volume_ml, mean ± SD"] == "<0.001"
+    assert p["Age (years)"] == "0.003"
+    assert p["Smoking"] == "0.036"
+    assert p["Previous ASD"] == "0.035"
+    assert p["Cement leakage"] == "0.008"
+    assert p["Cement volume (ml)"] == "<0.001"
     assert "Student t-test (pooled variance)" in asd
     assert "Pearson chi-square (no continuity correction)" in asd
-    for marker in ("age_years", "bmd_t_score", "cement_volume_ml", "height_recovery_pct", "model"):
+    for marker in (
+        "Age (years)",
+        "BMD T-score",
+        "Cement volume (ml)",
+        "Height recovery (%)",
+        "Model (predicted risk)",
+    ):
         assert marker in asd
     assert "DeLong" in asd
-    assert "ivc" in rec
-    assert "npec" in rec
+    assert "IVC" in rec
+    assert "NPEC" in rec
     assert "Greenhouse" in rec
+
+
+def test_films_to_report_with_the_commands_a_user_types(tmp_path: Path, capsys) -> None:
+    """make demo's chain: sample films, run (which writes study.toml), report the folder."""
+    films, run, rep = tmp_path / "films", tmp_path / "study", tmp_path / "report"
+    assert main(["sample", "-o", str(films), "--patients", "16"]) == 0
+    argv = ["run", str(films), "-o", str(run), "--clinical", str(films / "clinical.csv")]
+    assert main(argv) == 0
+    assert (run / "study.toml").is_file()  # the starter study, commented, beside the tables
+    assert "[timepoints]" in (run / "study.toml").read_text()
+    assert main(["report", str(run), "-o", str(rep)]) == 0
+    summary = json.loads((rep / "summary.json").read_text())
+    assert summary["n_subjects"] == 16
+    assert summary["n_vertebrae"] == 16
+    ran = {a["section"]: a["status"] for a in summary["analyses"]}
+    assert ran["table1"] == "run"
+    assert ran["timepoints"] == "run"
+    html = (rep / "report.html").read_text(encoding="utf-8")
+    assert "Recompression after kyphoplasty" in html
+    assert "16 patients" in html
+    assert "KA (°)" in html
+    assert "ka_deg" not in html
+    capsys.readouterr()
 
 
 def test_report_renders_in_headless_chromium(demo: Path, tmp_path: Path) -> None:
@@ -121,3 +153,21 @@ def test_report_renders_in_headless_chromium(demo: Path, tmp_path: Path) -> None
     assert 0.01 < dark < 0.5, f"{dark:.3f} of the page is dark"
     rows_with_ink = (img < 128).any(axis=1).mean()
     assert rows_with_ink > 0.3, "content should fill the page, not a blank or error page"
+
+
+def test_report_on_a_run_folder_uses_the_study_file_as_edited(tmp_path: Path, capsys) -> None:
+    films, run = tmp_path / "films", tmp_path / "study"
+    assert main(["sample", "-o", str(films), "--patients", "8"]) == 0
+    assert main(["run", str(films), "-o", str(run)]) == 0
+    study = run / "study.toml"
+    study.write_text(
+        study.read_text().replace(
+            'title = "Recompression after kyphoplasty"', 'title = "My edited study"'
+        )
+    )
+    before = study.read_text()
+    assert main(["report", str(run), "-o", str(tmp_path / "report")]) == 0
+    assert "My edited study" in (tmp_path / "report" / "report.html").read_text()
+    assert main(["run", str(films), "-o", str(run)]) == 0  # a re-run keeps the user's file
+    assert study.read_text() == before
+    capsys.readouterr()

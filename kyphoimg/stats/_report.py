@@ -137,7 +137,9 @@ def _load_study(study: str | Path | Mapping[str, Any]) -> tuple[dict[str, Any], 
     if isinstance(study, Mapping):
         return dict(study), Path.cwd()
     path = Path(study)
-    if path.is_dir():
+    if path.is_dir() and (path / "study.toml").is_file():
+        path = path / "study.toml"  # the run's study file, as the user has edited it
+    elif path.is_dir():
         return tomllib.loads(starter_study(path)), path
     if not path.is_file():
         raise StatsInputError(
@@ -336,8 +338,9 @@ def report(study: str | Path | Mapping[str, Any], output_dir: str | Path) -> dic
     study : str, pathlib.Path or mapping
         A TOML study file (sections in the module documentation), the same structure as
         a mapping (whose ``[data]`` entries may be DataFrames), or the output folder of
-        ``kyphoimg run`` (``features.csv``, ``summary.json``), analysed with the study
-        that :func:`kyphoimg.stats.starter_study` writes for it.
+        ``kyphoimg run`` (``features.csv``, ``summary.json``), analysed with its
+        ``study.toml`` as the user edited it (``run`` writes a starter one), else with the
+        study :func:`kyphoimg.stats.starter_study` writes for it.
     output_dir : str or pathlib.Path
         Folder to write to (created if needed).
 
