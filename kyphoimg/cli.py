@@ -38,6 +38,7 @@ from .longitudinal import (
 from .measure import images_table, measures_table
 from .sample import generate_cohort
 from .sr import export_sr_files, import_sr_files
+from .study import landmark_file_for, open_worklist
 from .timepoints import assign_timepoints
 
 __all__ = ["main"]
@@ -297,6 +298,38 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     problems = pd.concat([run.errors, result["sr_errors"]], ignore_index=True)
     _report_errors(problems, None)
     return 1 if _failed(problems) else 0
+
+
+def _cmd_figure(args: argparse.Namespace) -> int:
+    missing = _missing_stats_extra("figure")
+    if missing is not None:
+        return missing
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: no window
+    from .figure import patient_figure, save_figure
+
+    paths = [Path(p) for p in args.inputs]
+    if len(paths) == 1 and paths[0].is_dir():
+        if not args.patient:
+            raise _UsageError("a study folder needs --patient ID (whose films to draw)")
+        entries = open_worklist(paths[0], rater=args.rater).patient(args.patient)
+        if not entries:
+            raise _UsageError(f"{paths[0]}: no film of patient {args.patient!r}")
+        films = [
+            (e.film_path, e.landmark_path if e.landmark_path.is_file() else None) for e in entries
+        ]
+        titles = [f"{e.patient_id} {e.timepoint or ''}".strip() for e in entries]
+    else:
+        films = []
+        for film in paths:
+            lm = landmark_file_for(film, args.rater)
+            films.append((film, lm if lm.is_file() else None))
+        titles = None
+    fig = patient_figure(films, titles=titles, values=not args.no_values)
+    written = save_figure(fig, args.output, dpi=args.dpi)
+    print(f"wrote {written} ({len(films)} film(s))")
+    return 0
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
@@ -709,6 +742,11 @@ _EXAMPLES: dict[str, tuple[str, ...]] = {
         "kyphoimg view sample_dicom --rater B --blind   # a blinded re-read",
         "kyphoimg view sample_dicom/P001/pre.dcm sample_dicom/P001/post.dcm",
     ),
+    "figure": (
+        "kyphoimg figure sample_dicom --patient P002 -o /tmp/P002.png",
+        "kyphoimg figure study/ --patient P014 --rater AB -o P014.svg",
+        "kyphoimg figure study/P001/pre.dcm -o pre.png --no-values",
+    ),
     "sample": (
         "kyphoimg sample -o films/ --patients 40",
         "kyphoimg sample -o films/ --patients 10 --seed 7",
@@ -956,6 +994,22 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"patients of the generated cohort (default {DEMO_PATIENTS})",
     )
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser(
+        "figure",
+        help="draw films with their landmarks, endplates and measures (PNG/SVG, for papers)",
+        description="Draw one or more films (side by side) as displayed, with the landmarks, "
+        "endplate and height lines, and beside each vertebra its heights and wedge angle (KA "
+        "on index levels, with its endplates extended). Give films, or a study folder and "
+        "--patient for that patient's films in time order. PNG at --dpi, or SVG/PDF.",
+    )
+    p.add_argument("inputs", nargs="+", metavar="FILM|STUDY", help="DICOM films, or one study")
+    p.add_argument("-o", "--output", type=Path, required=True, help="figure file (.png/.svg/.pdf)")
+    p.add_argument("--patient", metavar="ID", help="with a study folder: whose films to draw")
+    p.add_argument("--rater", metavar="ID", help="the reader whose landmark files are drawn")
+    p.add_argument("--dpi", type=_jobs, default=300, help="resolution of PNG output (300)")
+    p.add_argument("--no-values", action="store_true", help="lines and points only")
+    p.set_defaults(func=_cmd_figure)
 
     p = sub.add_parser(
         "sample",

@@ -199,6 +199,7 @@ API_MODULES = [
     "kyphoimg.dictionary",
     "kyphoimg.errors",
     "kyphoimg.export",
+    "kyphoimg.figure",
     "kyphoimg.geometry",
     "kyphoimg.landmarks",
     "kyphoimg.longitudinal",
@@ -206,6 +207,7 @@ API_MODULES = [
     "kyphoimg.sample",
     "kyphoimg.sr",
     "kyphoimg.stats",
+    "kyphoimg.study",
     "kyphoimg.timepoints",
 ]
 
