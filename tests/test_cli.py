@@ -559,7 +559,7 @@ EXPECTED_OPTIONS = {
                  "--recompression-baseline", "--recompression-min-loss-mm",
                  "--measures-output", "--genant-reference", "--normative", "--sd-threshold",
                  "--skip-fractured-references"},
-    "demo": {"-o", "--output", "--data"},
+    "demo": {"-o", "--output", "--data", "--patients"},
 }  # fmt: skip
 
 
