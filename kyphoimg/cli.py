@@ -610,6 +610,46 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_reliability(args: argparse.Namespace) -> int:
+    missing = _missing_stats_extra(args.command)
+    if missing is not None:
+        return missing
+    try:
+        from .reliability import format_summary, reliability_options, run_reliability
+    except ImportError as exc:
+        return _stats_message(args.command, exc.name)
+
+    def ids(text: str | None) -> tuple[str, ...] | None:
+        return None if text is None else tuple(t.strip() for t in text.split(",") if t.strip())
+
+    try:
+        options = reliability_options(
+            args.study,
+            output=args.output,
+            raters=ids(args.raters),
+            repeat=ids(args.repeat),
+            measures=ids(args.measures),
+            timepoints=ids(args.timepoints),
+            landmarks_dir=args.landmarks,
+            jobs=args.jobs,
+            progress=True,
+        )
+    except KyphoimgError as exc:  # options that cannot work: found before any work
+        raise _UsageError(str(exc)) from None
+    result = run_reliability(options)
+    print(format_summary(result))
+    out = options.output
+    print(f"\nwrote {len(result.written)} files to {out}:")
+    print(f"  report (with the Bland-Altman plots): {out / 'reliability.html'}")
+    print(f"  workbook: {out / 'reliability.xlsx'}; Methods paragraph: {out / 'methods.txt'}")
+    tables = ", ".join(f"{name}.csv" for name in result.tables)
+    print(f"  tables, each with <name>.dictionary.csv: {tables}")
+    print(f"  each reader's measures: {out / 'readers'}; plots: {out / 'figures'}")
+    problems = result.tables["problems"][list(ERROR_COLUMNS)]
+    _report_errors(problems, None)
+    return 0 if result.ok else 1
+
+
 def _add_features_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--clinical", type=Path, metavar="FILE", help="clinical table joined on patient_id"
@@ -736,6 +776,11 @@ _EXAMPLES: dict[str, tuple[str, ...]] = {
     "report": (
         "kyphoimg report analysis.toml -o report/",
         "kyphoimg report study.toml -o report/   # [data], [outcome], ...: docs/statistics.md",
+    ),
+    "reliability": (
+        "kyphoimg reliability study/ --raters A,B -o reliability/",
+        "kyphoimg reliability study/ --raters A,B --repeat A,A2 -o reliability/",
+        'kyphoimg reliability study.toml   # [reliability] raters = ["A", "B"], output = ...',
     ),
     "view": (
         "kyphoimg view sample_dicom --rater AB   # a reading session: worklist, film by film",
@@ -940,6 +985,46 @@ def build_parser() -> argparse.ArgumentParser:
         )
         p.add_argument("-o", "--output", type=Path, required=True, help="output folder")
         p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser(
+        "reliability",
+        help="inter- and intra-reader reliability of the measures and landmarks (HTML + XLSX)",
+        description="Measure each reader's landmark files of a study (<film>.<ID>.landmarks.json) "
+        "and compare the readers, per measure: inter-reader ICC(2,1) (two-way random, absolute "
+        "agreement), with --repeat the intra-reader ICC(3,1) (two-way mixed, consistency), each "
+        "with its 95 % CI, SEM and MDC95; Bland-Altman bias and limits of agreement; weighted "
+        "kappa for Genant grades and unweighted kappa for the findings; and the distance between "
+        "the readers' landmarks per point type and level. Writes CSV tables with data "
+        "dictionaries, an XLSX workbook, an HTML report with the Bland-Altman plots and a "
+        "Methods paragraph. A study TOML's [reliability] keys are the option names (study, "
+        "output, raters, repeat, measures, timepoints, landmarks). Needs the statistics extra: "
+        "pip install 'kyphoimg[stats]'.",
+    )
+    p.add_argument("study", metavar="STUDY", help="study folder, or a study .toml file")
+    p.add_argument("-o", "--output", type=Path, help="output folder")
+    p.add_argument(
+        "--raters",
+        metavar="LIST",
+        help="readers compared inter-reader, comma-separated (e.g. A,B): their "
+        "<film>.<ID>.landmarks.json files",
+    )
+    p.add_argument(
+        "--repeat",
+        metavar="ID,ID2",
+        help="a reader's first and repeated reading (the second saved as reader ID2), e.g. "
+        "A,A2: intra-reader reliability",
+    )
+    p.add_argument(
+        "--measures",
+        metavar="LIST",
+        help="measures compared, comma-separated (default: ha_mm, hm_mm, hp_mm, ahr_pct, "
+        "compression_pct, wedge_angle_deg, ka_deg, genant_grade, genant_visual, ivc, npec, "
+        "cement_leakage)",
+    )
+    p.add_argument("--timepoints", metavar="LIST", help="the study's time points, in order")
+    p.add_argument("--landmarks", type=Path, metavar="DIR", help="landmark files (default: STUDY)")
+    p.add_argument("--jobs", type=_jobs, metavar="N", help="processes for the header scan")
+    p.set_defaults(func=_cmd_reliability)
 
     p = sub.add_parser(
         "view",

@@ -24,6 +24,12 @@ def test_public_names() -> None:
         "plot_forest",
         "plot_timecourse",
         "SeparationWarning",
+        "icc",
+        "bland_altman",
+        "kappa",
+        "fleiss_kappa",
+        "sem",
+        "mdc95",
     ]:
         assert name in ks.__all__
         assert getattr(ks, name) is not None
