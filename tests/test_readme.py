@@ -22,10 +22,11 @@ def test_readme_example_runs(code, tmp_path, monkeypatch):
     shutil.copytree(ROOT / "sample_dicom", tmp_path / "sample_dicom")
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, object] = {}
-    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - the README's own code
+    exec(compile(code, "README.md", "exec"), namespace)
     if "features" in namespace:  # the quickstart: one row per treated vertebra
         features = namespace["features"]
-        assert len(features) == 4 and (tmp_path / "features.parquet").is_file()
+        assert len(features) == 4
+        assert (tmp_path / "features.parquet").is_file()
         assert features["age_years"].notna().all()
     if "rg" in namespace:
         assert namespace["rg"].calibration.source in ("detector", "ermf", "pixel_spacing")

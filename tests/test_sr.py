@@ -17,7 +17,6 @@ from pydicom import dcmread, dcmwrite
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian
 
-from kyphoimg.sr import _codes as C
 from kyphoimg.calibration import Calibration
 from kyphoimg.errors import KyphoimgError, LandmarkError
 from kyphoimg.landmarks import ImageRef, LandmarkSet, write_landmarks
@@ -35,6 +34,7 @@ from kyphoimg.sr import (
     sr_measurements,
     write_sr,
 )
+from kyphoimg.sr import _codes as C
 
 ROOT = Path(__file__).resolve().parents[1]
 CR_IMAGE = "1.2.840.10008.5.1.4.1.1.1"

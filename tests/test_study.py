@@ -50,7 +50,9 @@ def test_a_new_reader_starts_with_every_film_to_do_and_his_own_file_names(study)
     w = open_worklist(study, rater="AB")
     assert w.counts()["not_started"] == 12
     first = w.next(unannotated=True)
-    assert first is not None and first.patient_id == "P001" and first.timepoint == "pre"
+    assert first is not None
+    assert first.patient_id == "P001"
+    assert first.timepoint == "pre"
     assert first.landmark_path == study / "P001" / "pre.AB.landmarks.json"
     assert _digest(study) == before  # building a worklist writes nothing
 
@@ -73,7 +75,8 @@ def test_status_follows_the_file(study):
     entry = w.refresh(entry)
     assert entry.status == "incomplete"
     text = " ".join(entry.problems)
-    assert "post_inf" in text and "no index" in text
+    assert "post_inf" in text
+    assert "no index" in text
     # Complete again.
     write_landmarks(truth.replace(rater="AB"), entry.landmark_path)
     assert w.refresh(entry).status == "complete"
@@ -107,7 +110,8 @@ def test_time_point_typo_makes_the_film_invalid_naming_the_file(study):
     w = open_worklist(study)
     bad = [e for e in w if e.status == "invalid"]
     assert len(bad) == 1
-    assert str(path) in bad[0].problems[0] and "'psot'" in bad[0].problems[0]
+    assert str(path) in bad[0].problems[0]
+    assert "'psot'" in bad[0].problems[0]
     # Case and whitespace are normalised, not refused.
     data["timepoint"] = " Post"
     path.write_text(json.dumps(data))
@@ -116,8 +120,10 @@ def test_time_point_typo_makes_the_film_invalid_naming_the_file(study):
 
 def test_next_and_previous_walk_the_list_without_wrapping(study):
     w = open_worklist(study)
-    assert w.next() is w[0] and w.previous() is w[-1]
-    assert w.next(w[-1]) is None and w.previous(w[0]) is None
+    assert w.next() is w[0]
+    assert w.previous() is w[-1]
+    assert w.next(w[-1]) is None
+    assert w.previous(w[0]) is None
     assert w.next(w[0]) is w[1]
     assert w.next(unannotated=True) is None  # everything complete
 
@@ -127,14 +133,15 @@ def test_film_without_time_point_in_name_gets_it_from_its_file_or_stays_open(stu
     (study / "P004" / "last.landmarks.json").unlink()
     w = open_worklist(study)
     entry = next(e for e in w if e.film_path.name == "IMG0003.dcm")
-    assert entry.timepoint is None and entry.status == "not_started"
+    assert entry.timepoint is None
+    assert entry.status == "not_started"
     assert entry.landmark_path.name == "IMG0003.landmarks.json"
 
 
 def test_own_time_points_extend_the_vocabulary():
     assert timepoint_vocabulary(["6m", "12m"]) == ("pre", "post", "last", "6m", "12m")
     assert normalise_timepoint("6M", timepoint_vocabulary(["6m"])) == "6m"
-    with pytest.raises(TimepointError, match="f.json: .*'Pree' is not one of"):
+    with pytest.raises(TimepointError, match=r"f\.json: .*'Pree' is not one of"):
         normalise_timepoint("Pree", where="f.json")
     with pytest.raises(TimepointError, match="no time point"):
         normalise_timepoint(None)
@@ -165,4 +172,5 @@ def test_a_blinded_order_is_random_and_reproducible_from_its_seed(study):
     assert films != [e.film_path for e in c]
     assert sorted(films) == sorted(e.film_path for e in w)  # the same films, each once
     assert films != [e.film_path for e in w]
-    assert a.next() is a[0] and a.next(a[0]) is a[1]  # navigation follows the blinded order
+    assert a.next() is a[0]
+    assert a.next(a[0]) is a[1]

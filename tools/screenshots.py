@@ -177,8 +177,9 @@ def worklist_png(out: Path) -> Path:
     import shutil
     import tempfile
 
-    from kyphoimg import read_landmarks, write_landmarks
     from napari_kyphoimg import open_study
+
+    from kyphoimg import read_landmarks, write_landmarks
 
     with tempfile.TemporaryDirectory() as tmp:
         study = Path(tmp) / "study"

@@ -60,7 +60,7 @@ from .reliability import (
     sem,
 )
 
-__all__ = [
+__all__ = [  # noqa: RUF022 - plain sorted order, as tests/stats/test_api.py checks
     "BlandAltmanResult",
     "DelongTestResult",
     "EventsPerVariableWarning",

@@ -65,7 +65,8 @@ def test_one_film_at_a_time_and_clicks_land_on_the_film_shown(session_of, study,
     before = _digest(study)
     viewer, s = session_of(study, rater="AB")
     lw, ww = s.widgets["landmarks"], s.widgets["worklist"]
-    assert len(s.worklist) == 9 and s.worklist.counts()["not_started"] == 9
+    assert len(s.worklist) == 9
+    assert s.worklist.counts()["not_started"] == 9
     # Finding 1: exactly one film on the canvas, the one the worklist says is active.
     assert s.active.label == "P001 pre"
     assert _films_on_canvas(viewer) == [str(study / "P001" / "pre.dcm")]
@@ -86,7 +87,9 @@ def test_one_film_at_a_time_and_clicks_land_on_the_film_shown(session_of, study,
     )
     mine = study / "P001" / "pre.AB.landmarks.json"
     saved = read_landmarks(mine, validate=False)
-    assert saved.rater == "AB" and saved.timepoint == "pre" and saved.patient_id == "P001"
+    assert saved.rater == "AB"
+    assert saved.timepoint == "pre"
+    assert saved.patient_id == "P001"
     assert saved.image.sop_instance_uid == truth.image.sop_instance_uid
     for name in ("ant_sup", "mid_sup"):
         np.testing.assert_allclose(saved.points["T11"][name], truth.points["T11"][name], atol=1e-3)
@@ -100,12 +103,14 @@ def test_one_film_at_a_time_and_clicks_land_on_the_film_shown(session_of, study,
     assert s.active.label == "P001 post"
     assert _films_on_canvas(viewer) == [str(study / "P001" / "post.dcm")]
     assert [lyr.name for lyr in viewer.layers] == ["P001 post"]
-    assert lw.timepoint.value == "post" and lw.rater.value == "AB"
+    assert lw.timepoint.value == "post"
+    assert lw.rater.value == "AB"
     # Back to pre: this reader's two points are there again, on the pre film.
     s.previous()
     assert _films_on_canvas(viewer) == [str(study / "P001" / "pre.dcm")]
     back = lw.landmarks_layer
-    assert back is not None and len(back.data) == 2
+    assert back is not None
+    assert len(back.data) == 2
     assert _digest(study, skip=".AB.landmarks.json") == before
 
 
@@ -113,7 +118,8 @@ def test_worklist_navigation_and_keys(session_of, study, qtbot, gui):
     viewer, s = session_of(study, rater="AB")
     ww = s.widgets["worklist"]
     # the table: patients x time points, a status word per film
-    assert ww.table.rowCount() == 3 and ww.table.columnCount() == 3
+    assert ww.table.rowCount() == 3
+    assert ww.table.columnCount() == 3
     assert ww.table.item(1, 2).text() == "○ to do"
     # a click on a cell opens that film
     ww._on_cell(2, 1)
@@ -123,7 +129,8 @@ def test_worklist_navigation_and_keys(session_of, study, qtbot, gui):
     assert s.widgets["measurements"].patient.value == "P003"
     # next at the end stays put; previous goes back
     s.go_to(s.worklist[-1])
-    assert s.next() is None and s.active.label == "P003 last"
+    assert s.next() is None
+    assert s.active.label == "P003 last"
     assert s.previous().label == "P003 post"
     # PageUp on the canvas goes back too
     from qtpy.QtCore import Qt
@@ -136,7 +143,7 @@ def test_reopening_fills_the_controls_from_the_file_and_touching_one_changes_onl
     session_of, study
 ):
     path = study / "P002" / "pre.landmarks.json"
-    viewer, s = session_of(study, start=False)  # the single-reader files
+    _, s = session_of(study, start=False)  # the single-reader files
     s.go_to(next(e for e in s.worklist if e.label == "P002 pre"))
     lw = s.widgets["landmarks"]
     original = json.loads(path.read_text())
@@ -169,12 +176,14 @@ def test_time_points_are_chosen_from_the_vocabulary(session_of, study):
     data = json.loads(q.read_text())
     data["timepoint"] = "psot"  # a typo is refused with the file named
     q.write_text(json.dumps(data))
-    viewer, s = session_of(study, timepoints=["pre", "post", "6m", "last"], start=False)
+    _, s = session_of(study, timepoints=["pre", "post", "6m", "last"], start=False)
     lw = s.widgets["landmarks"]
     by_label = {e.film_path.name + e.film_path.parent.name: e for e in s.worklist}
     assert by_label["post.dcmP003"].status == "complete"
     bad = by_label["last.dcmP003"]
-    assert bad.status == "invalid" and str(q) in bad.problems[0] and "'psot'" in bad.problems[0]
+    assert bad.status == "invalid"
+    assert str(q) in bad.problems[0]
+    assert "'psot'" in bad.problems[0]
     s.go_to(by_label["post.dcmP003"])
     assert [c for c in lw.timepoint.choices if c] == ["pre", "post", "6m", "last"]
     assert lw.timepoint.value == "post"
@@ -195,9 +204,11 @@ def test_a_file_the_command_line_refuses_opens_with_its_problems_and_loses_nothi
     viewer, s = session_of(study, start=False)
     s.go_to(next(e for e in s.worklist if e.label == "P002 pre"))
     lw = s.widgets["landmarks"]
-    assert "T21" in lw.check.value and "unknown level" in lw.check.value
+    assert "T21" in lw.check.value
+    assert "unknown level" in lw.check.value
     ring = [lyr for lyr in viewer.layers if lyr.name.endswith("problems")]
-    assert len(ring) == 1 and len(ring[0].data) == 6  # each T21 point ringed
+    assert len(ring) == 1  # each T21 point ringed
+    assert len(ring[0].data) == 6
     assert viewer.layers.selection.active is not ring[0]
     lw.index_levels.value = ["L1", "L2"]  # an edit saves the file ...
     saved = json.loads(p.read_text())
@@ -235,7 +246,8 @@ def test_measures_are_written_on_the_film_and_can_be_hidden(session_of, study):
     table = s.widgets["measurements"].measures
     l1 = table.set_index("level").loc["L1"]
     ka = [t for t in texts if "KA" in t]
-    assert len(ka) == 1 and f"KA {l1['ka_deg']:.1f}°" in ka[0]
+    assert len(ka) == 1
+    assert f"KA {l1['ka_deg']:.1f}°" in ka[0]
     assert f"wedge {l1['wedge_angle_deg']:.1f}°" in ka[0]
     lw.show_values.value = False
     assert not values[0].visible
@@ -251,13 +263,17 @@ def test_blinded_reread_random_order_recorded_and_never_shows_the_first_read(ses
     before = _digest(study)
     viewer, s = session_of(study, rater="A2", blind=True, seed=11)
     record = json.loads((study / ".kyphoimg" / "A2.session.json").read_text())
-    assert record["seed"] == 11 and record["rater"] == "A2" and record["blind"] is True
+    assert record["seed"] == 11
+    assert record["rater"] == "A2"
+    assert record["blind"] is True
     order = [e.film_path.relative_to(study).as_posix() for e in s.worklist]
-    assert record["order"] == order and order != sorted(order)
+    assert record["order"] == order
+    assert order != sorted(order)
     lw, ww = s.widgets["landmarks"], s.widgets["worklist"]
     # One film, unnamed; no patient, no time point, no first read on screen.
     assert [lyr.name for lyr in viewer.layers] == ["Film 1"]
-    assert not lw.patient_id.visible and not lw.timepoint.visible
+    assert not lw.patient_id.visible
+    assert not lw.timepoint.visible
     assert not ww.side_by_side.isEnabled()
     assert ww.table.verticalHeaderItem(0).text() == "Film 1"
     assert "P00" not in ww.summary.text() + ww.active_label.text()
@@ -266,6 +282,6 @@ def test_blinded_reread_random_order_recorded_and_never_shows_the_first_read(ses
     assert s.active.film_path.relative_to(study).as_posix() == order[1]
     assert _digest(study, skip=".session.json") == before  # nothing written yet
     # Reopened without a seed: the recorded order comes back.
-    viewer2, again = session_of(study, rater="A2", blind=True)
+    _, again = session_of(study, rater="A2", blind=True)
     assert [e.film_path.relative_to(study).as_posix() for e in again.worklist] == order
     assert data["rater"] == "ground_truth"  # A's copies are untouched by A2's session
