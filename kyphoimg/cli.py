@@ -93,6 +93,12 @@ def _measure_args(p: argparse.ArgumentParser) -> None:
         help="landmark files (*.landmarks.json, flat *.csv) or folders searched for them",
     )
     p.add_argument(
+        "--rater",
+        metavar="ID",
+        help="keep only this reader's landmark sets (their rater field) when the folders hold "
+        "several readers' files",
+    )
+    p.add_argument(
         "--genant-reference",
         choices=("adjacent", "own_posterior"),
         default="adjacent",
@@ -134,6 +140,10 @@ def _add_reference_option(p: argparse.ArgumentParser) -> None:
 
 def _measure(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list]:
     sets, errors = read_landmark_files(args.landmarks, progress=True)
+    if args.rater:
+        sets = [ls for ls in sets if ls.rater == args.rater]
+        if not sets:
+            raise _UsageError(f"no landmark set of rater {args.rater!r} in the files given")
     if not args.allow_incomplete:
         missing = missing_points(sets)
         if len(missing):
@@ -214,6 +224,12 @@ def _features(args: argparse.Namespace, measures: pd.DataFrame) -> tuple[pd.Data
 def _cmd_features(args: argparse.Namespace) -> int:
     _check_outputs(args.output, args.measures_output, args.errors)
     measures, _, errors, sets = _measure(args)
+    raters = sorted({ls.rater for ls in sets if ls.rater})
+    if len(raters) > 1:
+        raise _UsageError(
+            f"the landmark files are several readers' ({', '.join(raters)}): give --rater ID for "
+            "the one whose measures make the features (compare readers with kyphoimg reliability)"
+        )
     features, notes = _features(args, measures)
     if notes:
         errors = pd.concat(

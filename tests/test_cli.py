@@ -549,10 +549,10 @@ def _sections(text: str) -> dict[str, dict[str, str]]:
 
 
 EXPECTED_OPTIONS = {
-    "measure": {"-o", "--output", "--images-output", "--errors", "--allow-incomplete",
+    "measure": {"-o", "--output", "--images-output", "--errors", "--allow-incomplete", "--rater",
                 "--genant-reference",
                 "--normative", "--sd-threshold", "--skip-fractured-references"},
-    "features": {"-o", "--output", "--clinical", "--timepoints", "--errors",
+    "features": {"-o", "--output", "--clinical", "--timepoints", "--errors", "--rater",
                  "--allow-incomplete", "--restoration",
                  "--restoration-height", "--reduction-rate", "--recompression-loss-pct",
                  "--recompression-angle-deg", "--recompression-height",
@@ -760,3 +760,31 @@ def test_features_warns_about_patients_missing_from_the_clinical_table(
     f = read_back(out).set_index("patient_id")
     assert f.loc["007", "age_years"] == 71
     assert math.isnan(f.loc["P02", "age_years"])
+
+
+def test_features_with_two_readers_asks_which_and_rater_picks_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two readers' files of the same films: features names them and --rater chooses."""
+    import shutil
+
+    from kyphoimg import read_landmarks as read
+
+    root = Path(__file__).resolve().parents[1]
+    study = tmp_path / "study"
+    shutil.copytree(root / "sample_dicom", study)
+    for lf in sorted(study.glob("P00*/*.landmarks.json")):
+        ls = read(lf)
+        write_landmarks(
+            ls.replace(rater="B"), lf.with_name(lf.name.replace(".landmarks", ".B.landmarks"))
+        )
+    out = tmp_path / "f.csv"
+    assert main(["features", str(study), "-o", str(out)]) == 2
+    assert "several readers' (B, ground_truth): give --rater" in capsys.readouterr().err
+    assert main(["features", str(study), "-o", str(out), "--rater", "B"]) == 0
+    features = pd.read_csv(out, dtype={"patient_id": str})
+    assert len(features) == 4
+    measures_out = tmp_path / "m.csv"
+    assert main(["measure", str(study), "-o", str(measures_out)]) == 0  # measures keep both
+    assert set(pd.read_csv(measures_out)["rater"]) == {"B", "ground_truth"}
+    capsys.readouterr()
