@@ -210,11 +210,13 @@ def test_propagate_recovers_a_known_similarity_transform(mirror):
     if mirror:  # then flip left-right: the patient faces the other way
         m = np.array([[-1.0, 0, w - 1], [0, 1, 0]]) @ np.vstack([m, [0, 0, 1]])
     target = _warp(film, m)
-    result = propagate(film, truth, target, treated_levels=())
+    result = propagate(film, truth, target, treated_levels=("L2",))
     expected = _map_points(truth, m)
     err = np.hypot(*(result.landmarks.array(names=NAMES) - expected).transpose(2, 0, 1))
     assert result.mirrored is mirror
-    assert err.max() * SPACING < 0.5  # every point within 0.5 mm
+    assert err.max() * SPACING < 0.5  # every point within 0.5 mm, the treated level's too
+    assert all(result.needs_review["L2"].values())  # treated: flagged whatever its fit
+    assert not any(f for lv in ("T12", "L1", "L3") for f in result.needs_review[lv].values())
     # the (row, col) transform matches OpenCV's (x, y) one
     swap = np.array([[0, 1, 0], [1, 0, 0], [0, 0, 1.0]])
     expected_rc = swap @ np.vstack([m, [0, 0, 1]]) @ swap
@@ -223,6 +225,24 @@ def test_propagate_recovers_a_known_similarity_transform(mirror):
     # anatomical labels are kept: the anterior corner stays the anterior one
     assert result.landmarks.levels == truth.levels
     assert set(result.landmarks.points["L1"]) == set(NAMES)
+
+
+def test_propagate_leaves_out_points_carried_off_the_film():
+    truth, film = phantom_film()
+    m = np.array([[1.0, 0, 0], [0, 1, -300.0]])  # the film moves 300 px up
+    result = propagate(film, truth, _warp(film, m), treated_levels=())
+    expected = _map_points(truth, m)
+    on_film = expected[..., 0] >= 0
+    assert 0 < on_film.sum() < on_film.size  # the test case: some points leave the film
+    for i, lv in enumerate(truth.levels):
+        kept = result.landmarks.points.get(lv, {})
+        assert set(result.confidence.get(lv, {})) == set(kept)
+        for j, n in enumerate(NAMES):
+            row = expected[i, j, 0]
+            if row < -3:  # clearly off the film: left out
+                assert n not in kept
+            elif row > 3:  # clearly on it: kept, and right
+                assert np.hypot(*(np.array(kept[n]) - expected[i, j])) * SPACING < 0.5
 
 
 @cache

@@ -1,0 +1,31 @@
+"""Assisted landmarking: refine points on a film, carry them to the patient's next film.
+
+- :func:`refine` moves each point onto the endplate and wall edges near it, within a
+  bound tied to its vertebra's size, with a confidence per point;
+- :func:`propagate` carries a film's landmarks to the next film of the same patient
+  (global similarity, mirrored or not, then each vertebra, then :func:`refine`), flagging
+  the treated levels for review;
+- :func:`mark_proposed`, :func:`confirmed`, :func:`unconfirmed` and :func:`confirm` keep,
+  in the landmark file, the record of which points kyphoimg proposed and which a reader
+  confirmed (the top-level key ``"assist"``; the schema version is unchanged).
+
+Classical image processing only (OpenCV, SciPy, NumPy): no trained model, no network.
+"""
+
+from __future__ import annotations
+
+from ._api import REVIEW_BELOW, PropagateResult, RefineResult, propagate, refine
+from ._record import ASSIST_KEY, confirm, confirmed, mark_proposed, unconfirmed
+
+__all__ = [
+    "ASSIST_KEY",
+    "REVIEW_BELOW",
+    "PropagateResult",
+    "RefineResult",
+    "confirm",
+    "confirmed",
+    "mark_proposed",
+    "propagate",
+    "refine",
+    "unconfirmed",
+]

@@ -35,6 +35,7 @@ from ._cohort import (
     write_radiograph,
 )
 from ._render import CementSpec, IndexAppearance, render_lateral
+from ._series import SeriesFilm, lateral_series
 from ._simulate import PUBLISHED, simulate_cohort
 from .phantom import Phantom, lateral_phantom
 
@@ -51,12 +52,14 @@ __all__ = [
     "PatientSpec",
     "Phantom",
     "SampleFilm",
+    "SeriesFilm",
     "clinical_table",
     "film_calibration",
     "fracture_heights",
     "generate_cohort",
     "generate_patient",
     "lateral_phantom",
+    "lateral_series",
     "radiograph_dataset",
     "render_lateral",
     "sample_patients",
