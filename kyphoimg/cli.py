@@ -23,12 +23,19 @@ from typing import cast
 import pandas as pd
 
 from ._version import __version__
+from .assist import mark_proposed, propagate_study, refine
 from .batch import FILM_STATUSES, WARNING_PREFIX, RunOptions, RunResult, run_study
 from .demo import DEMO_PATIENTS, demo_commands, run_demo
-from .dicom import SCAN_COLUMNS, scan, scan_to_csv
+from .dicom import SCAN_COLUMNS, read_radiograph, scan, scan_to_csv
 from .errors import ERROR_COLUMNS, KyphoimgError
 from .export import TABLE_FORMATS, read_table, write_dictionary, write_table
-from .landmarks import missing_points, read_landmark_files
+from .landmarks import (
+    missing_points,
+    pair_with_film,
+    read_landmark_files,
+    read_landmarks,
+    write_landmarks,
+)
 from .longitudinal import (
     DEFAULT_TIMEPOINTS,
     RecompressionRule,
@@ -345,6 +352,35 @@ def _cmd_figure(args: argparse.Namespace) -> int:
     fig = patient_figure(films, titles=titles, values=not args.no_values)
     written = save_figure(fig, args.output, dpi=args.dpi)
     print(f"wrote {written} ({len(films)} film(s))")
+    return 0
+
+
+def _cmd_assist(args: argparse.Namespace) -> int:
+    if args.assist_command == "refine":
+        lm = args.landmarks or landmark_file_for(args.film, args.rater)
+        ls = read_landmarks(lm)
+        rg = read_radiograph(args.film)
+        ls = pair_with_film(
+            ls,
+            sop_instance_uid=rg.metadata.sop_instance_uid,
+            rows=rg.shape[0],
+            columns=rg.shape[1],
+            calibration=rg.calibration,
+            film=args.film,
+        )
+        result = refine(rg.display("full"), ls, max_shift=args.max_shift)
+        out = mark_proposed(ls, result, keep_confirmed=False)
+        write_landmarks(out, args.output)
+        moved = sum(1 for v in result.shift.values() for d in v.values() if d > 0.5)
+        print(f"wrote {args.output}: {moved} point(s) moved by more than 0.5 px, as proposals")
+        return 0
+    timepoints = tuple(args.timepoints.split(",")) if args.timepoints else None
+    written = propagate_study(
+        args.study, rater=args.rater, patient=args.patient, timepoints=timepoints
+    )
+    for path, review in written:
+        print(f"wrote {path} ({review} point(s) to review)")
+    print(f"{len(written)} film(s) given proposed landmarks; open them with kyphoimg view")
     return 0
 
 
@@ -808,6 +844,18 @@ _EXAMPLES: dict[str, tuple[str, ...]] = {
         "kyphoimg figure study/ --patient P014 --rater AB -o P014.svg",
         "kyphoimg figure study/P001/pre.dcm -o pre.png --no-values",
     ),
+    "assist": (
+        "kyphoimg assist propagate study/ --rater AB",
+        "kyphoimg assist refine study/P001/pre.dcm --rater AB -o pre.AB.landmarks.json",
+    ),
+    "refine": (
+        "kyphoimg assist refine study/P001/pre.dcm --rater AB -o pre.AB.landmarks.json",
+        "kyphoimg assist refine film.dcm --landmarks film.landmarks.json -o refined.json",
+    ),
+    "propagate": (
+        "kyphoimg assist propagate study/ --rater AB",
+        "kyphoimg assist propagate study/ --rater AB --patient P014",
+    ),
     "sample": (
         "kyphoimg sample -o films/ --patients 40",
         "kyphoimg sample -o films/ --patients 10 --seed 7",
@@ -823,11 +871,12 @@ _EXAMPLES["stats"] = _EXAMPLES["report"]
 def _add_examples(
     parser: argparse.ArgumentParser,
     sub: argparse._SubParsersAction,
-    sr_sub: argparse._SubParsersAction,
+    *actions: argparse._SubParsersAction,
 ) -> None:
     """End every command's --help with real invocations (and run's with its exit codes)."""
     commands = {"kyphoimg": parser, **sub.choices}
-    commands.update({name: p for name, p in sr_sub.choices.items()})
+    for action in actions:
+        commands.update({name: p for name, p in action.choices.items()})
     for name, p in commands.items():
         lines = "\n".join(f"  {line}" for line in _EXAMPLES[name])
         p.formatter_class = _HelpFormatter
@@ -983,6 +1032,34 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("-o", "--output", type=Path, required=True, help="output folder")
     q.set_defaults(func=_cmd_sr)
 
+    p = sub.add_parser(
+        "assist",
+        help="propose landmarks: refine placed points to the edges, or carry them to the next film",
+        description="Assisted placement, classical image processing only. 'refine' moves a "
+        "film's points onto the endplate and wall edges near them (bounded by the vertebra's "
+        "size, a confidence per point) and writes the result as proposals. 'propagate' carries "
+        "each patient's landmarks from a film to the next film of that patient that this "
+        "reader has not started (global alignment, each vertebra, then refine); the treated "
+        "level is flagged for review. Proposed points are recorded in the landmark file "
+        "('assist') until the reader confirms or moves them.",
+    )
+    assist_sub = p.add_subparsers(dest="assist_command", required=True, metavar="ACTION")
+    q = assist_sub.add_parser("refine", help="refine a film's landmarks to the image edges")
+    q.add_argument("film", type=Path, metavar="FILM", help="the DICOM film")
+    q.add_argument("-o", "--output", type=Path, required=True, help="landmark file to write")
+    q.add_argument("--landmarks", type=Path, metavar="FILE", help="its landmark file")
+    q.add_argument("--rater", metavar="ID", help="the reader whose landmark file is refined")
+    q.add_argument("--max-shift", type=float, metavar="PX", help="largest move in pixels")
+    q.set_defaults(func=_cmd_assist)
+    q = assist_sub.add_parser(
+        "propagate", help="carry landmarks to each patient's next film not started"
+    )
+    q.add_argument("study", type=Path, metavar="STUDY", help="the study folder")
+    q.add_argument("--rater", metavar="ID", help="the reader (their files are read and written)")
+    q.add_argument("--patient", metavar="ID", help="only this patient")
+    q.add_argument("--timepoints", metavar="LIST", help="the study's time points, in order")
+    q.set_defaults(func=_cmd_assist)
+
     # 'stats': the alias docs/statistics.md names; a parser of its own so that its usage and
     # errors say 'kyphoimg stats', but not listed among the commands.
     for name in ("report", "stats"):
@@ -1124,7 +1201,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--patients", type=_jobs, default=4, metavar="N", help="patients (default 4)")
     p.add_argument("--seed", type=int, default=None, help="cohort seed (default: sample_dicom's)")
     p.set_defaults(func=_cmd_sample)
-    _add_examples(parser, sub, sr_sub)
+    _add_examples(parser, sub, sr_sub, assist_sub)
     return parser
 
 

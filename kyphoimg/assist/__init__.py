@@ -4,7 +4,7 @@
   bound tied to its vertebra's size, with a confidence per point;
 - :func:`propagate` carries a film's landmarks to the next film of the same patient
   (global similarity, mirrored or not, then each vertebra, then :func:`refine`), flagging
-  the treated levels for review;
+  the treated levels for review; :func:`propagate_study` does it for a whole study;
 - :func:`mark_proposed`, :func:`confirmed`, :func:`unconfirmed` and :func:`confirm` keep,
   in the landmark file, the record of which points kyphoimg proposed and which a reader
   confirmed (the top-level key ``"assist"``; the schema version is unchanged).
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from ._api import REVIEW_BELOW, PropagateResult, RefineResult, propagate, refine
 from ._record import ASSIST_KEY, confirm, confirmed, mark_proposed, unconfirmed
+from ._study import propagate_study
 
 __all__ = [
     "ASSIST_KEY",
@@ -26,6 +27,7 @@ __all__ = [
     "confirmed",
     "mark_proposed",
     "propagate",
+    "propagate_study",
     "refine",
     "unconfirmed",
 ]
