@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from ._api import REVIEW_BELOW, PropagateResult, RefineResult, propagate, refine
 from ._record import ASSIST_KEY, confirm, confirmed, mark_proposed, unconfirmed
-from ._study import propagate_study
+from ._study import propagate_study, propose_from
 
 __all__ = [
     "ASSIST_KEY",
@@ -28,6 +28,7 @@ __all__ = [
     "mark_proposed",
     "propagate",
     "propagate_study",
+    "propose_from",
     "refine",
     "unconfirmed",
 ]

@@ -12,21 +12,53 @@ from ..study import StudyEntry, open_worklist
 from ._api import propagate
 from ._record import mark_proposed
 
-__all__ = ["propagate_study"]
+__all__ = ["propagate_study", "propose_from"]
 
 
-def _proposal(source: StudyEntry, target: StudyEntry, rater: str | None) -> tuple[LandmarkSet, int]:
-    """Carry ``source``'s landmarks to ``target``'s film; return the set and points to review."""
-    assert source.landmarks is not None
-    src = read_radiograph(source.film_path)
-    tgt = read_radiograph(target.film_path)
+def propose_from(
+    source_film: str | os.PathLike[str],
+    source_landmarks: LandmarkSet,
+    target_film: str | os.PathLike[str],
+    target: LandmarkSet,
+) -> tuple[LandmarkSet, int]:
+    """Propose landmarks for a film from the same patient's earlier film.
+
+    Parameters
+    ----------
+    source_film : path-like
+        The earlier film.
+    source_landmarks : LandmarkSet
+        Its landmarks (their index levels are the treated ones, flagged for review).
+    target_film : path-like
+        The film to propose landmarks for.
+    target : LandmarkSet
+        The reader's set for the target film (header and any points already placed; those
+        the reader placed or confirmed are kept).
+
+    Returns
+    -------
+    landmarks : LandmarkSet
+        ``target`` with the proposals added and recorded (``"assist"``).
+    review : int
+        How many of its points are flagged for review.
+    """
+    src = read_radiograph(source_film)
+    tgt = read_radiograph(target_film)
     result = propagate(
         src.display("full"),
-        source.landmarks,
+        source_landmarks,
         tgt.display("full"),
-        treated_levels=source.landmarks.index_levels,
+        treated_levels=source_landmarks.index_levels,
     )
-    header = LandmarkSet(
+    review = sum(1 for v in result.needs_review.values() for flag in v.values() if flag)
+    return mark_proposed(target, result, keep_confirmed=True), review
+
+
+def _header(source: StudyEntry, target: StudyEntry, rater: str | None) -> LandmarkSet:
+    """Return an empty set for ``target``'s film, this reader's, in the source's scheme."""
+    assert source.landmarks is not None
+    tgt = read_radiograph(target.film_path)
+    return LandmarkSet(
         points={},
         scheme=source.landmarks.scheme,
         patient_id=target.patient_id,
@@ -41,8 +73,6 @@ def _proposal(source: StudyEntry, target: StudyEntry, rater: str | None) -> tupl
         index_levels=source.landmarks.index_levels,
         rater=rater,
     )
-    review = sum(1 for v in result.needs_review.values() for flag in v.values() if flag)
-    return mark_proposed(header, result, keep_confirmed=False), review
 
 
 def propagate_study(
@@ -84,6 +114,12 @@ def propagate_study(
             if entry.status == "complete":
                 source = entry
             elif entry.status == "not_started" and source is not None:
-                ls, review = _proposal(source, entry, rater)
+                assert source.landmarks is not None
+                ls, review = propose_from(
+                    source.film_path,
+                    source.landmarks,
+                    entry.film_path,
+                    _header(source, entry, rater),
+                )
                 written.append((write_landmarks(ls, entry.landmark_path), review))
     return written

@@ -285,3 +285,39 @@ def test_blinded_reread_random_order_recorded_and_never_shows_the_first_read(ses
     _, again = session_of(study, rater="A2", blind=True)
     assert [e.film_path.relative_to(study).as_posix() for e in again.worklist] == order
     assert data["rater"] == "ground_truth"  # A's copies are untouched by A2's session
+
+
+def test_proposals_from_the_previous_film_are_marked_until_accepted(session_of, study, qtbot, gui):
+    from kyphoimg import write_landmarks
+    from kyphoimg.assist import unconfirmed
+
+    truth = read_landmarks(study / "P001" / "pre.landmarks.json")
+    write_landmarks(truth.replace(rater="AB"), study / "P001" / "pre.AB.landmarks.json")
+    viewer, s = session_of(study, rater="AB")
+    lw, ww = s.widgets["landmarks"], s.widgets["worklist"]
+    assert s.active.label == "P001 post"  # the first film to do
+    assert ww.propose_button.isEnabled()
+    ww.propose_button.click()
+    path = study / "P001" / "post.AB.landmarks.json"
+    proposed = read_landmarks(path, validate=False)
+    n = sum(len(p) for p in proposed.points.values())
+    assert n == 36
+    assert sum(len(v) for v in unconfirmed(proposed).values()) == n
+    layer = lw.landmarks_layer
+    magenta = np.all(np.isclose(layer.border_color, [1.0, 0.0, 1.0, 1.0]), axis=1)
+    assert magenta.sum() == n  # every proposal drawn as one
+    # "A" on the canvas accepts the target vertebra's proposals as they are.
+    viewer.layers.selection.active = layer
+    gui.press_key(qtbot, lw, "N")  # every point is in place: N makes one the target again
+    assert lw.target is not None
+    level = lw.target[0]
+    gui.press_key(qtbot, lw, "A")
+    after = read_landmarks(path, validate=False)
+    assert level not in unconfirmed(after)
+    assert sum(len(v) for v in unconfirmed(after).values()) == n - len(proposed.points[level])
+    assert after.points[level] == proposed.points[level]  # accepted where they were
+    magenta = np.all(np.isclose(layer.border_color, [1.0, 0.0, 1.0, 1.0]), axis=1)
+    assert magenta.sum() == n - len(proposed.points[level])
+    # The first reader's files are untouched; pre has nothing earlier to propose from.
+    s.go_to(s.worklist[0])
+    assert not ww.propose_button.isEnabled()

@@ -8,7 +8,7 @@ and saves the landmark file (atomically, via :func:`kyphoimg.write_landmarks`).
 
 Keys on a landmarks layer: ``N`` next point, ``Shift+N`` previous point (both free in
 napari's points keymap), ``Ctrl+Z`` undo, ``Ctrl+Shift+Z`` redo, ``F`` zoom to the target
-vertebra.
+vertebra, ``A`` accept the proposed points of the target vertebra.
 
 Every control writes only its own field of the landmark file: touching one never empties
 another. The time point is chosen from the study's time points, never typed.
@@ -34,6 +34,7 @@ from magicgui.widgets import (
 from psygnal import Signal
 
 from kyphoimg import KyphoimgError, read_landmarks, write_landmarks
+from kyphoimg.assist import confirm, unconfirmed
 from kyphoimg.landmarks import FINDINGS, LEVELS, SCHEMES, landmark_problems
 from kyphoimg.study import check_rater
 from kyphoimg.timepoints import TIMEPOINTS, normalise_timepoint
@@ -70,6 +71,7 @@ from ._viewer import (
     default_header,
     ensure_overlay,
     landmark_layers,
+    mark_proposals,
     refresh_overlay,
     set_header,
     set_info,
@@ -86,6 +88,7 @@ PREVIOUS_KEY = "Shift-N"
 UNDO_KEY = "Control-Z"
 REDO_KEY = "Control-Shift-Z"
 ZOOM_KEY = "F"
+ACCEPT_KEY = "A"
 DEFAULT_LEVELS = ("T11", "L3")
 _NONE = "—"
 
@@ -335,6 +338,7 @@ class LandmarksWidget(Container):
         layer.bind_key(UNDO_KEY, self._key_undo, overwrite=True)
         layer.bind_key(REDO_KEY, self._key_redo, overwrite=True)
         layer.bind_key(ZOOM_KEY, self._key_zoom, overwrite=True)
+        layer.bind_key(ACCEPT_KEY, self._key_accept, overwrite=True)
         overlay = ensure_overlay(self._viewer, layer)
         refresh_overlay(overlay, layer)
         if self.show_values.value:
@@ -544,6 +548,65 @@ class LandmarksWidget(Container):
         self._redraw(layer)
         self._update_guide()
 
+    def show_set(self, layer: Any, ls: Any) -> None:
+        """Put a landmark set (points and header) on a landmarks layer and save it.
+
+        Parameters
+        ----------
+        layer : napari.layers.Points
+            A kyphoimg landmarks layer.
+        ls : LandmarkSet
+            Its new contents (for instance with proposed points).
+        """
+        known, unknown = split_unknown(ls)
+        data, features = landmarks_to_layer(known)
+        self._busy = True
+        try:
+            layer.selected_data = set()
+            layer.data = data
+            layer.features = features
+            layer.refresh_colors()
+            lm = dict(info(layer, "landmarks"))
+            lm["levels"] = None
+            lm["unknown_points"] = unknown
+            set_info(layer, lm)
+            set_header(layer, ls)
+        finally:
+            self._busy = False
+        session = self._session(layer)
+        if session is not None:
+            session.guide = PlacementGuide(self._plan_for(layer))
+            session.guide.cursor = session.guide.first_missing(_placed(layer))
+            session.undo.push(layer.data, layer.features)
+            self._set_defaults(layer)
+        self._redraw(layer)
+        self._autosave(layer)
+        self._on_film_changed()
+
+    def accept_vertebra(self, level: str | None = None) -> None:
+        """Accept the proposed points of a vertebra as they are (the target's by default).
+
+        Parameters
+        ----------
+        level : str, optional
+            The level; default the guide's target level, else every proposed level.
+        """
+        layer = self.landmarks_layer
+        if layer is None:
+            return
+        session = self._session(layer)
+        if level is None and session is not None and session.guide.target is not None:
+            level = session.guide.target[0]
+        ls = landmarks_of(layer)
+        if not unconfirmed(ls).get(level or "", ()) and level is not None:
+            level = None  # nothing proposed at the target: accept what is proposed anywhere
+        set_header(layer, confirm(ls, level).replace(points={}))
+        self._redraw(layer)
+        self._say(f"Accepted the proposed points of {level or 'every vertebra'}.", "ok")
+
+    def _key_accept(self, layer: Any) -> None:
+        self.accept_vertebra()
+
     def show_film(self, film: Any) -> None:
         """Make ``film`` (a film layer in the viewer) the chosen film.
 
@@ -728,6 +791,8 @@ class LandmarksWidget(Container):
             refresh_overlay(overlay, layer, thumbnail=not session.dragging)
             if not session.dragging and self.show_values.value:
                 self._write_values(layer)
+            if not session.dragging:
+                mark_proposals(layer, unconfirmed(landmarks_of(layer)))
 
     def _write_values(self, layer: Any) -> None:
         """Write heights, wedge angles and KA beside each vertebra on the film."""

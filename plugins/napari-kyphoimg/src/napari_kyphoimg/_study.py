@@ -30,11 +30,12 @@ from napari.layers import Layer
 from psygnal import Signal
 
 from kyphoimg import read_radiograph
+from kyphoimg.assist import propose_from
 from kyphoimg.atomic import atomic_write_text
 from kyphoimg.errors import StudyError
 from kyphoimg.study import StudyEntry, Worklist, open_worklist
 
-from ._layers import films, info
+from ._layers import films, info, landmarks_of
 from ._reader import radiograph_layer_data
 
 __all__ = ["ReadingSession", "open_study"]
@@ -185,6 +186,54 @@ class ReadingSession:
         self.active = self.worklist.refresh(self.active)
         self.changed.emit(self.active)
         return self.active
+
+    def proposal_source(self) -> StudyEntry | None:
+        """Return the patient's latest earlier film this reader completed, or None."""
+        if self.active is None:
+            return None
+        source = None
+        for entry in self.worklist.patient(self.active.patient_id):
+            if entry.film_path == self.active.film_path:
+                break
+            if entry.status == "complete" and entry.landmarks is not None:
+                source = entry
+        return source
+
+    def propose(self) -> int:
+        """Propose landmarks on the active film from the patient's last completed film.
+
+        The reader's points already placed (or confirmed) stay; the others are proposals,
+        drawn with a magenta border until the reader moves them or accepts their vertebra
+        (``A`` on the canvas). The treated level is flagged for review.
+
+        Returns
+        -------
+        int
+            The number of points flagged for review.
+
+        Raises
+        ------
+        StudyError
+            If there is no earlier completed film of this patient, or no Landmarks widget.
+        """
+        source = self.proposal_source()
+        if source is None or self.landmarks is None or self.active is None:
+            raise StudyError(
+                "no earlier film of this patient is complete for this reader: nothing to "
+                "propose from"
+            )
+        lw = self.landmarks
+        layer = lw.start()
+        assert source.landmarks is not None
+        target = landmarks_of(layer).replace(
+            scheme=source.landmarks.scheme,
+            index_levels=landmarks_of(layer).index_levels or source.landmarks.index_levels,
+        )
+        proposed, review = propose_from(
+            source.film_path, source.landmarks, self.active.film_path, target
+        )
+        lw.show_set(layer, proposed)
+        return review
 
     def set_side_by_side(self, on: bool) -> None:
         """Show the active patient's films side by side on the canvas grid, or one film.

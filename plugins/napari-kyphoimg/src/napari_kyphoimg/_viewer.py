@@ -28,6 +28,7 @@ from ._layers import (
 )
 
 __all__ = [
+    "PROPOSED_BORDER",
     "add_calibration_layer",
     "add_landmarks_layer",
     "anterior_side",
@@ -36,6 +37,7 @@ __all__ = [
     "default_header",
     "ensure_overlay",
     "landmark_layers",
+    "mark_proposals",
     "refresh_overlay",
     "set_header",
     "set_info",
@@ -396,3 +398,34 @@ def show_values(
     viewer.layers.insert(viewer.layers.index(landmarks) + 1, layer)
     viewer.layers.selection.active = active
     return viewer.layers[layer.name]
+
+
+#: Border of a proposed point no reader has confirmed yet (kyphoimg.assist).
+PROPOSED_BORDER = (1.0, 0.0, 1.0, 1.0)
+
+
+def mark_proposals(landmarks: Any, proposed: Mapping[str, Sequence[str]]) -> None:
+    """Draw proposed, unconfirmed points with a thick magenta border; the others black.
+
+    Parameters
+    ----------
+    landmarks : napari.layers.Points
+        A kyphoimg landmarks layer.
+    proposed : mapping
+        ``{level: point names}`` not confirmed yet (:func:`kyphoimg.assist.unconfirmed`).
+    """
+    n = len(landmarks.data)
+    if not n:
+        return
+    flags = np.zeros(n, dtype=bool)
+    for i, (level, point) in enumerate(
+        zip(landmarks.features["level"], landmarks.features["point"], strict=True)
+    ):
+        flags[i] = point in proposed.get(str(level), ())
+    colors = np.tile(np.array([0.0, 0.0, 0.0, 1.0]), (n, 1))
+    colors[flags] = PROPOSED_BORDER
+    widths = np.where(flags, 0.35, 0.15)
+    if not np.array_equal(np.asarray(landmarks.border_width), widths):
+        landmarks.border_width = widths
+    if not np.array_equal(np.asarray(landmarks.border_color), colors):
+        landmarks.border_color = colors

@@ -24,6 +24,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from kyphoimg.errors import KyphoimgError
 from kyphoimg.study import StudyEntry
 
 __all__ = ["STATUS_SYMBOLS", "WorklistWidget"]
@@ -72,6 +73,11 @@ class WorklistWidget(QWidget):
         self.previous_button.setToolTip("Previous film (PageUp)")
         self.next_button.setToolTip("Next film (PageDown)")
         self.next_todo_button.setToolTip("Next film not done yet (Shift+PageDown)")
+        self.propose_button = QPushButton("Propose from the previous film")
+        self.propose_button.setToolTip(
+            "Carry this patient's last completed film's landmarks to this film, as proposals "
+            "(magenta border) to accept (A) or move; the treated level is flagged for review"
+        )
         self.active_label = QLabel()
         self.active_label.setWordWrap(True)
 
@@ -84,6 +90,7 @@ class WorklistWidget(QWidget):
         layout.addWidget(self.side_by_side)
         layout.addWidget(self.table, stretch=1)
         layout.addLayout(buttons)
+        layout.addWidget(self.propose_button)
         layout.addWidget(self.active_label)
         self.setMinimumWidth(300)
         self.setMinimumHeight(400)
@@ -95,6 +102,7 @@ class WorklistWidget(QWidget):
         self.side_by_side.toggled.connect(self.session.set_side_by_side)
         self.side_by_side.setEnabled(not session.blind)
         self.table.cellClicked.connect(self._on_cell)
+        self.propose_button.clicked.connect(self._propose)
         session.changed.connect(lambda _entry: self.rebuild())
         self._cells: dict[tuple[int, int], StudyEntry] = {}
         self.rebuild()
@@ -150,6 +158,9 @@ class WorklistWidget(QWidget):
             f"complete ({', '.join(parts)})"
         )
         self.active_label.setText(self._describe(active))
+        self.propose_button.setEnabled(
+            not self.session.blind and self.session.proposal_source() is not None
+        )
 
     def _item(self, entries: list[StudyEntry], active: StudyEntry | None) -> QTableWidgetItem:
         e = entries[0]
@@ -177,6 +188,17 @@ class WorklistWidget(QWidget):
         lines = [f"Showing <b>{entry.label}</b> ({entry.film_path.name}): {symbol} {word}"]
         lines += [f"• {p}" for p in entry.problems[:4]]
         return "<br>".join(lines)
+
+    def _propose(self) -> None:
+        try:
+            review = self.session.propose()
+        except KyphoimgError as exc:
+            self.active_label.setText(f"Not proposed: {exc}")
+            return
+        self.active_label.setText(
+            f"Proposed from the previous film: accept a vertebra with A or move its points; "
+            f"{review} point(s) flagged for review (the treated level)."
+        )
 
     def entry_at(self, row: int, column: int) -> StudyEntry | None:
         """Return the film shown in a cell, or None.
