@@ -321,3 +321,33 @@ def test_proposals_from_the_previous_film_are_marked_until_accepted(session_of, 
     # The first reader's files are untouched; pre has nothing earlier to propose from.
     s.go_to(s.worklist[0])
     assert not ww.propose_button.isEnabled()
+
+
+def test_a_released_point_snaps_back_to_the_endplate_when_asked(session_of, study):
+    _, s = session_of(study, start=False)  # the first reader's files: points on the edges
+    s.go_to(s.worklist[0])
+    lw = s.widgets["landmarks"]
+    layer = lw.landmarks_layer
+    truth = read_landmarks(study / "P001" / "pre.landmarks.json")
+    i = next(
+        k
+        for k, (lv, pt) in enumerate(
+            zip(layer.features["level"], layer.features["point"], strict=True)
+        )
+        if (lv, pt) == ("T12", "mid_sup")
+    )
+    expected = np.asarray(truth.points["T12"]["mid_sup"])
+    off_edge = expected + np.array([4.0, 0.0])
+    # Without snapping, a point released 4 px off the endplate stays where it was let go.
+    data = np.array(layer.data, copy=True)
+    data[i] = off_edge
+    layer.data = data
+    np.testing.assert_allclose(layer.data[i], off_edge)
+    lw.snap.value = True
+    data = np.array(layer.data, copy=True)
+    data[i] = off_edge
+    layer.data = data
+    off = float(np.hypot(*(np.asarray(layer.data[i]) - expected)))
+    assert off < 1.5  # back on the superior endplate (4 px before)
+    saved = read_landmarks(study / "P001" / "pre.landmarks.json", validate=False)
+    np.testing.assert_allclose(saved.points["T12"]["mid_sup"], layer.data[i], atol=1e-3)

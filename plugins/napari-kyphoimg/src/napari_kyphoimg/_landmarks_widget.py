@@ -34,7 +34,7 @@ from magicgui.widgets import (
 from psygnal import Signal
 
 from kyphoimg import KyphoimgError, read_landmarks, write_landmarks
-from kyphoimg.assist import confirm, unconfirmed
+from kyphoimg.assist import REVIEW_BELOW, confirm, refine, unconfirmed
 from kyphoimg.landmarks import FINDINGS, LEVELS, SCHEMES, landmark_problems
 from kyphoimg.study import check_rater
 from kyphoimg.timepoints import TIMEPOINTS, normalise_timepoint
@@ -204,10 +204,11 @@ class LandmarksWidget(Container):
         self.folder.line_edit.native.setPlaceholderText("beside the image")
         self.autosave = CheckBox(text="Autosave", value=True)
         self.show_values = CheckBox(text="Measures on the film", value=True)
+        self.snap = CheckBox(text="Snap released points to edges", value=False)
         self.save_button = PushButton(text="Save now")
         self.load_button = PushButton(text="Load file…")
         files = _row(self.autosave, self.save_button, self.load_button)
-        shown = _row(self.show_values)
+        shown = _row(self.show_values, self.snap)
         self.check = _qt.make_label("", "warning")
         self.status = _qt.make_label("", "info")
 
@@ -737,6 +738,8 @@ class LandmarksWidget(Container):
             session.dragging = False
             if action == "added":
                 self._after_add(layer, session)
+            elif action == "changed" and self.snap.value:
+                self._snap(layer, [i for i in event.data_indices if i >= 0])
             elif action == "removed" and session.removing:
                 first = min(
                     session.removing,
@@ -747,6 +750,41 @@ class LandmarksWidget(Container):
                     session.guide.cursor = session.guide.first_missing(_placed(layer))
                 self._set_defaults(layer)
             self._completed(layer, session)
+
+    def _snap(self, layer: Any, indices: list[int]) -> None:
+        """Move released points onto the edges near them (kyphoimg.assist.refine).
+
+        Only the points just moved change, and only where the image shows an edge
+        (confidence at least :data:`kyphoimg.assist.REVIEW_BELOW`).
+        """
+        film = film_for(self._viewer.layers, layer)
+        if film is None or not indices:
+            return
+        image = np.asarray(film.data, dtype=np.float32)
+        if "_r" in str(getattr(film.colormap, "name", "")):
+            image = -image  # MONOCHROME1 shown inverted: bone bright for the edges
+        labels = _labels(layer, indices)
+        levels = {lv for lv, _ in labels}
+        ls = landmarks_of(layer).replace(source=None)
+        part = ls.replace(points={lv: pts for lv, pts in ls.points.items() if lv in levels})
+        try:
+            result = refine(image, part)
+        except (KyphoimgError, ValueError):
+            return
+        data = np.array(layer.data, copy=True)
+        moved = False
+        for i, (lv, name) in zip(indices, labels, strict=False):
+            conf = result.confidence.get(lv, {}).get(name, 0.0)
+            if conf >= REVIEW_BELOW and name in result.landmarks.points.get(lv, {}):
+                data[i, -2:] = result.landmarks.points[lv][name]
+                moved = True
+        if moved:
+            self._busy = True
+            try:
+                layer.data = data
+            finally:
+                self._busy = False
+            self._redraw(layer)
 
     def _after_add(self, layer: Any, session: _Session) -> None:
         new = len(layer.data) - 1
