@@ -390,23 +390,10 @@ def resolve_calibration(ds: Dataset) -> tuple[Calibration, tuple[str, ...]]:
 def calibration_from_dataset(ds: Dataset) -> Calibration:
     """Resolve the pixel calibration of a projection radiograph.
 
-    The first rule that applies wins:
-
-    1. ``pixel_spacing``: Pixel Spacing (0028,0030) that differs from Imager Pixel
-       Spacing (0018,1164) by more than :data:`SPACING_EQUAL_RTOL` (relative), or that
-       comes with a Pixel Spacing Calibration Type (0028,0A02);
-    2. ``ermf``: Imager Pixel Spacing divided by the Estimated Radiographic Magnification
-       Factor (0018,1114), an estimate of the patient plane;
-    3. ``detector``: Imager Pixel Spacing alone, also when Pixel Spacing equals it (then
-       it was not corrected for magnification);
-    4. ``unknown_origin``: Pixel Spacing alone, else Nominal Scanned Pixel Spacing
-       (0018,2010) of a digitised film;
-    5. ``none``: no usable spacing.
-
-    Zero, negative, non-finite or malformed values (not exactly two numbers, not
-    numeric) count as missing and are never divided by; a magnification factor below 1
-    is physically impossible (SID/SOD) and is ignored too. The DICOM order
-    ``(row_mm, col_mm)`` is kept, so non-square pixels stay non-square.
+    The rules (calibrated Pixel Spacing, then Imager Pixel Spacing / ERMF, then Imager
+    Pixel Spacing alone, then Pixel Spacing of unknown origin or Nominal Scanned Pixel
+    Spacing, then none) are those of :func:`kyphoimg.calibration.resolve_spacing`, which
+    lists them in full; values are read as stored, so a malformed one counts as missing.
 
     Parameters
     ----------
