@@ -18,7 +18,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import pandas as pd
 
@@ -1063,7 +1063,9 @@ def build_parser() -> argparse.ArgumentParser:
     # 'stats': the alias docs/statistics.md names; a parser of its own so that its usage and
     # errors say 'kyphoimg stats', but not listed among the commands.
     for name in ("report", "stats"):
-        listed = {"help": "outcome statistics report from a study TOML (HTML + XLSX)"}
+        listed: dict[str, Any] = {
+            "help": "outcome statistics report from a study TOML (HTML + XLSX)"
+        }
         p = sub.add_parser(
             name,
             **(listed if name == "report" else {}),

@@ -17,6 +17,7 @@ one rater reads and writes only that rater's files (:func:`landmark_file_for`).
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -608,7 +609,7 @@ def _readers_sets(sets: Iterable[LandmarkSet], rater: str | None) -> list[Landma
 
 
 def open_worklist(
-    folder: str | Path,
+    folder: str | os.PathLike[str],
     *,
     rater: str | None = None,
     timepoints: Iterable[str] | None = None,

@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Hashable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -166,13 +166,15 @@ def index_vertebrae(
     order = pd.DataFrame({"key": key, "rank": rank, "pos": np.arange(len(df))}, index=df.index)
     chosen = order.sort_values(["key", "rank", "pos"]).groupby(df[subject], sort=False).head(1)
     rows = df.loc[sorted(chosen.index, key=lambda i: order.loc[i, "pos"])]
-    sizes = df.groupby(subject, sort=False)[level].agg(list)
+    sizes = df.groupby(cast(str, subject), sort=False)[cast(str, level)].agg(list)
     multi = sizes[sizes.map(len) > 1]
     affected = pd.DataFrame(
         {
             "patient": list(multi.index),
             "levels": [", ".join(map(str, v)) for v in multi],
-            "index_level": [rows.loc[rows[subject] == p, level].iloc[0] for p in multi.index],
+            "index_level": [
+                rows.loc[rows[subject] == p, cast(str, level)].iloc[0] for p in multi.index
+            ],
             "rule": rule,
         },
         columns=["patient", "levels", "index_level", "rule"],
@@ -197,8 +199,12 @@ def patient_level(df: pd.DataFrame, subject: Hashable, columns: Sequence[Hashabl
     list
         The patient-level columns among ``columns``.
     """
-    grouped = df.groupby(subject, sort=False)
-    return [c for c in columns if c in df.columns and (grouped[c].nunique(dropna=False) <= 1).all()]
+    grouped = df.groupby(cast(str, subject), sort=False)
+    return [
+        c
+        for c in columns
+        if c in df.columns and (grouped[cast(str, c)].nunique(dropna=False) <= 1).all()
+    ]
 
 
 def wide_to_long(
@@ -254,7 +260,8 @@ def wide_to_long(
     long = pd.concat(frames, ignore_index=True)
     long["time"] = pd.Categorical(long["time"], categories=list(order), ordered=True)
     long["time"] = long["time"].astype(str)
-    return long.sort_values([subject, "time"], key=_time_key(order)).reset_index(drop=True)
+    by = [cast(str, subject), "time"]
+    return long.sort_values(by, key=_time_key(order)).reset_index(drop=True)
 
 
 def _time_key(order: Sequence[str]) -> Any:

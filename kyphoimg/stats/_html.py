@@ -101,11 +101,11 @@ def html_table(table: Table, indent_col: str | None = None) -> str:
         cells = []
         for col, value in zip(frame.columns, row, strict=True):
             kind = table.formats.get(col, "text")
-            text = fmt_cell(value, kind)
+            cell = fmt_cell(value, kind)
             cls = ' class="num"' if kind != "text" else ""
-            if col == indent_col and text.startswith("  "):
-                cls, text = ' class="indent"', text.strip()
-            cells.append(f"<td{cls}>{html.escape(text)}</td>")
+            if col == indent_col and cell.startswith("  "):
+                cls, cell = ' class="indent"', cell.strip()
+            cells.append(f"<td{cls}>{html.escape(cell)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     foot = (
         f'<tfoot><tr><td colspan="{len(frame.columns)}">{html.escape(note)}</td></tr></tfoot>'

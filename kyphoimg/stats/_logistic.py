@@ -727,7 +727,7 @@ def _multivariable(
     maximum-likelihood or GEE model is not estimable at all; Firth's method is.
     """
     sep = _separation(y, x)
-    messages = []
+    messages: list[str] = []
     test = PLR_TEST if method == "firth" else (GEE_TEST if groups is not None else WALD_TEST)
     if sep is not None and method != "firth":
         msg = _separation_message(sep, names, outcome)

@@ -115,7 +115,7 @@ def _t1_cells(t1: Table1, labels: Labels, decimals: int) -> pd.DataFrame:
     for var, sub in t1.summary.groupby("variable", sort=False):
         kind = sub["kind"].iloc[0]
         test = tests.loc[var]
-        base = {"Missing": int(sub.groupby("group")["missing"].first().sum())}
+        base: dict[str, Any] = {"Missing": int(sub.groupby("group")["missing"].first().sum())}
         base.update({"SMD": test["smd"], "p": test["p_value"], "Test": test["test"]})
         if kind == "categorical":
             rows.append({"Characteristic": f"{labels.var(var)}, n (%)", **base})
@@ -148,7 +148,7 @@ def _t1_numbers(t1: Table1, labels: Labels) -> pd.DataFrame:
     rows = []
     for (var, lv), sub in t1.summary.groupby(["variable", "level"], sort=False):
         kind = sub["kind"].iloc[0]
-        test = tests.loc[var]
+        test = tests.loc[cast(str, var)]
         row: dict[str, Any] = {
             "Characteristic": labels.var(var),
             "Level": labels.level(var, lv) if kind == "categorical" else "",
@@ -456,7 +456,8 @@ def _dichotomised(
         if col not in rows.columns:
             raise StatsInputError(f"study [correlation] dichotomise: column {col!r} not found")
         s = rows[col]
-        coded = np.where(s.isna(), None, np.where(s.astype(str) == str(ref), "no", "yes"))
+        coded = np.where((s.astype(str) == str(ref)).to_numpy(), "no", "yes").astype(object)
+        coded[s.isna().to_numpy()] = None
         new = f"{col} (any vs {ref})"
         rows[new] = pd.Series(coded, index=rows.index).astype(object)
         names[col] = new
