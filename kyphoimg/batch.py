@@ -46,7 +46,6 @@ from .landmarks import (
 from .longitudinal import features_table, patients_without_clinical
 from .measure import images_table, measures_table
 from .parallel import executor_name, ordered_map, run_tasks
-from .stats import starter_study
 from .study import StudyEntry, Worklist, check_rater, open_worklist
 from .timepoints import TIMEPOINTS, assign_timepoints, normalise_timepoint
 
@@ -511,6 +510,8 @@ def _starter_study(out: Path) -> list[Path]:
     path = out / "study.toml"
     if path.exists():
         return []
+    from .stats import starter_study  # only here: importing the statistics costs ~0.5 s
+
     try:
         text = starter_study(out)
     except KyphoimgError:  # no features to analyse (nothing treated, or no follow-up)

@@ -666,10 +666,9 @@ def _cmd_reliability(args: argparse.Namespace) -> int:
     missing = _missing_stats_extra(args.command)
     if missing is not None:
         return missing
-    try:
-        from .reliability import format_summary, reliability_options, run_reliability
-    except ImportError as exc:
-        return _stats_message(args.command, exc.name)
+    # The statistics extra is imported when a command needs it, so `kyphoimg run` and
+    # `import kyphoimg` stay fast (scipy, pandas-heavy modules).
+    from .reliability import format_summary, reliability_options, run_reliability
 
     def ids(text: str | None) -> tuple[str, ...] | None:
         return None if text is None else tuple(t.strip() for t in text.split(",") if t.strip())
