@@ -29,7 +29,6 @@ import pandas as pd
 import pytest
 
 from kyphoimg.errors import StatsInputError
-from kyphoimg.stats import _reliability
 from kyphoimg.stats import reliability as rel
 from kyphoimg.stats.reliability import (
     ICC_FORMS,
@@ -149,7 +148,7 @@ def test_icc_intervals_match_pingouin_unrounded() -> None:
     saved = pingouin.options.copy()
     try:
         pingouin.options["round.column.CI95"] = None
-        theirs = _reliability._pingouin_icc(
+        theirs = rel._pingouin_icc(
             long.pivot(index="target", columns="rater", values="value")
         )
     finally:
