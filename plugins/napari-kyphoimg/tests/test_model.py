@@ -274,7 +274,7 @@ def test_points_frame_from_layer_handles_empty_partial_and_coronal_layers(phanto
     assert part["level"].tolist() == ["T11"]
     assert part["status"].tolist() == ["incomplete"]
     ap = phantom_set.replace(scheme="ap4")
-    assert len(_tables.points_frame_from_layer(data, features, ap)) == 0
+    assert len(points_frame([_layerdata.layer_to_landmarks(data, features, ap)])) == 0
 
 
 def test_display_table_units_index_mark_and_genant(phantom_set):

@@ -21,7 +21,7 @@ from kyphoimg import KyphoimgError, LandmarkSet, features_table, images_table, m
 from kyphoimg.landmarks import LATERAL_SCHEMES, level_index
 from kyphoimg.measure import measure_points, measure_vertebrae, points_frame
 
-from ._layerdata import lateral_landmarks, layer_points, layer_to_landmarks
+from ._layerdata import lateral_landmarks, layer_points
 
 __all__ = [
     "derived_table",
@@ -30,7 +30,6 @@ __all__ = [
     "film_measures",
     "film_measures_table",
     "measure_layer",
-    "points_frame_from_layer",
     "table_tsv",
     "timepoint_matrix",
     "timepoint_tables",
@@ -39,28 +38,6 @@ __all__ = [
 
 
 # ----------------------------------------------------------------------------- one film
-def points_frame_from_layer(
-    data: np.ndarray, features: pd.DataFrame, header: LandmarkSet
-) -> pd.DataFrame:
-    """Return the points table of a landmark layer: :func:`kyphoimg.measure.points_frame`.
-
-    Parameters
-    ----------
-    data : ndarray, shape (N, 2)
-        ``(row, col)`` in pixels.
-    features : pandas.DataFrame
-        ``level`` and ``point`` per row.
-    header : LandmarkSet
-        Scheme, calibration, image key, index levels and findings.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per level of a lateral layer; zero rows for an ``ap4`` layer.
-    """
-    return points_frame([layer_to_landmarks(data, features, header)])
-
-
 def measure_layer(data: np.ndarray, features: pd.DataFrame, header: LandmarkSet) -> pd.DataFrame:
     """Measure a landmark layer with :func:`kyphoimg.measure_points` (one row per level).
 
