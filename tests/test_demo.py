@@ -171,3 +171,19 @@ def test_report_on_a_run_folder_uses_the_study_file_as_edited(tmp_path: Path, ca
     assert main(["run", str(films), "-o", str(run)]) == 0  # a re-run keeps the user's file
     assert study.read_text() == before
     capsys.readouterr()
+
+
+def test_starter_study_leaves_out_findings_no_reader_entered(tmp_path: Path, capsys) -> None:
+    """Readers who have not entered IVC/NPEC yet: run's study.toml still reports."""
+    films, run = tmp_path / "films", tmp_path / "study"
+    assert main(["sample", "-o", str(films), "--patients", "8"]) == 0
+    for lf in films.rglob("*.landmarks.json"):
+        data = json.loads(lf.read_text())
+        data["findings"] = {}
+        lf.write_text(json.dumps(data))
+    assert main(["run", str(films), "-o", str(run)]) == 0
+    study = (run / "study.toml").read_text()
+    assert "npec" not in study
+    assert "ivc" not in study
+    assert main(["report", str(run), "-o", str(tmp_path / "report")]) == 0
+    capsys.readouterr()

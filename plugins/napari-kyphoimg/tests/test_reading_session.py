@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from kyphoimg import read_landmarks
@@ -349,3 +350,37 @@ def test_a_released_point_snaps_back_to_the_endplate_when_asked(session_of, stud
     assert off < 1.5  # back on the superior endplate (4 px before)
     saved = read_landmarks(study / "P001" / "pre.landmarks.json", validate=False)
     np.testing.assert_allclose(saved.points["T12"]["mid_sup"], layer.data[i], atol=1e-3)
+
+
+def test_a_reading_session_is_what_run_measures_and_report_analyses(session_of, study, capsys):
+    """A reader's whole path: place every film of a patient, then run and report the study."""
+    from kyphoimg.cli import main
+
+    _, s = session_of(study, rater="AB")
+    lw = s.widgets["landmarks"]
+    pid = s.active.patient_id
+    for entry in s.worklist.patient(pid):
+        s.go_to(entry)
+        truth = read_landmarks(entry.film_path.with_name(f"{entry.timepoint}.landmarks.json"))
+        lw.first_level.value, lw.last_level.value = truth.levels[0], truth.levels[-1]
+        lw.index_levels.value = list(truth.index_levels)
+        layer = lw.start()
+        while lw.target is not None:  # the guide names each point; the reader places it
+            level, point = lw.target
+            layer.add(np.array(truth.points[level][point]))
+        assert s.refresh().status == "complete"
+    assert [e.status for e in s.worklist.patient(pid)] == ["complete"] * 3
+    out = study.parent / "results"
+    assert main(["run", str(study), "-o", str(out), "--rater", "AB"]) == 0
+    films = pd.read_csv(out / "films.csv", dtype=str)
+    assert sorted(films.loc[films["status"] == "measured", "patient_id"]) == [pid] * 3
+    ours = pd.read_csv(out / "features.csv", dtype={"patient_id": str})
+    reference = study.parent / "reference"
+    assert main(["run", str(study), "-o", str(reference)]) == 0  # the first reader's files
+    theirs = pd.read_csv(reference / "features.csv", dtype={"patient_id": str})
+    theirs = theirs[theirs["patient_id"] == pid].reset_index(drop=True)
+    for col in ("ka_deg_pre", "ka_deg_post", "ka_deg_last", "height_loss_pct"):
+        assert ours.loc[0, col] == pytest.approx(theirs.loc[0, col], abs=1e-3), col
+    assert main(["report", str(out), "-o", str(study.parent / "report")]) == 0
+    assert (study.parent / "report" / "report.html").is_file()
+    capsys.readouterr()
