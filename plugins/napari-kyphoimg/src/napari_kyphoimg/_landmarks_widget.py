@@ -559,6 +559,18 @@ class LandmarksWidget(Container):
         ls : LandmarkSet
             Its new contents (for instance with proposed points).
         """
+        self._put_set(layer, ls, history="push")
+        self._redraw(layer)
+        self._autosave(layer)
+        self._on_film_changed()
+
+    def _put_set(self, layer: Any, ls: Any, *, history: str, path: str | None = None) -> None:
+        """Replace a layer's points and header by a set; re-plan the guide.
+
+        ``history="reset"`` starts the undo history there (a file loaded), ``"push"``
+        records it as one change that can be undone (proposals added). ``path`` becomes
+        the layer's landmark file.
+        """
         known, unknown = split_unknown(ls)
         data, features = landmarks_to_layer(known)
         self._busy = True
@@ -568,6 +580,8 @@ class LandmarksWidget(Container):
             layer.features = features
             layer.refresh_colors()
             lm = dict(info(layer, "landmarks"))
+            if path is not None:
+                lm["path"] = path
             lm["levels"] = None
             lm["unknown_points"] = unknown
             set_info(layer, lm)
@@ -578,11 +592,11 @@ class LandmarksWidget(Container):
         if session is not None:
             session.guide = PlacementGuide(self._plan_for(layer))
             session.guide.cursor = session.guide.first_missing(_placed(layer))
-            session.undo.push(layer.data, layer.features)
+            if history == "reset":
+                session.undo.reset(layer.data, layer.features)
+            else:
+                session.undo.push(layer.data, layer.features)
             self._set_defaults(layer)
-        self._redraw(layer)
-        self._autosave(layer)
-        self._on_film_changed()
 
     def accept_vertebra(self, level: str | None = None) -> None:
         """Accept the proposed points of a vertebra as they are (the target's by default).
@@ -1097,27 +1111,7 @@ class LandmarksWidget(Container):
             apply_calibration(self._viewer, film, ls.calibration)
         layer = self.landmarks_layer or add_landmarks_layer(self._viewer, film, ls)
         self._attach(layer)
-        known, unknown = split_unknown(ls)
-        data, features = landmarks_to_layer(known)
-        self._busy = True
-        try:
-            layer.selected_data = set()
-            layer.data = data
-            layer.features = features
-            layer.refresh_colors()
-            lm = dict(info(layer, "landmarks"))
-            lm["path"] = str(Path(path).resolve())
-            lm["levels"] = None
-            lm["unknown_points"] = unknown
-            set_info(layer, lm)
-            set_header(layer, ls)
-        finally:
-            self._busy = False
-        session = self._session(layer)
-        session.guide = PlacementGuide(self._plan_for(layer))
-        session.guide.cursor = session.guide.first_missing(_placed(layer))
-        session.undo.reset(layer.data, layer.features)
-        self._set_defaults(layer)
+        self._put_set(layer, ls, history="reset", path=str(Path(path).resolve()))
         self._redraw(layer)
         self._on_film_changed()
         self._say(f"Loaded {Path(path).name}", "ok")
