@@ -19,6 +19,8 @@ __all__ = [
     "KyphoimgWarning",
     "LandmarkError",
     "MeasureError",
+    "NotEstimableError",
+    "PacsError",
     "SRError",
     "SRWarning",
     "SeparationWarning",
@@ -91,6 +93,20 @@ class DicomReadError(KyphoimgError, ValueError):
 
 class StatsInputError(KyphoimgError, ValueError):
     """A table given to the statistics module cannot be analysed as asked."""
+
+
+class NotEstimableError(StatsInputError):
+    """A statistic cannot be estimated from these data (too few patients or events, a
+    constant or singular variable, separation, a missing time point).
+
+    The message is the reason, written for the report ("2 patients in group B; at least
+    3 are needed"); a report shows the section as "Not estimable: <reason>" and goes on.
+    """
+
+
+class PacsError(KyphoimgError):
+    """A PACS (DICOMweb or DIMSE) request failed: server down, refused, unauthorised,
+    timed out or interrupted. The message names the server (never its credentials)."""
 
 
 class TimepointInputError(KyphoimgError, ValueError):
