@@ -52,7 +52,7 @@ from .longitudinal import (
 from .measure import images_table, measures_table, with_point_source
 from .sample import generate_cohort
 from .sr import export_sr_files, import_sr_files
-from .study import landmark_file_for, open_worklist
+from .study import landmark_file_for
 from .timepoints import assign_timepoints
 
 __all__ = ["main"]
@@ -352,19 +352,15 @@ def _cmd_figure(args: argparse.Namespace) -> int:
     import matplotlib
 
     matplotlib.use("Agg")  # files only: no window
-    from .figure import patient_figure, save_figure
+    from .figure import patient_figure, save_figure, study_patient_films
 
     paths = [Path(p) for p in args.inputs]
     if len(paths) == 1 and paths[0].is_dir():
         if not args.patient:
             raise _UsageError("a study folder needs --patient ID (whose films to draw)")
-        entries = open_worklist(paths[0], rater=args.rater).patient(args.patient)
-        if not entries:
+        films, titles = study_patient_films(paths[0], args.patient, rater=args.rater)
+        if not films:
             raise _UsageError(f"{paths[0]}: no film of patient {args.patient!r}")
-        films = [
-            (e.film_path, e.landmark_path if e.landmark_path.is_file() else None) for e in entries
-        ]
-        titles = [f"{e.patient_id} {e.timepoint or ''}".strip() for e in entries]
     else:
         films = []
         for film in paths:

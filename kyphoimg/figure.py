@@ -19,11 +19,12 @@ from typing import Any
 import numpy as np
 
 from .dicom import read_radiograph
-from .errors import KyphoimgError
+from .errors import KyphoimgError, StudyError
 from .landmarks import LandmarkSet, pair_with_film, read_landmarks
 from .measure import measures_table
+from .study import open_worklist
 
-__all__ = ["film_figure", "patient_figure", "save_figure"]
+__all__ = ["film_figure", "patient_figure", "save_figure", "study_patient_films"]
 
 _GREYS = ("#ffffff", "#d9d9d9")
 _SIDES = (("ant_sup", "ant_inf"), ("post_sup", "post_inf"))
@@ -213,6 +214,58 @@ def patient_figure(
         film_figure(film, lm, values=values, ax=ax, title=titles[k] if titles else None)
     fig.tight_layout()
     return fig
+
+
+def study_patient_films(
+    study: str | os.PathLike[str], patient: str, *, rater: str | None = None
+) -> tuple[list[tuple[Path, Path | None]], list[str]]:
+    """Return one patient's films of a study in time-point order, with a title for each panel.
+
+    The films and their reader's landmark files come from the worklist
+    (:func:`kyphoimg.study.open_worklist`), under the same rules as ``kyphoimg run``: a
+    film whose landmark file is invalid (a time point outside the study's, a file that
+    cannot be read, another film's landmarks) is refused rather than drawn mislabelled.
+
+    Parameters
+    ----------
+    study : path-like
+        The study folder.
+    patient : str
+        The patient whose films are drawn.
+    rater : str, optional
+        The reader whose landmark files are drawn.
+
+    Returns
+    -------
+    films : list of (film, landmark file or None)
+        In time-point order (films without a time point last); empty when the patient
+        has no film in the study.
+    titles : list of str
+        ``"<patient> <time point> (<film>)"`` per film; ``no time point`` when unknown.
+
+    Raises
+    ------
+    StudyError
+        If one of the patient's films has an invalid landmark file (the message names the
+        file and the reason).
+    """
+    folder = Path(study)
+    entries = open_worklist(folder, rater=rater).patient(patient)
+    for e in entries:
+        if e.status == "invalid":
+            raise StudyError(
+                f"{e.landmark_path}: not drawn, the landmark file is invalid for "
+                f"{e.film_path.name}: {'; '.join(e.problems)}"
+            )
+    films = [(e.film_path, e.landmark_path if e.landmark_path.is_file() else None) for e in entries]
+    titles = []
+    for e in entries:
+        try:
+            name = e.film_path.relative_to(folder / str(e.patient_id)).as_posix()
+        except ValueError:
+            name = e.film_path.name
+        titles.append(f"{e.patient_id} {e.timepoint or 'no time point'} ({name})")
+    return films, titles
 
 
 def save_figure(fig: Any, path: str | os.PathLike[str], *, dpi: int = 300) -> Path:

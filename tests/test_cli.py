@@ -551,14 +551,15 @@ def _sections(text: str) -> dict[str, dict[str, str]]:
 EXPECTED_OPTIONS = {
     "measure": {"-o", "--output", "--images-output", "--errors", "--allow-incomplete", "--rater",
                 "--genant-reference",
-                "--normative", "--sd-threshold", "--skip-fractured-references"},
+                "--normative", "--sd-threshold", "--skip-fractured-references",
+                "--accept-proposals"},
     "features": {"-o", "--output", "--clinical", "--timepoints", "--errors", "--rater",
                  "--allow-incomplete", "--restoration",
                  "--restoration-height", "--reduction-rate", "--recompression-loss-pct",
                  "--recompression-angle-deg", "--recompression-height",
                  "--recompression-baseline", "--recompression-min-loss-mm",
                  "--measures-output", "--genant-reference", "--normative", "--sd-threshold",
-                 "--skip-fractured-references"},
+                 "--skip-fractured-references", "--accept-proposals"},
     "demo": {"-o", "--output", "--data", "--patients"},
 }  # fmt: skip
 

@@ -214,6 +214,8 @@ def test_films_csv_lists_every_input_file_that_matters_with_a_status(
         "unreadable": 1,
         "not_dicom": 1,
         "refused": 1,
+        "invalid": 0,
+        "to_review": 0,
     }
 
 

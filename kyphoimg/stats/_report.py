@@ -280,12 +280,29 @@ def _methods(ctx: Context, unit_method: str, sections: list[Section]) -> str:
     parts = [unit_method] if unit_method else []
     for sec in sections:
         parts += sec.methods
+    parts += _proposals_sentence(ctx.base)
     parts.append(
         "p-values are two-sided and printed to three decimals. Analyses used kyphoimg.stats "
         f"with scipy {scipy.__version__}, statsmodels {statsmodels.__version__}, pandas "
         f"{pandas.__version__} and matplotlib {matplotlib.__version__}."
     )
     return "<h2>Statistical methods</h2>" + "".join(f"<p>{html.escape(p)}</p>" for p in parts if p)
+
+
+def _proposals_sentence(base: Path) -> list[str]:
+    """One sentence when the run (its ``summary.json``) measured proposals no reader reviewed."""
+    try:
+        run = json.loads((Path(base) / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    if not isinstance(run, dict) or not run.get("accept_proposals"):
+        return []
+    n = run.get("vertebra_rows_from_proposals", "some")
+    return [
+        f"Landmarks proposed by kyphoimg's assisted landmarking were accepted without review by "
+        f"a reader for {n} vertebra measurement(s) (kyphoimg run --accept-proposals; column "
+        "point_source of the measures and features tables names them)."
+    ]
 
 
 def _summary(
