@@ -457,3 +457,31 @@ def test_report_methods_say_when_proposals_were_accepted_unreviewed(tmp_path):
     assert "accepted without review" in sentence
     assert "48 vertebra measurement(s)" in sentence
     assert _proposals_sentence(tmp_path / "nowhere") == []
+
+
+def test_features_and_reliability_use_confirmed_vertebrae_unless_accepted(study, tmp_path, capsys):
+    from kyphoimg.reliability import reader_sets
+
+    _reader_x_pre_only(study)
+    assert main(["assist", "propagate", str(study / "P001"), "--rater", "X"]) == 0
+    capsys.readouterr()
+    files = [str(p) for p in sorted((study / "P001").glob("*.X.landmarks.json"))]
+    out = tmp_path / "f.csv"
+    measures = tmp_path / "m.csv"
+    argv = ["features", *files, "--rater", "X", "-o", str(out), "--measures-output", str(measures)]
+    assert main(argv) == 0  # leaving proposals out is a warning, not a failure
+    assert "point(s) proposed by propagate" in capsys.readouterr().err
+    m = pd.read_csv(measures, dtype={"patient_id": str})
+    assert set(m["timepoint"]) == {"pre"}
+    assert main([*argv, "--accept-proposals"]) == 0
+    m = pd.read_csv(measures, dtype={"patient_id": str})
+    assert set(m["timepoint"]) == {"pre", "post", "last"}
+    assert set(m.loc[m["timepoint"] != "pre", "point_source"]) == {"proposed:propagate"}
+    f = pd.read_csv(out, dtype={"patient_id": str})
+    assert list(f["point_source"]) == ["proposed:propagate"]
+
+    sets, problems = reader_sets(study / "P001", "X")
+    assert [ls.timepoint for ls in sets] == ["pre"]
+    assert problems["error"].str.contains("no reader has confirmed").sum() == 12
+    sets, _ = reader_sets(study / "P001", "X", accept_proposals=True)
+    assert sorted(ls.timepoint for ls in sets) == ["last", "post", "pre"]
