@@ -241,7 +241,8 @@ def study_patient_films(
         In time-point order (films without a time point last); empty when the patient
         has no film in the study.
     titles : list of str
-        ``"<patient> <time point> (<film>)"`` per film; ``no time point`` when unknown.
+        ``"<patient> <time point> (<film>)"`` per film; ``no time point`` when unknown;
+        a film holding proposals no reader confirmed says ``points not reviewed``.
 
     Raises
     ------
@@ -264,7 +265,8 @@ def study_patient_films(
             name = e.film_path.relative_to(folder / str(e.patient_id)).as_posix()
         except ValueError:
             name = e.film_path.name
-        titles.append(f"{e.patient_id} {e.timepoint or 'no time point'} ({name})")
+        review = ", points not reviewed" if e.status == "to_review" else ""
+        titles.append(f"{e.patient_id} {e.timepoint or 'no time point'} ({name}{review})")
     return films, titles
 
 

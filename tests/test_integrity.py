@@ -485,3 +485,17 @@ def test_features_and_reliability_use_confirmed_vertebrae_unless_accepted(study,
     assert problems["error"].str.contains("no reader has confirmed").sum() == 12
     sets, _ = reader_sets(study / "P001", "X", accept_proposals=True)
     assert sorted(ls.timepoint for ls in sets) == ["last", "post", "pre"]
+
+
+def test_figure_says_when_a_panel_shows_proposals_no_reader_reviewed(study):
+    from kyphoimg.figure import study_patient_films
+
+    _reader_x_pre_only(study)
+    assert main(["assist", "propagate", str(study / "P001"), "--rater", "X"]) == 0
+    films, titles = study_patient_films(study, "P001", rater="X")
+    assert [f.name for f, _ in films] == ["pre.dcm", "post.dcm", "last.dcm"]
+    assert titles == [
+        "P001 pre (pre.dcm)",
+        "P001 post (post.dcm, points not reviewed)",
+        "P001 last (last.dcm, points not reviewed)",
+    ]
