@@ -96,17 +96,20 @@ class StatsInputError(KyphoimgError, ValueError):
 
 
 class NotEstimableError(StatsInputError):
-    """A statistic cannot be estimated from these data (too few patients or events, a
-    constant or singular variable, separation, a missing time point).
+    """A statistic cannot be estimated from these data.
 
-    The message is the reason, written for the report ("2 patients in group B; at least
+    Too few patients or events, a constant or singular variable, separation, a missing
+    time point. The message is the reason, written for the report ("2 patients in group B; at least
     3 are needed"); a report shows the section as "Not estimable: <reason>" and goes on.
     """
 
 
 class PacsError(KyphoimgError):
-    """A PACS (DICOMweb or DIMSE) request failed: server down, refused, unauthorised,
-    timed out or interrupted. The message names the server (never its credentials)."""
+    """A PACS (DICOMweb or DIMSE) request failed.
+
+    Server down, refused, unauthorised, timed out or interrupted. The message names the
+    server, never its credentials.
+    """
 
 
 class TimepointInputError(KyphoimgError, ValueError):
