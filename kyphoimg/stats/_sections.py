@@ -11,16 +11,18 @@ import dataclasses
 import html
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
-from kyphoimg.errors import StatsInputError
+from kyphoimg.errors import NotEstimableError, StatsInputError
 
 from ._correlate import correlate
 from ._data import StudyData
+from ._estimable import complete_case_reason, not_estimable_html, translated
 from ._features import wide_to_long
 from ._figures import plot_forest, plot_roc, plot_timecourse, save_figure
 from ._format import fmt_num
@@ -75,6 +77,7 @@ class Section:
     methods: list[str] = field(default_factory=list)
     tests: list[str] = field(default_factory=list)
     n: dict[str, int] = field(default_factory=dict)
+    not_estimable: list[dict[str, str]] = field(default_factory=list)
 
     def add(self, table: Table, indent_col: str | None = None, sheet: str = "") -> None:
         """Add a table to the HTML and the workbook (tables without rows are skipped)."""
@@ -84,6 +87,11 @@ class Section:
             table = dataclasses.replace(table, sheet=sheet)
         self.tables.append(table)
         self.blocks.append(html_table(table, indent_col))
+
+    def skip(self, what: str, reason: str) -> None:
+        """Show ``Not estimable: <reason>`` in place of the table(s) ``what``."""
+        self.blocks.append(not_estimable_html(reason))
+        self.not_estimable.append({"table": what, "reason": reason})
 
     def figure(self, ctx: Context, fig: Any, key: str, caption: str) -> None:
         """Save ``fig`` as PNG and SVG and embed it."""
@@ -420,11 +428,20 @@ def timepoints_section(ctx: Context) -> Section:
     method = tp.get("method", "rm_anova")
     group = tp.get("group")
     unit = _n_text(ctx, ctx.data.rows) + "."
+    lab = ctx.labels
     for v in values:
-        res = compare_timepoints(
-            long, subject, time, v, group=group, order=tp.get("order"), method=method,
-            posthoc=tp.get("posthoc"), correction=tp.get("correction", "bonferroni"),
-        )  # fmt: skip
+        order = tp.get("order") or sorted(long[time].dropna().unique().tolist(), key=str)
+        why = partial(complete_case_reason, long, subject, time, v, group, order, name=lab.group)
+        try:
+            with translated(why):
+                res = compare_timepoints(
+                    long, subject, time, v, group=group, order=tp.get("order"), method=method,
+                    posthoc=tp.get("posthoc"), correction=tp.get("correction", "bonferroni"),
+                )  # fmt: skip
+        except NotEstimableError as exc:
+            sec.blocks.append(f"<h3>{html.escape(ctx.labels.var(v))}</h3>")
+            sec.skip(ctx.labels.var(v), str(exc))
+            continue
         _measure_tables(ctx, sec, v, res, unit)
         fig = plot_timecourse(
             res,
@@ -437,6 +454,8 @@ def timepoints_section(ctx: Context) -> Section:
             ctx, fig, f"timecourse_{v}", f"{ctx.labels.var(v)}: mean ± SD by group over time"
         )
     correction = CORRECTIONS[tp.get("correction", "bonferroni")]
+    if not sec.tables:
+        return sec
     sec.methods.append(
         f"{', '.join(ctx.labels.var(v) for v in values)} were compared over "
         f"{', '.join(ctx.labels.time(t).lower() for t in tp.get('order', []))} within each "
