@@ -79,6 +79,7 @@ import pandas as pd
 from kyphoimg.errors import NotEstimableError, StatsInputError
 
 from ._data import StudyData, prepare_data
+from ._exclusions import excluded_films, n_excluded_patients
 from ._features import INDEX_RULES, starter_study
 from ._html import html_table, page, print_pdf
 from ._labels import Labels
@@ -252,6 +253,13 @@ def _run_sections(ctx: Context) -> tuple[list[Section], list[dict[str, Any]]]:
     return done, analyses
 
 
+def _excluded(ctx: Context) -> pd.DataFrame:
+    """Return the films of the run that gave no measure (films.csv beside the study)."""
+    d = ctx.data
+    ids = d.all_rows[d.subject] if d.subject is not None else []
+    return excluded_films(ctx.base, ids)
+
+
 def _data_block(ctx: Context) -> tuple[str, list[Table], str]:
     """Return the 'Data' section: counts, unit of analysis, patients with several vertebrae."""
     d: StudyData = ctx.data
@@ -280,6 +288,29 @@ def _data_block(ctx: Context) -> tuple[str, list[Table], str]:
     for col, n in d.not_assessable.items():
         lines.append(f"{ctx.labels.var(col)}: {n} finding(s) not assessable, treated as missing.")
     tables = []
+    bad = _excluded(ctx)
+    if not bad.empty:
+        lines.append(
+            f"{len(bad)} film(s) gave no measure (unreadable, not DICOM or refused; films.csv); "
+            f"{ctx.absent} patient(s) are therefore in no analysis, the others are analysed "
+            "without that time point."
+        )
+        tables.append(
+            select(
+                bad,
+                {
+                    "patient": ("Patient", "text"),
+                    "timepoint": ("Time point", "text"),
+                    "film": ("Film", "text"),
+                    "status": ("Status", "text"),
+                    "reason": ("Reason", "text"),
+                    "analysed": ("Analysed", "text"),
+                },
+                "Films that gave no measure",
+                "Status and reason as kyphoimg run recorded them in films.csv.",
+                sheet="Excluded films",
+            )
+        )
     if not d.affected.empty:
         tables.append(
             select(
@@ -380,6 +411,8 @@ def _summary(
         "index_vertebra": d.rule,
         "patients_with_several_vertebrae": d.affected.to_dict("records"),
         "not_assessable_as_missing": d.not_assessable,
+        "films_without_measure": _excluded(ctx).to_dict("records"),
+        "patients_in_no_analysis": ctx.absent,
         "outcome": {"column": str(ctx.outcome), "positive": str(ctx.positive), "events": events},
         "analyses": analyses,
         "warnings": messages,
@@ -393,6 +426,7 @@ def _build(
     fig_fmt, decimals, _ = _options(spec)
     data = prepare_data(spec, base)
     ctx = Context(spec, base, out, data, Labels.from_spec(spec.get("labels")), decimals, fig_fmt)
+    ctx.absent = n_excluded_patients(_excluded(ctx))
     if ctx.outcome not in data.rows.columns:
         raise StatsInputError(f"study [outcome]: column {ctx.outcome!r} not in the table")
     sections, analyses = _run_sections(ctx)

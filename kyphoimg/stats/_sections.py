@@ -49,6 +49,8 @@ class Context:
     decimals: int
     fig_fmt: str
     logistic_result: LogisticResult | None = None
+    #: Patients in no analysis because no film of theirs could be measured (films.csv).
+    absent: int = 0
 
     @property
     def outcome(self) -> Any:
@@ -104,26 +106,35 @@ class Section:
         return f"<h2>{html.escape(self.heading)}</h2>" + "".join(self.blocks)
 
 
-def _n_text(ctx: Context, rows: pd.DataFrame) -> str:
+def _n_text(ctx: Context, rows: pd.DataFrame, by: Mapping[Any, int] | None = None) -> str:
+    """Say how many patients (and vertebrae) a table analysed, by group when given."""
     d = ctx.data
+    groups = (
+        " (" + ", ".join(f"{ctx.labels.group(g)} {n}" for g, n in by.items()) + ")" if by else ""
+    )
     if d.subject is None:
-        return f"n = {len(rows)}"
+        return f"Analysed: n = {len(rows)}{groups}"
     n_pat = rows[d.subject].nunique()
     if d.unit == "vertebra":
-        return f"{n_pat} patients, {len(rows)} vertebrae"
-    return f"{n_pat} patients (one index vertebra each)"
+        return f"Analysed: {n_pat} patients, {len(rows)} vertebrae{groups}"
+    return f"Analysed: {n_pat} patients{groups}, one index vertebra each"
 
 
 # --------------------------------------------------------------------------- Table 1
-def _t1_cells(t1: Table1, labels: Labels, decimals: int) -> pd.DataFrame:
-    """Return the published layout of Table 1 with display names (strings per group)."""
+def _t1_cells(t1: Table1, labels: Labels, decimals: int, absent: int = 0) -> pd.DataFrame:
+    """Return the published layout of Table 1 with display names (strings per group).
+
+    ``Missing`` counts the analysed patients without a value plus the ``absent`` ones
+    (patients with no measurable film, in no analysis).
+    """
     heads = {g: f"{labels.group(g)} (n={t1.group_sizes[g]})" for g in t1.groups}
     tests = t1.tests.set_index("variable")
     rows = []
     for var, sub in t1.summary.groupby("variable", sort=False):
         kind = sub["kind"].iloc[0]
         test = tests.loc[var]
-        base: dict[str, Any] = {"Missing": int(sub.groupby("group")["missing"].first().sum())}
+        missing = int(sub.groupby("group")["missing"].first().sum()) + absent
+        base: dict[str, Any] = {"Missing": missing}
         base.update({"SMD": test["smd"], "p": test["p_value"], "Test": test["test"]})
         if kind == "categorical":
             rows.append({"Characteristic": f"{labels.var(var)}, n (%)", **base})
@@ -150,9 +161,17 @@ def _t1_cells(t1: Table1, labels: Labels, decimals: int) -> pd.DataFrame:
     return pd.DataFrame(rows).reindex(columns=columns)
 
 
-def _t1_numbers(t1: Table1, labels: Labels) -> pd.DataFrame:
-    """Table 1 for the workbook: one numeric column per statistic and group."""
+def _t1_numbers(t1: Table1, labels: Labels, absent: int = 0) -> pd.DataFrame:
+    """Table 1 for the workbook: one numeric column per statistic and group.
+
+    Every row has the patients with a value in each group (``<group>: n``, for a
+    categorical level the patients at that level) and ``Missing`` as in the HTML.
+    """
     tests = t1.tests.set_index("variable")
+    missing = {
+        var: int(sub.groupby("group")["missing"].first().sum()) + absent
+        for var, sub in t1.summary.groupby("variable", sort=False)
+    }
     rows = []
     for (var, lv), sub in t1.summary.groupby(["variable", "level"], sort=False):
         kind = sub["kind"].iloc[0]
@@ -169,13 +188,16 @@ def _t1_numbers(t1: Table1, labels: Labels) -> pd.DataFrame:
             if kind == "categorical":
                 row[f"{g}: n"], row[f"{g}: %"] = r["count"], r["percent"]
             elif kind == "nonnormal":
+                row[f"{g}: n"] = r["n"]
                 row[f"{g}: median"], row[f"{g}: Q1"], row[f"{g}: Q3"] = (
                     r["median"],
                     r["q1"],
                     r["q3"],
                 )
             else:
+                row[f"{g}: n"] = r["n"]
                 row[f"{g}: mean"], row[f"{g}: SD"] = r["mean"], r["sd"]
+        row["Missing"] = missing[var]
         row.update({"SMD": test["smd"], "p": test["p_value"], "Test": test["test"]})
         rows.append(row)
     return pd.DataFrame(rows)
@@ -231,13 +253,18 @@ def table1_section(ctx: Context) -> Section:
             tests=t1s.get("tests", {}),
             decimals=ctx.decimals,
         )
-        unit_note = _n_text(ctx, rows)
+        unit_note = _n_text(ctx, rows, {g: t1.group_sizes[g] for g in t1.groups})
         note = f"{t1.footnote} {unit_note}."
+        if ctx.absent:
+            note += (
+                f" Missing includes {ctx.absent} patient(s) with no measurable film, in no "
+                "analysis (named under Data)."
+            )
         if suffix == " (patients)":
             note += " Patient-level variables: each patient counted once per group."
         if suffix == " (vertebrae)":
             note += " Vertebrae of the same patient are treated as independent in these tests."
-        cells = _t1_cells(t1, ctx.labels, ctx.decimals)
+        cells = _t1_cells(t1, ctx.labels, ctx.decimals, ctx.absent)
         title = f"Table 1{suffix}. Characteristics by {ctx.labels.var(group).lower()}"
         sec.blocks.append(
             html_table(
@@ -245,7 +272,7 @@ def table1_section(ctx: Context) -> Section:
                 "Characteristic",
             )
         )
-        numbers = _t1_numbers(t1, ctx.labels)
+        numbers = _t1_numbers(t1, ctx.labels, ctx.absent)
         sec.tables.append(
             Table(f"Table 1{suffix}", numbers, _t1_formats(numbers, ctx.decimals), note)
         )
@@ -416,6 +443,20 @@ def _with(res: Any, **changes: Any) -> Any:
     return dataclasses.replace(res, **changes)
 
 
+def _tp_note(ctx: Context, res: Any) -> str:
+    """Say whom the tables of one measure analysed (complete cases by group)."""
+    w = res.within
+    by = ", ".join(
+        f"{ctx.labels.group(g)} {int(n)}" for g, n in zip(w["group"], w["n_subjects"], strict=True)
+    )
+    whole = "patients" if ctx.data.unit == "patient" else "vertebrae"
+    who = "with every time point" if res.method != "mixed" else "with at least one time point"
+    return (
+        f"Analysed over time: the {whole} {who} ({by}); descriptive statistics and the "
+        "comparisons at each time point use every value available (n per row)."
+    )
+
+
 def timepoints_section(ctx: Context) -> Section:
     """``[timepoints]``: change over time within groups, groups per time point."""
     tp = ctx.spec["timepoints"]
@@ -427,7 +468,6 @@ def timepoints_section(ctx: Context) -> Section:
     sec = Section("timepoints", "Change over time")
     method = tp.get("method", "rm_anova")
     group = tp.get("group")
-    unit = _n_text(ctx, ctx.data.rows) + "."
     lab = ctx.labels
     for v in values:
         order = tp.get("order") or sorted(long[time].dropna().unique().tolist(), key=str)
@@ -442,7 +482,7 @@ def timepoints_section(ctx: Context) -> Section:
             sec.blocks.append(f"<h3>{html.escape(ctx.labels.var(v))}</h3>")
             sec.skip(ctx.labels.var(v), str(exc))
             continue
-        _measure_tables(ctx, sec, v, res, unit)
+        _measure_tables(ctx, sec, v, res, _tp_note(ctx, res))
         fig = plot_timecourse(
             res,
             ylabel=ctx.labels.var(v),
