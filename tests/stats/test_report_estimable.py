@@ -11,9 +11,14 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
+import re
+import shutil
+import subprocess
 import warnings
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -117,9 +122,7 @@ def explained(files: dict[str, Path]) -> dict:
             assert a["reason"].strip(), a
         for part in a.get("not_estimable", []):
             assert part["reason"].strip()
-            import html as _html
-
-            assert f"<b>Not estimable:</b> {_html.escape(part['reason'])}" in doc
+            assert f"<b>Not estimable:</b> {html.escape(part['reason'])}" in doc
             listed = sheets["Not estimable"]
             assert part["reason"] in set(listed["Reason"]), part
     return summary
@@ -301,3 +304,33 @@ def test_each_table_states_the_patients_it_analysed(twelve) -> None:
     doc = twelve["html"].read_text(encoding="utf-8")
     assert "Analysed: 12 patients (Maintained 10, Recompressed 2), one index vertebra each" in doc
     assert "12 patients (one index vertebra each)" not in doc
+
+
+# --------------------------------------------------------------------------- 3. whole numbers
+def test_no_number_wraps_in_the_pdf(tmp_path) -> None:
+    """Every numeric cell of the HTML (p-values among them) is one token in the PDF."""
+    if shutil.which("chromium") is None or shutil.which("pdftotext") is None:
+        pytest.skip("chromium and pdftotext (poppler-utils, tools/sysdeps.sh test) are needed")
+    run = write_run(tmp_path / "run", features(40, 9, seed=11))
+    study = (run / "study.toml").read_text(encoding="utf-8").replace("pdf = false", "pdf = true")
+    (run / "study.toml").write_text(study, encoding="utf-8")
+    files = quiet_report(run, tmp_path / "out")
+    doc = files["html"].read_text(encoding="utf-8")
+    cells = [html.unescape(c) for c in re.findall(r'<td class="num">([^<]+)</td>', doc)]
+    p_values = re.findall(r'<td class="num">(&lt;0\.001|[01]\.\d{3})</td>', doc)
+    assert len(p_values) > 40  # the check below sees the p-values of every table
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(files["pdf"]), "-"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    tokens = Counter(text.split())
+    short = {c: n for c, n in Counter(cells).items() if tokens[c] < n}
+    assert not short, f"numbers broken across lines in report.pdf: {short}"
+    assert not re.search(r"<0\.(?!001)", text)  # "<0. / 001"
+
+
+def test_numeric_headers_are_right_aligned(twelve) -> None:
+    doc = twelve["html"].read_text(encoding="utf-8")
+    assert '<th class="num">p</th>' in doc
+    assert "<th>Factor</th>" in doc
+    assert "th.num{text-align:right}" in doc
