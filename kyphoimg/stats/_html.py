@@ -1,7 +1,8 @@
 """The HTML report: page, tables, figures, print stylesheet, PDF through Chromium.
 
 Layout contract (tested): the page fits 1200 CSS pixels without horizontal scrolling —
-tables take the page width and wrap their text cells (``overflow-wrap: anywhere``),
+tables take the page width and wrap their text cells between words (a word longer
+than its column breaks: ``overflow-wrap: break-word``),
 figures scale down (``max-width: 100%``); numbers never wrap (``white-space: nowrap`` on
 numeric cells, screen and print) and numeric headers are right-aligned over them; a
 print stylesheet gives A4 pages with a smaller table font, repeated table headers and no
@@ -37,7 +38,7 @@ table{border-collapse:collapse;margin:.6em 0 1.2em;font-size:.86em;width:100%;
 max-width:100%;table-layout:auto}
 caption{text-align:left;font-weight:600;padding:.3em 0;caption-side:top}
 th,td{border-bottom:1px solid #d0d0d0;padding:.25em .45em;text-align:left;
-vertical-align:top;overflow-wrap:anywhere;word-break:normal;hyphens:auto}
+vertical-align:top;overflow-wrap:break-word;word-break:normal;hyphens:manual}
 td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap;
 overflow-wrap:normal}
 th.num{text-align:right}

@@ -117,6 +117,8 @@ def _n_text(ctx: Context, rows: pd.DataFrame, by: Mapping[Any, int] | None = Non
     n_pat = rows[d.subject].nunique()
     if d.unit == "vertebra":
         return f"Analysed: {n_pat} patients, {len(rows)} vertebrae{groups}"
+    if by:  # rows without a group are not analysed
+        n_pat = sum(by.values())
     return f"Analysed: {n_pat} patients{groups}, one index vertebra each"
 
 
