@@ -22,7 +22,13 @@ import pandas as pd
 
 from kyphoimg.errors import KyphoimgError, NotEstimableError
 
-__all__ = ["LIBRARY_FAILURES", "complete_case_reason", "not_estimable_html", "translated"]
+__all__ = [
+    "LIBRARY_FAILURES",
+    "complete_case_reason",
+    "model_reason",
+    "not_estimable_html",
+    "translated",
+]
 
 
 def _library_failures() -> tuple[type[BaseException], ...]:
@@ -137,3 +143,41 @@ def complete_case_reason(
             "the repeated-measures test and its sphericity check need at least 3"
         )
     return f"{who}: the repeated-measures test failed on these data ({type(exc).__name__}: {exc})"
+
+
+def model_reason(
+    rows: pd.DataFrame,
+    columns: Sequence[Hashable],
+    exc: BaseException,
+    name: Callable[[Any], str] = str,
+) -> str:
+    """Explain why a model or coefficient failed: the variables with a single value.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        The table analysed.
+    columns : sequence of hashable
+        The outcome and the variables of the analysis.
+    exc : BaseException
+        What the library raised.
+    name : callable, optional
+        Display name of a column.
+
+    Returns
+    -------
+    str
+        The variables that take a single value among the complete cases (nothing can be
+        estimated for them), else the library's message.
+    """
+    cols = [c for c in columns if c in rows.columns]
+    complete = rows[cols].dropna()
+    constant = [c for c in cols if complete[c].nunique() <= 1]
+    if len(complete) < 2:
+        return f"{len(complete)} complete case(s) for {', '.join(map(name, cols))}"
+    if constant:
+        return (
+            f"{', '.join(map(name, constant))} take(s) a single value among the "
+            f"{len(complete)} complete cases, so no effect can be estimated"
+        )
+    return f"cannot be fitted on these data ({type(exc).__name__}: {exc})"

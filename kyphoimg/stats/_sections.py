@@ -22,7 +22,7 @@ from kyphoimg.errors import NotEstimableError, StatsInputError
 
 from ._correlate import correlate
 from ._data import StudyData
-from ._estimable import complete_case_reason, not_estimable_html, translated
+from ._estimable import complete_case_reason, model_reason, not_estimable_html, translated
 from ._features import wide_to_long
 from ._figures import plot_forest, plot_roc, plot_timecourse, save_figure
 from ._format import fmt_num
@@ -538,13 +538,23 @@ def correlation_section(ctx: Context) -> Section:
         if ctx.data.unit == "vertebra" and ctx.data.subject is not None:
             once, pcols = ctx.data.once_per_patient([f], by=ctx.outcome)
             use = once.assign(**{col: rows.loc[once.index, col]}) if f in pcols else rows
-        res = correlate(use, ctx.outcome, [col], cs.get("method", "auto"), positive=ctx.positive)
+        why = partial(model_reason, use, [ctx.outcome, col], name=ctx.labels.var)
+        try:
+            with translated(why):
+                res = correlate(
+                    use, ctx.outcome, [col], cs.get("method", "auto"), positive=ctx.positive
+                )
+        except NotEstimableError as exc:
+            sec.skip(ctx.labels.var(f), f"{ctx.labels.var(f)}: {exc}")
+            continue
         if f in renamed:
             ref = ctx.labels.level(f, cs["dichotomise"][f])
             res["label"] = f"{ctx.labels.var(f, with_unit=False)} (any vs {ref})"
         else:
             res["label"] = ctx.labels.var(f)
         frames.append(res)
+    if not frames:
+        return sec
     cor = pd.concat(frames, ignore_index=True)
     cols = {
         "label": ("Factor", "text"),
@@ -712,20 +722,23 @@ def logistic_section(ctx: Context) -> Section:
     ls = ctx.spec["logistic"]
     reference = {**ctx.data.reference, **dict(ls.get("reference", {}))}
     method = ls.get("method", "ml")
-    lr = logistic(
-        ctx.data.rows,
-        ctx.outcome,
-        ls.get("predictors", []),
-        ls.get("univariable_screen"),
-        positive=ctx.positive,
-        categorical=ls.get("categorical", []),
-        bootstrap=int(ls.get("bootstrap", 200)),
-        seed=int(ls.get("seed", 20240601)),
-        profile=bool(ls.get("profile", True)),
-        method=method,
-        clusters=ctx.data.clusters,
-        reference={k: v for k, v in reference.items() if k in ls.get("predictors", [])},
-    )
+    why = partial(model_reason, ctx.data.rows, [ctx.outcome, *ls.get("predictors", [])],
+                  name=ctx.labels.var)  # fmt: skip
+    with translated(why):
+        lr = logistic(
+            ctx.data.rows,
+            ctx.outcome,
+            ls.get("predictors", []),
+            ls.get("univariable_screen"),
+            positive=ctx.positive,
+            categorical=ls.get("categorical", []),
+            bootstrap=int(ls.get("bootstrap", 200)),
+            seed=int(ls.get("seed", 20240601)),
+            profile=bool(ls.get("profile", True)),
+            method=method,
+            clusters=ctx.data.clusters,
+            reference={k: v for k, v in reference.items() if k in ls.get("predictors", [])},
+        )
     ctx.logistic_result = lr
     sec = Section("logistic", "Logistic regression")
     _logistic_tables(ctx, sec, lr)

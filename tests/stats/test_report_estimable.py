@@ -335,3 +335,33 @@ def test_numeric_headers_are_right_aligned(twelve) -> None:
     assert '<th class="num">p</th>' in doc
     assert "<th>Factor</th>" in doc
     assert "th.num{text-align:right}" in doc
+
+
+@pytest.mark.parametrize(
+    ("target", "error", "section"),
+    [
+        ("logistic", np.linalg.LinAlgError("Singular matrix"), "logistic"),
+        ("correlate", ZeroDivisionError("float division by zero"), "correlation"),
+    ],
+)
+def test_a_library_failure_becomes_a_reason(tmp_path, monkeypatch, target, error, section):
+    """A singular matrix or a division by zero inside a library is 'Not estimable: <why>'
+    for that section (or factor), naming the variable that takes a single value."""
+    import kyphoimg.stats._sections as sections
+
+    def failing(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(sections, target, failing)
+    table = features(16, 5, seed=4, constant=("age_years",))
+    run = write_run(tmp_path / "run", table)
+    study = (run / "study.toml").read_text(encoding="utf-8")
+    head, rest = study.split("[timepoints]")
+    study = head + "[correlation]" + rest.split("[correlation]")[1]  # quicker
+    (run / "study.toml").write_text(study, encoding="utf-8")
+    summary = explained(quiet_report(run, tmp_path / "out"))
+    status = {a["section"]: a for a in summary["analyses"]}
+    assert status["table1"]["status"] == "run"
+    parts = status[section].get("not_estimable", [])
+    assert parts, status[section]
+    assert any("Age (years) take(s) a single value" in p["reason"] for p in parts), parts
