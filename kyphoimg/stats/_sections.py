@@ -202,7 +202,11 @@ def _t1_numbers(t1: Table1, labels: Labels, absent: int = 0) -> pd.DataFrame:
         row["Missing"] = missing[var]
         row.update({"SMD": test["smd"], "p": test["p_value"], "Test": test["test"]})
         rows.append(row)
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    stats = ("n", "%", "mean", "SD", "median", "Q1", "Q3")
+    by_group = [f"{labels.group(g)}: {s}" for g in t1.groups for s in stats]
+    first = ["Characteristic", "Level", "Statistic", *by_group, "Missing", "SMD", "p", "Test"]
+    return frame[[c for c in first if c in frame.columns]]
 
 
 def _t1_formats(frame: pd.DataFrame, decimals: int) -> dict[str, str]:

@@ -294,6 +294,9 @@ def test_table1_missing_counts_them_in_html_and_workbook(with_exclusions) -> Non
     book = pd.read_excel(with_exclusions["xlsx"], sheet_name="Table 1")
     age = book[book["Characteristic"] == "Age (years)"].iloc[0]
     assert age["Missing"] == 2
+    cols = list(book.columns)  # each group's columns together, then Missing, SMD, p, Test
+    assert cols.index("Maintained: %") < cols.index("Recompressed: n")
+    assert cols[-4:] == ["Missing", "SMD", "p", "Test"]
     assert age["Maintained: n"] + age["Recompressed: n"] == 19  # 20 analysed, one without age
     sex = book[book["Characteristic"] == "Sex"]
     assert sex["Missing"].tolist() == [1, 1]
