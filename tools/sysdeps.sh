@@ -4,6 +4,8 @@
 # also what the test suite needs).
 # python3-venv: only when the interpreter cannot create a venv by itself;
 # chromium: renders the HTML statistics report in tests/test_demo.py;
+# poppler-utils: pdftotext reads the printed report back (tests/stats/test_report_estimable.py:
+# no number wraps in report.pdf) and pdftoppm shows its pages;
 # dicom3tools: dciodvfy checks the synthetic DICOM films against their IODs in
 # tests/test_sample.py;
 # xvfb and the X/GL/xcb libraries: the napari plugin's GUI tests, screenshots and P5 run
@@ -12,7 +14,7 @@ set -euo pipefail
 
 debs=(python3-venv)
 [ "${1:-}" = "test" ] && debs+=(
-    chromium dicom3tools
+    chromium dicom3tools poppler-utils
     xvfb xauth libgl1 libegl1 libgl1-mesa-dri libglx-mesa0 libopengl0 libxkbcommon0
     libxkbcommon-x11-0 libxcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1
     libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xfixes0 libxcb-xinerama0

@@ -1,9 +1,12 @@
 """The HTML report: page, tables, figures, print stylesheet, PDF through Chromium.
 
 Layout contract (tested): the page fits 1200 CSS pixels without horizontal scrolling —
-tables take the page width and wrap their cells (``overflow-wrap: anywhere``), figures
-scale down (``max-width: 100%``); a print stylesheet gives A4 pages with repeated table
-headers and no rows split across pages.
+tables take the page width and wrap their text cells between words (a word longer
+than its column breaks: ``overflow-wrap: break-word``),
+figures scale down (``max-width: 100%``); numbers never wrap (``white-space: nowrap`` on
+numeric cells, screen and print) and numeric headers are right-aligned over them; a
+print stylesheet gives A4 pages with a smaller table font, repeated table headers and no
+rows split across pages.
 """
 
 from __future__ import annotations
@@ -35,8 +38,10 @@ table{border-collapse:collapse;margin:.6em 0 1.2em;font-size:.86em;width:100%;
 max-width:100%;table-layout:auto}
 caption{text-align:left;font-weight:600;padding:.3em 0;caption-side:top}
 th,td{border-bottom:1px solid #d0d0d0;padding:.25em .45em;text-align:left;
-vertical-align:top;overflow-wrap:anywhere;word-break:normal;hyphens:auto}
-td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+vertical-align:top;overflow-wrap:break-word;word-break:normal;hyphens:manual}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap;
+overflow-wrap:normal}
+th.num{text-align:right}
 thead th{border-bottom:2px solid #333;background:#f4f4f4;overflow-wrap:normal;
 word-break:normal}
 td.indent{padding-left:1.6em}
@@ -56,7 +61,8 @@ code{background:#f1f1f1;padding:0 .2em}
  caption{break-after:avoid}
  thead{display:table-header-group}
  tr,figure,.warn,.notrun{break-inside:avoid}
- td.num{white-space:normal}
+ table{font-size:.8em}
+ th,td{padding:.2em .3em}
  a{color:inherit;text-decoration:none}
 }
 """
@@ -95,7 +101,11 @@ def html_table(table: Table, indent_col: str | None = None) -> str:
             continue
         keep.append(col)
     frame = frame[keep]
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    num = ' class="num"'
+    head = "".join(
+        f"<th{num if table.formats.get(c, 'text') != 'text' else ''}>{html.escape(str(c))}</th>"
+        for c in frame.columns
+    )
     body = []
     for row in frame.itertuples(index=False):
         cells = []

@@ -73,9 +73,13 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from kyphoimg.errors import StatsInputError
+import numpy as np
+import pandas as pd
+
+from kyphoimg.errors import NotEstimableError, StatsInputError
 
 from ._data import StudyData, prepare_data
+from ._exclusions import excluded_films, n_excluded_patients
 from ._features import INDEX_RULES, starter_study
 from ._html import html_table, page, print_pdf
 from ._labels import Labels
@@ -184,8 +188,46 @@ def _options(spec: Mapping[str, Any]) -> tuple[str, int, bool]:
     return fig_fmt, int(options.get("decimals", 1)), bool(options.get("pdf", True))
 
 
+def _entry(key: str, title: str, sec: Section) -> dict[str, Any]:
+    """Return the summary.json entry of a section that ran (some tables maybe not)."""
+    if sec.not_estimable and not sec.tables:  # every table of it was not estimable
+        reason = "; ".join(f"{p['table']}: {p['reason']}" for p in sec.not_estimable)
+        return {"section": key, "analysis": title, "status": "not estimable", "reason": reason,
+                "not_estimable": sec.not_estimable}  # fmt: skip
+    entry: dict[str, Any] = {
+        "section": key,
+        "analysis": title,
+        "status": "run",
+        "tests": list(dict.fromkeys(sec.tests)),
+        "n": sec.n,
+    }
+    if sec.not_estimable:
+        entry["not_estimable"] = sec.not_estimable
+    return entry
+
+
+def _skipped(analyses: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Every section or table not estimated or not run, for the workbook."""
+    rows = []
+    for a in analyses:
+        parts = a.get("not_estimable", [])
+        for p in parts:
+            rows.append({"section": a["analysis"], "table": p["table"], "status": "not estimable",
+                         "reason": p["reason"]})  # fmt: skip
+        if a["status"] != "run" and not parts:
+            rows.append({"section": a["analysis"], "table": "", "status": a["status"],
+                         "reason": a["reason"]})  # fmt: skip
+    return rows
+
+
 def _run_sections(ctx: Context) -> tuple[list[Section], list[dict[str, Any]]]:
-    """Run the sections present, in report order; a failing section is reported, not run."""
+    """Run the sections present, in report order, each on its own.
+
+    A section that cannot be estimated on these data (:class:`NotEstimableError`) says
+    so with the reason; one whose settings do not fit the data (another
+    :class:`StatsInputError`) is reported as not run with the reason. Any other
+    exception is a programming error and propagates.
+    """
     done: list[Section] = []
     analyses: list[dict[str, Any]] = []
     for key, title, runner in _RUNNERS:
@@ -193,6 +235,9 @@ def _run_sections(ctx: Context) -> tuple[list[Section], list[dict[str, Any]]]:
             continue
         try:
             sec = runner(ctx)
+        except NotEstimableError as exc:
+            sec = Section(key, title)
+            sec.skip(title, str(exc))
         except StatsInputError as exc:
             reason = str(exc)
             sec = Section(key, title)
@@ -203,17 +248,16 @@ def _run_sections(ctx: Context) -> tuple[list[Section], list[dict[str, Any]]]:
             )
             done.append(sec)
             continue
-        analyses.append(
-            {
-                "section": key,
-                "analysis": title,
-                "status": "run",
-                "tests": list(dict.fromkeys(sec.tests)),
-                "n": sec.n,
-            }
-        )
+        analyses.append(_entry(key, title, sec))
         done.append(sec)
     return done, analyses
+
+
+def _excluded(ctx: Context) -> pd.DataFrame:
+    """Return the films of the run that gave no measure (films.csv beside the study)."""
+    d = ctx.data
+    ids = d.all_rows[d.subject] if d.subject is not None else []
+    return excluded_films(ctx.base, ids)
 
 
 def _data_block(ctx: Context) -> tuple[str, list[Table], str]:
@@ -244,6 +288,29 @@ def _data_block(ctx: Context) -> tuple[str, list[Table], str]:
     for col, n in d.not_assessable.items():
         lines.append(f"{ctx.labels.var(col)}: {n} finding(s) not assessable, treated as missing.")
     tables = []
+    bad = _excluded(ctx)
+    if not bad.empty:
+        lines.append(
+            f"{len(bad)} film(s) gave no measure (unreadable, not DICOM or refused; films.csv); "
+            f"{ctx.absent} patient(s) are therefore in no analysis, the others are analysed "
+            "without that time point."
+        )
+        tables.append(
+            select(
+                bad,
+                {
+                    "patient": ("Patient", "text"),
+                    "timepoint": ("Time point", "text"),
+                    "film": ("Film", "text"),
+                    "status": ("Status", "text"),
+                    "reason": ("Reason", "text"),
+                    "analysed": ("Analysed", "text"),
+                },
+                "Films that gave no measure",
+                "Status and reason as kyphoimg run recorded them in films.csv.",
+                sheet="Excluded films",
+            )
+        )
     if not d.affected.empty:
         tables.append(
             select(
@@ -305,6 +372,42 @@ def _proposals_sentence(base: Path) -> list[str]:
     ]
 
 
+_TRUE = {"1", "true", "yes", "y", "t"}
+_FALSE = {"0", "false", "no", "n", "f"}
+
+
+def _token(value: Any) -> str:
+    """Canonical text of an outcome value: ``"1"``/``"0"`` for every yes/no encoding."""
+    if isinstance(value, bool | np.bool_):
+        return "1" if value else "0"
+    if isinstance(value, int | float | np.integer | np.floating) and float(value).is_integer():
+        text = str(int(value))
+    else:
+        text = str(value).strip().lower()
+    return "1" if text in _TRUE else "0" if text in _FALSE else text
+
+
+def count_events(outcome: pd.Series, positive: Any) -> int:
+    """Count the rows whose outcome is the event, whatever its yes/no encoding.
+
+    Parameters
+    ----------
+    outcome : pandas.Series
+        The outcome column (bool, 0/1 numbers, "1"/"0", "true"/"false", "yes"/"no").
+    positive : object or None
+        The event value from ``[outcome] positive`` (None: true/1/yes).
+
+    Returns
+    -------
+    int
+        Rows equal to the event; ``"1"``, ``1``, ``1.0``, ``True``, ``"true"`` and
+        ``"yes"`` are the same event, missing values are never events.
+    """
+    target = _token(True if positive is None else positive)
+    present = outcome.dropna()
+    return int(sum(_token(v) == target for v in present))
+
+
 def _summary(
     ctx: Context,
     analyses: list[dict[str, Any]],
@@ -314,10 +417,7 @@ def _summary(
 ) -> dict[str, Any]:
     d = ctx.data
     outcome = d.rows[ctx.outcome] if ctx.outcome in d.rows.columns else None
-    events = None
-    if outcome is not None:
-        positive = ctx.positive if ctx.positive is not None else True
-        events = int((outcome.astype(str).str.lower() == str(positive).lower()).sum())
+    events = None if outcome is None else count_events(outcome, ctx.positive)
     return {
         "title": title,
         "generated": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
@@ -328,6 +428,8 @@ def _summary(
         "index_vertebra": d.rule,
         "patients_with_several_vertebrae": d.affected.to_dict("records"),
         "not_assessable_as_missing": d.not_assessable,
+        "films_without_measure": _excluded(ctx).to_dict("records"),
+        "patients_in_no_analysis": ctx.absent,
         "outcome": {"column": str(ctx.outcome), "positive": str(ctx.positive), "events": events},
         "analyses": analyses,
         "warnings": messages,
@@ -341,6 +443,7 @@ def _build(
     fig_fmt, decimals, _ = _options(spec)
     data = prepare_data(spec, base)
     ctx = Context(spec, base, out, data, Labels.from_spec(spec.get("labels")), decimals, fig_fmt)
+    ctx.absent = n_excluded_patients(_excluded(ctx))
     if ctx.outcome not in data.rows.columns:
         raise StatsInputError(f"study [outcome]: column {ctx.outcome!r} not in the table")
     sections, analyses = _run_sections(ctx)
@@ -409,7 +512,7 @@ def report(study: str | Path | Mapping[str, Any], output_dir: str | Path) -> dic
     html_path.write_text(page(title, meta, blocks), encoding="utf-8")
     tables = [*data_tables, *(t for s in sections for t in s.tables)]
     files: dict[str, Path] = {"html": html_path}
-    files["xlsx"] = write_workbook(out / "tables.xlsx", tables, messages)
+    files["xlsx"] = write_workbook(out / "tables.xlsx", tables, messages, _skipped(analyses))
     for s in sections:
         files.update(s.figures)
     if _options(spec)[2]:

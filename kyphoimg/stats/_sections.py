@@ -11,16 +11,18 @@ import dataclasses
 import html
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
-from kyphoimg.errors import StatsInputError
+from kyphoimg.errors import NotEstimableError, StatsInputError
 
 from ._correlate import correlate
 from ._data import StudyData
+from ._estimable import complete_case_reason, model_reason, not_estimable_html, translated
 from ._features import wide_to_long
 from ._figures import plot_forest, plot_roc, plot_timecourse, save_figure
 from ._format import fmt_num
@@ -47,6 +49,8 @@ class Context:
     decimals: int
     fig_fmt: str
     logistic_result: LogisticResult | None = None
+    #: Patients in no analysis because no film of theirs could be measured (films.csv).
+    absent: int = 0
 
     @property
     def outcome(self) -> Any:
@@ -75,6 +79,7 @@ class Section:
     methods: list[str] = field(default_factory=list)
     tests: list[str] = field(default_factory=list)
     n: dict[str, int] = field(default_factory=dict)
+    not_estimable: list[dict[str, str]] = field(default_factory=list)
 
     def add(self, table: Table, indent_col: str | None = None, sheet: str = "") -> None:
         """Add a table to the HTML and the workbook (tables without rows are skipped)."""
@@ -84,6 +89,11 @@ class Section:
             table = dataclasses.replace(table, sheet=sheet)
         self.tables.append(table)
         self.blocks.append(html_table(table, indent_col))
+
+    def skip(self, what: str, reason: str) -> None:
+        """Show ``Not estimable: <reason>`` in place of the table(s) ``what``."""
+        self.blocks.append(not_estimable_html(reason))
+        self.not_estimable.append({"table": what, "reason": reason})
 
     def figure(self, ctx: Context, fig: Any, key: str, caption: str) -> None:
         """Save ``fig`` as PNG and SVG and embed it."""
@@ -96,26 +106,37 @@ class Section:
         return f"<h2>{html.escape(self.heading)}</h2>" + "".join(self.blocks)
 
 
-def _n_text(ctx: Context, rows: pd.DataFrame) -> str:
+def _n_text(ctx: Context, rows: pd.DataFrame, by: Mapping[Any, int] | None = None) -> str:
+    """Say how many patients (and vertebrae) a table analysed, by group when given."""
     d = ctx.data
+    groups = (
+        " (" + ", ".join(f"{ctx.labels.group(g)} {n}" for g, n in by.items()) + ")" if by else ""
+    )
     if d.subject is None:
-        return f"n = {len(rows)}"
+        return f"Analysed: n = {len(rows)}{groups}"
     n_pat = rows[d.subject].nunique()
     if d.unit == "vertebra":
-        return f"{n_pat} patients, {len(rows)} vertebrae"
-    return f"{n_pat} patients (one index vertebra each)"
+        return f"Analysed: {n_pat} patients, {len(rows)} vertebrae{groups}"
+    if by:  # rows without a group are not analysed
+        n_pat = sum(by.values())
+    return f"Analysed: {n_pat} patients{groups}, one index vertebra each"
 
 
 # --------------------------------------------------------------------------- Table 1
-def _t1_cells(t1: Table1, labels: Labels, decimals: int) -> pd.DataFrame:
-    """Return the published layout of Table 1 with display names (strings per group)."""
+def _t1_cells(t1: Table1, labels: Labels, decimals: int, absent: int = 0) -> pd.DataFrame:
+    """Return the published layout of Table 1 with display names (strings per group).
+
+    ``Missing`` counts the analysed patients without a value plus the ``absent`` ones
+    (patients with no measurable film, in no analysis).
+    """
     heads = {g: f"{labels.group(g)} (n={t1.group_sizes[g]})" for g in t1.groups}
     tests = t1.tests.set_index("variable")
     rows = []
     for var, sub in t1.summary.groupby("variable", sort=False):
         kind = sub["kind"].iloc[0]
         test = tests.loc[var]
-        base: dict[str, Any] = {"Missing": int(sub.groupby("group")["missing"].first().sum())}
+        missing = int(sub.groupby("group")["missing"].first().sum()) + absent
+        base: dict[str, Any] = {"Missing": missing}
         base.update({"SMD": test["smd"], "p": test["p_value"], "Test": test["test"]})
         if kind == "categorical":
             rows.append({"Characteristic": f"{labels.var(var)}, n (%)", **base})
@@ -142,9 +163,17 @@ def _t1_cells(t1: Table1, labels: Labels, decimals: int) -> pd.DataFrame:
     return pd.DataFrame(rows).reindex(columns=columns)
 
 
-def _t1_numbers(t1: Table1, labels: Labels) -> pd.DataFrame:
-    """Table 1 for the workbook: one numeric column per statistic and group."""
+def _t1_numbers(t1: Table1, labels: Labels, absent: int = 0) -> pd.DataFrame:
+    """Table 1 for the workbook: one numeric column per statistic and group.
+
+    Every row has the patients with a value in each group (``<group>: n``, for a
+    categorical level the patients at that level) and ``Missing`` as in the HTML.
+    """
     tests = t1.tests.set_index("variable")
+    missing = {
+        var: int(sub.groupby("group")["missing"].first().sum()) + absent
+        for var, sub in t1.summary.groupby("variable", sort=False)
+    }
     rows = []
     for (var, lv), sub in t1.summary.groupby(["variable", "level"], sort=False):
         kind = sub["kind"].iloc[0]
@@ -161,16 +190,23 @@ def _t1_numbers(t1: Table1, labels: Labels) -> pd.DataFrame:
             if kind == "categorical":
                 row[f"{g}: n"], row[f"{g}: %"] = r["count"], r["percent"]
             elif kind == "nonnormal":
+                row[f"{g}: n"] = r["n"]
                 row[f"{g}: median"], row[f"{g}: Q1"], row[f"{g}: Q3"] = (
                     r["median"],
                     r["q1"],
                     r["q3"],
                 )
             else:
+                row[f"{g}: n"] = r["n"]
                 row[f"{g}: mean"], row[f"{g}: SD"] = r["mean"], r["sd"]
+        row["Missing"] = missing[var]
         row.update({"SMD": test["smd"], "p": test["p_value"], "Test": test["test"]})
         rows.append(row)
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    stats = ("n", "%", "mean", "SD", "median", "Q1", "Q3")
+    by_group = [f"{labels.group(g)}: {s}" for g in t1.groups for s in stats]
+    first = ["Characteristic", "Level", "Statistic", *by_group, "Missing", "SMD", "p", "Test"]
+    return frame[[c for c in first if c in frame.columns]]
 
 
 def _t1_formats(frame: pd.DataFrame, decimals: int) -> dict[str, str]:
@@ -223,13 +259,18 @@ def table1_section(ctx: Context) -> Section:
             tests=t1s.get("tests", {}),
             decimals=ctx.decimals,
         )
-        unit_note = _n_text(ctx, rows)
+        unit_note = _n_text(ctx, rows, {g: t1.group_sizes[g] for g in t1.groups})
         note = f"{t1.footnote} {unit_note}."
+        if ctx.absent:
+            note += (
+                f" Missing includes {ctx.absent} patient(s) with no measurable film, in no "
+                "analysis (named under Data)."
+            )
         if suffix == " (patients)":
             note += " Patient-level variables: each patient counted once per group."
         if suffix == " (vertebrae)":
             note += " Vertebrae of the same patient are treated as independent in these tests."
-        cells = _t1_cells(t1, ctx.labels, ctx.decimals)
+        cells = _t1_cells(t1, ctx.labels, ctx.decimals, ctx.absent)
         title = f"Table 1{suffix}. Characteristics by {ctx.labels.var(group).lower()}"
         sec.blocks.append(
             html_table(
@@ -237,7 +278,7 @@ def table1_section(ctx: Context) -> Section:
                 "Characteristic",
             )
         )
-        numbers = _t1_numbers(t1, ctx.labels)
+        numbers = _t1_numbers(t1, ctx.labels, ctx.absent)
         sec.tables.append(
             Table(f"Table 1{suffix}", numbers, _t1_formats(numbers, ctx.decimals), note)
         )
@@ -408,6 +449,20 @@ def _with(res: Any, **changes: Any) -> Any:
     return dataclasses.replace(res, **changes)
 
 
+def _tp_note(ctx: Context, res: Any) -> str:
+    """Say whom the tables of one measure analysed (complete cases by group)."""
+    w = res.within
+    by = ", ".join(
+        f"{ctx.labels.group(g)} {int(n)}" for g, n in zip(w["group"], w["n_subjects"], strict=True)
+    )
+    whole = "patients" if ctx.data.unit == "patient" else "vertebrae"
+    who = "with every time point" if res.method != "mixed" else "with at least one time point"
+    return (
+        f"Analysed over time: the {whole} {who} ({by}); descriptive statistics and the "
+        "comparisons at each time point use every value available (n per row)."
+    )
+
+
 def timepoints_section(ctx: Context) -> Section:
     """``[timepoints]``: change over time within groups, groups per time point."""
     tp = ctx.spec["timepoints"]
@@ -419,13 +474,21 @@ def timepoints_section(ctx: Context) -> Section:
     sec = Section("timepoints", "Change over time")
     method = tp.get("method", "rm_anova")
     group = tp.get("group")
-    unit = _n_text(ctx, ctx.data.rows) + "."
+    lab = ctx.labels
     for v in values:
-        res = compare_timepoints(
-            long, subject, time, v, group=group, order=tp.get("order"), method=method,
-            posthoc=tp.get("posthoc"), correction=tp.get("correction", "bonferroni"),
-        )  # fmt: skip
-        _measure_tables(ctx, sec, v, res, unit)
+        order = tp.get("order") or sorted(long[time].dropna().unique().tolist(), key=str)
+        why = partial(complete_case_reason, long, subject, time, v, group, order, name=lab.group)
+        try:
+            with translated(why):
+                res = compare_timepoints(
+                    long, subject, time, v, group=group, order=tp.get("order"), method=method,
+                    posthoc=tp.get("posthoc"), correction=tp.get("correction", "bonferroni"),
+                )  # fmt: skip
+        except NotEstimableError as exc:
+            sec.blocks.append(f"<h3>{html.escape(ctx.labels.var(v))}</h3>")
+            sec.skip(ctx.labels.var(v), str(exc))
+            continue
+        _measure_tables(ctx, sec, v, res, _tp_note(ctx, res))
         fig = plot_timecourse(
             res,
             ylabel=ctx.labels.var(v),
@@ -437,6 +500,8 @@ def timepoints_section(ctx: Context) -> Section:
             ctx, fig, f"timecourse_{v}", f"{ctx.labels.var(v)}: mean ± SD by group over time"
         )
     correction = CORRECTIONS[tp.get("correction", "bonferroni")]
+    if not sec.tables:
+        return sec
     sec.methods.append(
         f"{', '.join(ctx.labels.var(v) for v in values)} were compared over "
         f"{', '.join(ctx.labels.time(t).lower() for t in tp.get('order', []))} within each "
@@ -477,13 +542,23 @@ def correlation_section(ctx: Context) -> Section:
         if ctx.data.unit == "vertebra" and ctx.data.subject is not None:
             once, pcols = ctx.data.once_per_patient([f], by=ctx.outcome)
             use = once.assign(**{col: rows.loc[once.index, col]}) if f in pcols else rows
-        res = correlate(use, ctx.outcome, [col], cs.get("method", "auto"), positive=ctx.positive)
+        why = partial(model_reason, use, [ctx.outcome, col], name=ctx.labels.var)
+        try:
+            with translated(why):
+                res = correlate(
+                    use, ctx.outcome, [col], cs.get("method", "auto"), positive=ctx.positive
+                )
+        except NotEstimableError as exc:
+            sec.skip(ctx.labels.var(f), f"{ctx.labels.var(f)}: {exc}")
+            continue
         if f in renamed:
             ref = ctx.labels.level(f, cs["dichotomise"][f])
             res["label"] = f"{ctx.labels.var(f, with_unit=False)} (any vs {ref})"
         else:
             res["label"] = ctx.labels.var(f)
         frames.append(res)
+    if not frames:
+        return sec
     cor = pd.concat(frames, ignore_index=True)
     cols = {
         "label": ("Factor", "text"),
@@ -651,20 +726,23 @@ def logistic_section(ctx: Context) -> Section:
     ls = ctx.spec["logistic"]
     reference = {**ctx.data.reference, **dict(ls.get("reference", {}))}
     method = ls.get("method", "ml")
-    lr = logistic(
-        ctx.data.rows,
-        ctx.outcome,
-        ls.get("predictors", []),
-        ls.get("univariable_screen"),
-        positive=ctx.positive,
-        categorical=ls.get("categorical", []),
-        bootstrap=int(ls.get("bootstrap", 200)),
-        seed=int(ls.get("seed", 20240601)),
-        profile=bool(ls.get("profile", True)),
-        method=method,
-        clusters=ctx.data.clusters,
-        reference={k: v for k, v in reference.items() if k in ls.get("predictors", [])},
-    )
+    why = partial(model_reason, ctx.data.rows, [ctx.outcome, *ls.get("predictors", [])],
+                  name=ctx.labels.var)  # fmt: skip
+    with translated(why):
+        lr = logistic(
+            ctx.data.rows,
+            ctx.outcome,
+            ls.get("predictors", []),
+            ls.get("univariable_screen"),
+            positive=ctx.positive,
+            categorical=ls.get("categorical", []),
+            bootstrap=int(ls.get("bootstrap", 200)),
+            seed=int(ls.get("seed", 20240601)),
+            profile=bool(ls.get("profile", True)),
+            method=method,
+            clusters=ctx.data.clusters,
+            reference={k: v for k, v in reference.items() if k in ls.get("predictors", [])},
+        )
     ctx.logistic_result = lr
     sec = Section("logistic", "Logistic regression")
     _logistic_tables(ctx, sec, lr)

@@ -8,7 +8,7 @@ are empty cells; tables without rows get no sheet.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +79,12 @@ def _write_sheet(ws: Any, table: Table) -> None:
     ws.freeze_panes = "A2"
 
 
-def write_workbook(path: Path, tables: Sequence[Table], messages: Sequence[str]) -> Path:
+def write_workbook(
+    path: Path,
+    tables: Sequence[Table],
+    messages: Sequence[str],
+    skipped: Sequence[Mapping[str, str]] = (),
+) -> Path:
     """Write every non-empty table to its own formatted sheet, then the warnings.
 
     Parameters
@@ -90,6 +95,9 @@ def write_workbook(path: Path, tables: Sequence[Table], messages: Sequence[str])
         Report tables, in report order.
     messages : sequence of str
         Warnings; a "Warnings" sheet is written only when there are some.
+    skipped : sequence of mapping, optional
+        Sections and tables not estimated or not run (keys ``section``, ``table``,
+        ``status``, ``reason``); a "Not estimable" sheet, first, lists them.
 
     Returns
     -------
@@ -101,6 +109,12 @@ def write_workbook(path: Path, tables: Sequence[Table], messages: Sequence[str])
     wb = Workbook()
     wb.remove(wb.active)
     used: set[str] = set()
+    if skipped:
+        frame = pd.DataFrame(
+            [[r["section"], r.get("table", ""), r["status"], r["reason"]] for r in skipped],
+            columns=["Section", "Table", "Status", "Reason"],
+        )
+        _write_sheet(wb.create_sheet(_sheet_name("Not estimable", used)), Table("", frame))
     for table in tables:
         if table.frame.empty or not len(table.frame.columns):
             continue
