@@ -18,6 +18,7 @@ Classical image processing only (OpenCV, SciPy, NumPy): no trained model, no net
 from __future__ import annotations
 
 from ._api import REVIEW_BELOW, PropagateResult, RefineResult, propagate, refine
+from ._batch import propose_centres, read_centres_csv
 from ._centres import CentresResult, centre_frames, from_centres, guess_facing, place_shape
 from ._record import ASSIST_KEY, confirm, confirmed, mark_proposed, unconfirmed
 from ._study import propagate_study, propose_from
@@ -37,7 +38,9 @@ __all__ = [
     "place_shape",
     "propagate",
     "propagate_study",
+    "propose_centres",
     "propose_from",
+    "read_centres_csv",
     "refine",
     "unconfirmed",
 ]
