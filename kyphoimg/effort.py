@@ -149,12 +149,14 @@ class EffortLog:
             ) from exc
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # one write of one whole line in append mode: earlier lines are never touched
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, line.encode("utf-8"))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        with open(self.path, "ab+") as fh:
+            if fh.seek(0, os.SEEK_END) > 0:
+                fh.seek(-1, os.SEEK_END)
+                if fh.read(1) != b"\n":
+                    line = "\n" + line  # a line cut short by a crash stays alone on its line
+            fh.write(line.encode("utf-8"))
+            fh.flush()
+            os.fsync(fh.fileno())
 
 
 def read_effort(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
