@@ -14,6 +14,7 @@ from kyphoimg import read_landmarks, write_landmarks
 from kyphoimg.assist import (
     REVIEW_BELOW,
     centre_frames,
+    centres_between,
     from_centres,
     guess_facing,
     mark_proposed,
@@ -308,3 +309,27 @@ def test_a_bad_centres_table_names_the_file_and_line(tmp_path, text, match):
     with pytest.raises(LandmarkError, match=match) as info:
         read_centres_csv(path)
     assert str(path) in str(info.value)
+
+
+# -- two clicks ------------------------------------------------------------------------
+def test_two_clicks_give_a_centre_for_every_level_between():
+    film = _film(300, "right")
+    ls = film.landmarks  # T10-L3
+    truth = ls.array(ls.levels, N6)
+    centres = truth[:, CORNERS].mean(axis=1)
+    got = centres_between(film.pixels, ("T10", centres[0]), ("L3", centres[-1]))
+    assert list(got) == list(ls.levels)
+    assert got["T10"] == tuple(centres[0])
+    assert got["L3"] == tuple(centres[-1])
+    # each found centre lies inside its true body (measured: 4 of 4 on this film)
+    for k, lv in enumerate(ls.levels[1:-1], start=1):
+        outline = truth[k][[0, 2, 5, 3]]  # ant_sup, post_sup, post_inf, ant_inf
+        assert _inside(got[lv], outline), lv
+    with pytest.raises(ValueError, match="at least one between"):
+        centres_between(film.pixels, ("L1", centres[3]), ("L2", centres[4]))
+
+
+def _inside(point, outline) -> bool:
+    from matplotlib.path import Path as Polygon
+
+    return bool(Polygon(np.asarray(outline)[:, ::-1]).contains_point(np.asarray(point)[::-1]))

@@ -78,6 +78,20 @@ def ap4_model(data: Path) -> dict:
     }
 
 
+def ap4_steps(data: Path) -> dict:
+    """Return the median centre-to-centre step below each level, relative to the film's mean."""
+    root = data / "aasce"
+    names = (root / "labels" / "training" / "filenames.csv").read_text().splitlines()[:N_TRAIN]
+    steps = []
+    for name in names:
+        p2 = scipy.io.loadmat(str(root / "labels" / "training" / f"{name}.mat"))["p2"]
+        c = p2.astype(float).reshape(17, 4, 2).mean(axis=1)
+        seg = np.hypot(*np.diff(c, axis=0).T)
+        steps.append(seg / seg.mean())
+    med = np.median(np.stack(steps), axis=0)
+    return {lv: round(float(v), 4) for lv, v in zip(AP_LEVELS[:-1], med, strict=True)}
+
+
 def lateral_model() -> dict:
     """Return the 6pt table from the synthetic lateral series (index levels left out)."""
     from kyphoimg.sample import lateral_series
@@ -123,7 +137,13 @@ def main() -> int:
             ),
             "6pt": "kyphoimg.sample.lateral_series seeds 0-23 (index level T11, T12, L1, L2 in turn), index levels left out",
         },
+        "steps_about": (
+            "median distance from each level's centre to the next level's, relative to the "
+            "film's mean step (AASCE films 1-150, T1-L4); used to space the levels between "
+            "two clicks"
+        ),
         "generator": "tools/shape_model.py",
+        "steps": ap4_steps(data),
         "schemes": {"ap4": ap4_model(data), "6pt": lateral_model()},
     }
     text = json.dumps(model, indent=1)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from ._api import REVIEW_BELOW, PropagateResult, RefineResult, propagate, refine
 from ._batch import propose_centres, read_centres_csv
+from ._between import centres_between
 from ._centres import CentresResult, centre_frames, from_centres, guess_facing, place_shape
 from ._record import ASSIST_KEY, confirm, confirmed, mark_proposed, unconfirmed
 from ._study import propagate_study, propose_from
@@ -30,6 +31,7 @@ __all__ = [
     "PropagateResult",
     "RefineResult",
     "centre_frames",
+    "centres_between",
     "confirm",
     "confirmed",
     "from_centres",
