@@ -861,7 +861,10 @@ _EXAMPLES: dict[str, tuple[str, ...]] = {
         "kyphoimg figure study/ --patient P014 --rater AB -o P014.svg",
         "kyphoimg figure study/P001/pre.dcm -o pre.png --no-values",
     ),
-    "centres": ("kyphoimg assist centres study/P001/pre.dcm --rater AB --centres pre.centres.csv",),
+    "centres": (
+        "kyphoimg assist centres study/P001/pre.dcm --rater AB --centres pre.centres.csv",
+        "kyphoimg assist centres study/P001/pre.dcm --rater AB --centres c.csv --facing left",
+    ),
     "effort": ("kyphoimg effort study/", "kyphoimg effort study/ -o effort.csv --idle 120"),
     "assist": (
         "kyphoimg assist centres study/P001/pre.dcm --rater AB --centres pre.centres.csv",
@@ -1081,9 +1084,11 @@ def build_parser() -> argparse.ArgumentParser:
     q.set_defaults(func=_cmd_assist)
     q = assist_sub.add_parser("centres", help="propose every point from one click per vertebra")
     q.add_argument("film", type=Path, metavar="FILM", help="the DICOM film")
-    q.add_argument("--centres", type=Path, required=True, metavar="CSV", help="level,row,col")
+    q.add_argument(
+        "--centres", type=Path, required=True, metavar="CSV", help="table level,row,col (pixels)"
+    )
     q.add_argument("--rater", metavar="ID", help="the reader whose landmark file is written")
-    q.add_argument("--scheme", choices=("6pt", "4pt", "ap4"), default="6pt")
+    q.add_argument("--scheme", choices=("6pt", "4pt", "ap4"), default="6pt", help="default 6pt")
     q.add_argument("--facing", choices=("right", "left"), help="anterior side (default: guessed)")
     q.set_defaults(func=_cmd_assist)
     p = sub.add_parser("effort", help="clicks and seconds per film per reader (effort logs)")
