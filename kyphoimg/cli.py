@@ -23,7 +23,8 @@ from typing import Any, cast
 import pandas as pd
 
 from ._version import __version__
-from .assist import mark_proposed, propagate_study, refine
+from .assist import mark_proposed, propagate_study, propose_centres, read_centres_csv, refine
+from .atomic import atomic_write_text
 from .batch import (
     FILM_STATUSES,
     WARNING_PREFIX,
@@ -34,6 +35,7 @@ from .batch import (
 )
 from .demo import DEMO_PATIENTS, demo_commands, run_demo
 from .dicom import SCAN_COLUMNS, read_radiograph, scan, scan_to_csv
+from .effort import IDLE_SECONDS, effort_summary, summarise_effort
 from .errors import ERROR_COLUMNS, KyphoimgError
 from .export import TABLE_FORMATS, read_table, write_dictionary, write_table
 from .landmarks import (
@@ -392,6 +394,13 @@ def _cmd_assist(args: argparse.Namespace) -> int:
         moved = sum(1 for v in result.shift.values() for d in v.values() if d > 0.5)
         print(f"wrote {args.output}: {moved} point(s) moved by more than 0.5 px, as proposals")
         return 0
+    if args.assist_command == "centres":
+        centres = read_centres_csv(args.centres)
+        path, review = propose_centres(
+            args.film, centres, rater=args.rater, scheme=args.scheme, facing=args.facing
+        )
+        print(f"wrote {path}: {len(centres)} vertebrae proposed, {review} point(s) to review")
+        return 0
     timepoints = tuple(args.timepoints.split(",")) if args.timepoints else None
     written = propagate_study(
         args.study, rater=args.rater, patient=args.patient, timepoints=timepoints
@@ -399,6 +408,15 @@ def _cmd_assist(args: argparse.Namespace) -> int:
     for path, review in written:
         print(f"wrote {path} ({review} point(s) to review)")
     print(f"{len(written)} film(s) given proposed landmarks; open them with kyphoimg view")
+    return 0
+
+
+def _cmd_effort(args: argparse.Namespace) -> int:
+    per_film = summarise_effort(args.study, idle_seconds=args.idle)
+    if args.output is not None:
+        print(f"wrote {atomic_write_text(args.output, per_film.to_csv(index=False))}")
+    print(f"{len(per_film)} effort log(s) under {args.study}")
+    print(effort_summary(per_film).to_string(index=False, float_format="%.1f"))
     return 0
 
 
@@ -880,7 +898,13 @@ _EXAMPLES: dict[str, tuple[str, ...]] = {
         "kyphoimg figure study/ --patient P014 --rater AB -o P014.svg",
         "kyphoimg figure study/P001/pre.dcm -o pre.png --no-values",
     ),
+    "centres": (
+        "kyphoimg assist centres study/P001/pre.dcm --rater AB --centres pre.centres.csv",
+        "kyphoimg assist centres study/P001/pre.dcm --rater AB --centres c.csv --facing left",
+    ),
+    "effort": ("kyphoimg effort study/", "kyphoimg effort study/ -o effort.csv --idle 120"),
     "assist": (
+        "kyphoimg assist centres study/P001/pre.dcm --rater AB --centres pre.centres.csv",
         "kyphoimg assist propagate study/ --rater AB",
         "kyphoimg assist refine study/P001/pre.dcm --rater AB -o pre.AB.landmarks.json",
     ),
@@ -1096,6 +1120,20 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--patient", metavar="ID", help="only this patient")
     q.add_argument("--timepoints", metavar="LIST", help="the study's time points, in order")
     q.set_defaults(func=_cmd_assist)
+    q = assist_sub.add_parser("centres", help="propose every point from one click per vertebra")
+    q.add_argument("film", type=Path, metavar="FILM", help="the DICOM film")
+    q.add_argument(
+        "--centres", type=Path, required=True, metavar="CSV", help="table level,row,col (pixels)"
+    )
+    q.add_argument("--rater", metavar="ID", help="the reader whose landmark file is written")
+    q.add_argument("--scheme", choices=("6pt", "4pt", "ap4"), default="6pt", help="default 6pt")
+    q.add_argument("--facing", choices=("right", "left"), help="anterior side (default: guessed)")
+    q.set_defaults(func=_cmd_assist)
+    p = sub.add_parser("effort", help="clicks and seconds per film per reader (effort logs)")
+    p.add_argument("study", type=Path, metavar="STUDY", help="the study folder")
+    p.add_argument("-o", "--output", type=Path, help="write one row per film and reader (CSV)")
+    p.add_argument("--idle", type=float, default=IDLE_SECONDS, metavar="S", help="idle gap, s")
+    p.set_defaults(func=_cmd_effort)
 
     # 'stats': the alias docs/statistics.md names; a parser of its own so that its usage and
     # errors say 'kyphoimg stats', but not listed among the commands.

@@ -198,6 +198,7 @@ API_MODULES = [
     "kyphoimg.coronal",
     "kyphoimg.dicom",
     "kyphoimg.dictionary",
+    "kyphoimg.effort",
     "kyphoimg.errors",
     "kyphoimg.export",
     "kyphoimg.figure",
