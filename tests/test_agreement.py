@@ -1,4 +1,4 @@
-"""kyphoimg reliability: readers measured, compared, reported; a synthetic check with known noise.
+"""kyphoimg reliability (kyphoimg.agreement): readers measured, compared and reported.
 
 The synthetic readers are the phantom's exact landmarks plus Gaussian placement noise of
 known sigma (``perturb_landmarks``). Two readers' points then differ by a 2-D Gaussian of
@@ -21,11 +21,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kyphoimg.cli import main
-from kyphoimg.errors import StudyError
-from kyphoimg.landmarks import read_landmarks, write_landmarks
-from kyphoimg.measure import measures_table
-from kyphoimg.reliability import (
+from kyphoimg.agreement import (
     ReliabilityOptions,
     format_summary,
     landmark_agreement,
@@ -36,6 +32,10 @@ from kyphoimg.reliability import (
     run_reliability,
     simulate_readers,
 )
+from kyphoimg.cli import main
+from kyphoimg.errors import StudyError
+from kyphoimg.landmarks import read_landmarks, write_landmarks
+from kyphoimg.measure import measures_table
 from kyphoimg.sample import lateral_phantom
 from kyphoimg.stats.reliability import icc
 

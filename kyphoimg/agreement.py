@@ -1,4 +1,4 @@
-"""``kyphoimg reliability``: how well readers agree on a study's measures and landmarks.
+"""The study's reader-agreement study (``kyphoimg reliability``): how well its readers agree.
 
 Each reader places landmarks on the same films in their own files
 (``<film>.<rater>.landmarks.json``, see :mod:`kyphoimg.study`). This module reads every
