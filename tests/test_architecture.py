@@ -209,6 +209,7 @@ API_MODULES = [
     "kyphoimg.sample",
     "kyphoimg.sr",
     "kyphoimg.stats",
+    "kyphoimg.stats.render",
     "kyphoimg.study",
     "kyphoimg.timepoints",
 ]
