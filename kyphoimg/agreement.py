@@ -20,7 +20,10 @@ reader's worklist, measures each reader's films with the one measuring engine
 
 :func:`run_reliability` writes the tables (CSV with data dictionaries), an XLSX
 workbook, an HTML report with the Bland–Altman plots, and a Methods paragraph naming
-every statistic and its source. A study TOML's ``[reliability]`` table
+every statistic and its source. The statistics are :mod:`kyphoimg.stats.reliability`'s;
+the page and the workbook are drawn by the report's renderers
+(:mod:`kyphoimg.stats.render`) and the dictionaries by :mod:`kyphoimg.dictionary`
+(:data:`~kyphoimg.dictionary.AGREEMENT_COLUMNS`). A study TOML's ``[reliability]`` table
 (:func:`read_reliability_toml`) holds the same options. :func:`simulate_readers` writes
 synthetic readers (the ground-truth landmarks with Gaussian placement noise) for trying
 the command and for testing it.
