@@ -722,7 +722,7 @@ def _cmd_reliability(args: argparse.Namespace) -> int:
         return missing
     # The statistics extra is imported when a command needs it, so `kyphoimg run` and
     # `import kyphoimg` stay fast (scipy, pandas-heavy modules).
-    from .reliability import format_summary, reliability_options, run_reliability
+    from .agreement import format_summary, reliability_options, run_reliability
 
     def ids(text: str | None) -> tuple[str, ...] | None:
         return None if text is None else tuple(t.strip() for t in text.split(",") if t.strip())

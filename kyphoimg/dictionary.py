@@ -7,11 +7,11 @@ header fields of ``kyphoimg scan`` (docs/dicom.md).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
-__all__ = ["DICTIONARY_COLUMNS", "data_dictionary", "describe_column"]
+__all__ = ["AGREEMENT_COLUMNS", "DICTIONARY_COLUMNS", "data_dictionary", "describe_column"]
 
 DICTIONARY_COLUMNS = ("column", "unit", "definition_id", "description", "source")
 
@@ -364,14 +364,271 @@ _ENTRIES: dict[str, tuple[str, str, str, str]] = {
     "last_timepoint": ("", "L-loss", "which follow-up was used as 'last' for this vertebra", ""),
 }
 
+_AGREEMENT_SOURCES = {
+    "icc": "Shrout & Fleiss, Psychol Bull 1979;86:420; McGraw & Wong, Psychol Methods 1996;1:30",
+    "sem": "Weir, J Strength Cond Res 2005;19:231",
+    "ba": "Bland & Altman, Lancet 1986;i:307; Stat Methods Med Res 1999;8:135",
+    "kappa": "Cohen 1960, 1968; Fleiss, Cohen & Everitt, Psychol Bull 1969;72:323",
+    "fleiss": "Fleiss, Psychol Bull 1971;76:378; Fleiss, Nee & Landis 1979",
+    "koo": "Koo & Li, J Chiropr Med 2016;15:155",
+}
+
+#: Columns of the reader-agreement tables (``kyphoimg reliability``, :mod:`kyphoimg.agreement`):
+#: column -> (unit, definition id, description, source); pass as ``entries`` to
+#: :func:`data_dictionary`. "see unit" means the unit is in the row's ``unit`` column.
+AGREEMENT_COLUMNS: dict[str, tuple[str, str, str, str]] = {
+    "comparison": (
+        "",
+        "K-reliability",
+        "inter-reader (readers) or intra-reader (reader vs repeated reading)",
+        "",
+    ),
+    "kind": (
+        "",
+        "K-reliability",
+        "inter (different readers) or intra (one reader's repeated reading)",
+        "",
+    ),
+    "readers": ("", "K-reliability", "the readers compared", ""),
+    "reader_a": (
+        "",
+        "K-reliability",
+        "first reader of the pair (differences are reader_a - reader_b)",
+        "",
+    ),
+    "reader_b": ("", "K-reliability", "second reader of the pair", ""),
+    "measure": ("", "K-reliability", "column of the measures table compared", "docs/measures.md"),
+    "unit": (
+        "",
+        "K-reliability",
+        "unit of the measure or distance (mm, %, deg; px where uncalibrated)",
+        "",
+    ),
+    "form": ("", "K-reliability", "ICC form, Shrout & Fleiss notation", _AGREEMENT_SOURCES["icc"]),
+    "mcgraw_wong": (
+        "",
+        "K-reliability",
+        "the same ICC in McGraw & Wong notation",
+        _AGREEMENT_SOURCES["icc"],
+    ),
+    "description": (
+        "",
+        "K-reliability",
+        "model, definition and unit of the ICC form",
+        _AGREEMENT_SOURCES["icc"],
+    ),
+    "n_targets": ("", "K-reliability", "targets (vertebra on a film) rated by every reader", ""),
+    "n_raters": ("", "K-reliability", "readers (or readings) in the ICC", ""),
+    "n_incomplete": (
+        "",
+        "K-reliability",
+        "targets rated by some readers only: left out of the ICC",
+        "",
+    ),
+    "icc": ("", "K-reliability", "intraclass correlation coefficient", _AGREEMENT_SOURCES["icc"]),
+    "ci_low": (
+        "",
+        "K-reliability",
+        "lower confidence bound (level in conf_level; F-based for ICC, asymptotic for kappa)",
+        "",
+    ),
+    "ci_high": ("", "K-reliability", "upper confidence bound", ""),
+    "koo_li": (
+        "",
+        "K-reliability",
+        "reliability band of the ICC's confidence interval",
+        _AGREEMENT_SOURCES["koo"],
+    ),
+    "f": ("", "K-reliability", "F statistic of the test ICC = 0", _AGREEMENT_SOURCES["icc"]),
+    "df1": ("", "K-reliability", "numerator degrees of freedom of F", ""),
+    "df2": ("", "K-reliability", "denominator degrees of freedom of F", ""),
+    "p_value": (
+        "",
+        "K-reliability",
+        "two-sided p-value (F test for the ICC, z test for kappa)",
+        "",
+    ),
+    "sd": (
+        "see unit",
+        "K-reliability",
+        "standard deviation of all readings (ICC table) or of the differences (Bland-Altman)",
+        "",
+    ),
+    "sem": (
+        "see unit",
+        "K-reliability",
+        "standard error of measurement, SD * sqrt(1 - ICC)",
+        _AGREEMENT_SOURCES["sem"],
+    ),
+    "mdc95": (
+        "see unit",
+        "K-reliability",
+        "minimal detectable change, 1.96 * sqrt(2) * SEM",
+        _AGREEMENT_SOURCES["sem"],
+    ),
+    "note": ("", "K-reliability", "why a value is missing", ""),
+    "n": ("", "K-reliability", "pairs (or targets, points) analysed", ""),
+    "n_dropped": ("", "K-reliability", "pairs left out for a missing value", ""),
+    "bias": (
+        "see unit",
+        "K-reliability",
+        "mean difference reader_a - reader_b",
+        _AGREEMENT_SOURCES["ba"],
+    ),
+    "loa_low": (
+        "see unit",
+        "K-reliability",
+        "lower limit of agreement, bias - loa_multiplier * SD",
+        _AGREEMENT_SOURCES["ba"],
+    ),
+    "loa_high": (
+        "see unit",
+        "K-reliability",
+        "upper limit of agreement, bias + loa_multiplier * SD",
+        _AGREEMENT_SOURCES["ba"],
+    ),
+    "bias_ci_low": (
+        "see unit",
+        "K-reliability",
+        "lower bound of the bias CI (t, n - 1 df)",
+        _AGREEMENT_SOURCES["ba"],
+    ),
+    "bias_ci_high": (
+        "see unit",
+        "K-reliability",
+        "upper bound of the bias CI",
+        _AGREEMENT_SOURCES["ba"],
+    ),
+    "loa_low_ci_low": (
+        "see unit",
+        "K-reliability",
+        "CI of the lower limit, lower bound (SE sqrt(3 SD^2 / n))",
+        _AGREEMENT_SOURCES["ba"],
+    ),
+    "loa_low_ci_high": (
+        "see unit",
+        "K-reliability",
+        "CI of the lower limit, upper bound",
+        _AGREEMENT_SOURCES["ba"],
+    ),
+    "loa_high_ci_low": (
+        "see unit",
+        "K-reliability",
+        "CI of the upper limit, lower bound",
+        _AGREEMENT_SOURCES["ba"],
+    ),
+    "loa_high_ci_high": (
+        "see unit",
+        "K-reliability",
+        "CI of the upper limit, upper bound",
+        _AGREEMENT_SOURCES["ba"],
+    ),
+    "se_bias": (
+        "see unit",
+        "K-reliability",
+        "standard error of the bias, SD / sqrt(n)",
+        _AGREEMENT_SOURCES["ba"],
+    ),
+    "se_loa": (
+        "see unit",
+        "K-reliability",
+        "approximate standard error of each limit, sqrt(3 SD^2 / n)",
+        _AGREEMENT_SOURCES["ba"],
+    ),
+    "loa_multiplier": (
+        "",
+        "K-reliability",
+        "SDs either side of the bias (1.96: 95 % limits)",
+        _AGREEMENT_SOURCES["ba"],
+    ),
+    "conf_level": ("", "K-reliability", "confidence level of the intervals", ""),
+    "slope": (
+        "",
+        "K-reliability",
+        "slope of the differences regressed on the means (proportional bias)",
+        "",
+    ),
+    "intercept": ("see unit", "K-reliability", "intercept of that regression", ""),
+    "slope_ci_low": ("", "K-reliability", "lower confidence bound of the slope", ""),
+    "slope_ci_high": ("", "K-reliability", "upper confidence bound of the slope", ""),
+    "slope_p_value": ("", "K-reliability", "p-value of the slope (t test): proportional bias", ""),
+    "n_outside": ("", "K-reliability", "differences outside the limits of agreement", ""),
+    "statistic": (
+        "",
+        "K-reliability",
+        "Cohen's kappa (two readers) or Fleiss' kappa (all readers)",
+        _AGREEMENT_SOURCES["kappa"],
+    ),
+    "weights": (
+        "",
+        "K-reliability",
+        "unweighted, linear or quadratic weights (by category position)",
+        _AGREEMENT_SOURCES["kappa"],
+    ),
+    "kappa": ("", "K-reliability", "kappa coefficient", _AGREEMENT_SOURCES["kappa"]),
+    "se": (
+        "",
+        "K-reliability",
+        "asymptotic standard error of kappa (for the CI)",
+        _AGREEMENT_SOURCES["kappa"],
+    ),
+    "se0": (
+        "",
+        "K-reliability",
+        "standard error of kappa under kappa = 0 (for the z test)",
+        _AGREEMENT_SOURCES["fleiss"],
+    ),
+    "z": ("", "K-reliability", "z statistic of the test kappa = 0", ""),
+    "observed_agreement": ("", "K-reliability", "proportion of exact agreements", ""),
+    "categories": ("", "K-reliability", "the ordered categories, separated by |", ""),
+    "film": ("", "K-reliability", "the film's path in the study folder (the target's film)", ""),
+    "point": ("", "K-reliability", "landmark name (6-point scheme)", "README.md, Landmark files"),
+    "distance": (
+        "see unit",
+        "K-reliability",
+        "distance between the readers' points: mm where calibrated, else px",
+        "",
+    ),
+    "distance_mm": (
+        "mm",
+        "K-reliability",
+        "distance in mm in the film's calibrated plane (see spacing_source)",
+        "",
+    ),
+    "distance_px": ("px", "K-reliability", "distance in pixels", ""),
+    "d_row_px": ("px", "K-reliability", "row offset reader_b - reader_a", ""),
+    "d_col_px": ("px", "K-reliability", "column offset reader_b - reader_a", ""),
+    "median": ("see unit", "K-reliability", "median distance", ""),
+    "p95": (
+        "see unit",
+        "K-reliability",
+        "95th percentile of the distances (linear interpolation)",
+        "",
+    ),
+    "mean": ("see unit", "K-reliability", "mean distance", ""),
+    "max": ("see unit", "K-reliability", "largest distance", ""),
+    "rank": ("", "K-reliability", "1 = largest median distance: the points that disagree most", ""),
+    "reader": ("", "K-reliability", "the reader whose worklist reported the problem", ""),
+    "error": (
+        "",
+        "K-reliability",
+        "the problem; 'warning: ' marks an unfinished file (measured as far as it goes)",
+        "",
+    ),
+}
+
 _SUFFIX_NOTE = " at time point {tp}"
+_READER_NOTE = ", read by {reader}"
 
 
-def describe_column(column: str) -> tuple[str, str, str, str]:
+def describe_column(
+    column: str, entries: Mapping[str, tuple[str, str, str, str]] | None = None
+) -> tuple[str, str, str, str]:
     """Return ``(unit, definition_id, description, source)`` of a column.
 
     Time-point-suffixed feature columns (``ka_deg_post``) and QM z-scores are described
-    from their base column.
+    from their base column; a reader's column of a paired table (``ha_mm__A``: reader
+    A's ``ha_mm``) from its base column, with ", read by A".
 
     Unknown columns (clinical data) are described as coming from the input.
 
@@ -379,6 +636,9 @@ def describe_column(column: str) -> tuple[str, str, str, str]:
     ----------
     column : str
         A column name as it appears in a kyphoimg table.
+    entries : mapping, optional
+        The columns a table defines itself (e.g. :data:`AGREEMENT_COLUMNS`): column ->
+        ``(unit, definition_id, description, source)``, looked up first.
 
     Returns
     -------
@@ -399,8 +659,14 @@ def describe_column(column: str) -> tuple[str, str, str, str]:
     >>> describe_column("ka_deg_post")[:2]
     ('deg', 'A-ka')
     """
+    if entries and column in entries:
+        return entries[column]
     if column in _ENTRIES:
         return _ENTRIES[column]
+    base, _, reader = column.partition("__")
+    if base and reader:
+        unit, did, desc, src = describe_column(base, entries)
+        return unit, did, desc + _READER_NOTE.format(reader=reader), src
     if column.startswith("qm_") and column.endswith("_z"):
         return ("SD", "M-qm", f"z-score of {column[:-2]} against the normative table", _QM)
     if column.endswith("_clinical"):  # a clinical column renamed to avoid a clash
@@ -415,13 +681,17 @@ def describe_column(column: str) -> tuple[str, str, str, str]:
     return ("", "K-input", "column carried from the input table (e.g. clinical data)", "input")
 
 
-def data_dictionary(columns: Iterable[str]) -> pd.DataFrame:
+def data_dictionary(
+    columns: Iterable[str], entries: Mapping[str, tuple[str, str, str, str]] | None = None
+) -> pd.DataFrame:
     """Return the data dictionary (column, unit, definition_id, description, source) of ``columns``.
 
     Parameters
     ----------
     columns : iterable of str
         Column names of a table, e.g. ``table.columns``.
+    entries : mapping, optional
+        Columns the table defines itself, looked up first (see :func:`describe_column`).
 
     Returns
     -------
@@ -434,5 +704,5 @@ def data_dictionary(columns: Iterable[str]) -> pd.DataFrame:
     >>> data_dictionary(["ha_mm"]).loc[0, "unit"]
     'mm'
     """
-    rows = [(c, *describe_column(c)) for c in columns]
+    rows = [(c, *describe_column(str(c), entries)) for c in columns]
     return pd.DataFrame(rows, columns=list(DICTIONARY_COLUMNS))

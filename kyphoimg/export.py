@@ -9,7 +9,7 @@ a ``dictionary`` sheet of an XLSX workbook.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -101,7 +101,11 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
 
 
 def write_table(
-    table: pd.DataFrame, path: str | os.PathLike[str], *, dictionary: bool = True
+    table: pd.DataFrame,
+    path: str | os.PathLike[str],
+    *,
+    dictionary: bool = True,
+    entries: Mapping[str, tuple[str, str, str, str]] | None = None,
 ) -> list[Path]:
     """Write a table in the format its extension names, atomically, with its dictionary.
 
@@ -113,6 +117,9 @@ def write_table(
         ``.csv``, ``.parquet`` or ``.xlsx``.
     dictionary : bool, optional
         Also write the data dictionary (default).
+    entries : mapping, optional
+        Columns the table defines itself, for its dictionary (see
+        :func:`kyphoimg.dictionary.describe_column`).
 
     Returns
     -------
@@ -127,7 +134,7 @@ def write_table(
     path = Path(path)
     suffix = _suffix(path)
     written = [path]
-    dic = data_dictionary(table.columns) if dictionary else None
+    dic = data_dictionary(table.columns, entries) if dictionary else None
     if suffix == ".csv":
         atomic_write(path, lambda tmp: table.to_csv(tmp, index=False))
     elif suffix == ".parquet":
@@ -142,11 +149,15 @@ def write_table(
 
         atomic_write(path, xlsx)
     if dic is not None and suffix != ".xlsx":
-        written.append(write_dictionary(table.columns, path))
+        written.append(write_dictionary(table.columns, path, entries))
     return written
 
 
-def write_dictionary(columns: Iterable[str], path: str | os.PathLike[str]) -> Path:
+def write_dictionary(
+    columns: Iterable[str],
+    path: str | os.PathLike[str],
+    entries: Mapping[str, tuple[str, str, str, str]] | None = None,
+) -> Path:
     """Write the data dictionary of ``columns`` beside the table ``path``, atomically.
 
     Parameters
@@ -155,6 +166,8 @@ def write_dictionary(columns: Iterable[str], path: str | os.PathLike[str]) -> Pa
         The table's columns.
     path : str or os.PathLike
         The table the dictionary describes.
+    entries : mapping, optional
+        Columns the table defines itself (see :func:`kyphoimg.dictionary.describe_column`).
 
     Returns
     -------
@@ -162,7 +175,7 @@ def write_dictionary(columns: Iterable[str], path: str | os.PathLike[str]) -> Pa
         The dictionary file (see :func:`dictionary_path`).
     """
     side = dictionary_path(path)
-    dic = data_dictionary(columns)
+    dic = data_dictionary(columns, entries)
     atomic_write(side, lambda tmp: dic.to_csv(tmp, index=False))
     return side
 

@@ -192,6 +192,7 @@ def test_every_exception_and_warning_lives_in_errors():
 # -- docstrings -------------------------------------------------------------------------
 API_MODULES = [
     "kyphoimg",
+    "kyphoimg.agreement",
     "kyphoimg.assist",
     "kyphoimg.batch",
     "kyphoimg.calibration",
@@ -206,10 +207,10 @@ API_MODULES = [
     "kyphoimg.landmarks",
     "kyphoimg.longitudinal",
     "kyphoimg.measure",
-    "kyphoimg.reliability",
     "kyphoimg.sample",
     "kyphoimg.sr",
     "kyphoimg.stats",
+    "kyphoimg.stats.render",
     "kyphoimg.study",
     "kyphoimg.timepoints",
 ]

@@ -340,3 +340,24 @@ def test_clashing_clinical_column_is_described_as_input() -> None:
     _, definition, _, source = describe_column("ivc_clinical")
     assert definition == "K-input"
     assert source == "input"
+
+
+# -- columns a table defines itself, a reader's column of a paired table ------------------
+def test_dictionary_entries_come_first_and_reader_columns_name_the_reader(tmp_path: Path) -> None:
+    from kyphoimg.dictionary import AGREEMENT_COLUMNS
+
+    own = {"sd": ("see unit", "K-own", "SD of the differences", "Bland & Altman 1986")}
+    assert describe_column("sd", own)[1:3] == ("K-own", "SD of the differences")
+    assert describe_column("sd")[1] == "K-input"  # without entries: a carried column
+    unit, did, description, _ = describe_column("ha_mm__A2")
+    assert (unit, did) == ("mm", "M-height")
+    assert description.endswith(", read by A2")
+    assert describe_column("ka_deg_post__B")[2].endswith("at time point post, read by B")
+    written = write_table(
+        pd.DataFrame({"icc": [0.9], "ha_mm__A": [20.0]}), tmp_path / "t.csv", entries=own
+    )
+    dic = pd.read_csv(written[1]).set_index("column")
+    assert dic.loc["ha_mm__A", "unit"] == "mm"
+    # every agreement column's unit is a unit, empty, or points at the row's unit column
+    units = {entry[0] for entry in AGREEMENT_COLUMNS.values()}
+    assert units <= {"", "see unit", "mm", "px"}, units

@@ -134,7 +134,7 @@ def test_run_reports_unreadable_files_as_invalid_and_changes_nothing(study, tmp_
 
 
 def test_reliability_reader_sets_name_unreadable_files(study):
-    from kyphoimg.reliability import reader_sets
+    from kyphoimg.agreement import reader_sets
 
     truth = read_landmarks(study / "P001" / "pre.landmarks.json")
     path = landmark_file_for(study / "P001" / "pre.dcm", "A")
@@ -460,7 +460,7 @@ def test_report_methods_say_when_proposals_were_accepted_unreviewed(tmp_path):
 
 
 def test_features_and_reliability_use_confirmed_vertebrae_unless_accepted(study, tmp_path, capsys):
-    from kyphoimg.reliability import reader_sets
+    from kyphoimg.agreement import reader_sets
 
     _reader_x_pre_only(study)
     assert main(["assist", "propagate", str(study / "P001"), "--rater", "X"]) == 0

@@ -30,6 +30,9 @@ starter_study
 wide_to_long, index_vertebrae
     Reshape ``<measure>_<timepoint>`` columns; one index vertebra per patient.
 
+The report's renderers (page, tables, workbook) are public in
+:mod:`kyphoimg.stats.render` for other outputs such as ``kyphoimg reliability``.
+
 Heavy dependencies (statsmodels, pingouin, matplotlib) are imported only when a
 function needs them.
 """

@@ -72,7 +72,20 @@ def save_figure(fig: Figure, path: str | Path, formats: Sequence[str] = FORMATS)
 
 
 def figure_to_bytes(fig: Figure, fmt: str = "svg") -> bytes:
-    """Render ``fig`` to bytes in ``fmt`` (for embedding in a report)."""
+    """Render ``fig`` to bytes in ``fmt`` (for embedding in a report).
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure.
+    fmt : {"svg", "png", "pdf"}, default "svg"
+        Output format (raster formats at 200 dpi).
+
+    Returns
+    -------
+    bytes
+        The file's content.
+    """
     buf = io.BytesIO()
     fig.savefig(buf, format=fmt, dpi=_DPI)
     return buf.getvalue()

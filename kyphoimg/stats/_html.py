@@ -6,7 +6,8 @@ than its column breaks: ``overflow-wrap: break-word``),
 figures scale down (``max-width: 100%``); numbers never wrap (``white-space: nowrap`` on
 numeric cells, screen and print) and numeric headers are right-aligned over them; a
 print stylesheet gives A4 pages with a smaller table font, repeated table headers and no
-rows split across pages.
+rows split across pages. Figures inside a ``<div class="figures">`` (:func:`figure_grid`)
+sit side by side, as many as fit at 480 CSS pixels or more each.
 """
 
 from __future__ import annotations
@@ -25,7 +26,16 @@ from typing import Any
 from ._figures import figure_to_bytes
 from ._tables import Table, fmt_cell
 
-__all__ = ["CSS", "chromium", "embed_figure", "html_table", "page", "print_pdf"]
+__all__ = [
+    "CSS",
+    "chromium",
+    "embed_figure",
+    "embed_png",
+    "figure_grid",
+    "html_table",
+    "page",
+    "print_pdf",
+]
 
 CSS = """
 *{box-sizing:border-box}
@@ -51,6 +61,8 @@ tfoot td,.note{font-size:.82em;color:#444;border:none}
 figure{margin:1em 0;max-width:100%}figure svg,figure img{max-width:100%;height:auto;
 display:block}
 figcaption{font-size:.85em;color:#444}
+.figures{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,480px),1fr));
+gap:0 1em}
 code{background:#f1f1f1;padding:0 .2em}
 .meta{color:#333}
 @page{size:A4;margin:14mm 12mm}
@@ -146,12 +158,49 @@ def embed_figure(fig: Any, fmt: str, caption: str) -> str:
         A ``<figure>`` element.
     """
     if fmt == "png":
-        data = base64.b64encode(figure_to_bytes(fig, "png")).decode("ascii")
-        body = f'<img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'
-    else:
-        svg = figure_to_bytes(fig, "svg").decode("utf-8")
-        body = svg[svg.index("<svg") :]
+        return embed_png(figure_to_bytes(fig, "png"), caption)
+    svg = figure_to_bytes(fig, "svg").decode("utf-8")
+    body = svg[svg.index("<svg") :]
     return f"<figure>{body}<figcaption>{html.escape(caption)}</figcaption></figure>"
+
+
+def embed_png(data: bytes, caption: str) -> str:
+    """Embed an already rendered PNG inline (base64), e.g. one also written to a file.
+
+    Parameters
+    ----------
+    data : bytes
+        The PNG file's bytes.
+    caption : str
+        Figure caption (also the image's alternative text).
+
+    Returns
+    -------
+    str
+        A ``<figure>`` element.
+    """
+    b64 = base64.b64encode(data).decode("ascii")
+    alt = html.escape(caption)
+    return (
+        f'<figure><img alt="{alt}" src="data:image/png;base64,{b64}">'
+        f"<figcaption>{alt}</figcaption></figure>"
+    )
+
+
+def figure_grid(figures: Sequence[str]) -> str:
+    """Lay out ``<figure>`` elements side by side, as many per row as the page width allows.
+
+    Parameters
+    ----------
+    figures : sequence of str
+        Figure elements (:func:`embed_figure`, :func:`embed_png`).
+
+    Returns
+    -------
+    str
+        A ``<div class="figures">`` (an empty string for no figures).
+    """
+    return f'<div class="figures">{"".join(figures)}</div>' if figures else ""
 
 
 def page(title: str, meta: str, blocks: Sequence[str]) -> str:

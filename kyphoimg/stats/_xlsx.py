@@ -2,7 +2,8 @@
 
 Bold, frozen header row; column widths fitted to the content; numbers stored as numbers
 with a number format (p-values print as 0.000 or <0.001); missing and infinite values
-are empty cells; tables without rows get no sheet.
+are empty cells; tables without rows get no sheet (a header-only one with
+``keep_empty=True``).
 """
 
 from __future__ import annotations
@@ -84,6 +85,8 @@ def write_workbook(
     tables: Sequence[Table],
     messages: Sequence[str],
     skipped: Sequence[Mapping[str, str]] = (),
+    *,
+    keep_empty: bool = False,
 ) -> Path:
     """Write every non-empty table to its own formatted sheet, then the warnings.
 
@@ -98,6 +101,9 @@ def write_workbook(
     skipped : sequence of mapping, optional
         Sections and tables not estimated or not run (keys ``section``, ``table``,
         ``status``, ``reason``); a "Not estimable" sheet, first, lists them.
+    keep_empty : bool, optional
+        Also give a table without rows its sheet (its header row only), so that a
+        workbook's sheets are the same whatever the data (default: no sheet).
 
     Returns
     -------
@@ -116,7 +122,7 @@ def write_workbook(
         )
         _write_sheet(wb.create_sheet(_sheet_name("Not estimable", used)), Table("", frame))
     for table in tables:
-        if table.frame.empty or not len(table.frame.columns):
+        if not len(table.frame.columns) or (table.frame.empty and not keep_empty):
             continue
         _write_sheet(wb.create_sheet(_sheet_name(table.sheet or table.title, used)), table)
     if messages:

@@ -225,3 +225,24 @@ def test_missing_or_invalid_toml(tmp_path) -> None:
     bad.write_text("title = \n", encoding="utf-8")
     with pytest.raises(StatsInputError, match="not valid TOML"):
         report(bad, tmp_path)
+
+
+def test_renderers_for_other_outputs(tmp_path) -> None:
+    """kyphoimg.stats.render: a header-only sheet on request, PNGs embedded side by side."""
+    from openpyxl import load_workbook
+
+    from kyphoimg.stats.render import Table, embed_png, figure_grid, write_workbook
+
+    empty = Table("problems", pd.DataFrame(columns=["file", "error"]))
+    full = Table("icc", pd.DataFrame({"icc": [0.91234]}), {"icc": "f3"})
+    write_workbook(tmp_path / "a.xlsx", [empty, full], [])
+    assert load_workbook(tmp_path / "a.xlsx").sheetnames == ["icc"]
+    write_workbook(tmp_path / "b.xlsx", [empty, full], [], keep_empty=True)
+    wb = load_workbook(tmp_path / "b.xlsx")
+    assert wb.sheetnames == ["problems", "icc"]
+    assert [c.value for c in wb["problems"][1]] == ["file", "error"]
+    assert wb["icc"]["A2"].number_format == "0.000"
+    fig = embed_png(b"\x89PNG-bytes", "A & B")
+    assert fig.startswith('<figure><img alt="A &amp; B" src="data:image/png;base64,')
+    assert figure_grid([fig, fig]) == f'<div class="figures">{fig}{fig}</div>'
+    assert figure_grid([]) == ""

@@ -1,4 +1,4 @@
-"""kyphoimg reliability: readers measured, compared, reported; a synthetic check with known noise.
+"""kyphoimg reliability (kyphoimg.agreement): readers measured, compared and reported.
 
 The synthetic readers are the phantom's exact landmarks plus Gaussian placement noise of
 known sigma (``perturb_landmarks``). Two readers' points then differ by a 2-D Gaussian of
@@ -21,11 +21,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kyphoimg.cli import main
-from kyphoimg.errors import StudyError
-from kyphoimg.landmarks import read_landmarks, write_landmarks
-from kyphoimg.measure import measures_table
-from kyphoimg.reliability import (
+from kyphoimg.agreement import (
     ReliabilityOptions,
     format_summary,
     landmark_agreement,
@@ -36,6 +32,10 @@ from kyphoimg.reliability import (
     run_reliability,
     simulate_readers,
 )
+from kyphoimg.cli import main
+from kyphoimg.errors import StudyError
+from kyphoimg.landmarks import read_landmarks, write_landmarks
+from kyphoimg.measure import measures_table
 from kyphoimg.sample import lateral_phantom
 from kyphoimg.stats.reliability import icc
 
@@ -228,6 +228,36 @@ def test_files_written_with_dictionaries_report_and_workbook(result) -> None:
     assert "Koo &amp; Li" in page
     summary = json.loads((out / "summary.json").read_text())
     assert summary["films_by_reader"] == {"A": 12, "B": 12, "A2": 12}
+
+
+def test_report_and_workbook_use_the_stats_renderers(result) -> None:
+    """The page has the report's stylesheet and number formats; the workbook its layout."""
+    from openpyxl import load_workbook
+
+    out = result.written[0].parent
+    page = (out / "reliability.html").read_text(encoding="utf-8")
+    # the report's stylesheet: A4 print pages, numbers never wrap, figures in a grid
+    for rule in ("@page{size:A4", "td.num{text-align:right", ".figures{display:grid"):
+        assert rule in page
+    assert '<th class="num">icc</th>' in page
+    assert page.count('<div class="figures">') == 1  # Bland-Altman plots side by side
+    assert '<td class="num">&lt;0.001</td>' in page  # p as journals print it
+    wb = load_workbook(out / "reliability.xlsx")
+    assert wb.sheetnames == ["methods", "icc", "bland_altman", "kappa", "landmark_by_point",
+                             "landmark_by_level", "landmark_largest", "icc_all_forms",
+                             "paired_measures", "problems", "dictionary"]  # fmt: skip
+    icc_sheet = wb["icc"]
+    assert icc_sheet.freeze_panes == "A2"
+    assert icc_sheet["A1"].font.bold
+    header = [c.value for c in icc_sheet[1]]
+    row = [c for c in icc_sheet[2]]
+    assert row[header.index("icc")].number_format == "0.000"
+    assert row[header.index("p_value")].number_format == '[<0.001]"<0.001";0.000'
+    assert row[header.index("icc")].value == pytest.approx(result.tables["icc"].loc[0, "icc"])
+    assert [c.value for c in wb["problems"][1]] == ["file", "level", "point", "error", "reader"]
+    dic = {r[0].value: r[2].value for r in wb["dictionary"].iter_rows(min_row=2)}
+    assert dic["sem"] == "K-reliability"
+    assert dic["ha_mm__A"] == "M-height"
 
 
 def test_methods_paragraph_names_each_icc_form_and_source(result) -> None:

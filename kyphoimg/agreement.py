@@ -1,4 +1,4 @@
-"""``kyphoimg reliability``: how well readers agree on a study's measures and landmarks.
+"""The study's reader-agreement study (``kyphoimg reliability``): how well its readers agree.
 
 Each reader places landmarks on the same films in their own files
 (``<film>.<rater>.landmarks.json``, see :mod:`kyphoimg.study`). This module reads every
@@ -20,7 +20,10 @@ reader's worklist, measures each reader's films with the one measuring engine
 
 :func:`run_reliability` writes the tables (CSV with data dictionaries), an XLSX
 workbook, an HTML report with the Bland–Altman plots, and a Methods paragraph naming
-every statistic and its source. A study TOML's ``[reliability]`` table
+every statistic and its source. The statistics are :mod:`kyphoimg.stats.reliability`'s;
+the page and the workbook are drawn by the report's renderers
+(:mod:`kyphoimg.stats.render`) and the dictionaries by :mod:`kyphoimg.dictionary`
+(:data:`~kyphoimg.dictionary.AGREEMENT_COLUMNS`). A study TOML's ``[reliability]`` table
 (:func:`read_reliability_toml`) holds the same options. :func:`simulate_readers` writes
 synthetic readers (the ground-truth landmarks with Gaussian placement noise) for trying
 the command and for testing it.
@@ -28,16 +31,13 @@ the command and for testing it.
 
 from __future__ import annotations
 
-import base64
 import datetime as _dt
 import html
-import io
 import itertools
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +48,9 @@ from ._version import __version__
 from .atomic import atomic_write, atomic_write_text
 from .calibration import Calibration
 from .dicom import scan
-from .dictionary import DICTIONARY_COLUMNS, describe_column
+from .dictionary import AGREEMENT_COLUMNS, data_dictionary, describe_column
 from .errors import ERROR_COLUMNS, CalibrationError, StudyError
-from .export import dictionary_path, write_table
+from .export import write_table
 from .landmarks import (
     FINDINGS,
     SCHEMES,
@@ -72,6 +72,15 @@ from .stats.reliability import (
     mdc95,
     plot_bland_altman,
     sem,
+)
+from .stats.render import (
+    Table,
+    embed_png,
+    figure_grid,
+    figure_to_bytes,
+    html_table,
+    page,
+    write_workbook,
 )
 from .study import StudyEntry, check_rater, open_worklist
 
@@ -138,14 +147,6 @@ MEASURE_LABELS: dict[str, str] = {
 _NOT_ASSESSABLE = "not_assessable"
 _POINTS = SCHEMES["6pt"]
 _TARGET = ("film", "level")
-_SOURCES = {
-    "icc": "Shrout & Fleiss, Psychol Bull 1979;86:420; McGraw & Wong, Psychol Methods 1996;1:30",
-    "sem": "Weir, J Strength Cond Res 2005;19:231",
-    "ba": "Bland & Altman, Lancet 1986;i:307; Stat Methods Med Res 1999;8:135",
-    "kappa": "Cohen 1960, 1968; Fleiss, Cohen & Everitt, Psychol Bull 1969;72:323",
-    "fleiss": "Fleiss, Psychol Bull 1971;76:378; Fleiss, Nee & Landis 1979",
-    "koo": "Koo & Li, J Chiropr Med 2016;15:155",
-}
 
 
 # =============================================================================== options
@@ -1183,144 +1184,35 @@ def methods_paragraph(options: ReliabilityOptions, summary: Mapping[str, Any]) -
 
 
 # =============================================================================== output
-_DICTIONARY: dict[str, tuple[str, str, str]] = {
-    "comparison": ("", "inter-reader (readers) or intra-reader (reader vs repeated reading)", ""),
-    "kind": ("", "inter (different readers) or intra (one reader's repeated reading)", ""),
-    "readers": ("", "the readers compared", ""),
-    "reader_a": ("", "first reader of the pair (differences are reader_a - reader_b)", ""),
-    "reader_b": ("", "second reader of the pair", ""),
-    "measure": ("", "column of the measures table compared", "docs/measures.md"),
-    "unit": ("", "unit of the measure or distance (mm, %, deg; px where uncalibrated)", ""),
-    "form": ("", "ICC form, Shrout & Fleiss notation", _SOURCES["icc"]),
-    "mcgraw_wong": ("", "the same ICC in McGraw & Wong notation", _SOURCES["icc"]),
-    "description": ("", "model, definition and unit of the ICC form", _SOURCES["icc"]),
-    "n_targets": ("", "targets (vertebra on a film) rated by every reader", ""),
-    "n_raters": ("", "readers (or readings) in the ICC", ""),
-    "n_incomplete": ("", "targets rated by some readers only: left out of the ICC", ""),
-    "icc": ("", "intraclass correlation coefficient", _SOURCES["icc"]),
-    "ci_low": (
-        "",
-        "lower confidence bound (level in conf_level; F-based for ICC, asymptotic for kappa)",
-        "",
-    ),
-    "ci_high": ("", "upper confidence bound", ""),
-    "koo_li": ("", "reliability band of the ICC's confidence interval", _SOURCES["koo"]),
-    "f": ("", "F statistic of the test ICC = 0", _SOURCES["icc"]),
-    "df1": ("", "numerator degrees of freedom of F", ""),
-    "df2": ("", "denominator degrees of freedom of F", ""),
-    "p_value": ("", "two-sided p-value (F test for the ICC, z test for kappa)", ""),
-    "sd": (
-        "unit",
-        "standard deviation of all readings (ICC table) or of the differences (Bland-Altman)",
-        "",
-    ),
-    "sem": ("see unit", "standard error of measurement, SD * sqrt(1 - ICC)", _SOURCES["sem"]),
-    "mdc95": ("see unit", "minimal detectable change, 1.96 * sqrt(2) * SEM", _SOURCES["sem"]),
-    "note": ("", "why a value is missing", ""),
-    "n": ("", "pairs (or targets, points) analysed", ""),
-    "n_dropped": ("", "pairs left out for a missing value", ""),
-    "bias": ("see unit", "mean difference reader_a - reader_b", _SOURCES["ba"]),
-    "loa_low": ("see unit", "lower limit of agreement, bias - loa_multiplier * SD", _SOURCES["ba"]),
-    "loa_high": (
-        "see unit",
-        "upper limit of agreement, bias + loa_multiplier * SD",
-        _SOURCES["ba"],
-    ),
-    "bias_ci_low": ("see unit", "lower bound of the bias CI (t, n - 1 df)", _SOURCES["ba"]),
-    "bias_ci_high": ("see unit", "upper bound of the bias CI", _SOURCES["ba"]),
-    "loa_low_ci_low": (
-        "unit",
-        "CI of the lower limit, lower bound (SE sqrt(3 SD^2 / n))",
-        _SOURCES["ba"],
-    ),
-    "loa_low_ci_high": ("see unit", "CI of the lower limit, upper bound", _SOURCES["ba"]),
-    "loa_high_ci_low": ("see unit", "CI of the upper limit, lower bound", _SOURCES["ba"]),
-    "loa_high_ci_high": ("see unit", "CI of the upper limit, upper bound", _SOURCES["ba"]),
-    "se_bias": ("see unit", "standard error of the bias, SD / sqrt(n)", _SOURCES["ba"]),
-    "se_loa": (
-        "unit",
-        "approximate standard error of each limit, sqrt(3 SD^2 / n)",
-        _SOURCES["ba"],
-    ),
-    "loa_multiplier": ("", "SDs either side of the bias (1.96: 95 % limits)", _SOURCES["ba"]),
-    "conf_level": ("", "confidence level of the intervals", ""),
-    "slope": ("", "slope of the differences regressed on the means (proportional bias)", ""),
-    "intercept": ("see unit", "intercept of that regression", ""),
-    "slope_ci_low": ("", "lower confidence bound of the slope", ""),
-    "slope_ci_high": ("", "upper confidence bound of the slope", ""),
-    "slope_p_value": ("", "p-value of the slope (t test): proportional bias", ""),
-    "n_outside": ("", "differences outside the limits of agreement", ""),
-    "statistic": (
-        "",
-        "Cohen's kappa (two readers) or Fleiss' kappa (all readers)",
-        _SOURCES["kappa"],
-    ),
-    "weights": (
-        "",
-        "unweighted, linear or quadratic weights (by category position)",
-        _SOURCES["kappa"],
-    ),
-    "kappa": ("", "kappa coefficient", _SOURCES["kappa"]),
-    "se": ("", "asymptotic standard error of kappa (for the CI)", _SOURCES["kappa"]),
-    "se0": ("", "standard error of kappa under kappa = 0 (for the z test)", _SOURCES["fleiss"]),
-    "z": ("", "z statistic of the test kappa = 0", ""),
-    "observed_agreement": ("", "proportion of exact agreements", ""),
-    "categories": ("", "the ordered categories, separated by |", ""),
-    "film": ("", "the film's path in the study folder (the target's film)", ""),
-    "point": ("", "landmark name (6-point scheme)", "README.md, Landmark files"),
-    "distance": (
-        "see unit",
-        "distance between the readers' points: mm where calibrated, else px",
-        "",
-    ),
-    "distance_mm": ("mm", "distance in mm in the film's calibrated plane (see spacing_source)", ""),
-    "distance_px": ("px", "distance in pixels", ""),
-    "d_row_px": ("px", "row offset reader_b - reader_a", ""),
-    "d_col_px": ("px", "column offset reader_b - reader_a", ""),
-    "median": ("see unit", "median distance", ""),
-    "p95": ("see unit", "95th percentile of the distances (linear interpolation)", ""),
-    "mean": ("see unit", "mean distance", ""),
-    "max": ("see unit", "largest distance", ""),
-    "rank": ("", "1 = largest median distance: the points that disagree most", ""),
-    "reader": ("", "the reader whose worklist reported the problem", ""),
-    "error": (
-        "",
-        "the problem; 'warning: ' marks an unfinished file (measured as far as it goes)",
-        "",
-    ),
+def _write_csv(table: pd.DataFrame, path: Path) -> list[Path]:
+    return write_table(table, path, entries=AGREEMENT_COLUMNS)
+
+
+#: Display format of a column in the HTML report and the workbook (other float columns
+#: "f2", integer columns "int", the rest text); see :class:`kyphoimg.stats.render.Table`.
+_F3 = ("icc", "ci_low", "ci_high", "kappa", "se", "se0", "slope", "slope_ci_low",
+       "slope_ci_high", "observed_agreement")  # fmt: skip
+_FORMATS = {
+    **dict.fromkeys(_F3, "f3"),
+    **dict.fromkeys(("p_value", "slope_p_value"), "p"),
+    **dict.fromkeys(("df1", "df2"), "f0"),
 }
 
 
-def _dictionary(columns: Iterable[str]) -> pd.DataFrame:
-    rows = []
-    for col in columns:
-        base, _, reader = str(col).partition("__")
-        if col in _DICTIONARY:
-            unit, desc, src = _DICTIONARY[col]
-            rows.append((col, unit, "K-reliability", desc, src))
-        elif reader:
-            unit, did, desc, src = describe_column(base)
-            rows.append((col, unit, did, f"{desc}, read by {reader}", src))
-        else:
-            rows.append((col, *describe_column(col)))
-    return pd.DataFrame(rows, columns=list(DICTIONARY_COLUMNS))
-
-
-def _write_csv(table: pd.DataFrame, path: Path) -> list[Path]:
-    written = write_table(table, path, dictionary=False)
-    side = dictionary_path(path)
-    atomic_write_text(side, _dictionary(table.columns).to_csv(index=False))
-    return [*written, side]
-
-
-def _write_bytes(tmp: str, data: bytes) -> None:
-    Path(tmp).write_bytes(data)
-
-
-def _figure_bytes(fig: Any, fmt: str) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format=fmt, dpi=150)
-    return buf.getvalue()
+def _table(frame: pd.DataFrame, title: str, columns: Sequence[str] | None = None) -> Table:
+    """Return a report table of ``frame`` (its ``columns`` only, when given)."""
+    if columns is not None:
+        frame = frame[[c for c in columns if c in frame]]
+    formats = {}
+    for col in frame.columns:
+        dtype = frame[col].dtype
+        if col in _FORMATS:
+            formats[col] = _FORMATS[col]
+        elif pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+            formats[col] = "int"
+        elif pd.api.types.is_float_dtype(dtype):
+            formats[col] = "f2"
+    return Table(title, frame.reset_index(drop=True), formats, sheet=title)
 
 
 def _write(o: ReliabilityOptions, result: ReliabilityResult, figures: dict[str, Any]) -> list[Path]:
@@ -1332,9 +1224,9 @@ def _write(o: ReliabilityOptions, result: ReliabilityResult, figures: dict[str, 
         written += _write_csv(m, out / "readers" / r / "measures.csv")
     pngs: dict[str, tuple[str, bytes]] = {}
     for key, (caption, fig) in figures.items():
-        data = _figure_bytes(fig, "png")
+        data = figure_to_bytes(fig, "png")
         path = out / "figures" / f"bland_altman_{key}.png"
-        written.append(atomic_write(path, partial(_write_bytes, data=data)))
+        written.append(atomic_write(path, lambda tmp, data=data: Path(tmp).write_bytes(data)))
         pngs[key] = (caption, data)
     written.append(atomic_write_text(out / "methods.txt", result.methods + "\n"))
     written.append(_write_workbook(out / "reliability.xlsx", result))
@@ -1350,62 +1242,14 @@ _SHEETS = ("icc", "bland_altman", "kappa", "landmark_by_point", "landmark_by_lev
 
 
 def _write_workbook(path: Path, result: ReliabilityResult) -> Path:
-    def write(tmp: str) -> None:
-        with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
-            pd.DataFrame({"methods": [result.methods]}).to_excel(
-                xw, sheet_name="methods", index=False
-            )
-            columns: list[str] = []
-            for name in _SHEETS:
-                table = result.tables[name]
-                table.to_excel(xw, sheet_name=name[:31], index=False)
-                columns += [c for c in table.columns if c not in columns]
-            _dictionary(columns).to_excel(xw, sheet_name="dictionary", index=False)
-
-    return atomic_write(path, write)
-
-
-# --------------------------------------------------------------------------------- HTML
-_CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:1.5em auto;padding:0 1em;
-color:#111;line-height:1.45}h1{font-size:1.5em}h2{font-size:1.2em;border-bottom:1px solid #999;
-margin-top:1.6em}table{border-collapse:collapse;font-size:.85em;margin:.5em 0 1.2em;width:100%}
-th,td{border-bottom:1px solid #ccc;padding:.2em .4em;text-align:left;vertical-align:top}
-td.num{text-align:right;font-variant-numeric:tabular-nums}thead th{border-bottom:2px solid #333}
-figure{display:inline-block;margin:.5em;max-width:48%}figure img{max-width:100%}
-figcaption{font-size:.8em;color:#333}.methods{background:#f4f4f4;padding:.6em 1em}
-.warn{border-left:4px solid #777;padding:.3em 1em;background:#f7f7f7}
-@media print{figure{max-width:45%;break-inside:avoid}tr{break-inside:avoid}}"""
-
-
-def _cell(value: Any) -> tuple[str, bool]:
-    if isinstance(value, float | np.floating):
-        if not math.isfinite(float(value)):
-            return "—", True
-        v = float(value)
-        if 0 < abs(v) < 1e-3:
-            return f"{v:.2e}", True
-        return (f"{v:.3f}" if abs(v) < 10 else f"{v:.1f}"), True
-    if isinstance(value, int | np.integer) and not isinstance(value, bool):
-        return str(int(value)), True
-    return ("" if value is None or value is pd.NA else str(value)), False
-
-
-def _html_table(frame: pd.DataFrame, columns: Sequence[str], caption: str) -> str:
-    cols = [c for c in columns if c in frame]
-    if frame.empty or not cols:
-        return f"<p><em>{html.escape(caption)}: nothing to show.</em></p>"
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
-    body = []
-    for row in frame[cols].itertuples(index=False):
-        cells = []
-        for value in row:
-            text, num = _cell(value)
-            cells.append(f"<td{' class=num' if num else ''}>{html.escape(text)}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    return (
-        f"<table><caption>{html.escape(caption)}</caption><thead><tr>{head}</tr></thead>"
-        f"<tbody>{''.join(body)}</tbody></table>"
-    )
+    """Write the workbook: Methods, one sheet per table, the dictionary of every column."""
+    tables = [Table("methods", pd.DataFrame({"methods": [result.methods]}))]
+    columns: list[str] = []
+    for name in _SHEETS:
+        tables.append(_table(result.tables[name], name))
+        columns += [c for c in result.tables[name].columns if c not in columns]
+    tables.append(Table("dictionary", data_dictionary(columns, AGREEMENT_COLUMNS)))
+    return atomic_write(path, lambda tmp: write_workbook(Path(tmp), tables, (), keep_empty=True))
 
 
 _HTML_ICC = ("comparison", "measure", "unit", "form", "n_targets", "icc", "ci_low", "ci_high",
@@ -1420,52 +1264,44 @@ _HTML_LEVEL = ("comparison", "point", "level", "unit", "n", "median", "p95", "ma
 _HTML_LARGEST = ("comparison", "film", "level", "point", "distance", "unit", "spacing_source")
 
 
+def _html_block(frame: pd.DataFrame, columns: Sequence[str], caption: str) -> str:
+    block = html_table(_table(frame, caption, columns))
+    return block or f'<p class="note">{html.escape(caption)}: nothing to show.</p>'
+
+
 def _html(
     o: ReliabilityOptions, result: ReliabilityResult, pngs: Mapping[str, tuple[str, bytes]]
 ) -> str:
     t = result.tables
-    s = result.summary
-    figs = "".join(
-        f'<figure><img alt="{html.escape(cap)}" src="data:image/png;base64,'
-        f'{base64.b64encode(data).decode("ascii")}"><figcaption>{html.escape(cap)}'
-        "</figcaption></figure>"
-        for cap, data in pngs.values()
+    films = ", ".join(f"{n} by {r}" for r, n in result.summary["films_by_reader"].items())
+    meta = html.escape(
+        f"kyphoimg {__version__}, {_dt.date.today().isoformat()}; films read: {films}."
     )
-    problems = t["problems"]
-    parts = [
-        f"<h1>Measurement reliability — {html.escape(str(o.study))}</h1>",
-        f"<p>kyphoimg {html.escape(__version__)}, {_dt.date.today().isoformat()}; films read: "
-        + html.escape(", ".join(f"{n} by {r}" for r, n in s["films_by_reader"].items()))
-        + ".</p>",
+    blocks = [
         "<h2>Methods</h2>",
-        f'<p class="methods">{html.escape(result.methods)}</p>',
+        f"<p>{html.escape(result.methods)}</p>",
         "<h2>Intraclass correlation, SEM and MDC95</h2>",
-        _html_table(t["icc"], _HTML_ICC, "ICC per measure"),
+        _html_block(t["icc"], _HTML_ICC, "ICC per measure"),
         "<h2>Bland–Altman agreement</h2>",
-        _html_table(
+        _html_block(
             t["bland_altman"], _HTML_BA, "Bias and limits of agreement (reader_a − reader_b)"
         ),
-        figs,
+        figure_grid([embed_png(data, caption) for caption, data in pngs.values()]),
         "<h2>Kappa for grades and findings</h2>",
-        _html_table(t["kappa"], _HTML_KAPPA, "Cohen's and Fleiss' kappa"),
+        _html_block(t["kappa"], _HTML_KAPPA, "Cohen's and Fleiss' kappa"),
         "<h2>Landmark agreement</h2>",
-        _html_table(t["landmark_by_point"], _HTML_POINT, "Distance by point type (all levels)"),
-        _html_table(
+        _html_block(t["landmark_by_point"], _HTML_POINT, "Distance by point type (all levels)"),
+        _html_block(
             t["landmark_by_level"].groupby(["comparison", "unit"]).head(12),
             _HTML_LEVEL,
             "The 12 point types × levels that disagree most (largest median distance)",
         ),
-        _html_table(t["landmark_largest"], _HTML_LARGEST, "The largest single distances"),
+        _html_block(t["landmark_largest"], _HTML_LARGEST, "The largest single distances"),
     ]
-    if len(problems):
-        parts.append("<h2>Problems and warnings</h2>")
-        parts.append(_html_table(problems, ["reader", "file", "error"], "From the worklists"))
-    body = "\n".join(parts)
-    return (
-        "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
-        f"<title>Reliability — {html.escape(str(o.study))}</title><style>{_CSS}</style>"
-        f"</head><body>\n{body}\n</body></html>\n"
-    )
+    if len(t["problems"]):
+        blocks.append("<h2>Problems and warnings</h2>")
+        blocks.append(_html_block(t["problems"], ["reader", "file", "error"], "From the worklists"))
+    return page(f"Measurement reliability — {o.study}", meta, blocks) + "\n"
 
 
 # ============================================================================ simulation
