@@ -12,6 +12,7 @@ programming error and passes through.
 
 from __future__ import annotations
 
+import functools
 import html
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
@@ -23,7 +24,6 @@ import pandas as pd
 from kyphoimg.errors import KyphoimgError, NotEstimableError
 
 __all__ = [
-    "LIBRARY_FAILURES",
     "complete_case_reason",
     "model_reason",
     "not_estimable_html",
@@ -31,7 +31,9 @@ __all__ = [
 ]
 
 
+@functools.cache
 def _library_failures() -> tuple[type[BaseException], ...]:
+    """Exceptions a statistics library raises when the data do not allow an estimate."""
     found: list[type[BaseException]] = [ZeroDivisionError, np.linalg.LinAlgError, ValueError]
     try:
         from statsmodels.tools.sm_exceptions import PerfectSeparationError
@@ -42,8 +44,12 @@ def _library_failures() -> tuple[type[BaseException], ...]:
     return tuple(found)
 
 
-#: Exceptions a statistics library raises when the data do not allow an estimate.
-LIBRARY_FAILURES: tuple[type[BaseException], ...] = _library_failures()
+def __getattr__(name: str) -> tuple[type[BaseException], ...]:
+    # LIBRARY_FAILURES is built on first use: importing kyphoimg.stats must not load
+    # statsmodels (tests/stats/test_api.py holds the import cost).
+    if name == "LIBRARY_FAILURES":
+        return _library_failures()
+    raise AttributeError(name)
 
 
 @contextmanager
@@ -70,8 +76,10 @@ def translated(reason: Callable[[BaseException], str]) -> Iterator[None]:
         yield
     except KyphoimgError:
         raise
-    except LIBRARY_FAILURES as exc:
-        raise NotEstimableError(reason(exc)) from exc
+    except Exception as exc:
+        if isinstance(exc, _library_failures()):
+            raise NotEstimableError(reason(exc)) from exc
+        raise
 
 
 def not_estimable_html(reason: str) -> str:

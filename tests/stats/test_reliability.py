@@ -448,7 +448,7 @@ def test_importing_the_module_loads_no_heavy_dependency() -> None:
     import sys
 
     code = (
-        "import sys, kyphoimg.stats.reliability, kyphoimg.reliability; "
+        "import sys, kyphoimg.stats.reliability, kyphoimg.agreement; "
         "heavy = ('pingouin', 'matplotlib', 'statsmodels', 'sklearn'); "
         "print(sorted(m for m in heavy if m in sys.modules))"
     )
