@@ -69,8 +69,9 @@ class DimseConnection:
                     ae.add_requested_context(uid, syntax)
                 roles.append(pynetdicom.build_role(uid, scp_role=True))
         else:
-            for uid, syntax in sorted(set(store_contexts)):
-                ae.add_requested_context(uid, [syntax, "1.2.840.10008.1.2.1", "1.2.840.10008.1.2"])
+            for uid, syntax in sorted(set(store_contexts)):  # one context per syntax, as for C-GET
+                ae.add_requested_context(uid, syntax)
+        _reachable(server)
         handlers = [(pynetdicom.evt.EVT_C_STORE, self._on_store)]
         self._assoc = ae.associate(
             server.host, int(server.port or 0), ae_title=server.ae_title,
@@ -211,3 +212,22 @@ class DimseConnection:
             self._assoc.release()
         else:
             self._assoc.abort()
+
+
+def _reachable(server: PacsServer) -> None:
+    """Fail early and cleanly when nothing listens (pynetdicom 3.0 leaks the socket then)."""
+    import socket
+
+    try:
+        with socket.create_connection((str(server.host), int(server.port or 0)), server.timeout):
+            pass
+    except TimeoutError:
+        raise PacsError(
+            f"{server.name}: no answer within {server.timeout:g} s while trying to connect; "
+            "check the host and port or raise --timeout"
+        ) from None
+    except OSError as exc:
+        raise PacsError(
+            f"{server.name}: cannot connect ({exc.strerror or 'network error'}): the server is "
+            "down or the host/port is wrong; check that the PACS is running"
+        ) from None

@@ -31,11 +31,10 @@ class WebConnection:
     """A DICOMweb session with one server; every failure becomes a :class:`PacsError`."""
 
     def __init__(self, server: PacsServer) -> None:
-        import requests
 
         client_class = _require()
         self.server = server
-        session = requests.Session()
+        session = _session_class()()
         cred = credentials(server)
         if cred is not None:
             session.auth = cred
@@ -165,6 +164,24 @@ class WebConnection:
 
     def close(self) -> None:
         """Nothing to release (HTTP connections are pooled by the session)."""
+
+
+def _session_class() -> Any:
+    import requests
+
+    class WildcardSession(requests.Session):
+        """Send QIDO-RS wildcards as ``*`` (legal in a query string).
+
+        dicomweb-client encodes them as ``%2A``, which Orthanc 1.10 matches literally, so
+        ``*LAT*`` found nothing.
+        """
+
+        def send(self, request: Any, **kwargs: Any) -> Any:
+            if request.url and "%2A" in request.url:
+                request.url = request.url.replace("%2A", "*")
+            return super().send(request, **kwargs)
+
+    return WildcardSession
 
 
 def _part10(ds: Dataset) -> bytes:
