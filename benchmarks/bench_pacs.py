@@ -37,6 +37,7 @@ def _port() -> int:
 def _start(folder: Path) -> tuple[subprocess.Popen, int, int]:
     import requests
 
+    folder.mkdir(parents=True, exist_ok=True)
     http, dicom = _port(), _port()
     plugin = next(
         p
@@ -88,7 +89,7 @@ def run() -> list[dict]:
     os.environ["KYPHOIMG_PACS_USER"], os.environ["KYPHOIMG_PACS_PASSWORD"] = USER, PASSWORD
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
-        films = [f.path for f in generate_cohort(tmp_path / "cohort", N_PATIENTS)]
+        films = [f.dicom_path for f in generate_cohort(tmp_path / "cohort", N_PATIENTS)]
         proc, http, dicom = _start(tmp_path / "orthanc")
         try:
             session = requests.Session()
