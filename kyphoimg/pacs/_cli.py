@@ -114,6 +114,13 @@ def add_pacs_command(sub: Any) -> argparse.ArgumentParser:
             q.add_argument(
                 "-o", "--output", type=Path, help="also write what was accepted or refused (.csv)"
             )
+            q.add_argument(
+                "--renderings",
+                type=Path,
+                nargs="+",
+                metavar="STUDY",
+                help="also send a Secondary Capture drawing of each annotated film",
+            )
     return p
 
 
@@ -204,7 +211,7 @@ def _get(server: PacsServer, args: argparse.Namespace) -> int:
 
 
 def _store(server: PacsServer, args: argparse.Namespace) -> int:
-    report = store(server, args.inputs)
+    report = store(server, args.inputs, renderings=args.renderings)
     for row in report.itertuples(index=False):
         reason = f" ({row.reason})" if row.reason else ""
         print(f"{row.status}: {row.file}{reason}")

@@ -361,7 +361,11 @@ def _dicom_files(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def store(
-    server: PacsServer, paths: Iterable[str | Path], *, progress: bool = True
+    server: PacsServer,
+    paths: Iterable[str | Path],
+    *,
+    renderings: Iterable[str | Path] | None = None,
+    progress: bool = True,
 ) -> pd.DataFrame:
     """Send DICOM files (a run's SRs, Secondary Captures ...) to the server.
 
@@ -371,6 +375,9 @@ def store(
         The server.
     paths : iterable of path-like
         Files, or folders searched for ``*.dcm``.
+    renderings : iterable of path-like, optional
+        Study folders: also send a Secondary Capture drawing of each film with a landmark
+        file (points, lines and measures, as ``kyphoimg figure`` draws them).
     progress : bool
         Show a progress bar on standard error.
 
@@ -389,7 +396,7 @@ def store(
     from pydicom.errors import InvalidDicomError
 
     rows: list[dict[str, str]] = []
-    datasets = []
+    datasets: list[tuple[Any, Any]] = []
     for f in _dicom_files(paths):
         try:
             ds = dcmread(f)
@@ -397,6 +404,10 @@ def store(
         except (InvalidDicomError, OSError, AttributeError) as exc:
             rows.append({"file": str(f), "sop_instance_uid": "", "status": "unreadable",
                          "reason": f"not a DICOM file ({type(exc).__name__})"})  # fmt: skip
+    if renderings is not None:
+        from ._render import renderings as draw
+
+        datasets.extend(draw(renderings))
     contexts = [(str(ds.SOPClassUID), str(ds.file_meta.TransferSyntaxUID)) for _, ds in datasets]
     if datasets:
         kwargs = {"store_contexts": contexts} if server.protocol == "dimse" else {}

@@ -323,14 +323,14 @@ def test_find_get_run_store_query_back_and_import_equals_local_measures(
     sr = tmp_path / "sr"
     assert main(["sr", "export", str(films), "--dicom", str(films), "-o", str(sr)]) == 0
     capsys.readouterr()
-    code, out, _ = run(capsys, "store", *dimse(fresh_orthanc), str(sr))
+    code, out, _ = run(capsys, "store", *dimse(fresh_orthanc), str(sr), "--renderings", str(films))
     assert code == 0
-    assert "12 of 12 accepted" in out
+    assert "24 of 24 accepted" in out  # 12 SRs and 12 Secondary Capture drawings
     back = tmp_path / "back.csv"
     assert run(capsys, "find", *web(fresh_orthanc), "--modality", "SR", "-o", str(back))[0] == 0
     mods = pd.read_csv(back, dtype=str)
     assert len(mods) == 12
-    assert mods.modalities.str.split("\\").map(set).map({"SR"}.issubset).all()
+    assert mods.modalities.str.split("\\").map(set).map({"SR", "OT"}.issubset).all()
     fetched = tmp_path / "fetched-sr"
     code, out, _ = run(capsys, "get", *dimse(fresh_orthanc), "--studies", str(back),
                        "--modality", "SR", "-o", str(fetched))  # fmt: skip
@@ -351,3 +351,10 @@ def test_find_get_run_store_query_back_and_import_equals_local_measures(
     pd.testing.assert_frame_equal(a[key], b[key])
     np.testing.assert_allclose(a[numeric].to_numpy(float), b[numeric].to_numpy(float),
                                rtol=0, atol=1e-6, equal_nan=True)  # fmt: skip
+
+
+def test_half_set_credentials_are_a_usage_error(capsys, monkeypatch):
+    monkeypatch.delenv("KYPHOIMG_PACS_PASSWORD")
+    code, _, err = run(capsys, "echo", "--url", "http://127.0.0.1:1/dicom-web")
+    assert code == 2
+    assert "only one of them is set" in err
