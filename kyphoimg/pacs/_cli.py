@@ -213,7 +213,7 @@ def _get(server: PacsServer, args: argparse.Namespace) -> int:
 def _store(server: PacsServer, args: argparse.Namespace) -> int:
     report = store(server, args.inputs, renderings=args.renderings)
     for row in report.itertuples(index=False):
-        reason = f" ({row.reason})" if row.reason else ""
+        reason = f" ({row.reason!s})" if row.reason else ""
         print(f"{row.status}: {row.file}{reason}")
     if args.output is not None:
         from ..export import write_table

@@ -34,6 +34,9 @@ _SYNTAXES = (
     "1.2.840.10008.1.2.5",  # RLE
 )
 _PENDING = (0xFF00, 0xFF01)
+_VERIFICATION = "1.2.840.10008.1.1"
+_FIND = "1.2.840.10008.5.1.4.1.2.2.1"  # Study Root Query/Retrieve - FIND
+_GET = "1.2.840.10008.5.1.4.1.2.2.3"  # Study Root Query/Retrieve - GET
 
 
 def _require() -> Any:
@@ -59,9 +62,8 @@ class DimseConnection:
         ae.connection_timeout = server.timeout
         roles = []
         if store_contexts is None:
-            ae.add_requested_context(sop_class.Verification)
-            ae.add_requested_context(sop_class.StudyRootQueryRetrieveInformationModelFind)
-            ae.add_requested_context(sop_class.StudyRootQueryRetrieveInformationModelGet)
+            for uid in (_VERIFICATION, _FIND, _GET):
+                ae.add_requested_context(uid)
             for name in _GET_CLASSES:
                 uid = getattr(sop_class, name)
                 # One context per syntax: the PACS then sends each film as it is stored.
@@ -115,10 +117,8 @@ class DimseConnection:
             raise PacsError(f"{self.server.name}: C-ECHO answered status 0x{status.Status:04X}")
 
     def _find(self, query: Dataset, what: str) -> list[Dataset]:
-        from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind as model
-
         out = []
-        for status, identifier in self._assoc.send_c_find(query, model):
+        for status, identifier in self._assoc.send_c_find(query, _FIND):
             if "Status" not in status:
                 raise self._lost(what)
             if status.Status in _PENDING:
@@ -169,15 +169,13 @@ class DimseConnection:
         save: Callable[[str, bytes], None],
     ) -> None:
         """C-GET each instance; ``save`` runs on this thread as each one arrives."""
-        from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelGet as model
-
         for sop in sop_uids:
             query = Dataset()
             query.QueryRetrieveLevel = "IMAGE"
             query.StudyInstanceUID = study_uid
             query.SeriesInstanceUID = series_uid
             query.SOPInstanceUID = sop
-            for status, _ in self._assoc.send_c_get(query, model):
+            for status, _ in self._assoc.send_c_get(query, _GET):
                 self._drain(save)
                 if "Status" not in status:
                     raise self._lost(f"retrieve instance {sop}")

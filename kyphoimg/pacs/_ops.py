@@ -123,8 +123,10 @@ def find(
     wanted = {m.strip().upper() for m in modalities if m.strip()}
     rows: dict[str, dict[str, Any]] = {}
     with connect(server) as conn:
-        for pid in list(patients or []) or [None]:
-            for modality in sorted(wanted) or [None]:
+        pids: list[str | None] = list(patients or []) or [None]
+        mods: list[str | None] = list(sorted(wanted)) or [None]
+        for pid in pids:
+            for modality in mods:
                 filters = dict(base)
                 if pid is not None:
                     filters["PatientID"] = pid

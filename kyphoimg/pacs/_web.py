@@ -152,8 +152,8 @@ class WebConnection:
         except PacsError as exc:
             cause = exc.__context__
             response = getattr(cause, "response", None)
-            http = isinstance(cause, requests.exceptions.HTTPError) and response is not None
-            if http and response.status_code not in (401, 403):
+            http = isinstance(cause, requests.exceptions.HTTPError)
+            if http and response is not None and response.status_code not in (401, 403):
                 return False, f"HTTP {response.status_code}"
             raise
         failed = response.get("FailedSOPSequence") or []
