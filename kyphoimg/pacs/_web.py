@@ -176,6 +176,13 @@ def _session_class() -> Any:
         ``*LAT*`` found nothing.
         """
 
+        def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> Any:
+            # requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override a session's CA bundle;
+            # --ca-bundle must win, so it is passed with every request.
+            if isinstance(self.verify, str):
+                kwargs.setdefault("verify", self.verify)
+            return super().request(method, url, *args, **kwargs)
+
         def send(self, request: Any, **kwargs: Any) -> Any:
             if request.url and "%2A" in request.url:
                 request.url = request.url.replace("%2A", "*")

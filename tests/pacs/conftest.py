@@ -9,6 +9,7 @@ reason saying how to install it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import socket
@@ -190,3 +191,67 @@ def pacs_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("KYPHOIMG_PACS_USER", USER)
     monkeypatch.setenv("KYPHOIMG_PACS_PASSWORD", PASSWORD)
     monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
+
+
+def _pipe(src: socket.socket, dst: socket.socket) -> None:
+    try:
+        while data := src.recv(65536):
+            dst.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for s in (src, dst):
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+
+
+@pytest.fixture
+def tls_orthanc(orthanc: Orthanc, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """An HTTPS front of the module's Orthanc (self-signed certificate for 127.0.0.1).
+
+    Orthanc 1.10 of Debian crashes (SIGSEGV) on its first HTTPS request with its own
+    ``SslEnabled``, so TLS is terminated here, in a thread, and the bytes relayed to its
+    HTTP port. Yields the DICOMweb root URL and the certificate (the CA bundle to give).
+    """
+    import ssl
+    import threading
+
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl not installed: `sudo apt-get install openssl`")
+    cert, key = tmp_path / "ca.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                raw, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                client = context.wrap_socket(raw, server_side=True)
+            except (ssl.SSLError, OSError):
+                raw.close()  # the client refused our certificate: that is the test
+                continue
+            upstream = socket.create_connection(("127.0.0.1", orthanc.http_port))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=_pipe, args=(a, b), daemon=True).start()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{port}/dicom-web", cert
+    finally:
+        stop.set()
+        listener.close()
+        thread.join(timeout=5)

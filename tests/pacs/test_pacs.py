@@ -358,3 +358,17 @@ def test_half_set_credentials_are_a_usage_error(capsys, monkeypatch):
     code, _, err = run(capsys, "echo", "--url", "http://127.0.0.1:1/dicom-web")
     assert code == 2
     assert "only one of them is set" in err
+
+
+def test_tls_with_a_ca_bundle_and_without_it(tls_orthanc, capsys, tmp_path):
+    url, ca = tls_orthanc
+    code, out, err = run(capsys, "find", "--url", url, "--ca-bundle", str(ca))
+    assert code == 0, err
+    assert "12 study(ies)" in out
+    code, _, err = run(capsys, "echo", "--url", url)  # the system CAs only
+    assert code == 1
+    assert "TLS verification failed" in err
+    assert "--ca-bundle" in err
+    code, _, err = run(capsys, "echo", "--url", url, "--ca-bundle", str(tmp_path / "x"))
+    assert code == 1
+    assert "CA bundle" in err
