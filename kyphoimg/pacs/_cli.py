@@ -39,6 +39,8 @@ def _server_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--host", help="DIMSE: the PACS's host name")
     g.add_argument("--port", type=int, help="DIMSE: the PACS's port")
     g.add_argument("--calling-ae-title", metavar="AET", help="our AE title (default KYPHOIMG)")
+    g.add_argument("--move-port", type=int, metavar="PORT",
+                   help="DIMSE: get by C-MOVE to us on this port (default C-GET)")  # fmt: skip
     g.add_argument("--timeout", type=float, metavar="S", help="seconds to wait for the server (30)")
 
 
@@ -133,7 +135,7 @@ def _server(args: argparse.Namespace) -> PacsServer:
             values.update(url=None, ae_title=None, host=None, port=None, ca_bundle=None)
     flags = {"url": args.url, "ca_bundle": args.ca_bundle, "ae_title": args.ae_title,
              "host": args.host, "port": args.port, "calling_ae_title": args.calling_ae_title,
-             "timeout": args.timeout}  # fmt: skip
+             "timeout": args.timeout, "move_port": args.move_port}  # fmt: skip
     values.update({k: v for k, v in flags.items() if v is not None})
     return PacsServer(**values)
 

@@ -37,6 +37,7 @@ _PENDING = (0xFF00, 0xFF01)
 _VERIFICATION = "1.2.840.10008.1.1"
 _FIND = "1.2.840.10008.5.1.4.1.2.2.1"  # Study Root Query/Retrieve - FIND
 _GET = "1.2.840.10008.5.1.4.1.2.2.3"  # Study Root Query/Retrieve - GET
+_MOVE = "1.2.840.10008.5.1.4.1.2.2.2"  # Study Root Query/Retrieve - MOVE
 
 
 def _require() -> Any:
@@ -62,7 +63,7 @@ class DimseConnection:
         ae.connection_timeout = server.timeout
         roles = []
         if store_contexts is None:
-            for uid in (_VERIFICATION, _FIND, _GET):
+            for uid in (_VERIFICATION, _FIND, _GET, _MOVE):
                 ae.add_requested_context(uid)
             for name in _GET_CLASSES:
                 uid = getattr(sop_class, name)
@@ -70,6 +71,8 @@ class DimseConnection:
                 for syntax in _SYNTAXES:
                     ae.add_requested_context(uid, syntax)
                 roles.append(pynetdicom.build_role(uid, scp_role=True))
+                for syntax in _SYNTAXES:  # C-MOVE: the PACS calls us back on move_port
+                    ae.add_supported_context(uid, syntax)
         else:
             for uid, syntax in sorted(set(store_contexts)):  # one context per syntax, as for C-GET
                 ae.add_requested_context(uid, syntax)
@@ -90,6 +93,17 @@ class DimseConnection:
                 f"{server.name}: cannot connect (server down, wrong host/port, or no answer "
                 f"within {server.timeout:g} s); check that the PACS is running"
             )
+        self._scp = None
+        if server.move_port is not None and store_contexts is None:
+            try:
+                self._scp = ae.start_server(("", server.move_port), block=False,
+                                            evt_handlers=handlers)  # fmt: skip
+            except OSError as exc:
+                self._assoc.abort()
+                raise PacsError(
+                    f"{server.name}: cannot listen on port {server.move_port} for C-MOVE "
+                    f"({exc.strerror}); choose a free port registered at the PACS"
+                ) from None
 
     def _on_store(self, event: Any) -> int:
         # Runs on the association's thread: keep the bytes; the caller's thread writes them.
@@ -175,13 +189,18 @@ class DimseConnection:
             query.StudyInstanceUID = study_uid
             query.SeriesInstanceUID = series_uid
             query.SOPInstanceUID = sop
-            for status, _ in self._assoc.send_c_get(query, _GET):
+            if self._scp is not None:
+                responses = self._assoc.send_c_move(query, self.server.calling_ae_title, _MOVE)
+            else:
+                responses = self._assoc.send_c_get(query, _GET)
+            for status, _ in responses:
                 self._drain(save)
                 if "Status" not in status:
                     raise self._lost(f"retrieve instance {sop}")
                 if status.Status not in (*_PENDING, 0x0000):
                     raise PacsError(
-                        f"{self.server.name}: C-GET of instance {sop} failed with status "
+                        f"{self.server.name}: {'C-MOVE' if self._scp else 'C-GET'} of "
+                        f"instance {sop} failed with status "
                         f"0x{status.Status:04X}; the PACS may not allow retrieval by "
                         f"{self.server.calling_ae_title}"
                     )
@@ -205,7 +224,9 @@ class DimseConnection:
         return False, f"status 0x{status.Status:04X}"
 
     def close(self) -> None:
-        """Release the association (abort it when it no longer answers)."""
+        """Release the association (abort it when it no longer answers); stop our SCP."""
+        if self._scp is not None:
+            self._scp.shutdown()
         if self._assoc.is_established:
             self._assoc.release()
         else:

@@ -16,7 +16,9 @@ ENV_USER = "KYPHOIMG_PACS_USER"
 ENV_PASSWORD = "KYPHOIMG_PACS_PASSWORD"
 #: The keyring service name: ``keyring set kyphoimg <host>`` stores the password.
 KEYRING_SERVICE = "kyphoimg"
-_PACS_KEYS = ("url", "ca_bundle", "ae_title", "host", "port", "calling_ae_title", "timeout")
+_PACS_KEYS = (
+    "url", "ca_bundle", "ae_title", "host", "port", "calling_ae_title", "timeout", "move_port",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,9 @@ class PacsServer:
         The DIMSE peer: its (called) AE title, host name and port.
     calling_ae_title : str
         Our own AE title, registered at the PACS (default ``KYPHOIMG``).
+    move_port : int, optional
+        DIMSE: retrieve by C-MOVE to our AE title, listening on this port (the one the PACS
+        has registered for it) instead of C-GET.
     timeout : float
         Seconds to wait for the server before giving up (default 30).
     """
@@ -45,6 +50,7 @@ class PacsServer:
     port: int | None = None
     calling_ae_title: str = "KYPHOIMG"
     timeout: float = 30.0
+    move_port: int | None = None
 
     def __post_init__(self) -> None:
         dimse = (self.ae_title, self.host, self.port)

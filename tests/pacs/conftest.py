@@ -71,6 +71,7 @@ class Orthanc:
     password: str = PASSWORD
     our_aet: str = OUR_AET
     pacs_aet: str = PACS_AET
+    move_port: int = 0  # where the PACS sends C-MOVE results: our AE's registered port
 
     @property
     def rest(self) -> str:
@@ -126,7 +127,9 @@ class Orthanc:
 def make_orthanc(folder: Path) -> Orthanc:
     """Write the configuration of an Orthanc in ``folder`` on free loopback ports."""
     folder.mkdir(parents=True, exist_ok=True)
-    server = Orthanc(folder=folder, http_port=free_port(), dicom_port=free_port())
+    server = Orthanc(
+        folder=folder, http_port=free_port(), dicom_port=free_port(), move_port=free_port()
+    )
     storage = folder / "storage"
     config = {
         "Name": "kyphoimg-test",
@@ -142,7 +145,7 @@ def make_orthanc(folder: Path) -> Orthanc:
         "HttpDescribeErrors": False,
         "Plugins": [str(_plugin())],
         "DicomWeb": {"Enable": True, "Root": "/dicom-web/", "Host": "127.0.0.1"},
-        "DicomModalities": {"kyphoimg": [OUR_AET, "127.0.0.1", free_port()]},
+        "DicomModalities": {"kyphoimg": [OUR_AET, "127.0.0.1", server.move_port]},
         "DicomAlwaysAllowEcho": False,
         "DicomAlwaysAllowStore": False,
         "DicomAlwaysAllowFind": False,

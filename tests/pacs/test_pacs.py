@@ -372,3 +372,21 @@ def test_tls_with_a_ca_bundle_and_without_it(tls_orthanc, capsys, tmp_path):
     code, _, err = run(capsys, "echo", "--url", url, "--ca-bundle", str(tmp_path / "x"))
     assert code == 1
     assert "CA bundle" in err
+
+
+def test_get_by_c_move_to_our_own_port(orthanc, tmp_path, capsys, monkeypatch):
+    from pynetdicom.association import Association
+
+    def no_c_get(*args, **kwargs):
+        raise AssertionError("C-GET used where C-MOVE was asked for")
+
+    monkeypatch.setattr(Association, "send_c_get", no_c_get)
+    out = tmp_path / "films"
+    argv = ["get", *dimse(orthanc), "--move-port", str(orthanc.move_port), "-o", str(out)]
+    code, stdout, err = run(capsys, *argv)
+    assert code == 0, err
+    assert "12 instance(s) retrieved, 0 already there" in stdout
+    h = sample_headers().set_index("sop")
+    assert sorted(f.stem for f in dcm_files(out)) == sorted(h.index)
+    for f in dcm_files(out):
+        assert np.array_equal(dcmread(f).pixel_array, dcmread(h.loc[f.stem, "file"]).pixel_array)
