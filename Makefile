@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.kyphoimg-installed
-EXTRAS := stats,sr,dask,test,dev
+EXTRAS := stats,sr,pacs,dask,test,dev
 JOBS   ?= 2
 
 PLUGIN := plugins/napari-kyphoimg

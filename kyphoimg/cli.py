@@ -52,6 +52,7 @@ from .longitudinal import (
     patients_without_clinical,
 )
 from .measure import images_table, measures_table, with_point_source
+from .pacs import add_pacs_command
 from .sample import generate_cohort
 from .sr import export_sr_files, import_sr_files
 from .study import landmark_file_for
@@ -920,6 +921,10 @@ _EXAMPLES: dict[str, tuple[str, ...]] = {
         "kyphoimg sample -o films/ --patients 40",
         "kyphoimg sample -o films/ --patients 10 --seed 7",
     ),
+    "pacs": (
+        "kyphoimg pacs find --study study.toml --from 2024-01-01 -o found.csv",
+        "kyphoimg pacs get --study study.toml --studies found.csv -o films/",
+    ),
     "demo": (
         "kyphoimg demo",
         "kyphoimg demo -o /tmp/kyphoimg-demo --data sample_dicom",
@@ -1279,6 +1284,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--patients", type=_jobs, default=4, metavar="N", help="patients (default 4)")
     p.add_argument("--seed", type=int, default=None, help="cohort seed (default: sample_dicom's)")
     p.set_defaults(func=_cmd_sample)
+    add_pacs_command(sub)
     _add_examples(parser, sub, sr_sub, assist_sub)
     return parser
 

@@ -20,6 +20,7 @@ __all__ = [
     "LandmarkError",
     "MeasureError",
     "NotEstimableError",
+    "PacsConfigError",
     "PacsError",
     "SRError",
     "SRWarning",
@@ -163,3 +164,10 @@ class SeparationWarning(StatsWarning):
 
 class EventsPerVariableWarning(StatsWarning):
     """Fewer than 10 events per candidate parameter in a logistic model (Peduzzi 1996)."""
+
+
+class PacsConfigError(PacsError, ValueError):
+    """The PACS is not named, or named wrongly (a usage error: exit code 2).
+
+    The message names the option or study-file key to fix, never a credential.
+    """

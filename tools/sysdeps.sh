@@ -8,13 +8,14 @@
 # no number wraps in report.pdf) and pdftoppm shows its pages;
 # dicom3tools: dciodvfy checks the synthetic DICOM films against their IODs in
 # tests/test_sample.py;
+# orthanc, orthanc-dicomweb: the real PACS (DICOMweb and DIMSE) tests/pacs/ runs on loopback;
 # xvfb and the X/GL/xcb libraries: the napari plugin's GUI tests, screenshots and P5 run
 # for real (Mesa llvmpipe) on a virtual screen.
 set -euo pipefail
 
 debs=(python3-venv)
 [ "${1:-}" = "test" ] && debs+=(
-    chromium dicom3tools poppler-utils
+    chromium dicom3tools poppler-utils orthanc orthanc-dicomweb
     xvfb xauth libgl1 libegl1 libgl1-mesa-dri libglx-mesa0 libopengl0 libxkbcommon0
     libxkbcommon-x11-0 libxcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1
     libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xfixes0 libxcb-xinerama0
