@@ -1,0 +1,174 @@
+"""``kyphoimg measure``: landmark files to the measures table (one row per image x vertebra)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import pandas as pd
+
+from ..errors import ERROR_COLUMNS, UsageError
+from ..export import read_table, write_table
+from ..landmarks import missing_points, read_landmark_files
+from ..measure import images_table, measures_table
+from . import _options as opt
+from ._common import check_outputs, failed, report_errors, set_examples
+
+__all__ = [
+    "EXAMPLES",
+    "add_command",
+    "add_landmark_inputs",
+    "measure_files",
+    "measure_variants",
+    "print_summary",
+]
+
+EXAMPLES = {
+    "measure": (
+        "kyphoimg measure sample_dicom -o measures.csv --images-output images.csv",
+        "kyphoimg measure sample_dicom/P002/pre.landmarks.json -o p002.xlsx --errors errors.csv",
+        "kyphoimg measure sample_dicom -o measures.csv --skip-fractured-references",
+    ),
+}
+
+
+def add_landmark_inputs(p: argparse.ArgumentParser) -> None:
+    """Add what ``measure`` and ``features`` both read: landmark files and the measure variants.
+
+    Parameters
+    ----------
+    p : argparse.ArgumentParser
+        The command's parser.
+    """
+    p.add_argument(
+        "landmarks",
+        nargs="+",
+        metavar="LANDMARKS",
+        help="landmark files (*.landmarks.json, flat *.csv) or folders searched for them (one "
+        "that is missing is reported after the others are measured)",
+    )
+    opt.add_rater(
+        p,
+        "keep only this reader's landmark sets (their rater field) when the folders hold "
+        "several readers' files",
+    )
+    opt.add_measure_variants(p)
+    opt.add_errors(p)
+    p.add_argument(
+        "--allow-incomplete",
+        action="store_true",
+        help="do not count points missing from annotated vertebrae as failures "
+        "(they are still NaN with a reason in the tables)",
+    )
+
+
+def measure_variants(args: argparse.Namespace) -> dict[str, Any]:
+    """Return the measure variants given on the command line (others are left out).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    dict
+        Keyword arguments of :func:`kyphoimg.measure.measures_table`.
+    """
+    values = {
+        "genant_reference": args.genant_reference,
+        "sd_threshold": args.sd_threshold,
+        "skip_fractured_references": args.skip_fractured_references or None,
+    }
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def measure_files(
+    args: argparse.Namespace,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list]:
+    """Read and measure the landmark files of ``measure`` and ``features``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    tuple
+        The measures table, the images table, the errors table and the landmark sets.
+    """
+    sets, errors = read_landmark_files(args.landmarks, progress=True)
+    if args.rater:
+        sets = [ls for ls in sets if ls.rater == args.rater]
+        if not sets:
+            raise UsageError(f"--rater {args.rater}: no landmark set of this reader in the files")
+    if not args.allow_incomplete:
+        missing = missing_points(sets)
+        if len(missing):
+            errors = pd.concat([errors, missing], ignore_index=True)[list(ERROR_COLUMNS)]
+    normative = read_table(args.normative) if args.normative else None
+    measures = measures_table(sets, normative=normative, **measure_variants(args))
+    return measures, images_table(sets), errors, sets
+
+
+def print_summary(measures: pd.DataFrame, sets: list) -> None:
+    """Print how many sets and rows were measured, and a note on detector-plane mm.
+
+    Parameters
+    ----------
+    measures : pandas.DataFrame
+        The measures table.
+    sets : list
+        The landmark sets measured.
+    """
+    n_inc = int((measures["status"] == "incomplete").sum())
+    print(
+        f"measured {len(sets)} landmark set(s), {len(measures)} vertebra row(s)"
+        + (f"; {n_inc} incomplete (see status/reason)" if n_inc else "")
+    )
+    det = measures["spacing_source"].isin(["detector", "unknown_origin"])
+    if det.any():
+        print(
+            f"note: {int(det.sum())} row(s) have mm at the detector plane or of unknown origin "
+            "(not corrected for magnification); see spacing_source"
+        )
+
+
+def _cmd(args: argparse.Namespace) -> int:
+    check_outputs(args.output, args.images_output, args.errors)
+    measures, images, errors, sets = measure_files(args)
+    for path in write_table(measures, args.output):
+        print(f"wrote {path}")
+    if args.images_output:
+        for path in write_table(images, args.images_output):
+            print(f"wrote {path}")
+    print_summary(measures, sets)
+    report_errors(errors, args.errors)
+    return 1 if failed(errors) else 0
+
+
+def add_command(sub: argparse._SubParsersAction) -> None:
+    """Add ``measure`` to the command line.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subcommands of ``kyphoimg``.
+    """
+    p = sub.add_parser(
+        "measure",
+        help="measure landmark files: one row per image x vertebra",
+        description="Measure heights, ratios, compression, Genant grade and angles "
+        "from landmark files.",
+    )
+    add_landmark_inputs(p)
+    opt.add_output(p, "measures table (.csv/.parquet/.xlsx)")
+    p.add_argument(
+        "--images-output",
+        type=opt.output_file,
+        metavar="FILE",
+        help="also write the per-image table (TK, TLK, LL; coronal Cobb angles)",
+    )
+    p.set_defaults(func=_cmd)
+    set_examples(p, EXAMPLES["measure"])
