@@ -38,7 +38,7 @@ from .landmarks import (
     read_landmark_files,
     read_landmarks,
 )
-from .timepoints import normalise_timepoint, timepoint_vocabulary
+from .timepoints import TIMEPOINTS, normalise_timepoint, timepoint_vocabulary
 
 __all__ = [
     "STATUSES",
@@ -197,7 +197,7 @@ def entry_status(
     rows: int | None = None,
     columns: int | None = None,
     timepoint: str | None = None,
-    vocabulary: Sequence[str] = ("pre", "post", "last"),
+    vocabulary: Sequence[str] = TIMEPOINTS,
 ) -> tuple[str, tuple[str, ...], LandmarkSet | None]:
     """Return the status of one film's landmark set, the reasons, and the paired set.
 

@@ -12,6 +12,7 @@ from typing import cast
 from ..batch import FILM_STATUSES, RunOptions, RunResult, run_study
 from ..errors import UsageError
 from ..export import TABLE_FORMATS
+from ..studyfile import read_study_file
 from . import _options as opt
 from ._common import (
     EXIT_CODES,
@@ -32,88 +33,23 @@ EXAMPLES = {
     ),
 }
 
-# [run] keys of a study TOML: the command-line option names ("-" or "_" alike; STUDY is
-# "study"), each with the RunOptions field it sets and how its value is read.
-_TOML_KEYS: dict[str, tuple[str, str]] = {
-    "study": ("dicom_dir", "path"),
-    "output": ("output", "path"),
-    "landmarks": ("landmarks_dir", "path"),
-    "clinical": ("clinical", "path"),
-    "surgery": ("surgery", "path"),
-    "errors": ("errors", "path"),
-    "timepoints": ("timepoints", "list"),
-    "format": ("formats", "list"),
-    "jobs": ("jobs", "jobs"),
-    "scheduler": ("scheduler", "value"),
-    "salt": ("salt", "value"),
-    "rater": ("rater", "value"),
-    "pseudonymise": ("pseudonymise", "value"),
-    "keep_identifiers": ("keep_identifiers", "value"),
-    "skip_fractured_references": ("skip_fractured_references", "value"),
-    "no_resume": ("resume", "negated"),
-    "resume": ("resume", "value"),
-    "progress": ("progress", "value"),
-}
-# Keys of earlier releases (the RunOptions field names), still read, with a note.
-_TOML_DEPRECATED = {"dicom_dir": "study", "landmarks_dir": "landmarks", "formats": "format"}
-
-
-def _toml_value(kind: str, value: object, base: Path) -> object:
-    if kind == "path":
-        return base / str(value)
-    if kind == "list":
-        items = value.split(",") if isinstance(value, str) else value
-        return tuple(str(v).strip() for v in cast(list, items))
-    if kind == "jobs":
-        try:
-            return opt.positive_int(str(value))
-        except argparse.ArgumentTypeError as exc:
-            raise UsageError(f"jobs: {exc}") from None
-    if kind == "negated":
-        return not value
-    return value
+#: [run] keys whose RunOptions field has another name.
+_RUN_FIELDS = {"study": "dicom_dir", "landmarks": "landmarks_dir", "format": "formats"}
 
 
 def _toml_run_table(study: Path) -> dict[str, object]:
-    """Read the [run] table of a study TOML into RunOptions fields (paths beside the file)."""
-    import tomllib
-
-    try:
-        data = tomllib.loads(study.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise UsageError(f"{study}: cannot read the study file ({exc})") from None
-    run = data.get("run", data)
-    keys: dict[str, tuple[str, object]] = {}
-    unknown = []
-    for raw, value in run.items():
-        if isinstance(value, dict):
-            continue  # another table ([data], [outcome] ... of the report)
-        key = raw.replace("-", "_")
-        if key in _TOML_DEPRECATED:
-            new = _TOML_DEPRECATED[key]
-            print(
-                f"kyphoimg: note: {study}: [run] key '{raw}' is deprecated: use '{new}' "
-                f"(the option's name, as in --{new})",
-                file=sys.stderr,
-            )
-            key = new
-        if key not in _TOML_KEYS:
-            unknown.append(raw)
-        elif key in keys:
-            raise UsageError(f"{study}: [run] has both '{keys[key][0]}' and '{raw}'; keep '{key}'")
+    """Read the [run] table of a study file into RunOptions fields (paths beside the file)."""
+    sf = read_study_file(study)
+    for note in sf.notes:
+        print(f"kyphoimg: note: {note}", file=sys.stderr)
+    values: dict[str, object] = {}
+    for key, value in sf.table("run").items():
+        if key == "no_resume":
+            values["resume"] = not value
         else:
-            keys[key] = (raw, value)
-    if unknown:
-        known = ", ".join(k.replace("_", "-") for k in _TOML_KEYS)
-        raise UsageError(
-            f"{study}: unknown key(s) {', '.join(sorted(unknown))} in [run]; known: {known}"
-        )
-    if "study" not in keys:
+            values[_RUN_FIELDS.get(key, key)] = value
+    if "dicom_dir" not in values:
         raise UsageError(f"{study}: [run] needs study (the folder of films and landmark files)")
-    values = {}
-    for key, (_, value) in keys.items():
-        name, kind = _TOML_KEYS[key]
-        values[name] = _toml_value(kind, value, study.parent)
     return values
 
 
