@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -34,44 +35,43 @@ _RULE = {
 }
 
 
-def feature_variants(args: argparse.Namespace) -> dict[str, Any]:
-    """Return the feature variants given on the command line (others are left out).
+def feature_variants(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the feature variants given, as keyword arguments of ``features_table``.
 
     Parameters
     ----------
-    args : argparse.Namespace
-        The parsed command line.
+    values : mapping
+        Values by option name (``restoration``, ``recompression_loss_pct``, ...): the
+        parsed command line (``vars(args)``) or a study file's ``[features]`` table.
+        Missing or ``None`` values are left out (the library's defaults apply).
 
     Returns
     -------
     dict
         ``restoration``, ``restoration_height``, ``reduction_rate`` (when given) and
-        ``recompression``: the fields of :class:`kyphoimg.longitudinal.RecompressionRule`
-        given (a negative angle disables the angle criterion, as ``None``).
+        ``recompression``, a :class:`kyphoimg.longitudinal.RecompressionRule` (a
+        negative angle disables the angle criterion).
     """
-    values: dict[str, Any] = {
-        k: getattr(args, k)
+    out: dict[str, Any] = {
+        k: values[k]
         for k in ("restoration", "restoration_height", "reduction_rate")
-        if getattr(args, k) is not None
+        if values.get(k) is not None
     }
-    rule = {f: getattr(args, k) for k, f in _RULE.items() if getattr(args, k) is not None}
+    rule = {f: values[k] for k, f in _RULE.items() if values.get(k) is not None}
     if "angle_increase_deg" in rule and rule["angle_increase_deg"] < 0:
         rule["angle_increase_deg"] = None
-    values["recompression"] = rule
-    return values
+    out["recompression"] = RecompressionRule(**rule)
+    return out
 
 
 def _features(args: argparse.Namespace, measures: pd.DataFrame) -> tuple[pd.DataFrame, list]:
     """Build the features table, and a warning row naming patients the clinical table lacks."""
     clinical = read_table(args.clinical) if args.clinical else None
-    variants = feature_variants(args)
-    rule = RecompressionRule(**variants.pop("recompression"))
     features = features_table(
         measures,
         order=opt.ids(args.timepoints),
         clinical=clinical,
-        recompression=rule,
-        **variants,
+        **feature_variants(vars(args)),
     )
     missing = patients_without_clinical(features, clinical) if clinical is not None else []
     notes = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -62,25 +63,24 @@ def add_landmark_inputs(p: argparse.ArgumentParser) -> None:
     )
 
 
-def measure_variants(args: argparse.Namespace) -> dict[str, Any]:
-    """Return the measure variants given on the command line (others are left out).
+def measure_variants(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the measure variants given, as keyword arguments of ``measures_table``.
 
     Parameters
     ----------
-    args : argparse.Namespace
-        The parsed command line.
+    values : mapping
+        Values by option name: the parsed command line (``vars(args)``) or a study
+        file's ``[measures]`` table. Missing or ``None`` values (and a false
+        ``skip_fractured_references``) are left out; ``normative`` is not included (it
+        is a path, read by the caller).
 
     Returns
     -------
     dict
         Keyword arguments of :func:`kyphoimg.measure.measures_table`.
     """
-    values = {
-        "genant_reference": args.genant_reference,
-        "sd_threshold": args.sd_threshold,
-        "skip_fractured_references": args.skip_fractured_references or None,
-    }
-    return {k: v for k, v in values.items() if v is not None}
+    keys = ("genant_reference", "sd_threshold", "skip_fractured_references")
+    return {k: values[k] for k in keys if values.get(k) not in (None, False)}
 
 
 def measure_files(
@@ -108,7 +108,7 @@ def measure_files(
         if len(missing):
             errors = pd.concat([errors, missing], ignore_index=True)[list(ERROR_COLUMNS)]
     normative = read_table(args.normative) if args.normative else None
-    measures = measures_table(sets, normative=normative, **measure_variants(args))
+    measures = measures_table(sets, normative=normative, **measure_variants(vars(args)))
     return measures, images_table(sets), errors, sets
 
 

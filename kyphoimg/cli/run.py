@@ -7,7 +7,7 @@ import importlib.util
 import shlex
 import sys
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from ..batch import FILM_STATUSES, RunOptions, RunResult, run_study
 from ..errors import UsageError
@@ -22,6 +22,8 @@ from ._common import (
     report_errors,
     set_examples,
 )
+from .features import feature_variants
+from .measure import measure_variants
 
 __all__ = ["EXAMPLES", "add_command"]
 
@@ -53,6 +55,23 @@ def _toml_run_table(study: Path) -> dict[str, object]:
     return values
 
 
+def _variants(args: argparse.Namespace, study: Path) -> dict[str, object]:
+    """Measure and feature variants: the study file's [measures], [features], then the flags."""
+    tables: dict[str, Any] = {"measures": {}, "features": {}}
+    if study.suffix.lower() == ".toml":
+        sf = read_study_file(study)
+        tables = {name: dict(sf.table(name)) for name in tables}
+    given = {k: v for k, v in vars(args).items() if v is not None and v is not False}
+    measures = {**tables["measures"], **given}
+    values: dict[str, object] = {
+        **measure_variants(measures),
+        **feature_variants({**tables["features"], **given}),
+    }
+    if measures.get("normative") is not None:
+        values["normative"] = measures["normative"]
+    return values
+
+
 def _run_options(args: argparse.Namespace) -> RunOptions:
     """Options from a study TOML (when STUDY is a .toml file) overridden by the command line."""
     study = Path(args.study)
@@ -80,6 +99,7 @@ def _run_options(args: argparse.Namespace) -> RunOptions:
             values[flag] = True
     if args.no_resume:
         values["resume"] = False
+    values.update(_variants(args, study))
     if "output" not in values:
         raise UsageError("give -o/--output (or 'output' in the study file)")
     formats = cast(tuple[str, ...], values.get("formats", ("csv",)))
@@ -192,7 +212,8 @@ def add_command(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--no-resume", action="store_true", help="recompute every film")
     opt.add_errors(p)
-    opt.add_reference_option(p)
+    opt.add_measure_variants(p)
+    opt.add_feature_variants(p)
     opt.add_overwrite(p)
     p.set_defaults(func=_cmd)
     set_examples(p, EXAMPLES["run"], EXIT_CODES)
