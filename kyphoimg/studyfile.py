@@ -304,6 +304,7 @@ def _read_table(
     if keys is None:
         return dict(raw), []
     out: dict[str, Any] = {}
+    raw_names: dict[str, str] = {}
     notes = []
     for raw_key, value in raw.items():
         key = raw_key.replace("-", "_")
@@ -317,7 +318,10 @@ def _read_table(
                 f"known: {', '.join(keys)}"
             )
         if key in out:
-            raise StudyError(f"{where}: [{name}] gives '{key}' twice (under two names)")
+            raise StudyError(
+                f"{where}: [{name}] has both '{raw_names[key]}' and '{raw_key}'; keep '{key}'"
+            )
+        raw_names[key] = raw_key
         out[key] = _value(keys[key], key, value, base, where)
     return out, notes
 
