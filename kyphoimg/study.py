@@ -528,13 +528,12 @@ def _pair(
 ) -> tuple[dict[str, tuple[LandmarkSet, str]], list[tuple[str, None, None, str]]]:
     """Pair landmark sets with films: by SOP Instance UID, then by path or file name."""
     ok = index[index["status"] == "ok"]
+    # a film the landmark file names that is there but unreadable, also when so damaged
+    # (truncated) that the scan no longer recognises it as DICOM
+    bad = index["status"].isin(["error", "not_dicom"])
     unreadable = {
         (folder / p).resolve(): r
-        for p, r in zip(
-            index.loc[index["status"] == "error", "path"],
-            index.loc[index["status"] == "error", "reason"],
-            strict=True,
-        )
+        for p, r in zip(index.loc[bad, "path"], index.loc[bad, "reason"], strict=True)
     }
     by_uid = {
         u: p for u, p in zip(ok["sop_instance_uid"], ok["path"], strict=True) if isinstance(u, str)

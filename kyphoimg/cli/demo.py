@@ -53,7 +53,8 @@ def _cmd(args: argparse.Namespace) -> int:
     run = result["run"]
     s = run.summary
     print(
-        f"\nkyphoimg demo: {s['films_measured']} synthetic films of {result['data']} measured "
+        f"\nkyphoimg demo: {s['films_by_status']['measured']} synthetic films of "
+        f"{result['data']} measured "
         f"({s['vertebra_rows']} vertebra rows, {s['treated_vertebrae']} treated vertebrae)\n"
     )
     with pd.option_context("display.width", 200, "display.max_columns", 30):

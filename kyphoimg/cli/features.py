@@ -14,7 +14,7 @@ from ..export import read_table, write_table
 from ..longitudinal import RecompressionRule, features_table, patients_without_clinical
 from . import _options as opt
 from ._common import check_outputs, failed, report_errors, set_examples
-from .measure import add_landmark_inputs, measure_files, print_summary
+from .measure import add_landmark_inputs, measure_files, nothing_measured, print_summary
 
 __all__ = ["EXAMPLES", "add_command", "feature_variants"]
 
@@ -109,7 +109,7 @@ def _cmd(args: argparse.Namespace) -> int:
     print_summary(measures, sets)
     print(f"{len(features)} treated vertebra(e) in the features table")
     report_errors(errors, args.errors)
-    return 1 if failed(errors) else 0
+    return 1 if failed(errors) or nothing_measured(measures, sets) else 0
 
 
 def add_command(sub: argparse._SubParsersAction) -> None:

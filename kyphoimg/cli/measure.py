@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..batch import WARNING_PREFIX
 from ..errors import ERROR_COLUMNS, UsageError
 from ..export import read_table, write_table
 from ..landmarks import missing_points, read_landmark_files
@@ -21,6 +22,7 @@ __all__ = [
     "add_landmark_inputs",
     "measure_files",
     "measure_variants",
+    "nothing_measured",
     "print_summary",
 ]
 
@@ -103,6 +105,20 @@ def measure_files(
         sets = [ls for ls in sets if ls.rater == args.rater]
         if not sets:
             raise UsageError(f"--rater {args.rater}: no landmark set of this reader in the files")
+    empty = [
+        (
+            ls.source,
+            None,
+            None,
+            f'{WARNING_PREFIX}{ls.source}: no points placed ("points": '
+            "{}): nothing measured; place them with kyphoimg view",
+        )
+        for ls in sets
+        if not ls.points
+    ]
+    if empty:
+        errors = pd.concat([errors, pd.DataFrame(empty, columns=list(ERROR_COLUMNS))])
+        errors = errors.reset_index(drop=True)
     if not args.allow_incomplete:
         missing = missing_points(sets)
         if len(missing):
@@ -110,6 +126,24 @@ def measure_files(
     normative = read_table(args.normative) if args.normative else None
     measures = measures_table(sets, normative=normative, **measure_variants(vars(args)))
     return measures, images_table(sets), errors, sets
+
+
+def nothing_measured(measures: pd.DataFrame, sets: list) -> bool:
+    """Tell whether landmark sets were read but none had a vertebra to measure (exit 1).
+
+    Parameters
+    ----------
+    measures : pandas.DataFrame
+        The measures table.
+    sets : list
+        The landmark sets read.
+
+    Returns
+    -------
+    bool
+        True when sets were read and the measures table is empty.
+    """
+    return bool(sets) and measures.empty
 
 
 def print_summary(measures: pd.DataFrame, sets: list) -> None:
@@ -145,7 +179,7 @@ def _cmd(args: argparse.Namespace) -> int:
             print(f"wrote {path}")
     print_summary(measures, sets)
     report_errors(errors, args.errors)
-    return 1 if failed(errors) else 0
+    return 1 if failed(errors) or nothing_measured(measures, sets) else 0
 
 
 def add_command(sub: argparse._SubParsersAction) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+from typing import Any
 
-from ..errors import ERROR_COLUMNS, KyphoimgError, UsageError
+from ..errors import ERROR_COLUMNS, KyphoimgError, LandmarkError, UsageError
 from . import _options as opt
 from ._common import missing_stats_extra, report_errors, set_examples
 
@@ -17,6 +19,30 @@ EXAMPLES = {
         'kyphoimg reliability study.toml   # [reliability] raters = ["A", "B"], output = ...',
     ),
 }
+
+
+def _readers_found(folder: Path) -> list[str]:
+    """Return the reader ids of the per-reader landmark files under ``folder``."""
+    found = set()
+    for path in folder.rglob("*.landmarks.json"):
+        parts = path.name[: -len(".landmarks.json")].rsplit(".", 1)
+        if len(parts) == 2 and parts[1]:
+            found.add(parts[1])
+    return sorted(found)
+
+
+def _check_readers_have_files(options: Any) -> None:
+    """Refuse readers without a landmark file (a typo in the initials): exit 1."""
+    folder = Path(options.landmarks_dir or options.study)
+    asked = list(dict.fromkeys([*options.raters, *(options.repeat or ())]))
+    found = _readers_found(folder)
+    missing = [r for r in asked if r not in found]
+    if missing:
+        raise LandmarkError(
+            f"no landmark files of reader(s) {', '.join(missing)} (<film>.<ID>.landmarks.json); "
+            f"readers found: {', '.join(found) or 'none'}; check --raters/--repeat",
+            file=str(folder),
+        )
 
 
 def _cmd(args: argparse.Namespace) -> int:
@@ -41,6 +67,7 @@ def _cmd(args: argparse.Namespace) -> int:
         )
     except KyphoimgError as exc:  # options that cannot work: found before any work
         raise UsageError(str(exc)) from None
+    _check_readers_have_files(options)
     result = run_reliability(options)
     print(format_summary(result))
     out = options.output

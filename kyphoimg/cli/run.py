@@ -119,11 +119,11 @@ def _cmd(args: argparse.Namespace) -> int:
         raise ModuleNotFoundError("dask.distributed is not installed", name="distributed")
     result = run_study(options)
     s = result.summary
+    counts = s["films_by_status"]  # every film count comes from films.csv
     print(
-        f"kyphoimg run ({s['executor']}): {s['dicom_films']} film(s), "
-        f"{s['films_paired']} paired with landmarks, {s['films_measured']} measured "
-        f"({s['films_from_cache']} from an earlier run), "
-        f"{s['films_not_annotated']} not annotated; {s['vertebra_rows']} vertebra rows, "
+        f"kyphoimg run ({s['executor']}): {sum(counts.values())} film(s) in films.csv, "
+        f"{counts.get('measured', 0)} measured ({s['films_from_cache']} from an earlier run), "
+        f"{counts.get('not_annotated', 0)} not annotated; {s['vertebra_rows']} vertebra rows, "
         f"{s['treated_vertebrae']} treated vertebra(e); {s['seconds']} s"
     )
     _print_film_statuses(result, options)

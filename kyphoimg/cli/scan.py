@@ -50,7 +50,8 @@ def _summary(n: int, counts: dict[str, int], index: pd.DataFrame) -> int:
         f"{int(counts.get('not_dicom', 0))} not DICOM, {int(counts.get('error', 0))} unreadable"
     )
     if "timepoint_flag" in index:
-        flagged = index["timepoint_flag"].fillna("").astype(str) != ""
+        films = index["status"] == "ok"  # DICOM images only, not the JSON/CSV beside them
+        flagged = films & (index["timepoint_flag"].fillna("").astype(str) != "")
         if flagged.any():
             print(f"{int(flagged.sum())} film(s) have a time-point flag to review (timepoint_flag)")
     bad = index[index["status"] == "error"]
