@@ -80,3 +80,17 @@ def test_run_prints_the_counts_of_films_csv(
     assert f"{len(films)} film(s) in films.csv, {status['measured']} measured" in printed
     assert f"{status['not_annotated']} not annotated" in printed
     assert (status["measured"], status["not_annotated"]) == (11, 1)
+
+
+def test_scan_counts_time_point_flags_of_films_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    surgery = tmp_path / "surgery.csv"
+    surgery.write_text("patient_id,surgery_date\nP001,20240105\n", encoding="utf-8")
+    out = tmp_path / "index.csv"
+    assert main(["scan", str(SAMPLE), "-o", str(out), "--surgery", str(surgery)]) == 0
+    printed = capsys.readouterr().out
+    index = pd.read_csv(out)
+    flagged = (index["status"] == "ok") & index["timepoint_flag"].notna()
+    assert int(flagged.sum()) == 12  # the 12 films; not the landmark files beside them
+    assert "12 film(s) have a time-point flag to review" in printed
