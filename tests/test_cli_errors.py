@@ -26,6 +26,7 @@ def main(argv: list[str]) -> int:
     except SystemExit as exc:
         return int(exc.code or 0)
 
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_dicom"
 FILM = SAMPLE / "P001" / "pre.dcm"
