@@ -283,7 +283,7 @@ INTERRUPTED: dict[str, tuple[str, str, Any]] = {
     "report": ("kyphoimg.stats", "report", lambda t: ["report", str(SAMPLE), "-o", f"{t}/rep"]),
     "reliability": (
         "kyphoimg.reliability",
-        "run_reliability",
+        "reliability_options",
         lambda t: ["reliability", str(SAMPLE), "--raters", "A,B", "-o", f"{t}/x"],
     ),
     "assist refine": (
