@@ -450,6 +450,7 @@ def add_measure_variants(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--sd-threshold",
+        metavar="SD",
         type=non_negative_float,
         default=None,
         help="SD threshold of qm_deformity (default 3)",
@@ -489,12 +490,14 @@ def add_feature_variants(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--recompression-loss-pct",
+        metavar="PCT",
         type=non_negative_float,
         default=None,
         help="height loss (percent) that defines recompression (default 15)",
     )
     p.add_argument(
         "--recompression-angle-deg",
+        metavar="DEG",
         type=float,
         default=None,
         help="KA increase (deg) that defines recompression (default 10; negative disables)",
@@ -516,6 +519,7 @@ def add_feature_variants(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--recompression-min-loss-mm",
+        metavar="MM",
         type=non_negative_float,
         default=None,
         help="also require this absolute loss in mm (e.g. 4 with 20 %% for Black et al. 1999)",
