@@ -354,26 +354,15 @@ def read_reliability_toml(path: str | Path) -> dict[str, Any]:
         If the file cannot be read, has no ``[reliability]`` table, or a key is unknown
         or malformed.
     """
-    import tomllib
+    from .studyfile import read_study_file
 
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise StudyError(f"{path}: cannot read the study file ({exc})") from None
-    table = data.get("reliability")
-    if not isinstance(table, dict):
+    table = read_study_file(path).table("reliability")
+    if not table:
         raise StudyError(f"{path}: no [reliability] table (keys: {', '.join(_TOML_KEYS)})")
-    unknown = sorted(k for k in table if k.replace("-", "_") not in _TOML_KEYS)
-    if unknown:
-        raise StudyError(
-            f"{path}: unknown key(s) {', '.join(unknown)} in [reliability]; "
-            f"known: {', '.join(_TOML_KEYS)}"
-        )
     out: dict[str, Any] = {"study": path.parent}
-    for raw, value in table.items():
-        key = raw.replace("-", "_")
-        out[_TOML_FIELDS.get(key, key)] = _toml_item(key, value, path.parent, f"{path}")
+    for key, value in table.items():
+        out[_TOML_FIELDS.get(key, key)] = value
     if "repeat" in out:
         rep = out["repeat"]
         if len(rep) != 2:

@@ -44,7 +44,7 @@ from .landmarks import (
     validate_landmarks,
     without_proposals,
 )
-from .longitudinal import features_table, patients_without_clinical
+from .longitudinal import RecompressionRule, features_table, patients_without_clinical
 from .measure import images_table, measures_table, with_point_source
 from .parallel import executor_name, ordered_map, run_tasks
 from .study import StudyEntry, Worklist, check_rater, open_worklist
@@ -188,6 +188,12 @@ class RunOptions:
         Measure the vertebrae whose points kyphoimg proposed and no reader confirmed
         (default: leave them out, name them in warning rows, film status ``to_review``).
         Each measures and features row says its source in ``point_source``.
+    genant_reference, normative, sd_threshold
+        Measure variants, as in :func:`kyphoimg.measure.measures_table` (``normative``
+        is the path of the normative table).
+    restoration, restoration_height, reduction_rate, recompression
+        Feature variants, as in :func:`kyphoimg.longitudinal.features_table`. Every
+        variant is recorded in ``summary.json`` (``variants``).
     """
 
     dicom_dir: Path
@@ -208,6 +214,13 @@ class RunOptions:
     errors: Path | None = None
     skip_fractured_references: bool = False
     accept_proposals: bool = False
+    genant_reference: str = "adjacent"
+    normative: Path | None = None
+    sd_threshold: float = 3.0
+    restoration: str = "reference"
+    restoration_height: str = "ha"
+    reduction_rate: str = "restoration"
+    recompression: RecompressionRule = field(default_factory=RecompressionRule)
 
 
 @dataclass(frozen=True)
@@ -554,6 +567,7 @@ def run_study(options: RunOptions) -> RunResult:
         "warnings": int((~failed).sum()),
         "clinical_columns_dropped_as_identifiers": dropped,
         "pseudonymised": o.pseudonymise,
+        "variants": _variants(o),
         "seconds": round(time.perf_counter() - t0, 3),
     }
     if key_note:
@@ -804,7 +818,14 @@ def _tables(
 ) -> tuple[dict[str, pd.DataFrame], list[str]]:
     """Build the measures, images, features (with clinical columns) and errors tables."""
     measures = with_point_source(
-        measures_table(sets, skip_fractured_references=o.skip_fractured_references), sets
+        measures_table(
+            sets,
+            skip_fractured_references=o.skip_fractured_references,
+            genant_reference=o.genant_reference,
+            normative=read_table(o.normative) if o.normative is not None else None,
+            sd_threshold=o.sd_threshold,
+        ),
+        sets,
     )
     images = images_table(sets)
     clinical: pd.DataFrame | None = None
@@ -827,6 +848,35 @@ def _tables(
     return tables, dropped
 
 
+def _feature_variants(o: RunOptions) -> dict[str, Any]:
+    """Return the feature variants of a run, as keyword arguments of features_table."""
+    return {
+        "restoration": o.restoration,
+        "restoration_height": o.restoration_height,
+        "reduction_rate": o.reduction_rate,
+        "recompression": o.recompression,
+    }
+
+
+def _variants(o: RunOptions) -> dict[str, Any]:
+    """Return every measure and feature variant of a run, for summary.json."""
+    rule = o.recompression
+    return {
+        "skip_fractured_references": o.skip_fractured_references,
+        "genant_reference": o.genant_reference,
+        "normative": None if o.normative is None else str(o.normative),
+        "sd_threshold": o.sd_threshold,
+        "restoration": o.restoration,
+        "restoration_height": o.restoration_height,
+        "reduction_rate": o.reduction_rate,
+        "recompression_loss_pct": rule.height_loss_pct,
+        "recompression_angle_deg": rule.angle_increase_deg,
+        "recompression_height": rule.height,
+        "recompression_baseline": rule.baseline,
+        "recompression_min_loss_mm": rule.min_loss_mm,
+    }
+
+
 def _features(
     o: RunOptions,
     measures: pd.DataFrame,
@@ -842,13 +892,15 @@ def _features(
     """
     measures, errors = _drop_duplicate_films(measures, sets)
     try:
-        features = features_table(measures, order=timepoints, clinical=clinical)
+        features = features_table(
+            measures, order=timepoints, clinical=clinical, **_feature_variants(o)
+        )
     except KyphoimgError as exc:
         errors.append((str(o.clinical or o.output), None, None, f"features: {exc}"))
         try:
-            features = features_table(measures, order=timepoints)
+            features = features_table(measures, order=timepoints, **_feature_variants(o))
         except KyphoimgError:  # pragma: no cover - defensive: every row is in the order
-            features = features_table(measures.iloc[0:0], order=timepoints)
+            features = features_table(measures.iloc[0:0], order=timepoints, **_feature_variants(o))
         return features, errors
     if clinical is not None:
         missing = patients_without_clinical(features, clinical)

@@ -29,6 +29,7 @@ import pandas as pd
 from .batch import RunOptions, run_study
 from .sample import generate_cohort, simulate_cohort
 from .sr import export_sr_files
+from .timepoints import TIMEPOINTS
 
 __all__ = [
     "DEMO_PATIENTS",
@@ -54,9 +55,7 @@ def recompression_study(cohort: pd.DataFrame) -> dict[str, Any]:
     """
     long = cohort.melt(
         id_vars=["patient_id", "group"],
-        value_vars=[
-            f"{m}_{t}" for m in ("cr_ratio_pct", "ka_deg", "vas") for t in ("pre", "post", "last")
-        ],
+        value_vars=[f"{m}_{t}" for m in ("cr_ratio_pct", "ka_deg", "vas") for t in TIMEPOINTS],
     )
     long["time"] = long["variable"].str.rsplit("_", n=1).str[1]
     long["measure"] = long["variable"].str.rsplit("_", n=1).str[0]
@@ -89,7 +88,7 @@ def recompression_study(cohort: pd.DataFrame) -> dict[str, Any]:
             "subject": "patient_id",
             "time": "time",
             "values": ["cr_ratio_pct", "ka_deg", "vas"],
-            "order": ["pre", "post", "last"],
+            "order": list(TIMEPOINTS),
             "group": "group",
             "method": "rm_anova",
             "correction": "bonferroni",

@@ -30,6 +30,7 @@ __all__ = [
     "StudyError",
     "TimepointError",
     "TimepointInputError",
+    "UsageError",
 ]
 
 
@@ -119,6 +120,14 @@ class TimepointInputError(KyphoimgError, ValueError):
 
 class StudyError(KyphoimgError, ValueError):
     """A study folder, worklist or rater id cannot be used as asked."""
+
+
+class UsageError(KyphoimgError, ValueError):
+    """A command-line option, path or study-file key cannot be used as given.
+
+    Found before any work; the command line exits with code 2 and one sentence naming
+    the option, path or key and what to do.
+    """
 
 
 class TimepointError(LandmarkError):

@@ -43,7 +43,7 @@ from .landmarks import (
     save_reading,
     unconfirmed,
 )
-from .timepoints import normalise_timepoint, timepoint_vocabulary
+from .timepoints import TIMEPOINTS, normalise_timepoint, timepoint_vocabulary
 
 __all__ = [
     "STATUSES",
@@ -213,7 +213,7 @@ def entry_status(
     rows: int | None = None,
     columns: int | None = None,
     timepoint: str | None = None,
-    vocabulary: Sequence[str] = ("pre", "post", "last"),
+    vocabulary: Sequence[str] = TIMEPOINTS,
 ) -> tuple[str, tuple[str, ...], LandmarkSet | None]:
     """Return the status of one film's landmark set, the reasons, and the paired set.
 
@@ -645,13 +645,12 @@ def _pair(
 ) -> tuple[dict[str, tuple[LandmarkSet, str]], list[tuple[str, None, None, str]]]:
     """Pair landmark sets with films: by SOP Instance UID, then by path or file name."""
     ok = index[index["status"] == "ok"]
+    # a film the landmark file names that is there but unreadable, also when so damaged
+    # (truncated) that the scan no longer recognises it as DICOM
+    bad = index["status"].isin(["error", "not_dicom"])
     unreadable = {
         (folder / p).resolve(): r
-        for p, r in zip(
-            index.loc[index["status"] == "error", "path"],
-            index.loc[index["status"] == "error", "reason"],
-            strict=True,
-        )
+        for p, r in zip(index.loc[bad, "path"], index.loc[bad, "reason"], strict=True)
     }
     by_uid = {
         u: p for u, p in zip(ok["sop_instance_uid"], ok["path"], strict=True) if isinstance(u, str)

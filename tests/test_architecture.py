@@ -212,6 +212,7 @@ API_MODULES = [
     "kyphoimg.stats",
     "kyphoimg.stats.render",
     "kyphoimg.study",
+    "kyphoimg.studyfile",
     "kyphoimg.timepoints",
 ]
 
@@ -265,3 +266,63 @@ def test_every_exported_name_has_a_numpydoc_docstring():
             problems += _doc_problems(f"{module_name}.{name}", obj)
     problems = sorted(set(problems))
     assert not problems, f"{len(problems)} docstring gaps:\n" + "\n".join(problems)
+
+
+# -- one home for each rule ----------------------------------------------------------------
+def _all_sources() -> dict[str, Path]:
+    out: dict[str, Path] = {}
+    for package, folder in PACKAGES.items():
+        out.update(_modules(package, folder))
+    return out
+
+
+def test_only_the_study_file_module_parses_toml():
+    """One parser for study.toml: kyphoimg/studyfile.py (issue 19)."""
+    bad = []
+    for name, path in _all_sources().items():
+        if name == "kyphoimg.studyfile":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            imported = []
+            if isinstance(node, ast.Import):
+                imported = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                imported = [node.module or ""]
+            if any(m.partition(".")[0] in ("tomllib", "tomli", "toml") for m in imported):
+                bad.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not bad, "TOML parsed outside kyphoimg/studyfile.py: " + ", ".join(bad)
+
+
+def test_no_command_line_option_is_declared_twice():
+    """Each option string is declared by one add_argument call (shared ones in cli/_options)."""
+    seen: dict[str, str] = {}
+    twice = []
+    for path in sorted((PACKAGES["kyphoimg"] / "cli").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (
+                isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "add_argument"
+            ):
+                continue
+            for arg in node.args:
+                if isinstance(arg, ast.Constant) and str(arg.value).startswith("-"):
+                    where = f"{path.relative_to(ROOT)}:{node.lineno}"
+                    if arg.value in seen:
+                        twice.append(f"{arg.value} at {seen[arg.value]} and {where}")
+                    seen[arg.value] = where
+    assert "--rater" in seen  # the check sees the shared options
+    assert "--timepoints" in seen
+    assert not twice, "\n".join(twice)
+
+
+def test_no_literal_timepoint_tuple_outside_its_module():
+    """("pre", "post", "last") lives in kyphoimg/timepoints.py as TIMEPOINTS."""
+    bad = []
+    for name, path in _all_sources().items():
+        if name == "kyphoimg.timepoints":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Tuple | ast.List):
+                values = [getattr(e, "value", None) for e in node.elts]
+                if values == ["pre", "post", "last"]:
+                    bad.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not bad, "use kyphoimg.timepoints.TIMEPOINTS at: " + ", ".join(bad)

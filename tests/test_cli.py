@@ -732,12 +732,12 @@ def test_ctrl_c_in_any_command_is_one_line_and_exit_130(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    import kyphoimg.cli
+    import kyphoimg.cli.measure
 
     def interrupted(*args: Any, **kwargs: Any) -> Any:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(kyphoimg.cli, "read_landmark_files", interrupted)
+    monkeypatch.setattr(kyphoimg.cli.measure, "read_landmark_files", interrupted)
     for command in ("measure", "features"):
         assert main([command, str(cohort), "-o", str(tmp_path / "m.csv")]) == 130
         assert capsys.readouterr().err == "kyphoimg: interrupted\n"

@@ -10,7 +10,6 @@ Every failure is a :class:`~kyphoimg.errors.PacsError` naming the server.
 
 from __future__ import annotations
 
-from ._cli import add_pacs_command
 from ._ops import (
     FIND_COLUMNS,
     MANIFEST_COLUMNS,
@@ -33,7 +32,6 @@ __all__ = [
     "STORE_COLUMNS",
     "GetResult",
     "PacsServer",
-    "add_pacs_command",
     "credentials",
     "echo",
     "find",

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import netrc
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ..errors import PacsConfigError
+from ..errors import PacsConfigError, StudyError
 
 #: Environment variables holding the DICOMweb user name and password.
 ENV_USER = "KYPHOIMG_PACS_USER"
 ENV_PASSWORD = "KYPHOIMG_PACS_PASSWORD"
 #: The keyring service name: ``keyring set kyphoimg <host>`` stores the password.
 KEYRING_SERVICE = "kyphoimg"
-_PACS_KEYS = (
-    "url", "ca_bundle", "ae_title", "host", "port", "calling_ae_title", "timeout", "move_port",
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -170,8 +166,8 @@ def _from_keyring(host: str) -> tuple[str, str] | None:
 def server_from_study_file(path: str | os.PathLike[str]) -> PacsServer:
     """Read the ``[pacs]`` table of a study file into a :class:`PacsServer`.
 
-    This reads the table with :mod:`tomllib` directly until the shared study-file parser
-    (``kyphoimg.studyfile``) lands. ``ca_bundle`` is taken relative to the file.
+    The file is read by :func:`kyphoimg.studyfile.read_study_file` (one schema for
+    every table); ``ca_bundle`` is taken relative to the file.
 
     Parameters
     ----------
@@ -188,22 +184,15 @@ def server_from_study_file(path: str | os.PathLike[str]) -> PacsServer:
     PacsConfigError
         If the file cannot be read, has no ``[pacs]`` table, or the table has an unknown key.
     """
+    from ..studyfile import read_study_file
+
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise PacsConfigError(f"{path}: cannot read the study file ({exc})") from None
-    table = data.get("pacs")
-    if not isinstance(table, dict):
+        values = dict(read_study_file(path).table("pacs"))
+    except StudyError as exc:
+        raise PacsConfigError(str(exc)) from None
+    if not values:
         raise PacsConfigError(f"{path}: no [pacs] table; add url = ... or ae_title/host/port")
-    values = {str(k).replace("-", "_"): v for k, v in table.items()}
-    unknown = sorted(set(values) - set(_PACS_KEYS))
-    if unknown:
-        raise PacsConfigError(
-            f"{path}: unknown key(s) {', '.join(unknown)} in [pacs]; known: {', '.join(_PACS_KEYS)}"
-        )
-    if "ca_bundle" in values:
-        values["ca_bundle"] = path.parent / str(values["ca_bundle"])
     try:
         return PacsServer(**values)
     except TypeError as exc:

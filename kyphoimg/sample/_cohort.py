@@ -40,6 +40,7 @@ from pydicom.uid import UID, ExplicitVRLittleEndian, JPEG2000Lossless, generate_
 
 from ..calibration import Calibration
 from ..landmarks import ImageRef, LandmarkSet, write_landmarks
+from ..timepoints import TIMEPOINTS
 from ._render import TISSUE_WHITE, CementSpec, IndexAppearance, render_lateral
 from ._simulate import PUBLISHED, simulate_cohort
 from .phantom import Phantom, lateral_phantom
@@ -921,7 +922,7 @@ def _films(
             magnification=float(np.round(rng.uniform(1.12, 1.2), 2)),
             dose=0.7 if modality[i] == "CR" else 1.0,
         )
-        for i, tp in enumerate(("pre", "post", "last"))
+        for i, tp in enumerate(TIMEPOINTS)
     )
 
 

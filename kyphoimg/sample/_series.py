@@ -19,12 +19,13 @@ import numpy as np
 import numpy.typing as npt
 
 from ..landmarks import LandmarkSet
+from ..timepoints import TIMEPOINTS
 from ._cohort import FilmSpec, PatientSpec, _appearance, film_calibration, spine_phantom
 from ._render import render_lateral
 
 __all__ = ["SeriesFilm", "lateral_series"]
 
-_TIMEPOINTS = ("pre", "post", "last")
+_TIMEPOINTS = TIMEPOINTS
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from kyphoimg.errors import StatsInputError
+from kyphoimg.timepoints import TIMEPOINTS
 
 __all__ = [
     "INDEX_RULES",
@@ -45,7 +46,13 @@ INDEX_RULES: dict[str, str] = {
 _RULE_COLUMN = {"most_compressed_pre": "compression_pct_pre", "most_kyphotic_pre": "ka_deg_pre"}
 #: Values of reader findings that mean "could not be assessed" (treated as missing).
 NOT_ASSESSABLE = {"not_assessable", "not assessable", "n/a", "na", "unknown"}
-TIMEPOINT_ORDER = ("pre", "post", "last")
+TIMEPOINT_ORDER = TIMEPOINTS
+
+
+def _features_file(folder: Path) -> Path:
+    """Return the run's features table in the first format it wrote (csv, parquet, xlsx)."""
+    found = [folder / f"features{ext}" for ext in (".csv", ".parquet", ".xlsx")]
+    return next((p for p in found if p.is_file()), found[0])
 
 
 def read_run(folder: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -69,7 +76,7 @@ def read_run(folder: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
         The folder has no ``features.csv``.
     """
     folder = Path(folder)
-    path = folder / "features.csv"
+    path = _features_file(folder)
     if not path.is_file():
         raise StatsInputError(
             f"{str(folder)!r} is not a kyphoimg run folder: features.csv not found; run "
@@ -77,6 +84,10 @@ def read_run(folder: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
         )
     summary_path = folder / "summary.json"
     summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.is_file() else {}
+    if path.suffix != ".csv":
+        from ..export import read_table
+
+        return read_table(path), summary
     return pd.read_csv(path), summary
 
 
@@ -354,7 +365,9 @@ def starter_study(run_folder: str | Path) -> str:
     lists["reference"] = [c for c in lists["reference"] if (features[c].astype(str) == "no").any()]
     n_pat = features["patient_id"].nunique() if "patient_id" in columns else len(features)
     rule = "most_compressed_pre" if "compression_pct_pre" in columns else "first"
-    return _render_starter(lists, n_pat, len(features), summary, rule)
+    text = _render_starter(lists, n_pat, len(features), summary, rule)
+    table = _features_file(Path(run_folder)).name  # features.xlsx after run --format xlsx
+    return text.replace('subjects = "features.csv"', f'subjects = "{table}"', 1)
 
 
 def _render_starter(

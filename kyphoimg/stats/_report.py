@@ -67,7 +67,6 @@ from __future__ import annotations
 import datetime as _dt
 import html
 import json
-import tomllib
 import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -78,6 +77,7 @@ import pandas as pd
 
 from kyphoimg.errors import NotEstimableError, StatsInputError
 
+from ..studyfile import parse_study_text, read_study_file
 from ._data import StudyData, prepare_data
 from ._exclusions import excluded_films, n_excluded_patients
 from ._features import INDEX_RULES, starter_study
@@ -144,18 +144,13 @@ def _load_study(study: str | Path | Mapping[str, Any]) -> tuple[dict[str, Any], 
     if path.is_dir() and (path / "study.toml").is_file():
         path = path / "study.toml"  # the run's study file, as the user has edited it
     elif path.is_dir():
-        return tomllib.loads(starter_study(path)), path
+        return parse_study_text(starter_study(path), path / "study.toml").report_spec(), path
     if not path.is_file():
         raise StatsInputError(
             f"study file {str(path)!r} does not exist; pass the path of a TOML file or "
             "of a kyphoimg run folder"
         )
-    try:
-        with path.open("rb") as fh:
-            spec = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise StatsInputError(f"study file {str(path)!r} is not valid TOML: {exc}") from exc
-    return spec, path.parent
+    return read_study_file(path).report_spec(), path.parent
 
 
 def _check_spec(spec: Mapping[str, Any]) -> None:

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from kyphoimg.errors import NotEstimableError, StatsInputError
+from kyphoimg.timepoints import TIMEPOINTS
 
 from ._correlate import correlate
 from ._data import StudyData
@@ -323,7 +324,7 @@ def _long_table(
         return long, tp.get("subject", "subject"), tp.get("time", "time")
     if "time" in tp:
         return ctx.data.rows, tp.get("subject", "subject"), tp["time"]
-    order = [str(t) for t in tp.get("order", ["pre", "post", "last"])]
+    order = [str(t) for t in tp.get("order", list(TIMEPOINTS))]
     rows = ctx.data.rows.assign(unit_id=ctx.data.unit_id.to_numpy())
     group = tp.get("group")
     keep = [group] if group is not None and group in rows.columns else []

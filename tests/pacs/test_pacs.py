@@ -72,7 +72,7 @@ def test_find_filters_by_patient_date_and_modality(orthanc, protocol, tmp_path, 
     ids = tmp_path / "ids.txt"
     ids.write_text("P002\nP003\n\nP002\n", encoding="utf-8")
     out_csv = tmp_path / "found.csv"
-    argv = ["find", *PROTOCOLS[protocol](orthanc), "--patients", str(ids), "--modality", "DX",
+    argv = ["find", *PROTOCOLS[protocol](orthanc), "--patient-list", str(ids), "--modality", "DX",
             "--from", "2024-01-01", "--to", "2025-12-31", "-o", str(out_csv)]  # fmt: skip
     code, out, _ = run(capsys, *argv)
     assert code == 0

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kyphoimg.errors import StatsInputError
+from kyphoimg.errors import StatsInputError, StudyError
 from kyphoimg.stats import EventsPerVariableWarning, report, table1
 
 STUDY = """
@@ -223,7 +223,7 @@ def test_missing_or_invalid_toml(tmp_path) -> None:
         report(tmp_path / "nope.toml", tmp_path)
     bad = tmp_path / "bad.toml"
     bad.write_text("title = \n", encoding="utf-8")
-    with pytest.raises(StatsInputError, match="not valid TOML"):
+    with pytest.raises(StudyError, match=r"bad\.toml: not valid TOML"):  # one parser: studyfile
         report(bad, tmp_path)
 
 

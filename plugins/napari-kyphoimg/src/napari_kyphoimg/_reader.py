@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from kyphoimg import Radiograph, read_radiograph
+from kyphoimg.timepoints import TIMEPOINTS
 
 from ._layers import film_layer_data, film_meta, restore_landmarks
 
@@ -26,7 +27,7 @@ LayerData = tuple[Any, dict[str, Any], str]
 
 _DICOM_SUFFIXES = (".dcm", ".dicom", ".dic", ".ima")
 _MAX_FILES = 500
-_TIMEPOINT_WORDS = ("pre", "post", "last")
+_TIMEPOINT_WORDS = TIMEPOINTS
 
 
 def _has_dicm_magic(path: Path) -> bool:

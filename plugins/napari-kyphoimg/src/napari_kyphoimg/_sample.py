@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from kyphoimg.sample import SampleFilm, generate_patient, sample_patients
+from kyphoimg.timepoints import TIMEPOINTS
 
 from ._reader import LayerData, read_dicom
 
@@ -26,7 +27,7 @@ PATIENT_INDEX = 0
 
 
 def sample_films(
-    timepoints: Sequence[str] = ("pre", "post", "last"),
+    timepoints: Sequence[str] = TIMEPOINTS,
     folder: str | Path | None = None,
 ) -> list[SampleFilm]:
     """Generate the sample patient's films (DICOM + ground-truth landmark files).

@@ -20,6 +20,7 @@ import pandas as pd
 from kyphoimg import KyphoimgError, LandmarkSet, features_table, images_table, measures_table
 from kyphoimg.landmarks import LATERAL_SCHEMES, level_index
 from kyphoimg.measure import measure_points, measure_vertebrae, points_frame
+from kyphoimg.timepoints import TIMEPOINTS
 
 from ._layerdata import lateral_landmarks, layer_points
 
@@ -275,7 +276,7 @@ _DERIVED = (
 
 def _timepoint_order(present: Sequence[str]) -> list[str]:
     known = [t for t in ("pre", "post") if t in present]
-    others = [t for t in present if t not in ("pre", "post", "last")]
+    others = [t for t in present if t not in TIMEPOINTS]
     return known + others + (["last"] if "last" in present else [])
 
 

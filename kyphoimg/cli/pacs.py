@@ -10,16 +10,31 @@ from typing import Any
 import pandas as pd
 
 from ..errors import PacsConfigError
-from ._ops import FIND_COLUMNS, echo, find, get, read_patient_list, store
-from ._server import PacsServer, server_from_study_file
+from ..pacs import (
+    FIND_COLUMNS,
+    PacsServer,
+    echo,
+    find,
+    get,
+    read_patient_list,
+    server_from_study_file,
+    store,
+)
+from . import _options as opt
 
-_EXAMPLES = {
+__all__ = ["EXAMPLES", "add_command"]
+
+EXAMPLES = {
+    "pacs": (
+        "kyphoimg pacs find --study study.toml --from 2024-01-01 -o found.csv",
+        "kyphoimg pacs get --study study.toml --studies found.csv -o films/",
+    ),
     "echo": ("kyphoimg pacs echo --url https://pacs.example.org/dicom-web",
              "kyphoimg pacs echo --ae-title PACS --host pacs.example.org --port 104"),
     "find": ("kyphoimg pacs find --study study.toml --from 2024-01-01 --to 2024-12-31 -o found.csv",
-             "kyphoimg pacs find --url https://pacs/dicom-web --patients ids.txt --modality DX"),
+             "kyphoimg pacs find --url https://pacs/dicom-web --patient-list ids.txt"),
     "get": ("kyphoimg pacs get --study study.toml --studies found.csv -o films/",
-            "kyphoimg pacs get --ae-title PACS --host pacs --port 104 --patients ids.txt -o f/"),
+            "kyphoimg pacs get --ae-title PACS --host pacs --port 104 --patient-list p.txt -o f"),
     "store": ("kyphoimg pacs store --study study.toml sr/",
               "kyphoimg pacs store --url https://pacs/dicom-web sr/ -o stored.csv"),
 }  # fmt: skip
@@ -46,7 +61,8 @@ def _server_options(p: argparse.ArgumentParser) -> None:
 
 def _query_options(p: argparse.ArgumentParser, modalities: str) -> None:
     p.add_argument(
-        "--patients",
+        "--patient-list",
+        dest="patient_list",
         type=Path,
         metavar="FILE",
         help="patient IDs, one a line (or a table's patient_id)",
@@ -59,7 +75,7 @@ def _query_options(p: argparse.ArgumentParser, modalities: str) -> None:
     p.add_argument("--description", metavar="TEXT", help="study description, * as wildcard")
 
 
-def add_pacs_command(sub: Any) -> argparse.ArgumentParser:
+def add_command(sub: Any) -> argparse.ArgumentParser:
     """Declare ``kyphoimg pacs`` and its four actions on the command line's subparsers.
 
     Parameters
@@ -90,14 +106,12 @@ def add_pacs_command(sub: Any) -> argparse.ArgumentParser:
     for name, text in specs.items():
         q = actions.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".",
                                formatter_class=_FORMAT)  # fmt: skip
-        q.epilog = "examples:\n" + "\n".join(f"  {line}" for line in _EXAMPLES[name]) + "\n"
+        q.epilog = "examples:\n" + "\n".join(f"  {line}" for line in EXAMPLES[name]) + "\n"
         _server_options(q)
         q.set_defaults(func=_run)
         if name == "find":
             _query_options(q, "CR,DX")
-            q.add_argument(
-                "-o", "--output", type=Path, help="also write the studies (.csv/.parquet/.xlsx)"
-            )
+            opt.add_output(q, "also write the studies (.csv/.parquet/.xlsx)", required=False)
         elif name == "get":
             _query_options(q, "CR,DX")
             q.add_argument(
@@ -106,16 +120,12 @@ def add_pacs_command(sub: Any) -> argparse.ArgumentParser:
                 metavar="TABLE",
                 help="studies to get: a table pacs find wrote",
             )
-            q.add_argument(
-                "-o", "--output", type=Path, required=True, help="the study folder to fill"
-            )
+            opt.add_output(q, "the study folder to fill", folder=True)
         elif name == "store":
             q.add_argument(
                 "inputs", nargs="+", type=Path, metavar="DICOM", help="SR files or folders to send"
             )
-            q.add_argument(
-                "-o", "--output", type=Path, help="also write what was accepted or refused (.csv)"
-            )
+            opt.add_output(q, "also write what was accepted or refused (.csv)", required=False)
             q.add_argument(
                 "--renderings",
                 type=Path,
@@ -142,7 +152,7 @@ def _server(args: argparse.Namespace) -> PacsServer:
 
 def _query(args: argparse.Namespace) -> dict[str, Any]:
     return {
-        "patients": read_patient_list(args.patients) if args.patients else None,
+        "patients": read_patient_list(args.patient_list) if args.patient_list else None,
         "date_from": args.date_from,
         "date_to": args.date_to,
         "modalities": [m for m in args.modality.split(",") if m.strip()],

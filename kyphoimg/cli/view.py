@@ -1,0 +1,74 @@
+"""``kyphoimg view``: open films in napari with the kyphoimg plugin docked."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import _options as opt
+from ._common import set_examples
+
+__all__ = ["EXAMPLES", "add_command"]
+
+EXAMPLES = {
+    "view": (
+        "kyphoimg view sample_dicom --rater AB   # a reading session: worklist, film by film",
+        "kyphoimg view sample_dicom --rater B --blind   # a blinded re-read",
+        "kyphoimg view sample_dicom/P001/pre.dcm sample_dicom/P001/post.dcm",
+    ),
+}
+
+
+def _cmd(args: argparse.Namespace) -> int:
+    try:  # imported here only: the core never loads napari or Qt
+        from napari_kyphoimg import launch
+    except ImportError as exc:
+        print(
+            f"kyphoimg view needs the napari plugin ({exc}); install it with\n"
+            "  pip install './plugins/napari-kyphoimg[pyqt6]'",
+            file=sys.stderr,
+        )
+        return 2
+    return int(
+        launch(
+            [str(p) for p in args.files],
+            rater=args.rater,
+            timepoints=opt.ids(args.timepoints),
+            blind=args.blind,
+        )
+    )
+
+
+def add_command(sub: argparse._SubParsersAction) -> None:
+    """Add ``view`` to the command line.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subcommands of ``kyphoimg``.
+    """
+    p = sub.add_parser(
+        "view",
+        help="open films in napari with the kyphoimg plugin docked",
+        description="Open a study folder in napari for one reader (a worklist of its films, "
+        "one film at a time), or DICOM files and landmark files, with the Landmarks, "
+        "Measurements and Calibrate widgets docked (needs plugins/napari-kyphoimg).",
+    )
+    p.add_argument(
+        "files",
+        nargs="*",
+        type=opt.existing_path,
+        metavar="FILES",
+        help="one study folder (read film by film from its worklist), or DICOM files or "
+        "landmark files",
+    )
+    opt.add_rater(p, "the reader: reads and writes only <film>.<ID>.landmarks.json")
+    opt.add_timepoints(p)
+    p.add_argument(
+        "--blind",
+        action="store_true",
+        help="blinded reading (reliability studies): films in a seeded random order, without "
+        "patient or time point; the seed is kept in STUDY/.kyphoimg/<ID>.session.json",
+    )
+    p.set_defaults(func=_cmd)
+    set_examples(p, EXAMPLES["view"])
