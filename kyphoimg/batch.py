@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from ._version import __version__
 from .atomic import atomic_write_text
-from .dicom import read_radiograph, scan
+from .dicom import FILM_SUFFIXES, read_radiograph, scan
 from .dictionary import data_dictionary
 from .errors import ERROR_COLUMNS, KyphoimgError, LandmarkError
 from .export import dictionary_path, drop_identifiers, pseudonymise, read_table, write_table
@@ -109,7 +109,8 @@ FILM_STATUSES: dict[str, str] = {
     "missing index level or time point, or 'no point placed yet'",
     "unreadable": "a DICOM file that cannot be read (truncated, corrupt, pixel data that "
     "cannot be decoded); reason says why",
-    "not_dicom": "a file named like a film (.dcm, .dicom, .dic) that is not DICOM; reason says why",
+    "not_dicom": "a file named like a film (.dcm, .dicom, .dic, .ima) that is not DICOM; "
+    "reason says why",
     "refused": "the landmark file is invalid for this film (made on another image, a time "
     "point outside the study's, bad level names or orientation); reason says why",
     "invalid": "the reader's landmark file for this film cannot be read (truncated, not JSON, a "
@@ -124,8 +125,6 @@ FILM_STATUSES: dict[str, str] = {
 #: but nothing failed (they do not make the exit code non-zero).
 WARNING_PREFIX = "warning: "
 
-# What a film file is named like (a .dcm that is not DICOM is listed as not_dicom).
-_FILM_SUFFIXES = (".dcm", ".dicom", ".dic")
 # Version of the per-film cache entries: older entries are recomputed, not misread.
 _CACHE_FORMAT = "film-result/2"
 
@@ -640,7 +639,7 @@ def _scan(o: RunOptions) -> tuple[pd.DataFrame, list[ErrorRow]]:
 
 def _named_like_films(index: pd.DataFrame) -> pd.Series:
     """Index rows that are not DICOM although their name says they are."""
-    return (index["status"] == "not_dicom") & index["path"].str.lower().str.endswith(_FILM_SUFFIXES)
+    return (index["status"] == "not_dicom") & index["path"].str.lower().str.endswith(FILM_SUFFIXES)
 
 
 def _file_counts(index: pd.DataFrame) -> dict[str, int]:

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .dicom import FILM_SUFFIXES
 from .errors import StudyError
 
 __all__ = [
@@ -55,7 +56,6 @@ EFFORT_SUFFIX = ".effort.jsonl"
 IDLE_SECONDS = 60.0
 
 _LANDMARK_SUFFIX = ".landmarks.json"
-_FILM_SUFFIXES = (".dcm", ".dicom", ".dic", ".ima")
 _NAME = re.compile(
     r"^(?P<stem>.+?)(?:\.(?P<rater>[A-Za-z0-9][A-Za-z0-9_-]{0,39}))?\.effort\.jsonl$"
 )
@@ -86,7 +86,7 @@ def effort_file_for(path: str | os.PathLike[str], rater: str | None = None) -> P
     p = Path(path)
     if p.name.endswith(_LANDMARK_SUFFIX):
         return p.with_name(p.name[: -len(_LANDMARK_SUFFIX)] + EFFORT_SUFFIX)
-    stem = p.stem if p.suffix.lower() in _FILM_SUFFIXES else p.name
+    stem = p.stem if p.suffix.lower() in FILM_SUFFIXES else p.name
     infix = f".{rater}" if rater else ""
     return p.with_name(f"{stem}{infix}{EFFORT_SUFFIX}")
 

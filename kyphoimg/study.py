@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .dicom import scan
+from .dicom import FILM_SUFFIXES, scan
 from .errors import ERROR_COLUMNS, KyphoimgError, LandmarkError, StudyError
 from .landmarks import (
     ImageRef,
@@ -66,7 +66,6 @@ STATUSES: dict[str, str] = {
 }
 
 _RATER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
-_FILM_SUFFIXES = (".dcm", ".dicom", ".dic", ".ima")
 _SUFFIX = ".landmarks.json"
 
 
@@ -103,7 +102,7 @@ def check_rater(rater: str | None) -> str | None:
 
 def _film_stem(film: Path) -> str:
     name = film.name
-    for suffix in _FILM_SUFFIXES:
+    for suffix in FILM_SUFFIXES:
         if name.lower().endswith(suffix):
             return name[: -len(suffix)]
     return name

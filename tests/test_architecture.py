@@ -326,3 +326,25 @@ def test_no_literal_timepoint_tuple_outside_its_module():
                 if values == ["pre", "post", "last"]:
                     bad.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert not bad, "use kyphoimg.timepoints.TIMEPOINTS at: " + ", ".join(bad)
+
+
+def test_the_plugin_reader_takes_the_film_names_the_core_reads():
+    """One list of film suffixes: kyphoimg.dicom.FILM_SUFFIXES, declared again only in the
+    npe2 manifest (YAML cannot import it), which must match it in both cases."""
+    import re
+
+    from kyphoimg.dicom import FILM_SUFFIXES
+
+    manifest = ROOT / "plugins" / "napari-kyphoimg" / "src" / "napari_kyphoimg" / "napari.yaml"
+    patterns = re.search(r"filename_patterns: \[(.*?)\]", manifest.read_text(encoding="utf-8"))
+    assert patterns is not None
+    declared = {p.strip().strip('"') for p in patterns.group(1).split(",")}
+    expected = {f"*{s}" for s in FILM_SUFFIXES} | {f"*{s.upper()}" for s in FILM_SUFFIXES}
+    assert declared == expected
+    literal = re.compile(r"""\(\s*["']\.dcm["'],\s*["']\.dicom["']""")
+    copies = [
+        str(p.relative_to(ROOT))
+        for p in (ROOT / "kyphoimg").rglob("*.py")
+        if literal.search(p.read_text(encoding="utf-8")) and p.name != "_scan.py"
+    ]
+    assert not copies, copies

@@ -20,10 +20,11 @@ from ._read import (
     read_radiograph,
     resolve_calibration,
 )
-from ._scan import SCAN_COLUMNS, iter_scan, scan, scan_to_csv
+from ._scan import FILM_SUFFIXES, SCAN_COLUMNS, iter_scan, scan, scan_to_csv
 
 __all__ = [
     "DISPLAY_PRESETS",
+    "FILM_SUFFIXES",
     "SCAN_COLUMNS",
     "SPACING_EQUAL_RTOL",
     "Radiograph",

@@ -57,7 +57,12 @@ from ..errors import DicomReadError
 from ..parallel import ordered_map
 from ._rawheader import RawHeader, parse_raw_header, read_head
 
-__all__ = ["SCAN_COLUMNS", "iter_scan", "scan", "scan_to_csv"]
+__all__ = ["FILM_SUFFIXES", "SCAN_COLUMNS", "iter_scan", "scan", "scan_to_csv"]
+
+#: What a film file may be named like (case-insensitive); files without an extension
+#: (a PACS export's ``IM000001``) are read by their header alone. The napari plugin's
+#: reader (napari.yaml) declares the same patterns (a test holds them equal).
+FILM_SUFFIXES: tuple[str, ...] = (".dcm", ".dicom", ".dic", ".ima")
 
 #: Columns of the :func:`scan` index, in order, with their pandas dtypes.
 SCAN_COLUMNS: Mapping[str, str] = {
