@@ -29,7 +29,7 @@ from ._version import __version__
 from .atomic import atomic_write_text
 from .dicom import FILM_SUFFIXES, read_radiograph, scan
 from .dictionary import data_dictionary
-from .errors import ERROR_COLUMNS, KyphoimgError, LandmarkError
+from .errors import ERROR_COLUMNS, WARNING_PREFIX, KyphoimgError, LandmarkError
 from .export import dictionary_path, drop_identifiers, pseudonymise, read_table, write_table
 from .landmarks import (
     LEVELS,
@@ -44,7 +44,7 @@ from .landmarks import (
     validate_landmarks,
     without_proposals,
 )
-from .longitudinal import RecompressionRule, features_table, patients_without_clinical
+from .longitudinal import RecompressionRule, clinical_gap_rows, features_table
 from .measure import images_table, measures_table, with_point_source
 from .parallel import executor_name, ordered_map, run_tasks
 from .study import StudyEntry, Worklist, check_rater, open_worklist
@@ -121,9 +121,6 @@ FILM_STATUSES: dict[str, str] = {
     "kyphoimg view, or measure them unreviewed with --accept-proposals",
 }
 
-#: Messages of the errors table that start with this are warnings: listed and printed,
-#: but nothing failed (they do not make the exit code non-zero).
-WARNING_PREFIX = "warning: "
 
 # Version of the per-film cache entries: older entries are recomputed, not misread.
 _CACHE_FORMAT = "film-result/2"
@@ -902,18 +899,7 @@ def _features(
             features = features_table(measures.iloc[0:0], order=timepoints, **_feature_variants(o))
         return features, errors
     if clinical is not None:
-        missing = patients_without_clinical(features, clinical)
-        if missing:
-            errors.append(
-                (
-                    str(o.clinical),
-                    None,
-                    None,
-                    f"{WARNING_PREFIX}{o.clinical}: no row for patient(s) {', '.join(missing)}, "
-                    "who have features: their clinical columns are empty; add them to the "
-                    "clinical table (patient_id as in the landmark files)",
-                )
-            )
+        errors.extend(clinical_gap_rows(features, clinical, o.clinical))
     return features, errors
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 __all__ = [
     "ERROR_COLUMNS",
+    "WARNING_PREFIX",
     "CalibrationError",
     "DicomReadError",
     "EventsPerVariableWarning",
@@ -37,6 +38,10 @@ __all__ = [
 #: Columns of every error report kyphoimg writes (``errors.csv``): the file, the level
 #: and the point concerned (empty when not about one), and the message.
 ERROR_COLUMNS: tuple[str, ...] = ("file", "level", "point", "error")
+
+#: Messages of an error report that start with this are warnings: listed and printed,
+#: but nothing failed (they do not make the exit code non-zero).
+WARNING_PREFIX = "warning: "
 
 
 class KyphoimgError(Exception):

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .errors import KyphoimgError
+from .errors import WARNING_PREFIX, KyphoimgError
 from .landmarks import FINDINGS
 from .timepoints import TIMEPOINTS
 
@@ -27,6 +27,7 @@ __all__ = [
     "DEFAULT_TIMEPOINTS",
     "FEATURE_MEASURES",
     "RecompressionRule",
+    "clinical_gap_rows",
     "features_table",
     "patients_without_clinical",
 ]
@@ -473,6 +474,41 @@ def patients_without_clinical(features: pd.DataFrame, clinical: pd.DataFrame) ->
     have = set(clinical["patient_id"].astype("string").dropna())
     ids = features["patient_id"].astype("string").dropna()
     return sorted({str(p) for p in ids} - have)
+
+
+def clinical_gap_rows(
+    features: pd.DataFrame, clinical: pd.DataFrame, source: object
+) -> list[tuple[str, None, None, str]]:
+    """Return the warning row naming the patients the clinical table lacks (or none).
+
+    Parameters
+    ----------
+    features : pandas.DataFrame
+        The features table joined with ``clinical``.
+    clinical : pandas.DataFrame
+        The clinical table.
+    source : path-like or str
+        The clinical table's file, named in the row.
+
+    Returns
+    -------
+    list of tuple
+        ``[(file, None, None, message)]`` in :data:`~kyphoimg.errors.ERROR_COLUMNS` order,
+        the message a warning; empty when every patient has a clinical row.
+    """
+    missing = patients_without_clinical(features, clinical)
+    if not missing:
+        return []
+    return [
+        (
+            str(source),
+            None,
+            None,
+            f"{WARNING_PREFIX}{source}: no row for patient(s) {', '.join(missing)}, who have "
+            "features: their clinical columns are empty; add them to the clinical table "
+            "(patient_id as in the landmark files)",
+        )
+    ]
 
 
 def _join_clinical(features: pd.DataFrame, clinical: pd.DataFrame) -> pd.DataFrame:

@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..batch import WARNING_PREFIX
-from ..errors import KyphoimgError, StudyError, UsageError
+from ..errors import WARNING_PREFIX, KyphoimgError, StudyError, UsageError
 from ..export import TABLE_FORMATS, write_table
 
 __all__ = [

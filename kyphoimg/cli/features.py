@@ -8,10 +8,9 @@ from typing import Any
 
 import pandas as pd
 
-from ..batch import WARNING_PREFIX
 from ..errors import ERROR_COLUMNS, UsageError
 from ..export import read_table, write_table
-from ..longitudinal import RecompressionRule, features_table, patients_without_clinical
+from ..longitudinal import RecompressionRule, clinical_gap_rows, features_table
 from ..measure import with_point_source
 from . import _options as opt
 from ._common import check_outputs, failed, report_errors, set_examples
@@ -74,18 +73,8 @@ def _features(args: argparse.Namespace, measures: pd.DataFrame) -> tuple[pd.Data
         clinical=clinical,
         **feature_variants(vars(args)),
     )
-    missing = patients_without_clinical(features, clinical) if clinical is not None else []
-    notes = [
-        (
-            str(args.clinical),
-            None,
-            None,
-            f"{WARNING_PREFIX}{args.clinical}: no row for patient(s) {', '.join(missing)}, "
-            "who have features: their clinical columns are empty; add them to the clinical "
-            "table (patient_id as in the landmark files)",
-        )
-    ]
-    return features, notes if missing else []
+    notes = clinical_gap_rows(features, clinical, args.clinical) if clinical is not None else []
+    return features, notes
 
 
 def _cmd(args: argparse.Namespace) -> int:

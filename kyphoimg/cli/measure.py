@@ -8,8 +8,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..batch import WARNING_PREFIX, leave_out_proposals
-from ..errors import ERROR_COLUMNS, UsageError
+from ..batch import leave_out_proposals
+from ..errors import ERROR_COLUMNS, WARNING_PREFIX, UsageError
 from ..export import read_table, write_table
 from ..landmarks import missing_points, read_landmark_files
 from ..measure import images_table, measures_table, with_point_source
