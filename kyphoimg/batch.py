@@ -47,7 +47,7 @@ from .landmarks import (
 from .longitudinal import RecompressionRule, clinical_gap_rows, features_table
 from .measure import images_table, measures_table, with_point_source
 from .parallel import executor_name, ordered_map, run_tasks
-from .study import StudyEntry, Worklist, check_rater, open_worklist
+from .study import StudyEntry, Worklist, check_rater, open_worklist, unfinished
 from .timepoints import TIMEPOINTS, assign_timepoints, normalise_timepoint
 
 __all__ = [
@@ -399,7 +399,7 @@ def _check_set(task: FilmTask, ls: LandmarkSet, film: tuple[Any, int, int, Any])
     ls, proposed = (ls, []) if task.accept_proposals else _drop_proposed_vertebrae(ls)
     if proposed and not ls.points:
         return _film_result(task, None, "to_review", proposed)
-    todo = refused + _unfinished(ls)
+    todo = refused + unfinished(ls)
     status = "to_review" if proposed else "incomplete" if todo else "measured"
     return _film_result(task, ls, status, proposed + todo)
 
@@ -475,19 +475,6 @@ def _drop_misnamed_vertebrae(ls: LandmarkSet) -> tuple[LandmarkSet, list[ErrorRo
     ]
     kept = {level: pts for level, pts in ls.points.items() if level not in levels}
     return ls.replace(points=kept), rows
-
-
-def _unfinished(ls: LandmarkSet) -> list[ErrorRow]:
-    """List what the reader has still to do on a valid set (the worklist's *incomplete* rules)."""
-    rows: list[ErrorRow] = list(missing_points([ls]).itertuples(index=False, name=None))
-    if not ls.points:
-        rows.append((ls.where, None, None, f"{ls.where}: no point placed yet"))
-    elif not ls.index_levels:
-        rows.append((ls.where, None, None, f"{ls.where}: no index (treated) level chosen"))
-    elif not any(level in ls.points for level in ls.index_levels):
-        text = f"{ls.where}: the index level {', '.join(ls.index_levels)} has no points"
-        rows.append((ls.where, None, None, text))
-    return rows
 
 
 def _file_key(*paths: str, extra: str = "") -> str:

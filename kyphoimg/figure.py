@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .dicom import read_radiograph
-from .errors import KyphoimgError, StudyError
+from .errors import KyphoimgError, LandmarkError
 from .landmarks import LandmarkSet, pair_with_film, read_landmarks
 from .measure import measures_table
 from .study import open_worklist
@@ -246,7 +246,7 @@ def study_patient_films(
 
     Raises
     ------
-    StudyError
+    LandmarkError
         If one of the patient's films has an invalid landmark file (the message names the
         file and the reason).
     """
@@ -254,7 +254,7 @@ def study_patient_films(
     entries = open_worklist(folder, rater=rater).patient(patient)
     for e in entries:
         if e.status == "invalid":
-            raise StudyError(
+            raise LandmarkError(
                 f"{e.landmark_path}: not drawn, the landmark file is invalid for "
                 f"{e.film_path.name}: {'; '.join(e.problems)}"
             )

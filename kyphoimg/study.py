@@ -53,6 +53,7 @@ __all__ = [
     "entry_status",
     "landmark_file_for",
     "open_worklist",
+    "unfinished",
 ]
 
 #: Status of a film's landmark file for one reader, with what it means.
@@ -205,6 +206,35 @@ class StudyEntry:
         return self.status == "complete"
 
 
+def unfinished(ls: LandmarkSet) -> list[tuple[str, str | None, str | None, str]]:
+    """List what the reader still has to do on a valid set: the *incomplete* rule.
+
+    Parameters
+    ----------
+    ls : LandmarkSet
+        A valid landmark set.
+
+    Returns
+    -------
+    list of tuple
+        ``(file, level, point, message)`` rows (:data:`~kyphoimg.errors.ERROR_COLUMNS`):
+        each missing point of a placed vertebra, no point at all, no index level, an index
+        level without points. Empty when nothing is left (the time point is the
+        worklist's own check, as it may come from a surgery table).
+    """
+    rows: list[tuple[str, str | None, str | None, str]] = list(
+        missing_points([ls]).itertuples(index=False, name=None)
+    )
+    if not ls.points:
+        rows.append((ls.where, None, None, f"{ls.where}: no point placed yet"))
+    if not ls.index_levels:
+        rows.append((ls.where, None, None, f"{ls.where}: no index (treated) level chosen"))
+    elif not any(level in ls.points for level in ls.index_levels):
+        text = f"{ls.where}: the index level {', '.join(ls.index_levels)} has no points"
+        rows.append((ls.where, None, None, text))
+    return rows
+
+
 def entry_status(
     ls: LandmarkSet | None,
     *,
@@ -265,13 +295,7 @@ def entry_status(
             f"{ls.where}: {n} proposed point(s) on {', '.join(proposals)} that no reader has "
             "confirmed yet; review them (move or confirm each point)"
         )
-    todo = [str(e) for e in missing_points([ls])["error"]]
-    if not ls.points:
-        todo.append(f"{ls.where}: no point placed yet")
-    if not ls.index_levels:
-        todo.append(f"{ls.where}: no index (treated) level chosen")
-    elif not any(level in ls.points for level in ls.index_levels):
-        todo.append(f"{ls.where}: the index level {', '.join(ls.index_levels)} has no points")
+    todo = [row[3] for row in unfinished(ls)]
     if ls.timepoint is None and timepoint is None:
         todo.append(f"{ls.where}: no time point; choose one of {', '.join(vocabulary)}")
     if review:
