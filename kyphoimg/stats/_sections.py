@@ -26,7 +26,7 @@ from ._figures import plot_forest, plot_roc, plot_timecourse, save_figure
 from ._format import fmt_num
 from ._html import embed_figure, html_table
 from ._labels import Labels
-from ._logistic import LogisticResult, logistic
+from ._logistic import EVENTS_FLOOR, LogisticResult, logistic
 from ._repeated import CORRECTIONS, compare_timepoints
 from ._roc import RocResult, delong_test, roc
 from ._table1 import Table1, table1
@@ -94,6 +94,12 @@ class Section:
     def html(self) -> str:
         """Return the section's HTML with its heading."""
         return f"<h2>{html.escape(self.heading)}</h2>" + "".join(self.blocks)
+
+
+def _lower(label: str) -> str:
+    """Lower-case a label for running text, but keep acronyms (ASD, IVC, KA) as written."""
+    first = label.split(" ", 1)[0]
+    return label if sum(c.isupper() for c in first) > 1 else label[:1].lower() + label[1:]
 
 
 def _n_text(ctx: Context, rows: pd.DataFrame) -> str:
@@ -586,7 +592,8 @@ def _logistic_tables(ctx: Context, sec: Section, lr: LogisticResult) -> None:
     }[lr.method]
     note = f"95% CI: {kind}. " + common_note(mv, ["test"])
     if not lr.estimable:
-        note = "Not estimable (separation): no coefficient, test or AUC is reported. " + note
+        why = lr.not_estimable.get("model", "separation")
+        note = f"Not estimable: {why}; no coefficient, test or AUC is reported. " + note
     sec.add(
         select(mv, cols, "Multivariable logistic regression", note), sheet="Logistic multivariable"
     )
@@ -628,18 +635,37 @@ def _model_tables(lr: LogisticResult, equation: str) -> tuple[Table, Table]:
         "AUC 95% CI high": (disc["ci_high"], "f3"),
         "AUC (optimism-corrected)": (disc["auc_corrected"], "f3"),
         "Bootstrap resamples": (disc["bootstrap"], "int"),
+        "Failed resamples": (disc["n_failed"], "int"),
         "Calibration slope (corrected)": (cal.loc["slope", "optimism_corrected"], "f3"),
+        "Calibration intercept (corrected)": (cal.loc["intercept", "optimism_corrected"], "f3"),
         "Hosmer–Lemeshow chi-square": (hl["statistic"], "f2"),
         "Hosmer–Lemeshow df": (hl["df"], "int"),
         "Hosmer–Lemeshow p": (hl["p_value"], "p"),
     }
     kept = {k: v for k, v in perf.items() if not (isinstance(v[0], float) and np.isnan(v[0]))}
+    if not disc["bootstrap"]:
+        kept.pop("Failed resamples", None)
     if not lr.estimable:
         kept = {"Events": perf["Events"], "Events per variable": perf["Events per variable"]}
     frame = pd.DataFrame([{k: v for k, (v, _) in kept.items()}])
-    note = "AUC CI: DeLong. Bootstrap: Harrell optimism correction."
+    note = "AUC: apparent (in the data the model was fitted to); CI: DeLong."
+    if lr.estimable and disc["bootstrap"]:
+        note += (
+            " Bootstrap: Harrell optimism correction, the whole procedure "
+            + ("(univariable screen included) " if lr.screened else "")
+            + "repeated in each resample."
+        )
     if lr.method == "gee":
         note += " No Hosmer–Lemeshow test or bootstrap for clustered rows."
+    rarer = min(lr.n_events, lr.n - lr.n_events)
+    groups = int(hl["groups"]) if np.isfinite(hl["groups"]) and hl["groups"] else 0
+    if "Hosmer–Lemeshow p" in kept and groups and rarer / groups < 5:
+        note += (
+            f" Hosmer–Lemeshow: few events ({rarer} over {groups} risk groups, fewer than 5 "
+            "expected per group); the test has little power to detect poor calibration."
+        )
+    for reason in lr.not_estimable.values():
+        note += f" Not estimable: {reason}."
     return (
         Table("Logistic model", about),
         Table("Model performance", frame, {k: f for k, (_, f) in kept.items()}, note),
@@ -681,18 +707,37 @@ def logistic_section(ctx: Context) -> Section:
         "gee": "generalised estimating equations with an exchangeable working correlation "
         "and cluster-robust standard errors (vertebrae clustered within patients)",
     }[lr.method]
+    screen = ls.get("univariable_screen")
     text = (
-        f"Logistic regression of {ctx.labels.var(ctx.outcome).lower()} was fitted by {est}; "
-        f"{'all candidates entered the multivariable model' if ls.get('univariable_screen') is None else 'predictors with univariable p < ' + str(ls['univariable_screen']) + ' entered the multivariable model'}."  # noqa: E501
+        f"Logistic regression of {_lower(ctx.labels.var(ctx.outcome))} was fitted by {est}; "
+        + (
+            "all candidates entered the multivariable model"
+            if screen is None
+            else f"predictors with univariable p < {screen} entered the multivariable model"
+        )
+        + f". By convention {EVENTS_FLOOR}; below that floor the model is reported as not "
+        "estimable."
     )
-    if lr.estimable and lr.method != "gee" and int(ls.get("bootstrap", 200)):
+    runs = int(ls.get("bootstrap", 200))
+    if lr.estimable and lr.method != "gee":
         text += (
-            f" Discrimination and calibration were corrected for optimism with "
-            f"{int(ls.get('bootstrap', 200))} bootstrap resamples (Harrell); "
-            "goodness of fit by the Hosmer–Lemeshow test."
+            " AUCs of the model are apparent (computed in the data it was fitted to)"
+            + (
+                f"; discrimination and calibration (slope and intercept) were corrected for "
+                f"optimism with {runs} bootstrap resamples, each repeating the whole "
+                f"procedure{' (univariable screen included)' if screen is not None else ''} "
+                "(Harrell); a resample whose refit did not converge counts as failed, and "
+                "any failure leaves the corrected values unreported"
+                if runs
+                else ""
+            )
+            + "; goodness of fit by the Hosmer–Lemeshow test. Under separation, or when the "
+            "calibration refit does not converge, no performance figure but the apparent "
+            "AUC is estimated."
         )
     if not lr.estimable:
-        text += " The multivariable model was not estimable because of separation."
+        why = lr.not_estimable.get("model", "separation")
+        text += f" The multivariable model was not estimable: {why}."
     sec.methods.append(text)
     sec.n.update(logistic_n=lr.n, logistic_events=lr.n_events)
     return sec
