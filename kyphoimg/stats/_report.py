@@ -56,6 +56,7 @@ study). The study file::
     [options]
     figure_format = "svg"         # how figures are embedded: svg or png
     decimals = 1
+    t_test = "welch"              # or "student" (pooled, to reproduce an SPSS paper)
     pdf = true                    # print report.pdf with headless Chromium if installed
 
 Relative data paths are resolved against the TOML file's folder (against the current
@@ -121,7 +122,7 @@ _SECTIONS: dict[str, set[str] | None] = {
         "reference",
     },
     "roc": {"markers", "model"},
-    "options": {"figure_format", "decimals", "pdf"},
+    "options": {"figure_format", "decimals", "pdf", "t_test"},
 }
 
 _RUNNERS: list[tuple[str, str, Callable[[Context], Section]]] = [

@@ -32,7 +32,20 @@ from ._roc import RocResult, delong_test, roc
 from ._table1 import Table1, table1
 from ._tables import Table, common_note, select
 
-__all__ = ["Context", "Section"]
+__all__ = ["T_TESTS", "Context", "Section"]
+
+#: ``[options] t_test``: Welch (unequal variances allowed) is the default on a user's data;
+#: Student's pooled t reproduces an SPSS-style paper (the simulated seed studies set it).
+T_TESTS = {
+    "welch": (
+        "Two groups were compared by Welch's t-test (variances not assumed equal), the default"
+    ),
+    "student": (
+        "Two groups were compared by Student's pooled-variance t-test, as the study asked "
+        '([options] t_test = "student", to reproduce an SPSS analysis); where Levene\'s test '
+        "gave p < 0.05 the row is flagged with Welch's p"
+    ),
+}
 
 
 @dataclass
@@ -57,6 +70,17 @@ class Context:
     def positive(self) -> Any:
         """Event value of the outcome."""
         return self.spec["outcome"].get("positive")
+
+    @property
+    def t_test(self) -> str:
+        """Two-group test of continuous variables: ``"welch"`` (default) or ``"student"``."""
+        choice = self.spec.get("options", {}).get("t_test", "welch")
+        if choice not in T_TESTS:
+            raise StatsInputError(
+                f"study [options] t_test must be one of {', '.join(map(repr, T_TESTS))}, "
+                f"got {choice!r}"
+            )
+        return choice
 
     def fmt(self) -> str:
         """Display format of means and SDs."""
@@ -220,13 +244,14 @@ def table1_section(ctx: Context) -> Section:
     for suffix, rows, c_vars, k_vars in parts:
         if not c_vars and not k_vars:
             continue
+        normal = [c for c in c_vars if c not in t1s.get("nonnormal", [])]
         t1 = table1(
             rows,
             group,
-            continuous=[c for c in c_vars if c not in t1s.get("nonnormal", [])],
+            continuous=normal,
             categorical=k_vars,
             nonnormal=[c for c in c_vars if c in t1s.get("nonnormal", [])],
-            tests=t1s.get("tests", {}),
+            tests={**dict.fromkeys(normal, ctx.t_test), **t1s.get("tests", {})},
             decimals=ctx.decimals,
         )
         unit_note = _n_text(ctx, rows)
@@ -250,10 +275,11 @@ def table1_section(ctx: Context) -> Section:
         sec.tables.append(_t1_tests(t1, ctx.labels, f"Table 1{suffix} tests"))
         sec.tests += [t for t in t1.tests["test"] if t]
         sec.n[f"table1{suffix.strip(' ()') or ''}_rows"] = int(sum(t1.group_sizes.values()))
+    groups = [ctx.labels.group(g) for g in sorted(ctx.data.rows[group].dropna().unique(), key=str)]
     sec.methods.append(
-        f"Characteristics were compared between groups of {ctx.labels.var(group).lower()}: "
-        + "; ".join(dict.fromkeys(sec.tests))
-        + "."
+        f"Characteristics were compared between the groups {', '.join(groups[:-1])} and "
+        f"{groups[-1]} "
+        f"({'; '.join(dict.fromkeys(sec.tests))}). {T_TESTS[ctx.t_test]}."
     )
     return sec
 
@@ -430,6 +456,7 @@ def timepoints_section(ctx: Context) -> Section:
         res = compare_timepoints(
             long, subject, time, v, group=group, order=tp.get("order"), method=method,
             posthoc=tp.get("posthoc"), correction=tp.get("correction", "bonferroni"),
+            between=None if method == "friedman" else ctx.t_test,
         )  # fmt: skip
         _measure_tables(ctx, sec, v, res, unit)
         fig = plot_timecourse(

@@ -55,7 +55,8 @@ def test_fewer_than_five_events_per_parameter_is_not_estimable() -> None:
         "12 events for 3 parameters (4.0 per parameter); the model needs at least 5 per parameter"
     )
     ok = _quiet(df=d, outcome="y", predictors=["a", "b"], bootstrap=0)  # 6 per parameter
-    assert ok.estimable and not ok.not_estimable
+    assert ok.estimable
+    assert not ok.not_estimable
 
 
 def _separated(n: int = 60) -> pd.DataFrame:
@@ -72,7 +73,8 @@ def test_under_separation_firth_reports_coefficients_but_no_performance() -> Non
     d = _separated()
     assert d["y"].sum() >= 10
     res = _quiet(df=d, outcome="y", predictors=["npec", "age"], bootstrap=20, method="firth")
-    assert res.estimable and np.isfinite(res.multivariable["coef"]).all()
+    assert res.estimable
+    assert np.isfinite(res.multivariable["coef"]).all()
     # Independent: the refit of the outcome on the Firth risk score has no finite slope
     # (statsmodels does not converge, the slope keeps growing).
     lp = np.log(res.predicted / (1 - res.predicted)).to_numpy()
@@ -87,13 +89,15 @@ def test_under_separation_firth_reports_coefficients_but_no_performance() -> Non
     assert res.hosmer_lemeshow["p_value"].isna().all()
     disc = res.discrimination.iloc[0]
     assert disc["auc_apparent"] == pytest.approx(1.0)
-    assert np.isnan(disc["ci_low"]) and np.isnan(disc["auc_corrected"])
+    assert np.isnan(disc["ci_low"])
+    assert np.isnan(disc["auc_corrected"])
 
 
 def test_a_marker_that_separates_has_no_delong_interval() -> None:
     r = roc([0, 0, 0, 1, 1, 1], [1.0, 2, 3, 4, 5, 6], direction="higher")
     assert r.auc == 1.0
-    assert np.isnan(r.ci_low) and np.isnan(r.ci_high)
+    assert np.isnan(r.ci_low)
+    assert np.isnan(r.ci_high)
 
 
 def test_failed_bootstrap_refits_are_counted_and_void_the_corrected_values() -> None:
@@ -107,7 +111,8 @@ def test_failed_bootstrap_refits_are_counted_and_void_the_corrected_values() -> 
     d = pd.DataFrame({"x": x, "z": rng.normal(size=n), "y": y})
     runs, seed = 40, 17
     res = _quiet(df=d, outcome="y", predictors=["x", "z"], bootstrap=runs, seed=seed)
-    assert res.estimable and not res.separation
+    assert res.estimable
+    assert not res.separation
     # Independent count of the resamples in which the x = 1 group has no non-event
     draw = np.random.default_rng(seed)
     expected = 0

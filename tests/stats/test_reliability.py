@@ -148,9 +148,7 @@ def test_icc_intervals_match_pingouin_unrounded() -> None:
     saved = pingouin.options.copy()
     try:
         pingouin.options["round.column.CI95"] = None
-        theirs = rel._pingouin_icc(
-            long.pivot(index="target", columns="rater", values="value")
-        )
+        theirs = rel._pingouin_icc(long.pivot(index="target", columns="rater", values="value"))
     finally:
         pingouin.options.clear()
         pingouin.options.update(saved)
