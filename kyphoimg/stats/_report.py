@@ -97,7 +97,7 @@ __all__ = ["report"]
 _SECTIONS: dict[str, set[str] | None] = {
     "title": set(),
     "data": {"subjects", "longitudinal", "subject", "level", "unit", "index_vertebra", "reference"},
-    "outcome": {"column", "positive"},
+    "outcome": {"column", "positive", "definition"},
     "labels": None,  # free-form: variable names plus groups, units, levels
     "table1": {"group", "continuous", "categorical", "nonnormal", "tests"},
     "timepoints": {

@@ -21,7 +21,7 @@ from kyphoimg.errors import StatsInputError
 
 from ._correlate import correlate
 from ._data import StudyData
-from ._features import wide_to_long
+from ._features import outcome_definition, wide_to_long
 from ._figures import plot_forest, plot_roc, plot_timecourse, save_figure
 from ._format import fmt_num
 from ._html import embed_figure, html_table
@@ -60,6 +60,7 @@ class Context:
     decimals: int
     fig_fmt: str
     logistic_result: LogisticResult | None = None
+    outcome_stated: bool = False
 
     @property
     def outcome(self) -> Any:
@@ -81,6 +82,24 @@ class Context:
                 f"got {choice!r}"
             )
         return choice
+
+    def outcome_sentence(self) -> str:
+        """Return the outcome's definition for Methods, once per report ('' after that).
+
+        From ``[outcome] definition``, else from a ``<outcome>_rule`` column of the data
+        (``recompression_rule`` as ``kyphoimg run`` writes it).
+        """
+        if self.outcome_stated:
+            return ""
+        self.outcome_stated = True
+        text = str(self.spec["outcome"].get("definition", "") or "")
+        rule_col = f"{self.outcome}_rule"
+        if not text and rule_col in self.data.rows.columns:
+            rules = self.data.rows[rule_col].dropna().astype(str).unique()
+            if len(rules):
+                words = "; ".join(outcome_definition(r) for r in rules)
+                text = f"{self.labels.var(self.outcome, with_unit=False)}: {words}"
+        return f"Outcome definition. {text.rstrip('.')}." if text else ""
 
     def fmt(self) -> str:
         """Display format of means and SDs."""
@@ -276,6 +295,7 @@ def table1_section(ctx: Context) -> Section:
         sec.tests += [t for t in t1.tests["test"] if t]
         sec.n[f"table1{suffix.strip(' ()') or ''}_rows"] = int(sum(t1.group_sizes.values()))
     groups = [ctx.labels.group(g) for g in sorted(ctx.data.rows[group].dropna().unique(), key=str)]
+    sec.methods.append(ctx.outcome_sentence())
     sec.methods.append(
         f"Characteristics were compared between the groups {', '.join(groups[:-1])} and "
         f"{groups[-1]} "
@@ -442,6 +462,7 @@ def _with(res: Any, **changes: Any) -> Any:
 
 def timepoints_section(ctx: Context) -> Section:
     """``[timepoints]``: change over time within groups, groups per time point."""
+    outcome_text = ctx.outcome_sentence()
     tp = ctx.spec["timepoints"]
     values = tp.get("values") or []
     values = [values] if isinstance(values, str) else list(values)
@@ -449,6 +470,7 @@ def timepoints_section(ctx: Context) -> Section:
         raise StatsInputError("study [timepoints]: 'values' must name at least one measure")
     long, subject, time = _long_table(ctx, tp, values)
     sec = Section("timepoints", "Change over time")
+    sec.methods.append(outcome_text)
     method = tp.get("method", "rm_anova")
     group = tp.get("group")
     unit = _n_text(ctx, ctx.data.rows) + "."
@@ -499,10 +521,12 @@ def _dichotomised(
 
 def correlation_section(ctx: Context) -> Section:
     """``[correlation]``: each factor's correlation with the outcome, method named."""
+    outcome_text = ctx.outcome_sentence()
     cs = ctx.spec["correlation"]
     factors = list(cs.get("factors", []))
     rows, renamed = _dichotomised(ctx, factors, dict(cs.get("dichotomise", {})))
     sec = Section("correlation", "Correlation with the outcome")
+    sec.methods.append(outcome_text)
     frames = []
     for f in factors:
         col = renamed.get(f, f)
@@ -701,6 +725,7 @@ def _model_tables(lr: LogisticResult, equation: str) -> tuple[Table, Table]:
 
 def logistic_section(ctx: Context) -> Section:
     """``[logistic]``: univariable and multivariable models."""
+    outcome_text = ctx.outcome_sentence()
     ls = ctx.spec["logistic"]
     reference = {**ctx.data.reference, **dict(ls.get("reference", {}))}
     method = ls.get("method", "ml")
@@ -720,6 +745,7 @@ def logistic_section(ctx: Context) -> Section:
     )
     ctx.logistic_result = lr
     sec = Section("logistic", "Logistic regression")
+    sec.methods.append(outcome_text)
     _logistic_tables(ctx, sec, lr)
     if lr.estimable:
         fig = plot_forest(

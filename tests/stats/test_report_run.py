@@ -101,7 +101,7 @@ def test_report_accepts_a_run_folder(from_folder) -> None:
     status = {a["section"]: a["status"] for a in summary["analyses"]}
     assert status == dict.fromkeys(["table1", "timepoints", "correlation", "logistic"], "run")
     doc = from_folder["html"].read_text(encoding="utf-8")
-    for name in ("Compression (%)", "KA (°)", "VAS"):
+    for name in ("Compression (%)", "KA (°)", "VAS (0–10)"):
         assert f"<h3>{name}</h3>" in doc
 
 
@@ -262,7 +262,7 @@ def test_no_snake_case_and_no_scientific_notation(from_folder) -> None:
     assert "nan" not in text.split()
     for label in (
         "KA (°), pre-op",
-        "Compression (%), last follow-up",
+        "Compression (%), post-op",
         "Age (years)",
         "BMD T-score",
     ):
@@ -324,7 +324,7 @@ def test_methods_describe_only_what_ran(run_folder, tmp_path) -> None:
     paths = quiet_report(spec, tmp_path)
     doc = paths["html"].read_text(encoding="utf-8")
     methods = visible_text(doc.split("<h2>Statistical methods</h2>", 1)[1])
-    assert "Student t-test" in methods
+    assert "Welch t-test" in methods
     for absent in ("Greenhouse", "logistic", "Logistic", "bootstrap", "ROC", "DeLong", "Firth"):
         assert absent not in methods
 
