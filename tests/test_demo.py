@@ -84,7 +84,7 @@ def test_simulated_reports_reproduce_the_seed_analyses(demo: Path) -> None:
         "BMD T-score",
         "Cement volume (ml)",
         "Height recovery (%)",
-        "Model (predicted risk)",
+        "Model (predicted risk, apparent)",
     ):
         assert marker in asd
     assert "DeLong" in asd

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
-from kyphoimg.errors import StatsInputError
+from kyphoimg.errors import NotEstimableError, StatsInputError
 
 from ._delong import midrank
 from ._firth import PLR_TEST, firth_fit, firth_profile_ci, firth_test
@@ -34,7 +34,7 @@ from ._validate import (
     require_columns,
 )
 
-__all__ = ["LogisticResult", "hosmer_lemeshow", "logistic"]
+__all__ = ["LogisticResult", "hosmer_lemeshow", "logistic", "nested_lr_test"]
 
 WALD_TEST = "Wald z (logistic regression)"
 GEE_TEST = "Wald z, cluster-robust SE (GEE, exchangeable working correlation)"
@@ -1242,3 +1242,76 @@ def logistic(
         not_estimable=perf["not_estimable"],
         screened=univariable_screen is not None,
     )
+
+
+LR_TEST = "Likelihood-ratio test of the added terms (nested models, same patients)"
+PENALISED_LR_TEST = (
+    "Penalised likelihood-ratio test of the added terms (Firth; nested models, same patients)"
+)
+
+
+def nested_lr_test(
+    result: LogisticResult, df: pd.DataFrame, reduced: Sequence[Hashable]
+) -> dict[str, Any]:
+    """Test the terms a multivariable model adds to a model of some of its predictors.
+
+    The valid comparison of a model with its own components (DeLong's test of in-sample
+    AUCs of nested models is not; Demler, Pencina & D'Agostino, Stat Med 2012): both
+    models are fitted to the complete cases of the full model, by the full model's
+    method, and 2·(log L_full − log L_reduced) is referred to chi-square on the number of
+    added parameters.
+
+    Parameters
+    ----------
+    result : LogisticResult
+        The full model (estimable; maximum likelihood or Firth).
+    df : pandas.DataFrame
+        The table the full model was fitted to.
+    reduced : sequence of hashable
+        Predictors of the reduced model, all among ``result.selected``.
+
+    Returns
+    -------
+    dict
+        ``reduced, added, statistic, df, p_value, n, test``.
+
+    Raises
+    ------
+    NotEstimableError
+        The full model is not estimable, or clustered (GEE has no likelihood).
+    StatsInputError
+        A reduced predictor is not in the model.
+    """
+    if not result.estimable or result.method == "gee":
+        why = "the model is not estimable" if not result.estimable else "GEE has no likelihood"
+        raise NotEstimableError(f"likelihood-ratio test of the added terms: {why}")
+    reduced = [str(p) for p in reduced]
+    missing = [p for p in reduced if p not in result.selected]
+    if missing:
+        raise StatsInputError(f"{missing} not among the model's predictors {list(result.selected)}")
+    rows = result.predicted.index
+    design, terms, _ = _design(
+        df.loc[rows], list(result.selected), set(result.reference), result.reference
+    )
+    y = as_binary(df.loc[rows, result.outcome], result.positive, result.outcome)[0]
+
+    def loglik(predictors: Sequence[str]) -> tuple[float, int]:
+        cols = [t for p in predictors for t in terms[p]]
+        x = np.column_stack([np.ones(len(rows)), design[cols].to_numpy(dtype=float)])
+        if result.method == "firth":
+            return float(firth_fit(y, x).loglik), len(cols)
+        return float(_newton(y, x)[1]), len(cols)
+
+    ll_full, k_full = loglik(list(result.selected))
+    ll_red, k_red = loglik(reduced)
+    stat = max(2 * (ll_full - ll_red), 0.0)
+    dof = k_full - k_red
+    return {
+        "reduced": ", ".join(reduced),
+        "added": ", ".join(p for p in result.selected if p not in reduced),
+        "statistic": stat,
+        "df": dof,
+        "p_value": float(stats.chi2.sf(stat, dof)),
+        "n": len(rows),
+        "test": PENALISED_LR_TEST if result.method == "firth" else LR_TEST,
+    }

@@ -26,7 +26,7 @@ from ._figures import plot_forest, plot_roc, plot_timecourse, save_figure
 from ._format import fmt_num
 from ._html import embed_figure, html_table
 from ._labels import Labels
-from ._logistic import EVENTS_FLOOR, LogisticResult, logistic
+from ._logistic import EVENTS_FLOOR, LogisticResult, logistic, nested_lr_test
 from ._repeated import CORRECTIONS, compare_timepoints
 from ._roc import RocResult, delong_test, roc
 from ._table1 import Table1, table1
@@ -815,6 +815,7 @@ def _roc_curves(ctx: Context, markers: Mapping[Any, str]) -> dict[str, RocResult
 def _delong_rows(
     ctx: Context, markers: Mapping[Any, str], curves: Mapping[str, RocResult]
 ) -> pd.DataFrame:
+    """Paired DeLong tests between the markers (never the model against its components)."""
     rows = ctx.data.rows
     names = [m for m in curves if m != "model"]
     tests = []
@@ -824,16 +825,24 @@ def _delong_rows(
                 delong_test(rows[ctx.outcome], rows[a], rows[b], direction=(markers[a], markers[b]),
                             positive=ctx.positive, labels=(a, b)).to_frame()
             )  # fmt: skip
-    lr = ctx.logistic_result
-    if "model" in curves and lr is not None:
-        idx = lr.predicted.index
-        for b in names:
-            tests.append(
-                delong_test(rows.loc[idx, ctx.outcome], lr.predicted, rows.loc[idx, b],
-                            direction=("higher", markers[b]), positive=ctx.positive,
-                            labels=("model", b)).to_frame()
-            )  # fmt: skip
     return pd.concat(tests, ignore_index=True) if tests else pd.DataFrame()
+
+
+def _nested_rows(ctx: Context, markers: Mapping[Any, str]) -> pd.DataFrame:
+    """Likelihood-ratio tests of what the model adds to each marker it contains."""
+    lr = ctx.logistic_result
+    if lr is None or not lr.estimable or lr.method == "gee" or len(lr.selected) < 2:
+        return pd.DataFrame()
+    out = []
+    for m in markers:
+        if str(m) in lr.selected:
+            row = nested_lr_test(lr, ctx.data.rows, [str(m)])
+            row["pair"] = f"Model vs {ctx.labels.var(m)} alone"
+            row["added_label"] = ", ".join(
+                ctx.labels.var(p, with_unit=False) for p in lr.selected if p != str(m)
+            )
+            out.append(row)
+    return pd.DataFrame(out)
 
 
 def roc_section(ctx: Context) -> Section:
@@ -846,7 +855,7 @@ def roc_section(ctx: Context) -> Section:
         )
     curves = _roc_curves(ctx, markers)
     lab = ctx.labels
-    name = {m: ("Model (predicted risk)" if m == "model" else lab.var(m)) for m in curves}
+    name = {m: ("Model (predicted risk, apparent)" if m == "model" else lab.var(m)) for m in curves}
     table = pd.concat([c.to_frame() for c in curves.values()], ignore_index=True)
     table["label"] = [name[m] for m in curves]
     table["direction"] = table["direction"].map(
@@ -886,6 +895,27 @@ def roc_section(ctx: Context) -> Section:
         delong = select(dt, dcols, "Paired DeLong tests between AUCs", common_note(dt, ["test"]))
         sec.add(delong, sheet="DeLong tests")
         sec.tests += list(dict.fromkeys(dt["test"]))
+    nested = _nested_rows(ctx, markers)
+    if not nested.empty:
+        ncols = {
+            "pair": ("Comparison", "text"),
+            "added_label": ("Added terms", "text"),
+            "statistic": ("Chi-square", "f2"),
+            "df": ("df", "int"),
+            "p_value": ("p", "p"),
+            "n": ("n", "int"),
+        }
+        note = (
+            common_note(nested, ["test"])
+            + " The model's AUC is not compared with its own components by DeLong's test, "
+            "which does not apply to nested models compared in the same data (Demler, "
+            "Pencina & D'Agostino, Stat Med 2012)."
+        )
+        sec.add(
+            select(nested, ncols, "Does the model add to each marker it contains?", note),
+            sheet="Nested model tests",
+        )
+        sec.tests += list(dict.fromkeys(nested["test"]))
     fig = plot_roc({name[m]: c for m, c in curves.items()})
     sec.figure(
         ctx, fig, "roc", "ROC curves; legend: AUC (DeLong 95% CI); open markers: Youden cutoffs"
@@ -904,6 +934,14 @@ def roc_section(ctx: Context) -> Section:
     sec.methods.append(
         "ROC curves with the AUC and its DeLong 95% CI; Youden cutoffs taken midway between "
         "observed values (pROC convention)"
-        + ("; AUCs compared by the paired DeLong test." if not dt.empty else ".")
+        + ("; markers' AUCs compared by the paired DeLong test" if not dt.empty else "")
+        + (
+            "; the model's AUC is apparent (in the data it was fitted to), and what the model "
+            "adds to each marker it contains was tested by a likelihood-ratio test of the "
+            "added terms, not by DeLong's test (Demler et al. 2012)"
+            if "model" in curves
+            else ""
+        )
+        + "."
     )
     return sec

@@ -170,7 +170,7 @@ def test_workbook_tables_match_the_functions(written) -> None:
     within = sheets["Kyphotic angle (°) within"]
     assert within["Excluded (incomplete)"].sum() == 7  # ids 0, 23, ..., 138 lost to follow-up
     roc_sheet = sheets["ROC"].set_index("Marker")
-    assert list(roc_sheet.index) == ["Age", "BMD T-score", "Model (predicted risk)"]
+    assert list(roc_sheet.index) == ["Age", "BMD T-score", "Model (predicted risk, apparent)"]
     assert roc_sheet.loc["BMD T-score", "Direction"] == "lower predicts event"
 
 
