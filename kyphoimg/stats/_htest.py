@@ -67,6 +67,10 @@ class TestResult:
         Denominator degrees of freedom of F tests, else NaN.
     note : str
         Extra information (e.g. why Fisher's test was chosen).
+    estimate, ci_low, ci_high : float
+        For t-tests: the difference of means (first group minus second) and its 95 %
+        CI under the test's own variance assumption (pooled for Student, Welch–
+        Satterthwaite for Welch); NaN for other tests.
     """
 
     __test__ = False  # not a pytest test class
@@ -77,6 +81,9 @@ class TestResult:
     p_value: float
     df2: float = float("nan")
     note: str = ""
+    estimate: float = float("nan")
+    ci_low: float = float("nan")
+    ci_high: float = float("nan")
 
 
 def welch_anova(groups: Sequence[np.ndarray]) -> TestResult:
@@ -174,7 +181,17 @@ def continuous_test(groups: Sequence[np.ndarray], method: str) -> TestResult:
         a, b = groups
         res = stats.ttest_ind(a, b, equal_var=method == "student")
         note = _unequal_variances(a, b) if method == "student" else ""
-        return TestResult(name, float(res.statistic), float(res.df), float(res.pvalue), note=note)
+        ci = res.confidence_interval(0.95)
+        return TestResult(
+            name,
+            float(res.statistic),
+            float(res.df),
+            float(res.pvalue),
+            note=note,
+            estimate=float(np.mean(a) - np.mean(b)),
+            ci_low=float(ci.low),
+            ci_high=float(ci.high),
+        )
     if method in ("mannwhitney", "mannwhitney_exact"):
         a, b = groups
         kind = "exact" if method == "mannwhitney_exact" else "asymptotic"

@@ -139,6 +139,41 @@ class Section:
         return f"<h2>{html.escape(self.heading)}</h2>" + "".join(self.blocks)
 
 
+def _stat_name(test: Any) -> str:
+    """Return the symbol of a test's statistic (t, F, χ², U, H, W, z) from its name."""
+    t = str(test)
+    for key, sym in (
+        ("Fisher", ""),
+        ("t-test", "t"),
+        ("ANOVA", "F"),
+        ("chi-square", "χ²"),
+        ("Mann–Whitney", "U"),
+        ("Kruskal", "H"),
+        ("Friedman", "χ²"),
+        ("Wilcoxon", "W"),
+        ("DeLong", "z"),
+    ):
+        if key in t:
+            return sym
+    return ""
+
+
+def _with_stat(frame: pd.DataFrame, col: str = "test") -> pd.DataFrame:
+    """Add ``stat_name`` (t, F, χ²...) from the test column."""
+    if frame.empty or col not in frame.columns:
+        return frame.assign(stat_name=pd.Series(dtype=object))
+    return frame.assign(stat_name=frame[col].map(_stat_name))
+
+
+def _eta_p2(frame: pd.DataFrame, stat: str = "statistic") -> pd.DataFrame:
+    """Add partial eta squared, F·df1 / (F·df1 + df2), to the rows of ANOVA F tests."""
+    if frame.empty:
+        return frame.assign(eta_p2=pd.Series(dtype=float))
+    f, d1, d2 = frame[stat].astype(float), frame["df1"].astype(float), frame["df2"].astype(float)
+    is_f = frame["test"].astype(str).str.contains("ANOVA")
+    return frame.assign(eta_p2=(f * d1 / (f * d1 + d2)).where(is_f))
+
+
 def _lower(label: str) -> str:
     """Lower-case a label for running text, but keep acronyms (ASD, IVC, KA) as written."""
     first = label.split(" ", 1)[0]
@@ -274,7 +309,8 @@ def table1_section(ctx: Context) -> Section:
             decimals=ctx.decimals,
         )
         unit_note = _n_text(ctx, rows)
-        note = f"{t1.footnote} {unit_note}."
+        multiplicity = _MULTIPLICITY.format(k=len(t1.tests), what="tests of this table")
+        note = f"{t1.footnote} {unit_note}. {multiplicity}"
         if suffix == " (patients)":
             note += " Patient-level variables: each patient counted once per group."
         if suffix == " (vertebrae)":
@@ -306,20 +342,32 @@ def table1_section(ctx: Context) -> Section:
 
 def _t1_tests(t1: Table1, labels: Labels, title: str) -> Table:
     return select(
-        t1.tests,
+        _with_stat(t1.tests),
         {
             "variable": ("Variable", "text"),
             "test": ("Test", "text"),
+            "stat_name": ("Statistic type", "text"),
             "statistic": ("Statistic", "f3"),
             "df": ("df", "f2"),
             "p_value": ("p", "p"),
+            "difference": ("Mean difference", "f2"),
+            "diff_ci_low": ("Difference 95% CI low", "f2"),
+            "diff_ci_high": ("Difference 95% CI high", "f2"),
             "smd": ("SMD", "f2"),
             "note": ("Note", "text"),
         },
         title,
+        "Mean difference: first group minus second, 95% CI of the t-test used. "
+        + _MULTIPLICITY.format(k=len(t1.tests), what="tests of this table"),
         labels=labels,
         relabel={"variable": "var"},
     )
+
+
+_MULTIPLICITY = (
+    "The {k} {what} are not corrected for multiplicity; read their p-values as "
+    "descriptive (at 5% each, about 1 in 20 true null differences appears significant)."
+)
 
 
 # --------------------------------------------------------------------------- time points
@@ -345,6 +393,7 @@ def _long_table(
 _WITHIN = {
     "group": ("Group", "text"),
     "test": ("Test", "text"),
+    "stat_name": ("Statistic type", "text"),
     "statistic": ("Statistic", "f2"),
     "df1": ("df1", "f2"),
     "df2": ("df2", "f2"),
@@ -352,6 +401,7 @@ _WITHIN = {
     "df1_gg": ("df1 (GG)", "f2"),
     "df2_gg": ("df2 (GG)", "f2"),
     "p_value": ("p", "p"),
+    "eta_p2": ("Partial η²", "f3"),
     "n_subjects": ("n", "int"),
     "n_excluded": ("Excluded (incomplete)", "int"),
     "note": ("Note", "text"),
@@ -360,6 +410,10 @@ _POSTHOC = {
     "group": ("Group", "text"),
     "time_a": ("Time A", "text"),
     "time_b": ("Time B", "text"),
+    "change": ("Mean change (B − A)", "f2"),
+    "change_ci_low": ("Change 95% CI low", "f2"),
+    "change_ci_high": ("Change 95% CI high", "f2"),
+    "stat_name": ("Statistic type", "text"),
     "statistic": ("Statistic", "f2"),
     "df": ("df", "f0"),
     "p_uncorrected": ("p (uncorrected)", "p"),
@@ -370,14 +424,20 @@ _POSTHOC = {
 _BETWEEN = {
     "time": ("Time", "text"),
     "test": ("Test", "text"),
+    "difference": ("Mean difference", "f2"),
+    "diff_ci_low": ("Difference 95% CI low", "f2"),
+    "diff_ci_high": ("Difference 95% CI high", "f2"),
+    "stat_name": ("Statistic type", "text"),
     "statistic": ("Statistic", "f2"),
     "df": ("df", "f0"),
     "p_value": ("p", "p"),
     "n": ("n", "int"),
+    "note": ("Note", "text"),
 }
 _INTERACTION = {
     "effect": ("Effect", "text"),
     "statistic": ("F", "f2"),
+    "eta_p2": ("Partial η²", "f3"),
     "df1": ("df1", "f0"),
     "df2": ("df2", "f0"),
     "epsilon_gg": ("GG ε", "f3"),
@@ -414,14 +474,19 @@ def _measure_tables(ctx: Context, sec: Section, v: str, res: Any, unit: str) -> 
     )
     sec.add(
         select(
-            res.within, _WITHIN, f"{name}: change over time within groups", within_note, lab, rel
+            _eta_p2(_with_stat(res.within)),
+            _WITHIN,
+            f"{name}: change over time within groups",
+            within_note,
+            lab,
+            rel,
         ),
         sheet=f"{name} within",
     )
     post_note = common_note(res.posthoc, ["test", "correction"])
     sec.add(
         select(
-            res.posthoc,
+            _with_stat(res.posthoc),
             _POSTHOC,
             f"{name}: pairwise comparisons of time points",
             post_note,
@@ -430,16 +495,27 @@ def _measure_tables(ctx: Context, sec: Section, v: str, res: Any, unit: str) -> 
         ),
         sheet=f"{name} pairwise",
     )
+    between_note = "Mean difference: first group minus second, 95% CI of the t-test used. " + (
+        _MULTIPLICITY.format(k=len(res.between), what="per-time-point comparisons")
+    )
     sec.add(
-        select(res.between, _BETWEEN, f"{name}: groups compared at each time point", "", lab, rel),
+        select(
+            _with_stat(res.between),
+            _BETWEEN,
+            f"{name}: groups compared at each time point",
+            between_note if not res.between.empty else "",
+            lab,
+            rel,
+        ),
         sheet=f"{name} between",
     )
     if not res.interaction.empty:
         group_name = lab.var(ctx.spec["timepoints"].get("group", ""), with_unit=False)
         effects = {"group": group_name, "time": "Time", "group × time": f"{group_name} × time"}
-        res = _with(
-            res, interaction=res.interaction.assign(effect=res.interaction["effect"].map(effects))
-        )
+        inter = res.interaction.assign(effect=res.interaction["effect"].map(effects))
+        # every effect of the mixed ANOVA is an F test
+        eta = _eta_p2(inter.assign(test="ANOVA"))["eta_p2"]
+        res = _with(res, interaction=inter.assign(eta_p2=eta))
         note = (
             f"{res.interaction['test'].iloc[0]}; subjects with every time point "
             f"(n = {int(res.interaction['n_subjects'].iloc[0])})."
