@@ -120,6 +120,7 @@ _SECTIONS: dict[str, set[str] | None] = {
         "profile",
         "method",
         "reference",
+        "per_sd",
     },
     "roc": {"markers", "model"},
     "options": {"figure_format", "decimals", "pdf", "t_test"},

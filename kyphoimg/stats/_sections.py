@@ -712,6 +712,16 @@ def _logistic_tables(ctx: Context, sec: Section, lr: LogisticResult) -> None:
     }
     if lr.method != "gee":
         cols.update({"wald_ci_low": ("Wald CI low", "f2"), "wald_ci_high": ("Wald CI high", "f2")})
+    if ctx.spec["logistic"].get("per_sd", False) and lr.estimable:
+        mv = _per_sd(ctx, lr, mv, primary)
+        cols.update(
+            {
+                "sd": ("SD", "f2"),
+                "or_sd": ("OR per SD", "f2"),
+                "or_sd_low": ("OR per SD 95% CI low", "f2"),
+                "or_sd_high": ("OR per SD 95% CI high", "f2"),
+            }
+        )
     kind = {
         "ml": "profile likelihood",
         "firth": "profile penalised likelihood",
@@ -724,6 +734,24 @@ def _logistic_tables(ctx: Context, sec: Section, lr: LogisticResult) -> None:
     sec.add(
         select(mv, cols, "Multivariable logistic regression", note), sheet="Logistic multivariable"
     )
+    overall = _overall_tests(ctx, lr)
+    if not overall.empty:
+        sec.add(
+            select(
+                overall,
+                {
+                    "label": ("Factor", "text"),
+                    "df": ("df", "int"),
+                    "statistic": ("Chi-square", "f2"),
+                    "p_value": ("p", "p"),
+                },
+                "Overall test of each multi-level factor in the multivariable model",
+                common_note(overall, ["test"])
+                + " Each factor's terms dropped together from the model.",
+            ),
+            sheet="Logistic overall tests",
+        )
+        sec.tests += list(dict.fromkeys(overall["test"]))
     for table in _model_tables(lr, _equation(lr, names)):
         sec.add(table)
     vif = lr.vif.assign(label=lr.vif["term"].map(names))
@@ -733,6 +761,37 @@ def _logistic_tables(ctx: Context, sec: Section, lr: LogisticResult) -> None:
         ),
         sheet="VIF",
     )
+
+
+def _per_sd(ctx: Context, lr: LogisticResult, mv: pd.DataFrame, primary: str) -> pd.DataFrame:
+    """Add the OR per standard deviation (SD of the model's complete cases) of numeric terms."""
+    rows = ctx.data.rows.loc[lr.predicted.index]
+    sd = {
+        t: float(pd.to_numeric(rows[t], errors="coerce").std(ddof=1))
+        for t in mv["term"]
+        if t in rows.columns and pd.api.types.is_numeric_dtype(rows[t]) and t not in lr.reference
+    }
+    s = mv["term"].map(sd).astype(float)
+    return mv.assign(
+        sd=s,
+        or_sd=np.exp(mv["coef"] * s),
+        or_sd_low=mv[f"{primary}_ci_low"] ** s,
+        or_sd_high=mv[f"{primary}_ci_high"] ** s,
+    )
+
+
+def _overall_tests(ctx: Context, lr: LogisticResult) -> pd.DataFrame:
+    """Likelihood-ratio test of each multi-level factor (all its terms) in the model."""
+    if not lr.estimable or lr.method == "gee":
+        return pd.DataFrame()
+    rows = []
+    for p in lr.selected:
+        n_terms = sum(str(t).startswith(f"{p}[") for t in lr.multivariable["term"])
+        if n_terms < 2:
+            continue
+        res = nested_lr_test(lr, ctx.data.rows, [q for q in lr.selected if q != p])
+        rows.append({**res, "label": ctx.labels.var(p, with_unit=False)})
+    return pd.DataFrame(rows)
 
 
 _METHOD_NAMES = {
