@@ -685,9 +685,9 @@ def _logistic_tables(ctx: Context, sec: Section, lr: LogisticResult) -> None:
                 "events": ("Events", "int"),
                 "coef": ("B", "f3"),
                 "se": ("SE", "f3"),
-                "odds_ratio": ("OR", "f2"),
-                "ci_low": ("95% CI low", "f2"),
-                "ci_high": ("95% CI high", "f2"),
+                "odds_ratio": ("OR", "or"),
+                "ci_low": ("95% CI low", "or"),
+                "ci_high": ("95% CI high", "or"),
                 "p_value": ("p", "p"),
                 "note": ("Note", "text"),
             },
@@ -705,21 +705,21 @@ def _logistic_tables(ctx: Context, sec: Section, lr: LogisticResult) -> None:
         "label": ("Term", "text"),
         "coef": ("B", "f3"),
         "se": ("SE", "f3"),
-        "odds_ratio": ("OR", "f2"),
-        f"{primary}_ci_low": ("95% CI low", "f2"),
-        f"{primary}_ci_high": ("95% CI high", "f2"),
+        "odds_ratio": ("OR", "or"),
+        f"{primary}_ci_low": ("95% CI low", "or"),
+        f"{primary}_ci_high": ("95% CI high", "or"),
         "p_value": ("p", "p"),
     }
     if lr.method != "gee":
-        cols.update({"wald_ci_low": ("Wald CI low", "f2"), "wald_ci_high": ("Wald CI high", "f2")})
+        cols.update({"wald_ci_low": ("Wald CI low", "or"), "wald_ci_high": ("Wald CI high", "or")})
     if ctx.spec["logistic"].get("per_sd", False) and lr.estimable:
         mv = _per_sd(ctx, lr, mv, primary)
         cols.update(
             {
                 "sd": ("SD", "f2"),
-                "or_sd": ("OR per SD", "f2"),
-                "or_sd_low": ("OR per SD 95% CI low", "f2"),
-                "or_sd_high": ("OR per SD 95% CI high", "f2"),
+                "or_sd": ("OR per SD", "or"),
+                "or_sd_low": ("OR per SD 95% CI low", "or"),
+                "or_sd_high": ("OR per SD 95% CI high", "or"),
             }
         )
     kind = {
