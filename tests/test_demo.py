@@ -66,6 +66,7 @@ def test_simulated_reports_reproduce_the_seed_analyses(demo: Path) -> None:
     rec = (demo / "report_recompression" / "report.html").read_text(encoding="utf-8")
     for html in (asd, rec):
         assert "SIMULATED DATA" in html
+    assert "its multivariable model is not matched" in asd  # says what it matches (item 8)
         assert "<svg" in html  # figures embedded: one self-contained file
     tables = pd.read_excel(demo / "report_asd" / "tables.xlsx", sheet_name=None)
     t1 = next(t for name, t in tables.items() if name.lower().startswith("table"))
