@@ -128,13 +128,13 @@ def _unequal_variances(a: np.ndarray, b: np.ndarray) -> str:
         return ""
     welch = stats.ttest_ind(a, b, equal_var=False)
     return (
-        f"unequal variances (Levene p = {_p_text(float(lev.pvalue))}); "
-        f"Welch t-test p = {_p_text(float(welch.pvalue))}"
+        f"unequal variances (Levene {_p_text(float(lev.pvalue))}); "
+        f"Welch t-test {_p_text(float(welch.pvalue))}"
     )
 
 
 def _p_text(p: float) -> str:
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
 def continuous_test(groups: Sequence[np.ndarray], method: str) -> TestResult:

@@ -64,7 +64,7 @@ def test_a_study_asking_for_student_gets_pooled_t_with_unequal_variances_flagged
     assert lev < 0.05
     welch = stats.ttest_ind(a, b, equal_var=False).pvalue
     assert row["Note"] == (
-        f"unequal variances (Levene p = {'< 0.001' if lev < 0.001 else f'{lev:.3f}'}); "
+        f"unequal variances (Levene {'p < 0.001' if lev < 0.001 else f'p = {lev:.3f}'}); "
         f"Welch t-test p = {welch:.3f}"
     )
     assert "pooled-variance t-test, as the study asked" in sheets["html"]
