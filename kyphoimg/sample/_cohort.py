@@ -379,7 +379,9 @@ def _index_heights(spec: PatientSpec) -> dict[str, tuple[float, float, float]]:
         loss = (max(loss[0], 0.2), loss[1], loss[2])  # Ha loss >= 15 %: recompression
     else:
         k = spec.height_loss
-        loss = (k, 0.8 * k, 0.3 * k)
+        # the middle and posterior heights lose 5/6 and 1/3 as much; the literal default
+        # keeps the committed sample_dicom/ films bit-identical
+        loss = (0.03, 0.025, 0.01) if k == 0.03 else (k, k * 5 / 6, k / 3)
     last = tuple(p * (1 - k) for p, k in zip(post, loss, strict=True))
     return {"pre": pre, "post": post, "last": last}  # type: ignore[dict-item]
 
