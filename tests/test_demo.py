@@ -67,6 +67,7 @@ def test_simulated_reports_reproduce_the_seed_analyses(demo: Path) -> None:
     for html in (asd, rec):
         assert "SIMULATED DATA" in html
         assert "<svg" in html  # figures embedded: one self-contained file
+    assert "its multivariable model is not matched" in asd  # says what it matches (item 8)
     tables = pd.read_excel(demo / "report_asd" / "tables.xlsx", sheet_name=None)
     t1 = next(t for name, t in tables.items() if name.lower().startswith("table"))
     t1 = t1.drop_duplicates("Characteristic").set_index("Characteristic")
@@ -84,7 +85,7 @@ def test_simulated_reports_reproduce_the_seed_analyses(demo: Path) -> None:
         "BMD T-score",
         "Cement volume (ml)",
         "Height recovery (%)",
-        "Model (predicted risk)",
+        "Model (predicted risk, apparent)",
     ):
         assert marker in asd
     assert "DeLong" in asd

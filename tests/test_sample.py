@@ -503,3 +503,17 @@ def test_simulated_measures_carry_units() -> None:
         stem = col.removesuffix("_pre").removesuffix("_post").removesuffix("_last")
         assert stem.endswith(("_pct", "_deg")), col
     assert math.isfinite(df["reduction_rate_pct"].mean())
+
+
+def test_maintained_patients_lose_height_with_spread() -> None:
+    # issue 22: every maintained patient lost exactly 3.0 % (t = -103.86, GG epsilon 0.500)
+    from kyphoimg.sample._cohort import _index_heights, sample_patients
+
+    patients = [p for p in sample_patients(40) if not p.recompression]
+    losses = np.array(
+        [1 - _index_heights(p)["last"][0] / _index_heights(p)["post"][0] for p in patients]
+    )
+    assert len(patients) > 20
+    assert losses.std() > 0.01
+    assert losses.max() < 0.15  # below the recompression rule
+    assert len(np.unique(losses.round(4))) > len(patients) // 2

@@ -11,6 +11,7 @@ from scipy import stats
 
 from kyphoimg.errors import StatsInputError
 
+from ._htest import categorical_test
 from ._validate import as_binary, as_frame, as_numeric, require_columns
 
 __all__ = ["CORRELATION_METHODS", "correlate"]
@@ -20,13 +21,14 @@ CORRELATION_METHODS: dict[str, str] = {
     "pearson": "Pearson r, t-test (n − 2 df)",
     "pointbiserial": "Point-biserial r (Pearson on 0/1 coding), t-test (n − 2 df)",
     "phi": (
-        "Phi coefficient (Pearson on 0/1 coding), Pearson chi-square without continuity correction"
+        "Phi coefficient (Pearson on 0/1 coding); p as in Table 1: Pearson chi-square, or "
+        "Fisher exact when an expected count < 5"
     ),
     "spearman": "Spearman rho, t approximation (n − 2 df, as SPSS)",
     "kendall": "Kendall tau-b (exact p without ties and n ≤ 33, else normal approximation)",
     "cramers_v": (
-        "Cramér's V (nominal factor of more than two levels), Pearson chi-square without "
-        "continuity correction"
+        "Cramér's V (nominal factor of more than two levels); p as in Table 1: Pearson "
+        "chi-square, or Fisher exact when an expected count < 5"
     ),
 }
 
@@ -78,21 +80,23 @@ def _code(series: pd.Series, name: Hashable, positive: Any = None) -> tuple[pd.S
     return as_numeric(series, name), False, ""
 
 
+def _table_test(table: np.ndarray) -> dict:
+    """Test of a contingency table by the one rule Table 1 uses (``categorical_test``).
+
+    Returns ``statistic, df, p_value`` and the name of the test that gave the p-value.
+    """
+    res = categorical_test(table, "auto")
+    name = res.test + (f" ({res.note})" if res.note else "")
+    return {"statistic": res.statistic, "df": res.df, "p_value": res.p_value, "test": name}
+
+
 def _cramers_v(x: pd.Series, y: np.ndarray) -> dict:
-    """Cramér's V of a nominal factor with a (binary or nominal) outcome, chi-square p."""
+    """Cramér's V of a nominal factor with a (binary or nominal) outcome and its test."""
     table = pd.crosstab(x.to_numpy(), y).to_numpy()
     chi = stats.chi2_contingency(table, correction=False)
     n = table.sum()
     v = float(np.sqrt(chi.statistic / (n * (min(table.shape) - 1))))
-    return {
-        "r": v,
-        "ci_low": np.nan,
-        "ci_high": np.nan,
-        "statistic": float(chi.statistic),
-        "df": float(chi.dof),
-        "p_value": float(chi.pvalue),
-        "ci_method": "",
-    }
+    return {"r": v, "ci_low": np.nan, "ci_high": np.nan, **_table_test(table), "ci_method": ""}
 
 
 def _fisher_ci(
@@ -122,7 +126,7 @@ def _nominal_row(
         "method": "cramers_v",
         "n": n,
         **res,
-        "test": CORRELATION_METHODS["cramers_v"],
+        "test": f"Cramér's V; p: {res['test']}",
         "coding": "; ".join(c for c in (y_coding, f"{fac}: nominal levels") if c),
     }
 
@@ -162,7 +166,11 @@ def correlate(
     pandas.DataFrame
         One row per factor with columns ``factor, outcome, method, n, r, ci_low,
         ci_high, statistic, df, p_value, test, ci_method, coding``. ``statistic`` is t
-        (Pearson, point-biserial, Spearman), chi-square (phi) or z/tau (Kendall). CIs
+        (Pearson, point-biserial, Spearman), chi-square (phi, Cramér's V; NaN when
+        Fisher's exact test gave p) or z/tau (Kendall). The p of a phi or Cramér's V
+        comes from the rule Table 1 uses (Pearson chi-square without continuity
+        correction, Fisher's exact test when an expected count is below 5), named in
+        ``test``, so one table gets one p-value everywhere. CIs
         use Fisher's z: SE 1/sqrt(n−3) for Pearson-type coefficients, sqrt(1.06/(n−3))
         for Spearman and sqrt(0.437/(n−4)) for Kendall (Fieller, Hartley & Pearson 1957).
         Pairs with a missing value are dropped per factor; ``n`` is what remains.
@@ -223,16 +231,19 @@ def correlate(
         if m in ("pearson", "pointbiserial", "phi"):
             r = float(stats.pearsonr(x, y).statistic)
             lo, hi = _fisher_ci(r, n, z)
+            test = CORRELATION_METHODS[m]
             if m == "phi":
-                table = pd.crosstab(x, y).to_numpy()
-                chi = stats.chi2_contingency(table, correction=False)
-                stat, p, df_ = float(chi.statistic), float(chi.pvalue), float(chi.dof)
+                # the same 2x2 table as in Table 1, tested by the same rule
+                tt = _table_test(pd.crosstab(x, y).to_numpy())
+                stat, p, df_ = tt["statistic"], tt["p_value"], tt["df"]
+                test = f"Phi coefficient (Pearson on 0/1 coding); p: {tt['test']}"
                 ci_method += " (approximate for phi)"
             else:
                 df_ = float(n - 2)
                 stat = r * np.sqrt(df_ / (1 - r**2)) if abs(r) < 1 else float(np.sign(r) * np.inf)
                 p = float(2 * stats.t.sf(abs(stat), df_))
         elif m == "spearman":
+            test = CORRELATION_METHODS[m]
             res = stats.spearmanr(x, y)
             r = float(res.statistic)
             df_ = float(n - 2)
@@ -241,6 +252,7 @@ def correlate(
             lo, hi = _fisher_ci(r, n, z, 1.06)
             ci_method = "Fisher z, SE = sqrt(1.06/(n − 3))"
         else:
+            test = CORRELATION_METHODS[m]
             res = stats.kendalltau(x, y)
             r = float(res.statistic)
             stat = r
@@ -259,7 +271,7 @@ def correlate(
                 "statistic": float(stat),
                 "df": df_,
                 "p_value": p,
-                "test": CORRELATION_METHODS[m],
+                "test": test,
                 "ci_method": ci_method,
                 "coding": "; ".join(c for c in (y_coding, x_coding) if c),
             }

@@ -300,8 +300,17 @@ def _measures(columns: Sequence[str], wanted: Sequence[str]) -> list[str]:
     return [m for m in wanted if all(f"{m}_{t}" in columns for t in TIMEPOINT_ORDER)]
 
 
+def _cr_measure(columns: Sequence[str]) -> str:
+    """Return the paper's CR: the retained anterior height ratio ``ahr_pct`` (docs/measures.md).
+
+    Falls back on ``compression_pct`` (height lost) for tables without ``ahr_pct``.
+    """
+    return "ahr_pct" if _measures(columns, ["ahr_pct"]) else "compression_pct"
+
+
 def _starter_lists(columns: list[str]) -> dict[str, list[str]]:
     """Choose the variables of each section among the columns present."""
+    cr = _cr_measure(columns)
     continuous = _present(
         columns,
         [
@@ -309,10 +318,11 @@ def _starter_lists(columns: list[str]) -> dict[str, list[str]]:
             "bmd_t_score",
             "symptom_weeks",
             "cement_volume_ml",
-            *[f"{m}_{t}" for m in ("compression_pct", "ka_deg") for t in TIMEPOINT_ORDER],
+            # before the outcome is measured: pre-op and post-op only (the last follow-up
+            # and the changes to it define recompression)
+            *[f"{m}_{t}" for m in (cr, "ka_deg") for t in ("pre", "post")],
             "height_restoration_pct",
             "reduction_angle_deg",
-            "correction_loss_deg",
             "vas_pre",
         ],
     )
@@ -320,21 +330,43 @@ def _starter_lists(columns: list[str]) -> dict[str, list[str]]:
     return {
         "continuous": continuous,
         "categorical": _present(columns, ["sex", "ivc", "npec", "cement_leakage"]),
-        "measures": _measures(columns, ["compression_pct", "ka_deg", "vas"]),
+        "measures": _measures(columns, [cr, "ka_deg", "vas"]),
         "factors": factors,
         "markers": _present(columns, ["age_years", "bmd_t_score"]),
         "reference": _present(columns, ["npec", "ivc"]),
     }
 
 
+def outcome_definition(rule: str) -> str:
+    """Write a ``recompression_rule`` value of the features table in words.
+
+    Parameters
+    ----------
+    rule : str
+        e.g. ``"height_loss>=15% (ha vs post) or ka_increase>=10deg (last vs post)"``.
+
+    Returns
+    -------
+    str
+        e.g. ``"height loss ≥ 15% (ha vs post) or KA increase ≥ 10° (last vs post)"``.
+    """
+    text = re.sub(r"\s*>=\s*", " ≥ ", str(rule))
+    text = re.sub(r"(\d)deg\b", r"\1°", text)
+    return text.replace("height_loss", "height loss").replace("ka_increase", "KA increase")
+
+
 def starter_study(run_folder: str | Path) -> str:
     """Return a commented starter ``study.toml`` for the output of ``kyphoimg run``.
 
     It reproduces the design of the recompression study (seed 000): recompressed versus
-    maintained vertebrae; compression (CR) and kyphotic angle (KA), and VAS when the
-    clinical table has it, at pre-op, post-op and last follow-up within and between
-    groups; correlation and logistic regression of recompression on IVC, NPEC, BMD and
-    age where present. Every section is commented so that it can be edited.
+    maintained vertebrae; the paper's CR (the retained anterior height ratio ``ahr_pct``,
+    which rises after surgery; ``compression_pct`` when the table lacks it) and kyphotic
+    angle (KA), and VAS when the clinical table has it, at pre-op, post-op and last
+    follow-up within and between groups; correlation and logistic regression of
+    recompression on IVC, NPEC, BMD and age where present. Table 1 leaves out the values
+    that define recompression (last follow-up, correction loss, height loss), and
+    ``[outcome] definition`` states the rule the run applied. Every section is commented
+    so that it can be edited.
 
     Parameters
     ----------
@@ -365,6 +397,11 @@ def starter_study(run_folder: str | Path) -> str:
     lists["reference"] = [c for c in lists["reference"] if (features[c].astype(str) == "no").any()]
     n_pat = features["patient_id"].nunique() if "patient_id" in columns else len(features)
     rule = "most_compressed_pre" if "compression_pct_pre" in columns else "first"
+    definition = ""
+    if "recompression_rule" in columns and features["recompression_rule"].notna().any():
+        rules = features["recompression_rule"].dropna().astype(str).unique()
+        definition = "; ".join(outcome_definition(r) for r in rules)
+    lists["definition"] = [definition] if definition else []
     text = _render_starter(lists, n_pat, len(features), summary, rule)
     table = _features_file(Path(run_folder)).name  # features.xlsx after run --format xlsx
     return text.replace('subjects = "features.csv"', f'subjects = "{table}"', 1)
@@ -382,8 +419,9 @@ def _render_starter(
     lines = [
         "# Starter study for `kyphoimg report study.toml -o report/`, written by",
         f"# kyphoimg.stats.starter_study from a run folder ({made}).",
-        "# It follows the recompression study (seed 000): groups by recompression; CR and",
-        "# KA (and VAS) at pre-op, post-op and last follow-up; correlation and logistic",
+        "# It follows the recompression study (seed 000): groups by recompression; CR (the",
+        "# anterior height ratio ahr_pct, as the paper's CR), KA (and VAS) at pre-op,",
+        "# post-op and last follow-up; correlation and logistic",
         "# regression of recompression with its candidate factors. Every section but [data]",
         "# and [outcome] is optional: delete a section to skip it. Paths are relative to",
         "# this file, which belongs in the run folder.",
@@ -405,15 +443,24 @@ def _render_starter(
         f"reference = {{ {reference} }}",
         "",
         "[outcome]",
-        "# Recompression as `kyphoimg run` flags it (rule in the column recompression_rule).",
+        "# Recompression as `kyphoimg run` flags it (rule in the column recompression_rule);",
+        "# the definition is printed in the report's Methods.",
         'column = "recompression"',
         "positive = true",
+    ]
+    if lists.get("definition"):
+        lines.append(f"definition = {json.dumps('Recompression: ' + lists['definition'][0])}")
+    lines += [
         "",
         "[labels]",
         "# Names used in every table, figure and legend; units come from the column names",
         '# (ka_deg -> KA (°)). Add e.g. ka_deg = "Kyphotic angle" to rename a variable.',
         'recompression = "Recompression"',
         'groups = { true = "Recompressed", false = "Maintained" }',
+        "# The paper's CR is the retained anterior height ratio (ahr_pct; it rises after",
+        "# surgery); compression_pct is the height lost (100 − ahr_pct).",
+        'ahr_pct = "CR (AHR)"                # CR = anterior height ratio, as the paper',
+        'vas = "VAS (0–10)"',
         "",
     ]
     lines += _starter_sections(lists)
@@ -424,8 +471,10 @@ def _starter_sections(lists: dict[str, list[str]]) -> list[str]:
     """Sections [table1] … [roc] of the starter study."""
     lines = [
         "[table1]",
-        "# Baseline characteristics by group; Student t (pooled), Pearson chi-square or",
-        "# Fisher exact test. List skewed variables under nonnormal (median [IQR]).",
+        "# Characteristics by group; Welch t ([options] t_test), Pearson chi-square or",
+        "# Fisher exact test. List skewed variables under nonnormal (median [IQR]). The",
+        "# values at the last follow-up, correction loss and height loss define",
+        "# recompression, so they are not tested here (they differ by construction).",
         'group = "recompression"',
         f"continuous = {_toml_list(lists['continuous'])}",
         f"categorical = {_toml_list(lists['categorical'])}",
@@ -480,5 +529,6 @@ def _starter_sections(lists: dict[str, list[str]]) -> list[str]:
         "[options]",
         'figure_format = "svg"            # figures embedded as svg or png',
         "decimals = 1                     # decimals of means, SDs and percentages",
+        't_test = "welch"                 # or "student" (pooled, as SPSS papers)',
     ]
     return lines

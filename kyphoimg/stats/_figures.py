@@ -17,7 +17,7 @@ import pandas as pd
 
 from kyphoimg.errors import StatsInputError
 
-from ._format import fmt_num
+from ._format import fmt_num, fmt_or
 from ._logistic import LogisticResult
 from ._repeated import TimepointResult
 from ._roc import RocResult
@@ -225,23 +225,35 @@ def plot_forest(
     ax.set_xscale("log")
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_yticks(ypos, [str((labels or {}).get(x, x)) for x in t["term"]])
-    ax.set_xlabel(
-        f"Odds ratio ({'profile-likelihood' if ci == 'profile' else 'Wald'} 95% CI, log scale)"
+    firth = isinstance(result, LogisticResult) and result.method == "firth"
+    kind = (
+        "Wald"
+        if ci == "wald"
+        else ("profile penalised-likelihood" if firth else "profile-likelihood")
     )
+    ax.set_xlabel(f"Odds ratio ({kind} 95% CI, log scale)")
     finite = np.concatenate([lo[np.isfinite(lo) & (lo > 0)], hi[np.isfinite(hi)]])
     if finite.size:
         ax.set_xlim(min(finite.min(), 1.0) / 1.3, max(finite.max(), 1.0) * 1.3)
+    # Ticks at 1-2-5 per decade; a narrow range (all ORs near 1) gets every 1..9 multiple
+    # so that the axis always has labelled ticks.
+    left, right = ax.get_xlim()
+    for subs in ((1.0, 2.0, 5.0), tuple(np.arange(1.0, 10.0)), tuple(np.arange(1.0, 10.0, 0.5))):
+        locator = LogLocator(base=10, subs=subs)
+        ticks = [v for v in locator.tick_values(left, right) if left <= v <= right]
+        if len(ticks) >= 3:
+            break
+    ax.set_xticks(ticks)
     # The "OR (95% CI)" column sits right of the axes, in axes x and data y coordinates.
     trans = ax.get_yaxis_transform()
     for y, o, a, b in zip(ypos, ors, lo, hi, strict=True):
         ax.text(
             1.03,
             float(y),
-            f"{o:.2f} ({a:.2f}–{b:.2f})",
+            f"{fmt_or(o)} ({fmt_or(a)}–{fmt_or(b)})",
             va="center",
             ha="left",
             fontsize=8,

@@ -67,6 +67,10 @@ class TestResult:
         Denominator degrees of freedom of F tests, else NaN.
     note : str
         Extra information (e.g. why Fisher's test was chosen).
+    estimate, ci_low, ci_high : float
+        For t-tests: the difference of means (first group minus second) and its 95 %
+        CI under the test's own variance assumption (pooled for Student, Welch–
+        Satterthwaite for Welch); NaN for other tests.
     """
 
     __test__ = False  # not a pytest test class
@@ -77,6 +81,9 @@ class TestResult:
     p_value: float
     df2: float = float("nan")
     note: str = ""
+    estimate: float = float("nan")
+    ci_low: float = float("nan")
+    ci_high: float = float("nan")
 
 
 def welch_anova(groups: Sequence[np.ndarray]) -> TestResult:
@@ -108,6 +115,28 @@ def welch_anova(groups: Sequence[np.ndarray]) -> TestResult:
     return TestResult(CONTINUOUS_TESTS["welch_anova"], float(f), float(k - 1), p, float(df2))
 
 
+#: Levene's test (mean-centred, as SPSS) below this p flags a pooled t-test.
+LEVENE_ALPHA = 0.05
+
+
+def _unequal_variances(a: np.ndarray, b: np.ndarray) -> str:
+    """Flag a pooled t-test whose groups have unequal variances, with Welch's p ('' if not)."""
+    if len(a) < 2 or len(b) < 2:
+        return ""
+    lev = stats.levene(a, b, center="mean")
+    if not lev.pvalue < LEVENE_ALPHA:
+        return ""
+    welch = stats.ttest_ind(a, b, equal_var=False)
+    return (
+        f"unequal variances (Levene {_p_text(float(lev.pvalue))}); "
+        f"Welch t-test {_p_text(float(welch.pvalue))}"
+    )
+
+
+def _p_text(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
 def continuous_test(groups: Sequence[np.ndarray], method: str) -> TestResult:
     """Compare a continuous variable between groups.
 
@@ -123,6 +152,8 @@ def continuous_test(groups: Sequence[np.ndarray], method: str) -> TestResult:
     Returns
     -------
     TestResult
+        A pooled (Student) t-test whose groups have unequal variances (Levene's test,
+        mean-centred as SPSS, p < 0.05) says so in ``note``, with Welch's p.
 
     Raises
     ------
@@ -149,7 +180,18 @@ def continuous_test(groups: Sequence[np.ndarray], method: str) -> TestResult:
     if method in ("student", "welch"):
         a, b = groups
         res = stats.ttest_ind(a, b, equal_var=method == "student")
-        return TestResult(name, float(res.statistic), float(res.df), float(res.pvalue))
+        note = _unequal_variances(a, b) if method == "student" else ""
+        ci = res.confidence_interval(0.95)
+        return TestResult(
+            name,
+            float(res.statistic),
+            float(res.df),
+            float(res.pvalue),
+            note=note,
+            estimate=float(np.mean(a) - np.mean(b)),
+            ci_low=float(ci.low),
+            ci_high=float(ci.high),
+        )
     if method in ("mannwhitney", "mannwhitney_exact"):
         a, b = groups
         kind = "exact" if method == "mannwhitney_exact" else "asymptotic"

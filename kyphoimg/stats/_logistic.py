@@ -10,6 +10,7 @@ patient, a GEE with exchangeable working correlation and cluster-robust standard
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
-from kyphoimg.errors import StatsInputError
+from kyphoimg.errors import NotEstimableError, StatsInputError
 
 from ._delong import midrank
 from ._firth import PLR_TEST, firth_fit, firth_profile_ci, firth_test
@@ -33,12 +34,21 @@ from ._validate import (
     require_columns,
 )
 
-__all__ = ["LogisticResult", "hosmer_lemeshow", "logistic"]
+__all__ = ["LogisticResult", "hosmer_lemeshow", "logistic", "nested_lr_test"]
 
 WALD_TEST = "Wald z (logistic regression)"
 GEE_TEST = "Wald z, cluster-robust SE (GEE, exchangeable working correlation)"
 METHODS = ("ml", "firth")
 NOT_ESTIMABLE = "not estimable: separation"
+#: The floor of events below which a multivariable model is not estimated: at least 10 of
+#: the rarer outcome (Peduzzi et al., J Clin Epidemiol 1996;49:1373) and 5 per model
+#: parameter (Vittinghoff & McCulloch, Am J Epidemiol 2007;165:710).
+MIN_EVENTS = 10
+MIN_EPV = 5.0
+EVENTS_FLOOR = (
+    f"a multivariable model needs at least {MIN_EVENTS} events (of the rarer outcome) and "
+    f"{MIN_EPV:g} per model parameter (Peduzzi et al. 1996; Vittinghoff & McCulloch 2007)"
+)
 UNIVARIABLE_COLUMNS = [
     "predictor",
     "term",
@@ -137,7 +147,17 @@ class LogisticResult:
         Reference level of every categorical predictor.
     estimable : bool
         False when the multivariable model has no finite maximum-likelihood estimate
-        (separation): then no coefficient, test, AUC or calibration is reported.
+        (separation) or too few events (below ``MIN_EVENTS`` of the rarer outcome or
+        ``MIN_EPV`` per parameter): then no coefficient, test, AUC or calibration is
+        reported.
+    not_estimable : dict of str to str
+        Why a figure is not reported, in words for the report: ``"model"`` (the whole
+        multivariable model, e.g. "7 events; the model needs at least 10"),
+        ``"performance"`` (under separation or a calibration refit that does not
+        converge: the AUC's CI, Hosmer–Lemeshow, calibration and optimism correction)
+        and ``"optimism"`` (bootstrap resamples whose refit failed).
+    screened : bool
+        True when the bootstrap repeated the univariable screen in every resample.
     """
 
     outcome: str
@@ -164,6 +184,8 @@ class LogisticResult:
     n_clusters: int | None = None
     reference: dict = field(default_factory=dict)
     estimable: bool = True
+    not_estimable: dict = field(default_factory=dict)
+    screened: bool = False
 
 
 # --------------------------------------------------------------------------- fitting
@@ -184,11 +206,12 @@ def _fit(y: np.ndarray, x: np.ndarray, offset: np.ndarray | None = None, start: 
 
 def _newton(
     y: np.ndarray, x: np.ndarray, offset: np.ndarray | None = None, start: np.ndarray | None = None
-) -> tuple[np.ndarray, float]:
+) -> tuple[np.ndarray, float, bool]:
     """Maximum-likelihood logistic fit by Newton–Raphson with step halving.
 
     A lean equivalent of the GLM fit for the many refits of the profile likelihood and
-    the bootstrap. Returns (coefficients, log-likelihood).
+    the bootstrap. Returns (coefficients, log-likelihood, converged); a fit that is still
+    moving after 100 iterations (separation: the estimate is infinite) has not converged.
     """
     off = np.zeros(len(y)) if offset is None else offset
     beta = np.zeros(x.shape[1]) if start is None else np.array(start, dtype=float)
@@ -218,8 +241,8 @@ def _newton(
         converged = abs(ll_new - ll) < 1e-12 * (1 + abs(ll)) and np.max(np.abs(t * step)) < 1e-9
         beta, ll = new, ll_new
         if converged:
-            break
-    return beta, ll
+            return beta, ll, True
+    return beta, ll, False
 
 
 def _separation(y: np.ndarray, x: np.ndarray) -> np.ndarray | None:
@@ -749,43 +772,113 @@ def _vif(x: np.ndarray, cols: list[str]) -> pd.DataFrame:
     return pd.DataFrame({"term": cols, "vif": vif_values})
 
 
-def _bootstrap(
-    y: np.ndarray,
-    x: np.ndarray,
-    params: np.ndarray,
-    bootstrap: int,
-    seed: int,
-    method: str = "ml",
-) -> tuple[list[float], list[float], list[float], int]:
-    """Refit the model in bootstrap resamples (Harrell's optimism correction).
+@dataclass(frozen=True)
+class _Procedure:
+    """The whole modelling procedure, as the bootstrap repeats it in every resample.
 
-    Returns the AUC optimism, calibration slope and intercept in the original data of
-    each resample model, and the number of resamples that could not be fitted.
+    ``y`` and ``design`` hold every analysed row (NaN where a value is missing);
+    ``terms`` lists the design columns of each candidate predictor; ``screen`` is the
+    univariable p-value a candidate needs to enter the model (None: all enter).
+    """
+
+    y: np.ndarray
+    design: np.ndarray
+    terms: tuple[tuple[int, ...], ...]
+    screen: float | None
+    method: str
+
+
+def _wald_min_p(y: np.ndarray, x: np.ndarray, method: str) -> float:
+    """Smallest univariable p of the non-intercept terms of ``x`` (0 when separated)."""
+    if method == "firth":
+        fit = firth_fit(y, x)
+        return float(min(firth_test(y, x, fit, j)[1] for j in range(1, x.shape[1])))
+    b, _, ok = _newton(y, x)
+    if not ok:
+        return 0.0  # separated: passes any screen, as in the original analysis
+    p = special.expit(x @ b)
+    cov = np.linalg.pinv((x * (p * (1 - p))[:, None]).T @ x)
+    z = b[1:] / np.sqrt(np.diag(cov)[1:])
+    return float(np.min(2 * stats.norm.sf(np.abs(z))))
+
+
+def _rows(y: np.ndarray, d: np.ndarray, cols: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Outcome and design (intercept first) of the rows complete for ``cols``."""
+    keep = ~np.isnan(y) & ~np.isnan(d[:, list(cols)]).any(axis=1)
+    return y[keep], np.column_stack([np.ones(int(keep.sum())), d[keep][:, list(cols)]])
+
+
+def _run_procedure(
+    proc: _Procedure, yb: np.ndarray, db: np.ndarray, start: np.ndarray | None
+) -> tuple[list[int], np.ndarray] | str:
+    """Screen (if asked) and fit the model in one resample: (columns, coefficients).
+
+    Returns the reason in words when the procedure fails in this resample.
+    """
+    chosen = list(range(len(proc.terms)))
+    if proc.screen is not None:
+        chosen = []
+        for k, cols in enumerate(proc.terms):
+            yk, xk = _rows(yb, db, cols)
+            if yk.min() == yk.max() or np.linalg.matrix_rank(xk) < xk.shape[1]:
+                continue
+            if _wald_min_p(yk, xk, proc.method) < proc.screen:
+                chosen.append(k)
+        if not chosen:
+            return "no candidate passed the screen"
+    cols = [c for k in chosen for c in proc.terms[k]]
+    ym, xm = _rows(yb, db, cols)
+    if ym.size == 0 or ym.min() == ym.max() or np.linalg.matrix_rank(xm) < xm.shape[1]:
+        return "a single outcome class or collinear terms"
+    start = start if start is not None and start.size == xm.shape[1] else None
+    if proc.method == "firth":
+        fit = firth_fit(ym, xm, start=start)
+        pb, ok = fit.params, fit.converged
+    else:
+        # Newton "converges" at a huge coefficient under separation (the weights
+        # underflow), so separation is tested directly.
+        pb, _, ok = _newton(ym, xm, start=start)
+        ok = ok and _separation(ym, xm) is None
+    if not ok or not np.all(np.isfinite(pb)):
+        return "the model did not converge (separation in the resample)"
+    return cols, pb
+
+
+def _bootstrap(
+    proc: _Procedure, params: np.ndarray, bootstrap: int, seed: int
+) -> tuple[list[float], list[float], list[float], dict[str, int]]:
+    """Repeat the whole procedure in bootstrap resamples (Harrell's optimism correction).
+
+    Each resample is screened (when the analysis screened) and refitted; the resample
+    model is tested on the original rows. Returns the AUC optimism, the calibration
+    slope and intercept in the original data of each resample model, and the count of
+    failed resamples by reason (a refit or a calibration refit that did not converge).
     """
     opt_auc: list[float] = []
     slopes: list[float] = []
     intercepts: list[float] = []
-    failed = 0
+    failed: dict[str, int] = {}
+    y, d = proc.y, proc.design
     n = y.size
     rng = np.random.default_rng(seed)
     for _ in range(int(bootstrap)):
         idx = rng.integers(0, n, n)
-        yb, xb = y[idx], x[idx]
-        if yb.min() == yb.max() or np.linalg.matrix_rank(xb) < xb.shape[1]:
-            failed += 1
+        out = _run_procedure(proc, y[idx], d[idx], params)
+        if isinstance(out, str):
+            failed[out] = failed.get(out, 0) + 1
             continue
-        pb = (
-            firth_fit(yb, xb, start=params).params
-            if method == "firth"
-            else _newton(yb, xb, start=params)[0]
-        )
-        if not np.all(np.isfinite(pb)):
-            failed += 1
+        cols, pb = out
+        yb, xb = _rows(y[idx], d[idx], cols)
+        yo, xo = _rows(y, d, cols)
+        lp_orig = xo @ pb
+        (slope, inter), ok = _apparent_calibration(yo, lp_orig)
+        if not ok:
+            reason = "the calibration refit did not converge (the risk score separates)"
+            failed[reason] = failed.get(reason, 0) + 1
             continue
-        lp_orig = x @ pb
-        opt_auc.append(_auc(yb, xb @ pb) - _auc(y, lp_orig))
-        slopes.append(float(_newton(y, np.column_stack([np.ones(n), lp_orig]))[0][1]))
-        intercepts.append(float(_newton(y, np.ones((n, 1)), offset=lp_orig)[0][0]))
+        opt_auc.append(_auc(yb, xb @ pb) - _auc(yo, lp_orig))
+        slopes.append(slope)
+        intercepts.append(inter)
     return opt_auc, slopes, intercepts, failed
 
 
@@ -830,55 +923,148 @@ def _calibration(
     )
 
 
+def _floor_reason(n: int, events: int, n_params: int) -> str:
+    """Why a model with this many events cannot be estimated ('' when it can).
+
+    The floor: at least ``MIN_EVENTS`` of the rarer outcome and ``MIN_EPV`` of them per
+    model parameter (Peduzzi et al. 1996; Vittinghoff & McCulloch 2007).
+    """
+    rarer = min(events, n - events)
+    kind = "events" if events <= n - events else "non-events"
+    if rarer < MIN_EVENTS:
+        return f"{rarer} {kind}; the model needs at least {MIN_EVENTS}"
+    if rarer / n_params < MIN_EPV:
+        return (
+            f"{rarer} {kind} for {n_params} parameters ({rarer / n_params:.1f} per "
+            f"parameter); the model needs at least {MIN_EPV:g} per parameter"
+        )
+    return ""
+
+
+def _apparent_calibration(y: np.ndarray, lp: np.ndarray) -> tuple[tuple[float, float], bool]:
+    """Calibration slope and intercept of the outcome on a risk score, and convergence."""
+    design = np.column_stack([np.ones(y.size), lp])
+    slope, _, ok_s = _newton(y, design)
+    inter, _, ok_i = _newton(y, np.ones((y.size, 1)), offset=lp)
+    ok = ok_s and ok_i and _separation(y, design) is None
+    return (float(slope[1]), float(inter[0])), ok
+
+
+def _hl_empty() -> pd.DataFrame:
+    return pd.DataFrame(
+        [{"statistic": np.nan, "df": np.nan, "p_value": np.nan, "groups": 0, "test": ""}]
+    )
+
+
+def _not_estimable_performance(reason: str, seed: int) -> dict[str, Any]:
+    """Return the performance entries of a model that has none (NaN rows, no ROC)."""
+    return {
+        "hl": _hl_empty(),
+        "roc": None,
+        "predicted": pd.Series(dtype=float, name="predicted"),
+        "calibration": _calibration([], [], (np.nan, np.nan)),
+        "discrimination": _discrimination(None, [], 0, seed, 0),
+        "not_estimable": {"model": reason} if reason else {},
+    }
+
+
 def _performance(
     y: np.ndarray,
     x: np.ndarray,
     fitted: _Fitted | None,
     index: pd.Index,
-    method: str,
+    proc: _Procedure,
+    separated: bool,
     groups: np.ndarray | None,
-    bootstrap: int,
-    seed: int,
-    conf_level: float,
-    hl_groups: int,
+    settings: tuple[int, int, float, int],
 ) -> dict[str, Any]:
     """Predicted risk, Hosmer–Lemeshow, ROC, calibration and bootstrap of a fitted model.
 
-    A model that is not estimable gets none of them (NaN rows, no ROC). Clustered (GEE)
-    models get no Hosmer–Lemeshow test and no bootstrap, which assume independent rows.
+    ``settings`` is (bootstrap, seed, conf_level, hl_groups). Under separation, or when
+    the calibration refit does not converge, only the apparent AUC is given; the AUC's
+    CI, Hosmer–Lemeshow, calibration and optimism correction are not estimable, each
+    with its reason in ``not_estimable``. Clustered (GEE) models get no Hosmer–Lemeshow
+    test and no bootstrap, which assume independent rows.
     """
-    hl_empty = pd.DataFrame(
-        [{"statistic": np.nan, "df": np.nan, "p_value": np.nan, "groups": 0, "test": ""}]
-    )
+    bootstrap, seed, conf_level, hl_groups = settings
     if fitted is None:
-        return {
-            "hl": hl_empty,
-            "roc": None,
-            "predicted": pd.Series(dtype=float, name="predicted"),
-            "calibration": _calibration([], [], (np.nan, np.nan)),
-            "discrimination": _discrimination(None, [], 0, seed, 0),
-        }
-    prob = special.expit(x @ fitted.params)
+        return _not_estimable_performance("", seed)
+    lp = x @ fitted.params
+    prob = special.expit(lp)
     roc_res = roc(y, prob, positive=1, direction="higher", conf_level=conf_level, label="model")
+    apparent, converged = _apparent_calibration(y, lp)
+    reasons: dict[str, str] = {}
+    if separated or not converged:
+        why = (
+            "the predictors separate the outcome"
+            if separated
+            else "the calibration refit of the outcome on the risk score did not converge"
+        )
+        reasons["performance"] = (
+            f"{why} (apparent AUC {roc_res.auc:.3f}); the AUC's confidence interval, "
+            "Hosmer–Lemeshow test, calibration and optimism correction cannot be estimated"
+        )
+        nan_out = _not_estimable_performance("", seed)
+        roc_res = dataclasses.replace(roc_res, ci_low=np.nan, ci_high=np.nan)
+        return {
+            **nan_out,
+            "roc": roc_res,
+            "predicted": pd.Series(prob, index=index, name="predicted"),
+            "discrimination": _discrimination(roc_res, [], 0, seed, 0),
+            "not_estimable": reasons,
+        }
+    if fitted.test != PLR_TEST:
+        apparent = (1.0, 0.0)  # maximum likelihood: exactly 1 and 0 by construction
     clustered = groups is not None
     runs = int(bootstrap) if bootstrap and not clustered else 0
     opt_auc, slopes, intercepts, failed = (
-        _bootstrap(y, x, fitted.params, runs, seed, method) if runs else ([], [], [], 0)
+        _bootstrap(proc, fitted.params, runs, seed) if runs else ([], [], [], {})
     )
-    apparent = (1.0, 0.0)
-    if method == "firth":
-        lp = x @ fitted.params
-        apparent = (
-            float(_newton(y, np.column_stack([np.ones(y.size), lp]))[0][1]),
-            float(_newton(y, np.ones((y.size, 1)), offset=lp)[0][0]),
+    n_failed = sum(failed.values())
+    if n_failed:
+        reasons["optimism"] = (
+            f"{n_failed} of {runs} bootstrap resamples failed ("
+            + "; ".join(f"{k}: {v}" for k, v in failed.items())
+            + "); the optimism-corrected AUC and calibration are not reported"
         )
+        opt_auc, slopes, intercepts = [], [], []
     return {
-        "hl": hl_empty if clustered else hosmer_lemeshow(y, prob, hl_groups),
+        "hl": _hl_empty() if clustered else hosmer_lemeshow(y, prob, hl_groups),
         "roc": roc_res,
         "predicted": pd.Series(prob, index=index, name="predicted"),
         "calibration": _calibration(slopes, intercepts, apparent),
-        "discrimination": _discrimination(roc_res, opt_auc, runs, seed, failed),
+        "discrimination": _discrimination(roc_res, opt_auc, runs, seed, n_failed),
+        "not_estimable": reasons,
     }
+
+
+def _procedure(
+    y_all: pd.Series,
+    design: pd.DataFrame,
+    terms: dict,
+    predictors: Sequence[Hashable],
+    selected: Sequence[Hashable],
+    screen: float | None,
+    method: str,
+) -> _Procedure:
+    """Return what the bootstrap repeats.
+
+    With a screen: every candidate on every analysed row; without one: the final model
+    on its complete cases (as fitted).
+    """
+    chosen = list(predictors) if screen is not None else list(selected)
+    cols = [t for p in chosen for t in terms[p]]
+    rows = y_all.notna()
+    if screen is None:
+        rows &= design[cols].notna().all(axis=1)
+    idx = tuple(tuple(cols.index(t) for t in terms[p]) for p in chosen)
+    return _Procedure(
+        y=y_all[rows].to_numpy(dtype=float),
+        design=design.loc[rows, cols].to_numpy(dtype=float),
+        terms=idx,
+        screen=screen,
+        method=method,
+    )
 
 
 # --------------------------------------------------------------------------- public
@@ -1009,21 +1195,32 @@ def logistic(
     epv, epv_cand, epv_messages = _events_per_variable(n, events, len(cols), n_cand)
     messages += epv_messages
 
-    # ---- multivariable
+    # ---- multivariable (not below the floor of events)
+    floor = _floor_reason(n, events, len(cols))
     fitted, sep, multivariable, sep_messages = _multivariable(
-        y, x, names, outcome, zq, conf_level, profile, method, gg
+        y, x, names, outcome, zq, conf_level, profile and not floor, method, gg
     )
     messages += sep_messages
+    if floor:
+        fitted = None
+        multivariable = _coefficients(None, names, zq, multivariable["test"].iloc[0])
+        messages.append(f"multivariable model not estimable: {floor}")
+    proc = _procedure(y_all, design, terms, predictors, selected, univariable_screen, method)
     perf = _performance(
-        y, x, fitted, y_all[keep].index, method, gg, bootstrap, seed, conf_level, hl_groups
-    )
+        y, x, fitted, y_all[keep].index, proc, sep is not None, gg,
+        (bootstrap, seed, conf_level, hl_groups),
+    )  # fmt: skip
+    if fitted is None:
+        perf["not_estimable"] = {"model": floor or "the predictors separate the outcome"}
     return LogisticResult(
         outcome=str(outcome),
         positive=positive,
         univariable=univariable,
         multivariable=multivariable,
         selected=tuple(map(str, selected)),
-        equation=NOT_ESTIMABLE if fitted is None else _equation(names, fitted.params),
+        equation=(f"not estimable ({floor})" if floor else NOT_ESTIMABLE)
+        if fitted is None
+        else _equation(names, fitted.params),
         n=n,
         n_events=events,
         n_excluded=int((~keep).sum()),
@@ -1042,4 +1239,79 @@ def logistic(
         n_clusters=None if gg is None else int(pd.Series(gg).nunique()),
         reference=refs,
         estimable=fitted is not None,
+        not_estimable=perf["not_estimable"],
+        screened=univariable_screen is not None,
     )
+
+
+LR_TEST = "Likelihood-ratio test of the added terms (nested models, same patients)"
+PENALISED_LR_TEST = (
+    "Penalised likelihood-ratio test of the added terms (Firth; nested models, same patients)"
+)
+
+
+def nested_lr_test(
+    result: LogisticResult, df: pd.DataFrame, reduced: Sequence[Hashable]
+) -> dict[str, Any]:
+    """Test the terms a multivariable model adds to a model of some of its predictors.
+
+    The valid comparison of a model with its own components (DeLong's test of in-sample
+    AUCs of nested models is not; Demler, Pencina & D'Agostino, Stat Med 2012): both
+    models are fitted to the complete cases of the full model, by the full model's
+    method, and 2·(log L_full − log L_reduced) is referred to chi-square on the number of
+    added parameters.
+
+    Parameters
+    ----------
+    result : LogisticResult
+        The full model (estimable; maximum likelihood or Firth).
+    df : pandas.DataFrame
+        The table the full model was fitted to.
+    reduced : sequence of hashable
+        Predictors of the reduced model, all among ``result.selected``.
+
+    Returns
+    -------
+    dict
+        ``reduced, added, statistic, df, p_value, n, test``.
+
+    Raises
+    ------
+    NotEstimableError
+        The full model is not estimable, or clustered (GEE has no likelihood).
+    StatsInputError
+        A reduced predictor is not in the model.
+    """
+    if not result.estimable or result.method == "gee":
+        why = "the model is not estimable" if not result.estimable else "GEE has no likelihood"
+        raise NotEstimableError(f"likelihood-ratio test of the added terms: {why}")
+    reduced = [str(p) for p in reduced]
+    missing = [p for p in reduced if p not in result.selected]
+    if missing:
+        raise StatsInputError(f"{missing} not among the model's predictors {list(result.selected)}")
+    rows = result.predicted.index
+    design, terms, _ = _design(
+        df.loc[rows], list(result.selected), set(result.reference), result.reference
+    )
+    y = as_binary(df.loc[rows, result.outcome], result.positive, result.outcome)[0]
+
+    def loglik(predictors: Sequence[str]) -> tuple[float, int]:
+        cols = [t for p in predictors for t in terms[p]]
+        x = np.column_stack([np.ones(len(rows)), design[cols].to_numpy(dtype=float)])
+        if result.method == "firth":
+            return float(firth_fit(y, x).loglik), len(cols)
+        return float(_newton(y, x)[1]), len(cols)
+
+    ll_full, k_full = loglik(list(result.selected))
+    ll_red, k_red = loglik(reduced)
+    stat = max(2 * (ll_full - ll_red), 0.0)
+    dof = k_full - k_red
+    return {
+        "reduced": ", ".join(reduced),
+        "added": ", ".join(p for p in result.selected if p not in reduced),
+        "statistic": stat,
+        "df": dof,
+        "p_value": float(stats.chi2.sf(stat, dof)),
+        "n": len(rows),
+        "test": PENALISED_LR_TEST if result.method == "firth" else LR_TEST,
+    }

@@ -63,8 +63,22 @@ POSTHOC_COLUMNS = [
     "correction",
     "n",
     "note",
+    "change",
+    "change_ci_low",
+    "change_ci_high",
 ]
-BETWEEN_COLUMNS = ["time", "test", "statistic", "df", "p_value", "n"]
+BETWEEN_COLUMNS = [
+    "time",
+    "test",
+    "statistic",
+    "df",
+    "p_value",
+    "n",
+    "difference",
+    "diff_ci_low",
+    "diff_ci_high",
+    "note",
+]
 INTERACTION_COLUMNS = [
     "effect",
     "test",
@@ -100,10 +114,14 @@ class TimepointResult:
         repeated-measures ANOVA).
     posthoc : pandas.DataFrame
         Pairwise comparisons of time points within each group: ``group, time_a,
-        time_b, test, statistic, df, p_uncorrected, p_adjusted, correction, n, note``.
+        time_b, test, statistic, df, p_uncorrected, p_adjusted, correction, n, note,
+        change, change_ci_low, change_ci_high`` (for paired t-tests the mean change from
+        ``time_a`` to ``time_b`` with its 95 % CI; NaN for Wilcoxon).
     between : pandas.DataFrame
         Group comparison at each time point over the subjects measured then: ``time,
-        test, statistic, df, p_value, n`` (empty without ``group``).
+        test, statistic, df, p_value, n, difference, diff_ci_low, diff_ci_high, note``
+        (difference of means, first group minus second, with its 95 % CI for t-tests;
+        empty without ``group``).
     order : tuple
         Time points in analysis order.
     method : str
@@ -455,14 +473,18 @@ def _pair_test(pair: pd.DataFrame, a: Hashable, b: Hashable, posthoc: str) -> tu
     diff = (pair[a] - pair[b]).to_numpy()
     if len(pair) < 2 or np.ptp(diff) <= 1e-12 * max(1.0, float(np.abs(diff).max())):
         why = "fewer than 2 pairs" if len(pair) < 2 else "identical change in every subject"
-        return (a, b, np.nan, np.nan, np.nan, len(pair), f"not computed: {why}")
+        nan3 = (np.nan, np.nan, np.nan)
+        return (a, b, np.nan, np.nan, np.nan, len(pair), f"not computed: {why}", nan3)
+    change = (np.nan, np.nan, np.nan)
     if posthoc == "paired_t":
         r = stats.ttest_rel(pair[a], pair[b])
         stat, dfv = float(r.statistic), float(len(pair) - 1)
+        ci = r.confidence_interval(0.95)  # of mean(a - b); the change is b - a
+        change = (float(-diff.mean()), float(-ci.high), float(-ci.low))
     else:
         r = stats.wilcoxon(pair[a], pair[b])
         stat, dfv = float(r.statistic), np.nan
-    return (a, b, stat, dfv, float(r.pvalue), len(pair), "")
+    return (a, b, stat, dfv, float(r.pvalue), len(pair), "", change)
 
 
 def _adjust(p: np.ndarray, correction: str) -> np.ndarray:
@@ -498,8 +520,11 @@ def _posthoc(
             "correction": CORRECTIONS[correction],
             "n": n,
             "note": note,
+            "change": change[0],
+            "change_ci_low": change[1],
+            "change_ci_high": change[2],
         }
-        for (a, b, stat, dfv, p, n, note), pa in zip(rows, adj, strict=True)
+        for (a, b, stat, dfv, p, n, note, change), pa in zip(rows, adj, strict=True)
     ]
 
 
@@ -512,11 +537,15 @@ def _between(
         arrays = [
             d.loc[(d["group"] == g) & (d["time"] == t), "value"].dropna().to_numpy() for g in groups
         ]
-        if min(len(a) for a in arrays) < 2:
-            res = {"test": "", "statistic": np.nan, "df": np.nan, "p_value": np.nan}
-        else:
+        nan = float("nan")
+        res = dict.fromkeys(["statistic", "df", "p_value", "difference", "diff_ci_low"], nan)
+        res.update(test="", diff_ci_high=nan, note="")
+        if min(len(a) for a in arrays) >= 2:
             r = continuous_test(arrays, between)
-            res = {"test": r.test, "statistic": r.statistic, "df": r.df, "p_value": r.p_value}
+            res.update(
+                test=r.test, statistic=r.statistic, df=r.df, p_value=r.p_value, note=r.note,
+                difference=r.estimate, diff_ci_low=r.ci_low, diff_ci_high=r.ci_high,
+            )  # fmt: skip
         rows.append({"time": t, **res, "n": int(sum(len(a) for a in arrays))})
     return rows
 

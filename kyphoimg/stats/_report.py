@@ -56,6 +56,7 @@ study). The study file::
     [options]
     figure_format = "svg"         # how figures are embedded: svg or png
     decimals = 1
+    t_test = "welch"              # or "student" (pooled, to reproduce an SPSS paper)
     pdf = true                    # print report.pdf with headless Chromium if installed
 
 Relative data paths are resolved against the TOML file's folder (against the current
@@ -100,7 +101,7 @@ __all__ = ["report"]
 _SECTIONS: dict[str, set[str] | None] = {
     "title": set(),
     "data": {"subjects", "longitudinal", "subject", "level", "unit", "index_vertebra", "reference"},
-    "outcome": {"column", "positive"},
+    "outcome": {"column", "positive", "definition"},
     "labels": None,  # free-form: variable names plus groups, units, levels
     "table1": {"group", "continuous", "categorical", "nonnormal", "tests"},
     "timepoints": {
@@ -123,9 +124,10 @@ _SECTIONS: dict[str, set[str] | None] = {
         "profile",
         "method",
         "reference",
+        "per_sd",
     },
     "roc": {"markers", "model"},
-    "options": {"figure_format", "decimals", "pdf"},
+    "options": {"figure_format", "decimals", "pdf", "t_test"},
 }
 
 _RUNNERS: list[tuple[str, str, Callable[[Context], Section]]] = [

@@ -37,7 +37,8 @@ class RocResult:
     auc, variance, se : float
         AUC, its DeLong variance and standard error.
     ci_low, ci_high : float
-        DeLong confidence interval at ``conf_level``.
+        DeLong confidence interval at ``conf_level``; NaN when the DeLong variance is 0
+        (AUC 0 or 1, the marker separates the groups: not estimable).
     conf_level : float
         Confidence level of the interval.
     direction : {"higher", "lower"}
@@ -310,9 +311,11 @@ def roc(
     a, var, runs = delong_auc_variance(sign * cases, sign * controls)
     se = float(np.sqrt(var)) if np.isfinite(var) else float("nan")
     z = stats.norm.ppf(0.5 + conf_level / 2)
+    # A DeLong variance of 0 (AUC 0 or 1: the marker separates the groups) gives no
+    # interval, not the degenerate 1.000 (1.000-1.000).
     lo, hi = (
         (float(np.clip(a - z * se, 0, 1)), float(np.clip(a + z * se, 0, 1)))
-        if np.isfinite(se)
+        if np.isfinite(se) and se > 0
         else (np.nan, np.nan)
     )
     curve = _curve(runs, direction)

@@ -24,18 +24,31 @@ from kyphoimg.timepoints import TIMEPOINTS
 from ._correlate import correlate
 from ._data import StudyData
 from ._estimable import complete_case_reason, model_reason, not_estimable_html, translated
-from ._features import wide_to_long
+from ._features import outcome_definition, wide_to_long
 from ._figures import plot_forest, plot_roc, plot_timecourse, save_figure
 from ._format import fmt_num
 from ._html import embed_figure, html_table
 from ._labels import Labels
-from ._logistic import LogisticResult, logistic
+from ._logistic import EVENTS_FLOOR, LogisticResult, logistic, nested_lr_test
 from ._repeated import CORRECTIONS, compare_timepoints
 from ._roc import RocResult, delong_test, roc
 from ._table1 import Table1, table1
 from ._tables import Table, common_note, select
 
-__all__ = ["Context", "Section"]
+__all__ = ["T_TESTS", "Context", "Section"]
+
+#: ``[options] t_test``: Welch (unequal variances allowed) is the default on a user's data;
+#: Student's pooled t reproduces an SPSS-style paper (the simulated seed studies set it).
+T_TESTS = {
+    "welch": (
+        "Two groups were compared by Welch's t-test (variances not assumed equal), the default"
+    ),
+    "student": (
+        "Two groups were compared by Student's pooled-variance t-test, as the study asked "
+        '([options] t_test = "student", to reproduce an SPSS analysis); where Levene\'s test '
+        "gave p < 0.05 the row is flagged with Welch's p"
+    ),
+}
 
 
 @dataclass
@@ -52,6 +65,7 @@ class Context:
     logistic_result: LogisticResult | None = None
     #: Patients in no analysis because no film of theirs could be measured (films.csv).
     absent: int = 0
+    outcome_stated: bool = False
 
     @property
     def outcome(self) -> Any:
@@ -62,6 +76,35 @@ class Context:
     def positive(self) -> Any:
         """Event value of the outcome."""
         return self.spec["outcome"].get("positive")
+
+    @property
+    def t_test(self) -> str:
+        """Two-group test of continuous variables: ``"welch"`` (default) or ``"student"``."""
+        choice = self.spec.get("options", {}).get("t_test", "welch")
+        if choice not in T_TESTS:
+            raise StatsInputError(
+                f"study [options] t_test must be one of {', '.join(map(repr, T_TESTS))}, "
+                f"got {choice!r}"
+            )
+        return choice
+
+    def outcome_sentence(self) -> str:
+        """Return the outcome's definition for Methods, once per report ('' after that).
+
+        From ``[outcome] definition``, else from a ``<outcome>_rule`` column of the data
+        (``recompression_rule`` as ``kyphoimg run`` writes it).
+        """
+        if self.outcome_stated:
+            return ""
+        self.outcome_stated = True
+        text = str(self.spec["outcome"].get("definition", "") or "")
+        rule_col = f"{self.outcome}_rule"
+        if not text and rule_col in self.data.rows.columns:
+            rules = self.data.rows[rule_col].dropna().astype(str).unique()
+            if len(rules):
+                words = "; ".join(outcome_definition(r) for r in rules)
+                text = f"{self.labels.var(self.outcome, with_unit=False)}: {words}"
+        return f"Outcome definition. {text.rstrip('.')}." if text else ""
 
     def fmt(self) -> str:
         """Display format of means and SDs."""
@@ -105,6 +148,47 @@ class Section:
     def html(self) -> str:
         """Return the section's HTML with its heading."""
         return f"<h2>{html.escape(self.heading)}</h2>" + "".join(self.blocks)
+
+
+def _stat_name(test: Any) -> str:
+    """Return the symbol of a test's statistic (t, F, χ², U, H, W, z) from its name."""
+    t = str(test)
+    for key, sym in (
+        ("Fisher", ""),
+        ("t-test", "t"),
+        ("ANOVA", "F"),
+        ("chi-square", "χ²"),
+        ("Mann–Whitney", "U"),
+        ("Kruskal", "H"),
+        ("Friedman", "χ²"),
+        ("Wilcoxon", "W"),
+        ("DeLong", "z"),
+    ):
+        if key in t:
+            return sym
+    return ""
+
+
+def _with_stat(frame: pd.DataFrame, col: str = "test") -> pd.DataFrame:
+    """Add ``stat_name`` (t, F, χ²...) from the test column."""
+    if frame.empty or col not in frame.columns:
+        return frame.assign(stat_name=pd.Series(dtype=object))
+    return frame.assign(stat_name=frame[col].map(_stat_name))
+
+
+def _eta_p2(frame: pd.DataFrame, stat: str = "statistic") -> pd.DataFrame:
+    """Add partial eta squared, F·df1 / (F·df1 + df2), to the rows of ANOVA F tests."""
+    if frame.empty:
+        return frame.assign(eta_p2=pd.Series(dtype=float))
+    f, d1, d2 = frame[stat].astype(float), frame["df1"].astype(float), frame["df2"].astype(float)
+    is_f = frame["test"].astype(str).str.contains("ANOVA")
+    return frame.assign(eta_p2=(f * d1 / (f * d1 + d2)).where(is_f))
+
+
+def _lower(label: str) -> str:
+    """Lower-case a label for running text, but keep acronyms (ASD, IVC, KA) as written."""
+    first = label.split(" ", 1)[0]
+    return label if sum(c.isupper() for c in first) > 1 else label[:1].lower() + label[1:]
 
 
 def _n_text(ctx: Context, rows: pd.DataFrame, by: Mapping[Any, int] | None = None) -> str:
@@ -251,17 +335,19 @@ def table1_section(ctx: Context) -> Section:
     for suffix, rows, c_vars, k_vars in parts:
         if not c_vars and not k_vars:
             continue
+        normal = [c for c in c_vars if c not in t1s.get("nonnormal", [])]
         t1 = table1(
             rows,
             group,
-            continuous=[c for c in c_vars if c not in t1s.get("nonnormal", [])],
+            continuous=normal,
             categorical=k_vars,
             nonnormal=[c for c in c_vars if c in t1s.get("nonnormal", [])],
-            tests=t1s.get("tests", {}),
+            tests={**dict.fromkeys(normal, ctx.t_test), **t1s.get("tests", {})},
             decimals=ctx.decimals,
         )
         unit_note = _n_text(ctx, rows, {g: t1.group_sizes[g] for g in t1.groups})
-        note = f"{t1.footnote} {unit_note}."
+        multiplicity = _MULTIPLICITY.format(k=len(t1.tests), what="tests of this table")
+        note = f"{t1.footnote} {unit_note}. {multiplicity}"
         if ctx.absent:
             note += (
                 f" Missing includes {ctx.absent} patient(s) with no measurable film, in no "
@@ -286,30 +372,44 @@ def table1_section(ctx: Context) -> Section:
         sec.tables.append(_t1_tests(t1, ctx.labels, f"Table 1{suffix} tests"))
         sec.tests += [t for t in t1.tests["test"] if t]
         sec.n[f"table1{suffix.strip(' ()') or ''}_rows"] = int(sum(t1.group_sizes.values()))
+    groups = [ctx.labels.group(g) for g in sorted(ctx.data.rows[group].dropna().unique(), key=str)]
+    sec.methods.append(ctx.outcome_sentence())
     sec.methods.append(
-        f"Characteristics were compared between groups of {ctx.labels.var(group).lower()}: "
-        + "; ".join(dict.fromkeys(sec.tests))
-        + "."
+        f"Characteristics were compared between the groups {', '.join(groups[:-1])} and "
+        f"{groups[-1]} "
+        f"({'; '.join(dict.fromkeys(sec.tests))}). {T_TESTS[ctx.t_test]}."
     )
     return sec
 
 
 def _t1_tests(t1: Table1, labels: Labels, title: str) -> Table:
     return select(
-        t1.tests,
+        _with_stat(t1.tests),
         {
             "variable": ("Variable", "text"),
             "test": ("Test", "text"),
+            "stat_name": ("Statistic type", "text"),
             "statistic": ("Statistic", "f3"),
             "df": ("df", "f2"),
             "p_value": ("p", "p"),
+            "difference": ("Mean difference", "f2"),
+            "diff_ci_low": ("Difference 95% CI low", "f2"),
+            "diff_ci_high": ("Difference 95% CI high", "f2"),
             "smd": ("SMD", "f2"),
             "note": ("Note", "text"),
         },
         title,
+        "Mean difference: first group minus second, 95% CI of the t-test used. "
+        + _MULTIPLICITY.format(k=len(t1.tests), what="tests of this table"),
         labels=labels,
         relabel={"variable": "var"},
     )
+
+
+_MULTIPLICITY = (
+    "The {k} {what} are not corrected for multiplicity; read their p-values as "
+    "descriptive (at 5% each, about 1 in 20 true null differences appears significant)."
+)
 
 
 # --------------------------------------------------------------------------- time points
@@ -335,6 +435,7 @@ def _long_table(
 _WITHIN = {
     "group": ("Group", "text"),
     "test": ("Test", "text"),
+    "stat_name": ("Statistic type", "text"),
     "statistic": ("Statistic", "f2"),
     "df1": ("df1", "f2"),
     "df2": ("df2", "f2"),
@@ -342,6 +443,7 @@ _WITHIN = {
     "df1_gg": ("df1 (GG)", "f2"),
     "df2_gg": ("df2 (GG)", "f2"),
     "p_value": ("p", "p"),
+    "eta_p2": ("Partial η²", "f3"),
     "n_subjects": ("n", "int"),
     "n_excluded": ("Excluded (incomplete)", "int"),
     "note": ("Note", "text"),
@@ -350,6 +452,10 @@ _POSTHOC = {
     "group": ("Group", "text"),
     "time_a": ("Time A", "text"),
     "time_b": ("Time B", "text"),
+    "change": ("Mean change (B − A)", "f2"),
+    "change_ci_low": ("Change 95% CI low", "f2"),
+    "change_ci_high": ("Change 95% CI high", "f2"),
+    "stat_name": ("Statistic type", "text"),
     "statistic": ("Statistic", "f2"),
     "df": ("df", "f0"),
     "p_uncorrected": ("p (uncorrected)", "p"),
@@ -360,14 +466,20 @@ _POSTHOC = {
 _BETWEEN = {
     "time": ("Time", "text"),
     "test": ("Test", "text"),
+    "difference": ("Mean difference", "f2"),
+    "diff_ci_low": ("Difference 95% CI low", "f2"),
+    "diff_ci_high": ("Difference 95% CI high", "f2"),
+    "stat_name": ("Statistic type", "text"),
     "statistic": ("Statistic", "f2"),
     "df": ("df", "f0"),
     "p_value": ("p", "p"),
     "n": ("n", "int"),
+    "note": ("Note", "text"),
 }
 _INTERACTION = {
     "effect": ("Effect", "text"),
     "statistic": ("F", "f2"),
+    "eta_p2": ("Partial η²", "f3"),
     "df1": ("df1", "f0"),
     "df2": ("df2", "f0"),
     "epsilon_gg": ("GG ε", "f3"),
@@ -404,14 +516,19 @@ def _measure_tables(ctx: Context, sec: Section, v: str, res: Any, unit: str) -> 
     )
     sec.add(
         select(
-            res.within, _WITHIN, f"{name}: change over time within groups", within_note, lab, rel
+            _eta_p2(_with_stat(res.within)),
+            _WITHIN,
+            f"{name}: change over time within groups",
+            within_note,
+            lab,
+            rel,
         ),
         sheet=f"{name} within",
     )
     post_note = common_note(res.posthoc, ["test", "correction"])
     sec.add(
         select(
-            res.posthoc,
+            _with_stat(res.posthoc),
             _POSTHOC,
             f"{name}: pairwise comparisons of time points",
             post_note,
@@ -420,16 +537,27 @@ def _measure_tables(ctx: Context, sec: Section, v: str, res: Any, unit: str) -> 
         ),
         sheet=f"{name} pairwise",
     )
+    between_note = "Mean difference: first group minus second, 95% CI of the t-test used. " + (
+        _MULTIPLICITY.format(k=len(res.between), what="per-time-point comparisons")
+    )
     sec.add(
-        select(res.between, _BETWEEN, f"{name}: groups compared at each time point", "", lab, rel),
+        select(
+            _with_stat(res.between),
+            _BETWEEN,
+            f"{name}: groups compared at each time point",
+            between_note if not res.between.empty else "",
+            lab,
+            rel,
+        ),
         sheet=f"{name} between",
     )
     if not res.interaction.empty:
         group_name = lab.var(ctx.spec["timepoints"].get("group", ""), with_unit=False)
         effects = {"group": group_name, "time": "Time", "group × time": f"{group_name} × time"}
-        res = _with(
-            res, interaction=res.interaction.assign(effect=res.interaction["effect"].map(effects))
-        )
+        inter = res.interaction.assign(effect=res.interaction["effect"].map(effects))
+        # every effect of the mixed ANOVA is an F test
+        eta = _eta_p2(inter.assign(test="ANOVA"))["eta_p2"]
+        res = _with(res, interaction=inter.assign(eta_p2=eta))
         note = (
             f"{res.interaction['test'].iloc[0]}; subjects with every time point "
             f"(n = {int(res.interaction['n_subjects'].iloc[0])})."
@@ -466,6 +594,7 @@ def _tp_note(ctx: Context, res: Any) -> str:
 
 def timepoints_section(ctx: Context) -> Section:
     """``[timepoints]``: change over time within groups, groups per time point."""
+    outcome_text = ctx.outcome_sentence()
     tp = ctx.spec["timepoints"]
     values = tp.get("values") or []
     values = [values] if isinstance(values, str) else list(values)
@@ -473,6 +602,7 @@ def timepoints_section(ctx: Context) -> Section:
         raise StatsInputError("study [timepoints]: 'values' must name at least one measure")
     long, subject, time = _long_table(ctx, tp, values)
     sec = Section("timepoints", "Change over time")
+    sec.methods.append(outcome_text)
     method = tp.get("method", "rm_anova")
     group = tp.get("group")
     lab = ctx.labels
@@ -484,6 +614,7 @@ def timepoints_section(ctx: Context) -> Section:
                 res = compare_timepoints(
                     long, subject, time, v, group=group, order=tp.get("order"), method=method,
                     posthoc=tp.get("posthoc"), correction=tp.get("correction", "bonferroni"),
+                    between=None if method == "friedman" else ctx.t_test,
                 )  # fmt: skip
         except NotEstimableError as exc:
             sec.blocks.append(f"<h3>{html.escape(ctx.labels.var(v))}</h3>")
@@ -532,10 +663,12 @@ def _dichotomised(
 
 def correlation_section(ctx: Context) -> Section:
     """``[correlation]``: each factor's correlation with the outcome, method named."""
+    outcome_text = ctx.outcome_sentence()
     cs = ctx.spec["correlation"]
     factors = list(cs.get("factors", []))
     rows, renamed = _dichotomised(ctx, factors, dict(cs.get("dichotomise", {})))
     sec = Section("correlation", "Correlation with the outcome")
+    sec.methods.append(outcome_text)
     frames = []
     for f in factors:
         col = renamed.get(f, f)
@@ -628,9 +761,9 @@ def _logistic_tables(ctx: Context, sec: Section, lr: LogisticResult) -> None:
                 "events": ("Events", "int"),
                 "coef": ("B", "f3"),
                 "se": ("SE", "f3"),
-                "odds_ratio": ("OR", "f2"),
-                "ci_low": ("95% CI low", "f2"),
-                "ci_high": ("95% CI high", "f2"),
+                "odds_ratio": ("OR", "or"),
+                "ci_low": ("95% CI low", "or"),
+                "ci_high": ("95% CI high", "or"),
                 "p_value": ("p", "p"),
                 "note": ("Note", "text"),
             },
@@ -648,13 +781,23 @@ def _logistic_tables(ctx: Context, sec: Section, lr: LogisticResult) -> None:
         "label": ("Term", "text"),
         "coef": ("B", "f3"),
         "se": ("SE", "f3"),
-        "odds_ratio": ("OR", "f2"),
-        f"{primary}_ci_low": ("95% CI low", "f2"),
-        f"{primary}_ci_high": ("95% CI high", "f2"),
+        "odds_ratio": ("OR", "or"),
+        f"{primary}_ci_low": ("95% CI low", "or"),
+        f"{primary}_ci_high": ("95% CI high", "or"),
         "p_value": ("p", "p"),
     }
     if lr.method != "gee":
-        cols.update({"wald_ci_low": ("Wald CI low", "f2"), "wald_ci_high": ("Wald CI high", "f2")})
+        cols.update({"wald_ci_low": ("Wald CI low", "or"), "wald_ci_high": ("Wald CI high", "or")})
+    if ctx.spec["logistic"].get("per_sd", False) and lr.estimable:
+        mv = _per_sd(ctx, lr, mv, primary)
+        cols.update(
+            {
+                "sd": ("SD", "f2"),
+                "or_sd": ("OR per SD", "or"),
+                "or_sd_low": ("OR per SD 95% CI low", "or"),
+                "or_sd_high": ("OR per SD 95% CI high", "or"),
+            }
+        )
     kind = {
         "ml": "profile likelihood",
         "firth": "profile penalised likelihood",
@@ -662,10 +805,29 @@ def _logistic_tables(ctx: Context, sec: Section, lr: LogisticResult) -> None:
     }[lr.method]
     note = f"95% CI: {kind}. " + common_note(mv, ["test"])
     if not lr.estimable:
-        note = "Not estimable (separation): no coefficient, test or AUC is reported. " + note
+        why = lr.not_estimable.get("model", "separation")
+        note = f"Not estimable: {why}; no coefficient, test or AUC is reported. " + note
     sec.add(
         select(mv, cols, "Multivariable logistic regression", note), sheet="Logistic multivariable"
     )
+    overall = _overall_tests(ctx, lr)
+    if not overall.empty:
+        sec.add(
+            select(
+                overall,
+                {
+                    "label": ("Factor", "text"),
+                    "df": ("df", "int"),
+                    "statistic": ("Chi-square", "f2"),
+                    "p_value": ("p", "p"),
+                },
+                "Overall test of each multi-level factor in the multivariable model",
+                common_note(overall, ["test"])
+                + " Each factor's terms dropped together from the model.",
+            ),
+            sheet="Logistic overall tests",
+        )
+        sec.tests += list(dict.fromkeys(overall["test"]))
     for table in _model_tables(lr, _equation(lr, names)):
         sec.add(table)
     vif = lr.vif.assign(label=lr.vif["term"].map(names))
@@ -675,6 +837,37 @@ def _logistic_tables(ctx: Context, sec: Section, lr: LogisticResult) -> None:
         ),
         sheet="VIF",
     )
+
+
+def _per_sd(ctx: Context, lr: LogisticResult, mv: pd.DataFrame, primary: str) -> pd.DataFrame:
+    """Add the OR per standard deviation (SD of the model's complete cases) of numeric terms."""
+    rows = ctx.data.rows.loc[lr.predicted.index]
+    sd = {
+        t: float(pd.to_numeric(rows[t], errors="coerce").std(ddof=1))
+        for t in mv["term"]
+        if t in rows.columns and pd.api.types.is_numeric_dtype(rows[t]) and t not in lr.reference
+    }
+    s = mv["term"].map(sd).astype(float)
+    return mv.assign(
+        sd=s,
+        or_sd=np.exp(mv["coef"] * s),
+        or_sd_low=mv[f"{primary}_ci_low"] ** s,
+        or_sd_high=mv[f"{primary}_ci_high"] ** s,
+    )
+
+
+def _overall_tests(ctx: Context, lr: LogisticResult) -> pd.DataFrame:
+    """Likelihood-ratio test of each multi-level factor (all its terms) in the model."""
+    if not lr.estimable or lr.method == "gee":
+        return pd.DataFrame()
+    rows = []
+    for p in lr.selected:
+        n_terms = sum(str(t).startswith(f"{p}[") for t in lr.multivariable["term"])
+        if n_terms < 2:
+            continue
+        res = nested_lr_test(lr, ctx.data.rows, [q for q in lr.selected if q != p])
+        rows.append({**res, "label": ctx.labels.var(p, with_unit=False)})
+    return pd.DataFrame(rows)
 
 
 _METHOD_NAMES = {
@@ -704,18 +897,37 @@ def _model_tables(lr: LogisticResult, equation: str) -> tuple[Table, Table]:
         "AUC 95% CI high": (disc["ci_high"], "f3"),
         "AUC (optimism-corrected)": (disc["auc_corrected"], "f3"),
         "Bootstrap resamples": (disc["bootstrap"], "int"),
+        "Failed resamples": (disc["n_failed"], "int"),
         "Calibration slope (corrected)": (cal.loc["slope", "optimism_corrected"], "f3"),
+        "Calibration intercept (corrected)": (cal.loc["intercept", "optimism_corrected"], "f3"),
         "Hosmer–Lemeshow chi-square": (hl["statistic"], "f2"),
         "Hosmer–Lemeshow df": (hl["df"], "int"),
         "Hosmer–Lemeshow p": (hl["p_value"], "p"),
     }
     kept = {k: v for k, v in perf.items() if not (isinstance(v[0], float) and np.isnan(v[0]))}
+    if not disc["bootstrap"]:
+        kept.pop("Failed resamples", None)
     if not lr.estimable:
         kept = {"Events": perf["Events"], "Events per variable": perf["Events per variable"]}
     frame = pd.DataFrame([{k: v for k, (v, _) in kept.items()}])
-    note = "AUC CI: DeLong. Bootstrap: Harrell optimism correction."
+    note = "AUC: apparent (in the data the model was fitted to); CI: DeLong."
+    if lr.estimable and disc["bootstrap"]:
+        note += (
+            " Bootstrap: Harrell optimism correction, the whole procedure "
+            + ("(univariable screen included) " if lr.screened else "")
+            + "repeated in each resample."
+        )
     if lr.method == "gee":
         note += " No Hosmer–Lemeshow test or bootstrap for clustered rows."
+    rarer = min(lr.n_events, lr.n - lr.n_events)
+    groups = int(hl["groups"]) if np.isfinite(hl["groups"]) and hl["groups"] else 0
+    if "Hosmer–Lemeshow p" in kept and groups and rarer / groups < 5:
+        note += (
+            f" Hosmer–Lemeshow: few events ({rarer} over {groups} risk groups, fewer than 5 "
+            "expected per group); the test has little power to detect poor calibration."
+        )
+    for reason in lr.not_estimable.values():
+        note += f" Not estimable: {reason}."
     return (
         Table("Logistic model", about),
         Table("Model performance", frame, {k: f for k, (_, f) in kept.items()}, note),
@@ -724,6 +936,7 @@ def _model_tables(lr: LogisticResult, equation: str) -> tuple[Table, Table]:
 
 def logistic_section(ctx: Context) -> Section:
     """``[logistic]``: univariable and multivariable models."""
+    outcome_text = ctx.outcome_sentence()
     ls = ctx.spec["logistic"]
     reference = {**ctx.data.reference, **dict(ls.get("reference", {}))}
     method = ls.get("method", "ml")
@@ -746,6 +959,7 @@ def logistic_section(ctx: Context) -> Section:
         )
     ctx.logistic_result = lr
     sec = Section("logistic", "Logistic regression")
+    sec.methods.append(outcome_text)
     _logistic_tables(ctx, sec, lr)
     if lr.estimable:
         fig = plot_forest(
@@ -760,18 +974,37 @@ def logistic_section(ctx: Context) -> Section:
         "gee": "generalised estimating equations with an exchangeable working correlation "
         "and cluster-robust standard errors (vertebrae clustered within patients)",
     }[lr.method]
+    screen = ls.get("univariable_screen")
     text = (
-        f"Logistic regression of {ctx.labels.var(ctx.outcome).lower()} was fitted by {est}; "
-        f"{'all candidates entered the multivariable model' if ls.get('univariable_screen') is None else 'predictors with univariable p < ' + str(ls['univariable_screen']) + ' entered the multivariable model'}."  # noqa: E501
+        f"Logistic regression of {_lower(ctx.labels.var(ctx.outcome))} was fitted by {est}; "
+        + (
+            "all candidates entered the multivariable model"
+            if screen is None
+            else f"predictors with univariable p < {screen} entered the multivariable model"
+        )
+        + f". By convention {EVENTS_FLOOR}; below that floor the model is reported as not "
+        "estimable."
     )
-    if lr.estimable and lr.method != "gee" and int(ls.get("bootstrap", 200)):
+    runs = int(ls.get("bootstrap", 200))
+    if lr.estimable and lr.method != "gee":
         text += (
-            f" Discrimination and calibration were corrected for optimism with "
-            f"{int(ls.get('bootstrap', 200))} bootstrap resamples (Harrell); "
-            "goodness of fit by the Hosmer–Lemeshow test."
+            " AUCs of the model are apparent (computed in the data it was fitted to)"
+            + (
+                f"; discrimination and calibration (slope and intercept) were corrected for "
+                f"optimism with {runs} bootstrap resamples, each repeating the whole "
+                f"procedure{' (univariable screen included)' if screen is not None else ''} "
+                "(Harrell); a resample whose refit did not converge counts as failed, and "
+                "any failure leaves the corrected values unreported"
+                if runs
+                else ""
+            )
+            + "; goodness of fit by the Hosmer–Lemeshow test. Under separation, or when the "
+            "calibration refit does not converge, no performance figure but the apparent "
+            "AUC is estimated."
         )
     if not lr.estimable:
-        text += " The multivariable model was not estimable because of separation."
+        why = lr.not_estimable.get("model", "separation")
+        text += f" The multivariable model was not estimable: {why}."
     sec.methods.append(text)
     sec.n.update(logistic_n=lr.n, logistic_events=lr.n_events)
     return sec
@@ -796,6 +1029,7 @@ def _roc_curves(ctx: Context, markers: Mapping[Any, str]) -> dict[str, RocResult
 def _delong_rows(
     ctx: Context, markers: Mapping[Any, str], curves: Mapping[str, RocResult]
 ) -> pd.DataFrame:
+    """Paired DeLong tests between the markers (never the model against its components)."""
     rows = ctx.data.rows
     names = [m for m in curves if m != "model"]
     tests = []
@@ -805,16 +1039,24 @@ def _delong_rows(
                 delong_test(rows[ctx.outcome], rows[a], rows[b], direction=(markers[a], markers[b]),
                             positive=ctx.positive, labels=(a, b)).to_frame()
             )  # fmt: skip
-    lr = ctx.logistic_result
-    if "model" in curves and lr is not None:
-        idx = lr.predicted.index
-        for b in names:
-            tests.append(
-                delong_test(rows.loc[idx, ctx.outcome], lr.predicted, rows.loc[idx, b],
-                            direction=("higher", markers[b]), positive=ctx.positive,
-                            labels=("model", b)).to_frame()
-            )  # fmt: skip
     return pd.concat(tests, ignore_index=True) if tests else pd.DataFrame()
+
+
+def _nested_rows(ctx: Context, markers: Mapping[Any, str]) -> pd.DataFrame:
+    """Likelihood-ratio tests of what the model adds to each marker it contains."""
+    lr = ctx.logistic_result
+    if lr is None or not lr.estimable or lr.method == "gee" or len(lr.selected) < 2:
+        return pd.DataFrame()
+    out = []
+    for m in markers:
+        if str(m) in lr.selected:
+            row = nested_lr_test(lr, ctx.data.rows, [str(m)])
+            row["pair"] = f"Model vs {ctx.labels.var(m)} alone"
+            row["added_label"] = ", ".join(
+                ctx.labels.var(p, with_unit=False) for p in lr.selected if p != str(m)
+            )
+            out.append(row)
+    return pd.DataFrame(out)
 
 
 def roc_section(ctx: Context) -> Section:
@@ -827,7 +1069,7 @@ def roc_section(ctx: Context) -> Section:
         )
     curves = _roc_curves(ctx, markers)
     lab = ctx.labels
-    name = {m: ("Model (predicted risk)" if m == "model" else lab.var(m)) for m in curves}
+    name = {m: ("Model (predicted risk, apparent)" if m == "model" else lab.var(m)) for m in curves}
     table = pd.concat([c.to_frame() for c in curves.values()], ignore_index=True)
     table["label"] = [name[m] for m in curves]
     table["direction"] = table["direction"].map(
@@ -867,6 +1109,27 @@ def roc_section(ctx: Context) -> Section:
         delong = select(dt, dcols, "Paired DeLong tests between AUCs", common_note(dt, ["test"]))
         sec.add(delong, sheet="DeLong tests")
         sec.tests += list(dict.fromkeys(dt["test"]))
+    nested = _nested_rows(ctx, markers)
+    if not nested.empty:
+        ncols = {
+            "pair": ("Comparison", "text"),
+            "added_label": ("Added terms", "text"),
+            "statistic": ("Chi-square", "f2"),
+            "df": ("df", "int"),
+            "p_value": ("p", "p"),
+            "n": ("n", "int"),
+        }
+        note = (
+            common_note(nested, ["test"])
+            + " The model's AUC is not compared with its own components by DeLong's test, "
+            "which does not apply to nested models compared in the same data (Demler, "
+            "Pencina & D'Agostino, Stat Med 2012)."
+        )
+        sec.add(
+            select(nested, ncols, "Does the model add to each marker it contains?", note),
+            sheet="Nested model tests",
+        )
+        sec.tests += list(dict.fromkeys(nested["test"]))
     fig = plot_roc({name[m]: c for m, c in curves.items()})
     sec.figure(
         ctx, fig, "roc", "ROC curves; legend: AUC (DeLong 95% CI); open markers: Youden cutoffs"
@@ -885,6 +1148,14 @@ def roc_section(ctx: Context) -> Section:
     sec.methods.append(
         "ROC curves with the AUC and its DeLong 95% CI; Youden cutoffs taken midway between "
         "observed values (pROC convention)"
-        + ("; AUCs compared by the paired DeLong test." if not dt.empty else ".")
+        + ("; markers' AUCs compared by the paired DeLong test" if not dt.empty else "")
+        + (
+            "; the model's AUC is apparent (in the data it was fitted to), and what the model "
+            "adds to each marker it contains was tested by a likelihood-ratio test of the "
+            "added terms, not by DeLong's test (Demler et al. 2012)"
+            if "model" in curves
+            else ""
+        )
+        + "."
     )
     return sec

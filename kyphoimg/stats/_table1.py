@@ -44,7 +44,20 @@ SUMMARY_COLUMNS = [
     "count",
     "percent",
 ]
-TEST_COLUMNS = ["variable", "kind", "test", "statistic", "df", "df2", "p_value", "smd", "note"]
+TEST_COLUMNS = [
+    "variable",
+    "kind",
+    "test",
+    "statistic",
+    "df",
+    "df2",
+    "p_value",
+    "smd",
+    "note",
+    "difference",
+    "diff_ci_low",
+    "diff_ci_high",
+]
 
 
 @dataclass(frozen=True)
@@ -307,6 +320,9 @@ def _test_row(var: Hashable, kind: str, res: TestResult, smd: float) -> dict:
         "p_value": res.p_value,
         "smd": smd,
         "note": res.note,
+        "difference": res.estimate,
+        "diff_ci_low": res.ci_low,
+        "diff_ci_high": res.ci_high,
     }
 
 

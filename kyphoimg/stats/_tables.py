@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._format import fmt_p
+from ._format import fmt_or, fmt_p
 from ._labels import Labels
 
 __all__ = ["Table", "fmt_cell", "select"]
@@ -29,6 +29,7 @@ EXCEL_FORMATS = {
     "f2": "0.00",
     "f3": "0.000",
     "f4": "0.0000",
+    "or": '[<0.001]"<0.001";[>999]">999";0.00##',
     "text": "@",
 }
 
@@ -87,6 +88,8 @@ def fmt_cell(value: Any, kind: str) -> str:
             return fmt_p(x)
         if kind == "int":
             return f"{round(x):d}"
+        if kind == "or":
+            return fmt_or(x)
         digits = int(kind[1]) if kind.startswith("f") and kind[1:].isdigit() else 2
         text = f"{x:.{digits}f}"
         return "0" + text[2:] if text.startswith("-0") and float(text) == 0 else text

@@ -56,8 +56,11 @@ def test_phi_equals_sqrt_chi_square_over_n(rng) -> None:
     # phi for a 2x2 table: (ad - bc) / sqrt of the product of the margins
     phi = (a * dd - b * c) / np.sqrt((a + b) * (c + dd) * (a + c) * (b + dd))
     assert row["r"] == pytest.approx(phi, rel=1e-12)
-    assert row["statistic"] == pytest.approx(len(d) * phi**2, rel=1e-10)
-    assert row["test"].endswith("Pearson chi-square without continuity correction")
+    # the p-value follows Table 1's rule: these data have an expected count < 5, so Fisher
+    assert stats.contingency.expected_freq(table).min() < 5
+    assert np.isnan(row["statistic"])
+    assert row["p_value"] == pytest.approx(stats.fisher_exact(table).pvalue, rel=1e-12)
+    assert "p: Fisher exact (two-sided)" in row["test"]
 
 
 def test_missing_pairs_are_dropped_per_factor(rng) -> None:

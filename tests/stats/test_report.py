@@ -136,7 +136,7 @@ def test_html_is_self_contained_with_every_section(written) -> None:
         "Statistical methods",
     ]:
         assert f"<h2>{heading}</h2>" in doc
-    assert "Student t-test (pooled variance)" in doc
+    assert "Welch t-test" in doc  # the report's default on a user's data (issue 22)
     assert "Repeated-measures ANOVA, Greenhouse–Geisser corrected" in doc
     assert "logit(p) = " in doc
     assert "DeLong" in doc
@@ -164,22 +164,24 @@ def test_workbook_tables_match_the_functions(written) -> None:
         continuous=["age", "cement_ml", "bmd_t"],
         categorical=["smoking", "leakage"],
         nonnormal=["symptom_weeks"],
+        tests=dict.fromkeys(["age", "cement_ml", "bmd_t"], "welch"),  # the report's default
     )
     np.testing.assert_allclose(sheets["Table 1 tests"]["p"], direct.tests["p_value"])
     within = sheets["Kyphotic angle (°) within"]
     assert within["Excluded (incomplete)"].sum() == 7  # ids 0, 23, ..., 138 lost to follow-up
     roc_sheet = sheets["ROC"].set_index("Marker")
-    assert list(roc_sheet.index) == ["Age", "BMD T-score", "Model (predicted risk)"]
+    assert list(roc_sheet.index) == ["Age", "BMD T-score", "Model (predicted risk, apparent)"]
     assert roc_sheet.loc["BMD T-score", "Direction"] == "lower predicts event"
 
 
 def test_warnings_are_listed_in_the_report(tmp_path) -> None:
     rng = np.random.default_rng(3)
-    subjects, _ = simulated(rng, n=60)
+    # 22 events, 3 parameters: 7.3 per parameter, warned (< 10) but above the floor of 5
+    subjects, _ = simulated(rng, n=100)
     spec = {
         "data": {"subjects": subjects},
         "outcome": {"column": "asd"},
-        "logistic": {"predictors": ["age", "cement_ml", "bmd_t", "smoking"], "bootstrap": 0},
+        "logistic": {"predictors": ["age", "cement_ml", "bmd_t"], "bootstrap": 0},
         "options": {"figure_format": "png", "pdf": False},
     }
     with pytest.warns(EventsPerVariableWarning):

@@ -101,7 +101,7 @@ def test_report_accepts_a_run_folder(from_folder) -> None:
     status = {a["section"]: a["status"] for a in summary["analyses"]}
     assert status == dict.fromkeys(["table1", "timepoints", "correlation", "logistic"], "run")
     doc = from_folder["html"].read_text(encoding="utf-8")
-    for name in ("Compression (%)", "KA (°)", "VAS"):
+    for name in ("Compression (%)", "KA (°)", "VAS (0–10)"):
         assert f"<h3>{name}</h3>" in doc
 
 
@@ -229,16 +229,23 @@ def test_separated_model_in_the_report_shows_nothing_to_misread(run_folder, tmp_
     assert list(sheets["ROC"]["Marker"]) == ["Age (years)"]  # no model curve
     assert "AUC (apparent)" not in sheets["Model performance"].columns
     doc = paths["html"].read_text(encoding="utf-8")
-    assert "Not estimable (separation)" in doc
+    assert "Not estimable: the predictors separate the outcome" in doc
     assert "e-14" not in doc
     assert "1857" not in doc
 
 
 def test_firth_in_the_report_estimates_the_separated_factors(from_folder) -> None:
     sheets = pd.read_excel(from_folder["xlsx"], sheet_name=None)
+    uni = sheets["Logistic univariable"].set_index("Predictor")
+    assert np.isfinite(uni.loc["IVC: yes vs no", "OR"])
+    assert np.isfinite(uni.loc["NPEC: superior vs no", "OR"])
+    # 10 events for 6 parameters: below the floor (5 per parameter), the multivariable
+    # model is not estimable, and the report says why instead of printing numbers.
     mv = sheets["Logistic multivariable"].set_index("Term")
-    assert np.isfinite(mv.loc["IVC: yes vs no", "OR"])
     assert set(mv.index) >= {"NPEC: both vs no", "NPEC: inferior vs no", "NPEC: superior vs no"}
+    assert mv["OR"].isna().all()
+    doc = from_folder["html"].read_text(encoding="utf-8")
+    assert "Not estimable: 10 events for 6 parameters (1.7 per parameter)" in doc
 
 
 # --------------------------------------------------------------------------- 4. presentation
@@ -255,7 +262,7 @@ def test_no_snake_case_and_no_scientific_notation(from_folder) -> None:
     assert "nan" not in text.split()
     for label in (
         "KA (°), pre-op",
-        "Compression (%), last follow-up",
+        "Compression (%), post-op",
         "Age (years)",
         "BMD T-score",
     ):
@@ -317,7 +324,7 @@ def test_methods_describe_only_what_ran(run_folder, tmp_path) -> None:
     paths = quiet_report(spec, tmp_path)
     doc = paths["html"].read_text(encoding="utf-8")
     methods = visible_text(doc.split("<h2>Statistical methods</h2>", 1)[1])
-    assert "Student t-test" in methods
+    assert "Welch t-test" in methods
     for absent in ("Greenhouse", "logistic", "Logistic", "bootstrap", "ROC", "DeLong", "Firth"):
         assert absent not in methods
 
