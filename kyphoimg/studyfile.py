@@ -142,7 +142,7 @@ REPORT_TABLES: dict[str, dict[str, Key] | None] = {
     "data": _report(
         "subjects", "longitudinal", "subject", "level", "unit", "index_vertebra", "reference"
     ),
-    "outcome": _report("column", "positive"),
+    "outcome": _report("column", "positive", "definition"),
     "labels": None,  # free-form: variable names plus groups, units, levels
     "table1": _report("group", "continuous", "categorical", "nonnormal", "tests"),
     "timepoints": _report(
@@ -158,9 +158,10 @@ REPORT_TABLES: dict[str, dict[str, Key] | None] = {
         "profile",
         "method",
         "reference",
+        "per_sd",
     ),
     "roc": _report("markers", "model"),
-    "options": _report("figure_format", "decimals", "pdf"),
+    "options": _report("figure_format", "decimals", "pdf", "t_test"),
 }
 
 #: Every table of a study file and its keys (``None``: free-form).

@@ -78,7 +78,7 @@ import pandas as pd
 
 from kyphoimg.errors import NotEstimableError, StatsInputError
 
-from ..studyfile import parse_study_text, read_study_file
+from ..studyfile import REPORT_TABLES, parse_study_text, read_study_file
 from ._data import StudyData, prepare_data
 from ._exclusions import excluded_films, n_excluded_patients
 from ._features import INDEX_RULES, starter_study
@@ -98,36 +98,11 @@ from ._xlsx import write_workbook
 
 __all__ = ["report"]
 
+#: The report's tables and their keys: the study file's schema (kyphoimg.studyfile),
+#: also applied to a study given as a mapping.
 _SECTIONS: dict[str, set[str] | None] = {
     "title": set(),
-    "data": {"subjects", "longitudinal", "subject", "level", "unit", "index_vertebra", "reference"},
-    "outcome": {"column", "positive", "definition"},
-    "labels": None,  # free-form: variable names plus groups, units, levels
-    "table1": {"group", "continuous", "categorical", "nonnormal", "tests"},
-    "timepoints": {
-        "subject",
-        "time",
-        "values",
-        "order",
-        "group",
-        "method",
-        "correction",
-        "posthoc",
-    },
-    "correlation": {"factors", "method", "dichotomise"},
-    "logistic": {
-        "predictors",
-        "univariable_screen",
-        "categorical",
-        "bootstrap",
-        "seed",
-        "profile",
-        "method",
-        "reference",
-        "per_sd",
-    },
-    "roc": {"markers", "model"},
-    "options": {"figure_format", "decimals", "pdf", "t_test"},
+    **{k: None if v is None else set(v) for k, v in REPORT_TABLES.items()},
 }
 
 _RUNNERS: list[tuple[str, str, Callable[[Context], Section]]] = [

@@ -156,7 +156,7 @@ def test_a_group_of_two_is_not_estimable_and_the_report_goes_on(twelve) -> None:
     assert "Correlation of each factor with the outcome" in doc
     sheet = pd.read_excel(twelve["xlsx"], sheet_name="Not estimable")
     assert list(sheet.columns) == ["Section", "Table", "Status", "Reason"]
-    assert set(sheet["Table"]) >= {"Compression (%)", "KA (°)", "VAS"}
+    assert set(sheet["Table"]) >= {"Compression (%)", "KA (°)", "VAS (0–10)"}
 
 
 @pytest.mark.parametrize("error", [TypeError("bug"), KeyError("ka_deg")])
