@@ -4,7 +4,8 @@ The widget gathers the settings (levels, scheme, index levels, rater), names the
 point, and lets napari's own points layer do the clicking, dragging and deleting. Each
 click is labelled through the layer's ``feature_defaults``; the widget then advances the
 guide, removes a point the click re-placed, records an undo state, redraws the overlay
-and saves the landmark file (atomically, via :func:`kyphoimg.write_landmarks`).
+and saves the landmark file (atomically, via :func:`kyphoimg.landmarks.save_reading`: never over a
+file changed since it was loaded).
 
 Keys on a landmarks layer: ``N`` next point, ``Shift+N`` previous point (both free in
 napari's points keymap), ``Ctrl+Z`` undo, ``Ctrl+Shift+Z`` redo, ``F`` zoom to the target
@@ -33,7 +34,7 @@ from magicgui.widgets import (
 )
 from psygnal import Signal
 
-from kyphoimg import KyphoimgError, read_landmarks, write_landmarks
+from kyphoimg import KyphoimgError, read_landmarks
 from kyphoimg.assist import REVIEW_BELOW, confirm, refine, unconfirmed
 from kyphoimg.landmarks import FINDINGS, LEVELS, SCHEMES, landmark_problems
 from kyphoimg.study import check_rater
@@ -61,6 +62,7 @@ from ._layers import (
     overlay_for,
     pair_with_film_layer,
 )
+from ._session import read_only_reason, save_layer_set, save_message
 from ._sketch import SchemeSketch
 from ._tables import film_measures
 from ._undo import UndoStack
@@ -423,15 +425,22 @@ class LandmarksWidget(Container):
                 self.patient_id.value = meta.get("patient_id") or ""
                 self.timepoint.value = self._shown_timepoint(meta.get("timepoint"))
                 self.rater.value = meta.get("rater") or ""
-            # A reading session fixes the reader: its files are the only ones it writes.
-            self.rater.enabled = not (meta or {}).get("rater")
+            # A reading session fixes the reader; the rater of a file with points stays.
+            owned = layer is not None and bool(header.rater) and len(layer.data) > 0
+            self.rater.enabled = not (meta or {}).get("rater") and not owned
         finally:
             self._loading_controls = False
+        read_only = read_only_reason(meta)
+        self.start_button.enabled = film is not None and read_only is None
+        if layer is not None:
+            layer.editable = read_only is None
         self.finding_level.reset_choices()
         self._show_findings()
         notes = list(meta.get("notes", [])) if meta else []
         if film is None:
             self._say("Open a DICOM film (File ▸ Open) or the sample data to begin.", "muted")
+        elif read_only is not None:
+            self._say(read_only, "error")
         elif any(n.startswith("landmarks not loaded") for n in notes):
             self._say(next(n for n in notes if n.startswith("landmarks not loaded")), "error")
         elif layer is not None and landmark_problems(landmarks_of(layer).replace(source=None)):
@@ -521,6 +530,18 @@ class LandmarksWidget(Container):
             return
         header = header_from_meta(info(layer, "landmarks")["header"])
         if getattr(header, name) == value:
+            return
+        if name == "rater" and header.rater and len(layer.data):
+            self._loading_controls = True
+            try:
+                self.rater.value = header.rater
+            finally:
+                self._loading_controls = False
+            self._say(
+                f"The rater of a file with points never changes ({header.rater}); another "
+                "reader opens the study with their own id (--rater) and gets their own file.",
+                "error",
+            )
             return
         set_header(layer, header.replace(**{name: value}))  # one metadata event: one autosave
         if name == "scheme":
@@ -649,8 +670,8 @@ class LandmarksWidget(Container):
             The landmarks layer, or None when no film is chosen.
         """
         film = self.film.value
-        if film is None:
-            self._say("Choose a film first.", "error")
+        if film is None or read_only_reason(info(film, "film")) is not None:
+            self._say(read_only_reason(info(film, "film")) or "Choose a film first.", "error")
             return None
         layer = self.landmarks_layer
         if layer is None:
@@ -1015,41 +1036,45 @@ class LandmarksWidget(Container):
             path = self._target_path(layer)
             self._say(f"Landmark file: {path}" if path else "", "muted")
 
-    def _write(self, layer: Any) -> Path | None:
+    def _write(self, layer: Any) -> tuple[str, str] | None:
+        """Save the layer's set (never over a file changed since it was loaded).
+
+        Returns the sentence telling where it went, or None when there is nowhere to save.
+        """
         path = self._target_path(layer)
         if path is None:
             return None
-        lm = info(layer, "landmarks")
+        lm = dict(info(layer, "landmarks"))
         ls = landmark_set_for_file(layer.data, layer.features, lm, path)
-        written = write_landmarks(ls, path)
-        if lm.get("path") != str(written):
-            new = dict(lm)
-            new["path"] = str(written)
-            self._saving = True
-            try:
-                set_info(layer, new)
-            finally:
-                self._saving = False
-        return written
+        film = film_for(self._viewer.layers, layer)
+        outcome = save_layer_set(ls, path, lm, info(film, "film") if film is not None else None)
+        self._saving = True
+        try:
+            set_info(layer, lm)
+        finally:
+            self._saving = False
+        self.saved.emit(outcome.path)
+        return save_message(outcome)
 
     def _autosave(self, layer: Any) -> None:
         if not self.autosave.value or self._saving:
             return
         try:
-            written = self._write(layer)
+            said = self._write(layer)
         except (OSError, KyphoimgError) as exc:
             self._say(f"Autosave failed: {exc}", "error")
             return
-        if written is not None:
-            self.saved.emit(written)
         if layer == self.landmarks_layer:
-            if written is None:
-                self._say(
-                    "Not saved: this film has no file. Choose a save folder to keep the landmarks.",
-                    "warning",
+            self._say(
+                *(
+                    said
+                    or (
+                        "Not saved: this film has no file. Choose a save folder to keep "
+                        "the landmarks.",
+                        "warning",
+                    )
                 )
-            else:
-                self._say(f"Saved {written.name} in {written.parent}", "ok")
+            )
 
     def save(self, *_: Any) -> Path | None:
         """Save the chosen film's landmark file now.
@@ -1064,16 +1089,15 @@ class LandmarksWidget(Container):
             self._say("No landmarks to save on this film.", "error")
             return None
         try:
-            written = self._write(layer)
+            said = self._write(layer)
         except (OSError, KyphoimgError) as exc:
             self._say(f"Not saved: {exc}", "error")
             return None
-        if written is None:
+        if said is None:
             self._say("Choose a save folder: this film has no file to save beside.", "error")
-        else:
-            self.saved.emit(written)
-            self._say(f"Saved {written.name} in {written.parent}", "ok")
-        return written
+            return None
+        self._say(*said)
+        return Path(info(layer, "landmarks")["path"])
 
     def _ask_load(self, *_: Any) -> None:
         path = _qt.ask_path("r", "Load landmark file", f"Landmark files (*{LANDMARK_SUFFIX})")

@@ -26,17 +26,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from napari.layers import Layer
 from psygnal import Signal
 
-from kyphoimg import read_radiograph
+from kyphoimg import read_radiograph, read_table, scan
 from kyphoimg.assist import propose_from
 from kyphoimg.atomic import atomic_write_text
 from kyphoimg.errors import StudyError
 from kyphoimg.study import StudyEntry, Worklist, open_worklist
+from kyphoimg.timepoints import assign_timepoints
 
+from ._compat import RepairOutcome, assign_timepoint
 from ._layers import films, info, landmarks_of
 from ._reader import radiograph_layer_data
+from ._session import NO_READER, read_only_reason, repair
 
 __all__ = ["ReadingSession", "open_study"]
 
@@ -67,6 +71,8 @@ class ReadingSession:
         The study's films for this reader.
     landmarks : LandmarksWidget, optional
         The Landmarks widget to keep on the active film.
+    read_only : bool, optional
+        Write nothing (no reader was named): every film opens read-only.
 
     Attributes
     ----------
@@ -76,10 +82,18 @@ class ReadingSession:
 
     changed = Signal(object)
 
-    def __init__(self, viewer: Any, worklist: Worklist, landmarks: Any | None = None) -> None:
+    def __init__(
+        self,
+        viewer: Any,
+        worklist: Worklist,
+        landmarks: Any | None = None,
+        *,
+        read_only: bool = False,
+    ) -> None:
         self.viewer = viewer
         self.worklist = worklist
         self.landmarks = landmarks
+        self.read_only = read_only
         self.active: StudyEntry | None = None
         self.side_by_side = False
         self._film_uids: set[str] = set()
@@ -187,6 +201,69 @@ class ReadingSession:
         self.changed.emit(self.active)
         return self.active
 
+    @property
+    def read_only_reason(self) -> str | None:
+        """Why nothing is written for the film on the canvas (None: it may be)."""
+        film = self.film_layer
+        return read_only_reason(info(film, "film")) if film is not None else None
+
+    def repair(self) -> RepairOutcome:
+        """Repair the active film's unreadable landmark file, then show the film again.
+
+        The original is kept beside it as a timestamped backup and everything readable
+        is carried over (:func:`kyphoimg.landmarks.repair_landmark_file`).
+
+        Returns
+        -------
+        RepairOutcome
+            The backup, the points carried over and what was dropped.
+
+        Raises
+        ------
+        StudyError
+            If no film is shown or its landmark file is not an unreadable one.
+        """
+        film = self.film_layer
+        meta = info(film, "film") if film is not None else None
+        if self.active is None or meta is None or not meta.get("notes") or self.read_only:
+            raise StudyError("no unreadable landmark file on the canvas: nothing to repair")
+        if not any(n.startswith("landmarks not loaded") for n in meta["notes"]):
+            raise StudyError(f"{self.active.landmark_path}: readable; nothing to repair")
+        outcome = repair(self.active.landmark_path)
+        self.go_to(self.active)
+        return outcome
+
+    def assign_timepoint(self, entry: StudyEntry, timepoint: str) -> StudyEntry:
+        """Give a film its time point in this reader's landmark file only.
+
+        Parameters
+        ----------
+        entry : StudyEntry
+            A film of the worklist.
+        timepoint : str
+            One of the study's time points.
+
+        Returns
+        -------
+        StudyEntry
+            The refreshed entry (the film is shown again when it is on the canvas).
+
+        Raises
+        ------
+        StudyError
+            In a read-only session.
+        KyphoimgError
+            If the reader's file cannot be read or the time point is not the study's.
+        """
+        if self.read_only:
+            raise StudyError(NO_READER)
+        new = assign_timepoint(self.worklist, entry, timepoint)
+        if self.active is not None and self.active.film_path == new.film_path:
+            self.go_to(new)  # the file changed: reload it (and its hash)
+        else:
+            self.changed.emit(self.active)
+        return new
+
     def proposal_source(self) -> StudyEntry | None:
         """Return the patient's latest earlier film this reader completed, or None."""
         if self.active is None:
@@ -224,6 +301,8 @@ class ReadingSession:
             )
         lw = self.landmarks
         layer = lw.start()
+        if layer is None:
+            raise StudyError(f"{self.active.label}: {lw.status.value}")
         assert source.landmarks is not None
         target = landmarks_of(layer).replace(
             scheme=source.landmarks.scheme,
@@ -276,6 +355,8 @@ class ReadingSession:
             levels=self.levels,
         )
         del rg
+        if self.read_only:
+            layers[0][1]["metadata"]["kyphoimg"].setdefault("read_only", NO_READER)
         added = [self.viewer.add_layer(Layer.create(*spec)) for spec in layers]
         film = added[0]
         self._film_uids.add(info(film, "film")["uid"])
@@ -353,6 +434,20 @@ def _session_seed(worklist: Worklist, seed: int | None) -> int:
     return seed
 
 
+def _surgery_timepoints(
+    folder: str | os.PathLike[str], surgery: str | os.PathLike[str] | None
+) -> tuple[pd.DataFrame | None, dict[str, str] | None]:
+    """Return the header index and the time points a surgery table gives its films."""
+    if surgery is None:
+        return None, None
+    index = scan(folder)
+    ok = index[index["status"] == "ok"]
+    tp = assign_timepoints(ok, read_table(surgery))
+    pairs = zip(tp["path"], tp["timepoint"], strict=True)
+    assigned = {p: t for p, t in pairs if isinstance(t, str)}
+    return index, assigned
+
+
 def open_study(
     viewer: Any,
     folder: str | os.PathLike[str],
@@ -363,6 +458,8 @@ def open_study(
     start: bool = True,
     blind: bool = False,
     seed: int | None = None,
+    read_only: bool = False,
+    surgery: str | os.PathLike[str] | None = None,
 ) -> ReadingSession:
     """Open a study folder for one reader: the worklist, and the first film still to do.
 
@@ -388,13 +485,22 @@ def open_study(
         Other readers' points are never shown in any session.
     seed : int, optional
         The seed of a new blinded session (default: a random one).
+    read_only : bool, optional
+        Show the films and their landmarks but write nothing (no reader was named).
+    surgery : path-like, optional
+        A table of ``patient_id, surgery_date`` (as ``kyphoimg scan --surgery``): films
+        whose landmark file has no time point get pre/post/last from the films' dates
+        (:func:`kyphoimg.timepoints.assign_timepoints`).
 
     Returns
     -------
     ReadingSession
         The controller: ``.worklist``, ``.active``, ``.go_to(entry)``, ``.next()``.
     """
-    worklist = open_worklist(folder, rater=rater, timepoints=timepoints)
+    index, assigned = _surgery_timepoints(folder, surgery)
+    worklist = open_worklist(
+        folder, rater=rater, timepoints=timepoints, index=index, assigned=assigned
+    )
     if blind:
         worklist = worklist.shuffled(_session_seed(worklist, seed))
     landmarks = None
@@ -404,7 +510,7 @@ def open_study(
         from ._worklist_widget import WorklistWidget
 
         landmarks = LandmarksWidget(viewer)
-        session = ReadingSession(viewer, worklist, landmarks)
+        session = ReadingSession(viewer, worklist, landmarks, read_only=read_only)
         worklist_widget = WorklistWidget(session)
         viewer.window.add_dock_widget(worklist_widget, name="Worklist", area="left")
         viewer.window.add_dock_widget(landmarks, name="Landmarks", area="right")
@@ -419,7 +525,7 @@ def open_study(
             "measurements": measurements,
         }
     else:
-        session = ReadingSession(viewer, worklist)
+        session = ReadingSession(viewer, worklist, read_only=read_only)
     # napari collects garbage at every layer removal (a full collection, ~0.15 s with napari,
     # pandas and Qt loaded). Freezing what exists now keeps those collections to the objects
     # made since, so a film switch stays fast; films and layers made later are collected.
