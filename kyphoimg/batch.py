@@ -42,9 +42,10 @@ from .landmarks import (
     read_landmark_files,
     scheme_points,
     validate_landmarks,
+    without_proposals,
 )
 from .longitudinal import features_table, patients_without_clinical
-from .measure import images_table, measures_table
+from .measure import images_table, measures_table, with_point_source
 from .parallel import executor_name, ordered_map, run_tasks
 from .study import StudyEntry, Worklist, check_rater, open_worklist
 from .timepoints import TIMEPOINTS, assign_timepoints, normalise_timepoint
@@ -56,6 +57,7 @@ __all__ = [
     "FilmTask",
     "RunOptions",
     "RunResult",
+    "leave_out_proposals",
     "measure_film",
     "run_study",
 ]
@@ -110,6 +112,12 @@ FILM_STATUSES: dict[str, str] = {
     "not_dicom": "a file named like a film (.dcm, .dicom, .dic) that is not DICOM; reason says why",
     "refused": "the landmark file is invalid for this film (made on another image, a time "
     "point outside the study's, bad level names or orientation); reason says why",
+    "invalid": "the reader's landmark file for this film cannot be read (truncated, not JSON, a "
+    "null or text coordinate, not UTF-8): nothing is measured and nothing was written over it; "
+    "repair it (kyphoimg view keeps the original as a backup) or fix the file; reason says why",
+    "to_review": "the landmark file holds points proposed by kyphoimg that no reader has "
+    "confirmed: those vertebrae are not measured (the reader's own are); review them in "
+    "kyphoimg view, or measure them unreviewed with --accept-proposals",
 }
 
 #: Messages of the errors table that start with this are warnings: listed and printed,
@@ -176,6 +184,10 @@ class RunOptions:
     skip_fractured_references : bool
         Skip fractured neighbours as height references (see
         :func:`kyphoimg.measure.measures_table`).
+    accept_proposals : bool
+        Measure the vertebrae whose points kyphoimg proposed and no reader confirmed
+        (default: leave them out, name them in warning rows, film status ``to_review``).
+        Each measures and features row says its source in ``point_source``.
     """
 
     dicom_dir: Path
@@ -195,6 +207,7 @@ class RunOptions:
     rater: str | None = None
     errors: Path | None = None
     skip_fractured_references: bool = False
+    accept_proposals: bool = False
 
 
 @dataclass(frozen=True)
@@ -219,6 +232,8 @@ class FilmTask:
     in_pool : bool
         Whether the task runs in a worker process of the run's own pool, which then
         leaves Ctrl+C to the parent process (so one interrupt gives one message).
+    accept_proposals : bool
+        Measure proposed points no reader confirmed (else those vertebrae are left out).
     """
 
     dicom: str
@@ -228,6 +243,7 @@ class FilmTask:
     landmark_data: dict[str, Any] = field(default_factory=dict)
     timepoints: tuple[str, ...] = TIMEPOINTS
     in_pool: bool = False
+    accept_proposals: bool = False
 
 
 @dataclass
@@ -260,8 +276,13 @@ class RunResult:
 
     @property
     def ok(self) -> bool:
-        """True when no input failed (warnings and not-annotated films aside)."""
-        return not _failures(self.errors).any()
+        """True when no input failed and no film holds proposals left unreviewed.
+
+        Warnings and not-annotated films aside; a film ``to_review`` (its proposed
+        vertebrae left out) makes the run partial.
+        """
+        to_review = int(self.summary.get("films_by_status", {}).get("to_review", 0))
+        return not _failures(self.errors).any() and not to_review
 
 
 def _failures(errors: pd.DataFrame) -> pd.Series:
@@ -366,8 +387,52 @@ def _check_set(task: FilmTask, ls: LandmarkSet, film: tuple[Any, int, int, Any])
     ls = ls.replace(timepoint=normalise_timepoint(timepoint, task.timepoints, where=ls.where))
     ls, refused = _drop_misnamed_vertebrae(ls)
     validate_landmarks(ls)
+    ls, proposed = (ls, []) if task.accept_proposals else _drop_proposed_vertebrae(ls)
+    if proposed and not ls.points:
+        return _film_result(task, None, "to_review", proposed)
     todo = refused + _unfinished(ls)
-    return _film_result(task, ls, "incomplete" if todo else "measured", todo)
+    status = "to_review" if proposed else "incomplete" if todo else "measured"
+    return _film_result(task, ls, status, proposed + todo)
+
+
+def leave_out_proposals(
+    sets: Sequence[LandmarkSet], *, accept: bool = False
+) -> tuple[list[LandmarkSet], pd.DataFrame]:
+    """Keep only the vertebrae a reader placed or confirmed, naming the others in warning rows.
+
+    Parameters
+    ----------
+    sets : sequence of LandmarkSet
+        Landmark sets, possibly holding proposals (see :func:`kyphoimg.landmarks.unconfirmed`).
+    accept : bool, optional
+        Keep the proposals too (``--accept-proposals``): the sets are returned unchanged.
+
+    Returns
+    -------
+    sets : list of LandmarkSet
+        The sets without the proposed vertebrae (a set left with no point is dropped).
+    notes : pandas.DataFrame
+        Columns ``file, level, point, error``: one warning row per vertebra left out.
+    """
+    if accept:
+        return list(sets), pd.DataFrame([], columns=list(ERROR_COLUMNS))
+    kept: list[LandmarkSet] = []
+    rows: list[ErrorRow] = []
+    for ls in sets:
+        trimmed, notes = _drop_proposed_vertebrae(ls)
+        rows += notes
+        if trimmed.points or not notes:
+            kept.append(trimmed)
+    return kept, pd.DataFrame(rows, columns=list(ERROR_COLUMNS))
+
+
+def _drop_proposed_vertebrae(ls: LandmarkSet) -> tuple[LandmarkSet, list[ErrorRow]]:
+    """Leave out the vertebrae holding proposed points no reader confirmed, with warning rows."""
+    ls, notes = without_proposals(ls)
+    rows: list[ErrorRow] = [
+        (str(e.file or ls.where), e.level, None, f"{WARNING_PREFIX}{e}") for e in notes
+    ]
+    return ls, rows
 
 
 def _drop_misnamed_vertebrae(ls: LandmarkSet) -> tuple[LandmarkSet, list[ErrorRow]]:
@@ -479,6 +544,9 @@ def run_study(options: RunOptions) -> RunResult:
         "films_measured": len(sets),
         "films_from_cache": n_cached,
         "films_not_annotated": int((films["status"] == "not_annotated").sum()),
+        "films_invalid": int((films["status"] == "invalid").sum()),
+        "films_to_review": int((films["status"] == "to_review").sum()),
+        **_proposal_counts(o, tables["measures"], tables["errors"]),
         "films_by_status": {s: int((films["status"] == s).sum()) for s in FILM_STATUSES},
         "vertebra_rows": int(len(tables["measures"])),
         "treated_vertebrae": int(len(tables["features"])),
@@ -503,6 +571,21 @@ def run_study(options: RunOptions) -> RunResult:
         summary=summary,
         written=written,
     )
+
+
+def _proposal_counts(o: RunOptions, measures: pd.DataFrame, errors: pd.DataFrame) -> dict[str, Any]:
+    """How proposals were treated, for ``summary.json`` (and the report's Methods)."""
+    left_out = (
+        errors["error"]
+        .astype(str)
+        .str.contains("that no reader has confirmed; vertebra not measured", regex=False)
+    )
+    from_proposals = measures["point_source"].astype(str).str.startswith("proposed:")
+    return {
+        "accept_proposals": bool(o.accept_proposals),
+        "vertebrae_unconfirmed_not_measured": int(left_out.sum()),
+        "vertebra_rows_from_proposals": int(from_proposals.sum()),
+    }
 
 
 def _starter_study(out: Path) -> list[Path]:
@@ -573,7 +656,7 @@ def _tasks(o: RunOptions, entries: list[StudyEntry], timepoints: tuple[str, ...]
         assert e.landmarks is not None
         data = e.landmarks.to_dict()
         extra = (
-            f"{_CACHE_FORMAT}|{e.timepoint}|{timepoints}|{__version__}|"
+            f"{_CACHE_FORMAT}|{e.timepoint}|{timepoints}|{__version__}|{o.accept_proposals}|"
             f"{json.dumps(data, sort_keys=True)}"
         )
         tasks.append(
@@ -585,6 +668,7 @@ def _tasks(o: RunOptions, entries: list[StudyEntry], timepoints: tuple[str, ...]
                 landmark_data=data,
                 timepoints=timepoints,
                 in_pool=in_pool,
+                accept_proposals=o.accept_proposals,
             )
         )
     return tasks
@@ -665,7 +749,13 @@ def _collect(
             )
         )
     for e in worklist:
-        if e.landmarks is None:
+        if e.landmarks is None and e.status == "invalid":  # a file that cannot be read
+            path = _index_path(e, folder)
+            film_rows.append(
+                (path, str(e.landmark_path), e.patient_id, e.timepoint, e.sop_instance_uid,
+                 e.paired_by, spacing.get(path), "invalid", "; ".join(e.problems))
+            )  # fmt: skip
+        elif e.landmarks is None:
             path = _index_path(e, folder)
             film_rows.append(
                 (path, None, e.patient_id, e.timepoint, e.sop_instance_uid, None,
@@ -713,7 +803,9 @@ def _tables(
     timepoints: tuple[str, ...],
 ) -> tuple[dict[str, pd.DataFrame], list[str]]:
     """Build the measures, images, features (with clinical columns) and errors tables."""
-    measures = measures_table(sets, skip_fractured_references=o.skip_fractured_references)
+    measures = with_point_source(
+        measures_table(sets, skip_fractured_references=o.skip_fractured_references), sets
+    )
     images = images_table(sets)
     clinical: pd.DataFrame | None = None
     dropped: list[str] = []
@@ -722,6 +814,7 @@ def _tables(
         if not o.keep_identifiers:
             clinical, dropped = drop_identifiers(clinical)
     features, feature_errors = _features(o, measures, sets, clinical, timepoints)
+    features = with_point_source(features, sets)
     tables = {
         "measures": measures,
         "images": images,

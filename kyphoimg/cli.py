@@ -24,7 +24,14 @@ import pandas as pd
 
 from ._version import __version__
 from .assist import mark_proposed, propagate_study, refine
-from .batch import FILM_STATUSES, WARNING_PREFIX, RunOptions, RunResult, run_study
+from .batch import (
+    FILM_STATUSES,
+    WARNING_PREFIX,
+    RunOptions,
+    RunResult,
+    leave_out_proposals,
+    run_study,
+)
 from .demo import DEMO_PATIENTS, demo_commands, run_demo
 from .dicom import SCAN_COLUMNS, read_radiograph, scan, scan_to_csv
 from .errors import ERROR_COLUMNS, KyphoimgError
@@ -42,7 +49,7 @@ from .longitudinal import (
     features_table,
     patients_without_clinical,
 )
-from .measure import images_table, measures_table
+from .measure import images_table, measures_table, with_point_source
 from .sample import generate_cohort
 from .sr import export_sr_files, import_sr_files
 from .study import landmark_file_for, open_worklist
@@ -133,6 +140,17 @@ def _measure_args(p: argparse.ArgumentParser) -> None:
         "(they are still NaN with a reason in the tables)",
     )
     _add_reference_option(p)
+    _add_accept_proposals_option(p)
+
+
+def _add_accept_proposals_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--accept-proposals",
+        action="store_true",
+        help="also measure vertebrae whose points kyphoimg proposed (assist) and no reader "
+        "confirmed; each row says its source in point_source (default: leave them out and "
+        "name them)",
+    )
 
 
 def _add_reference_option(p: argparse.ArgumentParser) -> None:
@@ -151,6 +169,8 @@ def _measure(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame, pd.D
         sets = [ls for ls in sets if ls.rater == args.rater]
         if not sets:
             raise _UsageError(f"no landmark set of rater {args.rater!r} in the files given")
+    sets, notes = leave_out_proposals(sets, accept=args.accept_proposals)
+    errors = pd.concat([errors, notes], ignore_index=True)[list(ERROR_COLUMNS)]
     if not args.allow_incomplete:
         missing = missing_points(sets)
         if len(missing):
@@ -163,6 +183,7 @@ def _measure(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame, pd.D
         sd_threshold=args.sd_threshold,
         skip_fractured_references=args.skip_fractured_references,
     )
+    measures = with_point_source(measures, sets)
     return measures, images_table(sets), errors, sets
 
 
@@ -238,6 +259,7 @@ def _cmd_features(args: argparse.Namespace) -> int:
             "the one whose measures make the features (compare readers with kyphoimg reliability)"
         )
     features, notes = _features(args, measures)
+    features = with_point_source(features, sets)
     if notes:
         errors = pd.concat(
             [errors, pd.DataFrame(notes, columns=list(ERROR_COLUMNS))], ignore_index=True
@@ -548,7 +570,12 @@ def _run_options(args: argparse.Namespace) -> RunOptions:
         "errors": args.errors,
     }
     values.update({k: v for k, v in cli.items() if v is not None})
-    for flag in ("pseudonymise", "keep_identifiers", "skip_fractured_references"):
+    for flag in (
+        "pseudonymise",
+        "keep_identifiers",
+        "skip_fractured_references",
+        "accept_proposals",
+    ):
         if getattr(args, flag):
             values[flag] = True
     if args.no_resume:
@@ -604,6 +631,19 @@ def _print_film_statuses(result: RunResult, options: RunOptions) -> None:
         if options.timepoints:
             command += f" --timepoints {shlex.quote(','.join(options.timepoints))}"
         print(f"{n} film(s) not annotated: to place their points, open the study with\n  {command}")
+    s = result.summary
+    if s.get("films_to_review"):
+        print(
+            f"{s['films_to_review']} film(s) hold points kyphoimg proposed that no reader has "
+            f"confirmed: {s['vertebrae_unconfirmed_not_measured']} vertebra(e) left out (named "
+            "in errors.csv); review them in kyphoimg view, or measure them unreviewed with "
+            "--accept-proposals"
+        )
+    if s.get("vertebra_rows_from_proposals"):
+        print(
+            f"{s['vertebra_rows_from_proposals']} vertebra row(s) measured from proposals no "
+            "reader confirmed (--accept-proposals; point_source says which)"
+        )
 
 
 def _cmd_sr(args: argparse.Namespace) -> int:
@@ -685,6 +725,7 @@ def _cmd_reliability(args: argparse.Namespace) -> int:
             landmarks_dir=args.landmarks,
             jobs=args.jobs,
             progress=True,
+            accept_proposals=args.accept_proposals,
         )
     except KyphoimgError as exc:  # options that cannot work: found before any work
         raise _UsageError(str(exc)) from None
@@ -1008,6 +1049,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="also write the problems (file, level, point, error) to this table",
     )
     _add_reference_option(p)
+    _add_accept_proposals_option(p)
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser(
@@ -1119,6 +1161,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timepoints", metavar="LIST", help="the study's time points, in order")
     p.add_argument("--landmarks", type=Path, metavar="DIR", help="landmark files (default: STUDY)")
     p.add_argument("--jobs", type=_jobs, metavar="N", help="processes for the header scan")
+    _add_accept_proposals_option(p)
     p.set_defaults(func=_cmd_reliability)
 
     p = sub.add_parser(

@@ -33,6 +33,14 @@ _ENTRIES: dict[str, tuple[str, str, str, str]] = {
     "timepoint": ("", "K-timepoint", "time point name (pre, post, last or a named follow-up)", ""),
     "image": ("", "K-image", "image path relative to its landmark file", ""),
     "rater": ("", "K-rater", "reader who placed the landmarks", ""),
+    "point_source": (
+        "",
+        "K-rater",
+        "where the vertebra's points come from: reader (placed or confirmed by the reader) or "
+        "proposed:<method> (proposed by kyphoimg, e.g. proposed:propagate, and measured "
+        "unreviewed because --accept-proposals was given)",
+        "",
+    ),
     "level": ("", "K-level", "vertebral level (C2-C7, T1-T12, L1-L5, S1)", ""),
     "scheme": (
         "",
@@ -69,6 +77,7 @@ _ENTRIES: dict[str, tuple[str, str, str, str]] = {
     "modality": ("", "K-scan", "Modality (0008,0060): CR, DX ...", "DICOM PS3.3"),
     "view_position": ("", "K-scan", "View Position (0018,5101): LL, AP, PA ...", "DICOM PS3.3"),
     "body_part": ("", "K-scan", "Body Part Examined (0018,0015)", "DICOM PS3.3"),
+    "series_description": ("", "K-scan", "Series Description (0008,103E)", "DICOM PS3.3"),
     "rows": ("px", "K-scan", "Rows (0028,0010)", "DICOM PS3.3"),
     "columns": ("px", "K-scan", "Columns (0028,0011)", "DICOM PS3.3"),
     "transfer_syntax": (

@@ -14,10 +14,12 @@ serves spreadsheet users.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import math
 import os
+import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -34,6 +36,7 @@ from .calibration import Calibration
 from .errors import ERROR_COLUMNS, CalibrationError, FilmMismatchError, KyphoimgError, LandmarkError
 
 __all__ = [
+    "ASSIST_KEY",
     "FINDINGS",
     "LATERAL_SCHEMES",
     "LEVELS",
@@ -41,17 +44,29 @@ __all__ = [
     "SCHEMES",
     "ImageRef",
     "LandmarkSet",
+    "RepairOutcome",
+    "SaveOutcome",
+    "confirm",
+    "confirmed",
+    "file_sha256",
     "find_landmark_files",
     "landmark_problems",
     "landmarks_from_dict",
     "level_index",
+    "mark_proposed",
     "missing_points",
     "pair_with_film",
+    "point_sources",
     "read_landmark_files",
     "read_landmarks",
     "read_landmarks_csv",
+    "repair_landmark_file",
+    "save_reading",
     "scheme_points",
+    "unconfirmed",
+    "unconfirmed_levels",
     "validate_landmarks",
+    "without_proposals",
     "write_landmarks",
     "write_landmarks_csv",
 ]
@@ -1249,3 +1264,630 @@ def missing_points(sets: Iterable[LandmarkSet]) -> pd.DataFrame:
                     )
                     rows.append((ls.where, level, name, str(err)))
     return pd.DataFrame(rows, columns=list(ERROR_COLUMNS))
+
+
+# ------------------------------------------------------------------------ provenance
+# The record of which points kyphoimg proposed is one top-level key of the landmark file,
+# ``"assist"``, which the schema ``kyphoimg-landmarks/1`` does not define: it is carried in
+# :attr:`LandmarkSet.extra` and survives every load/save round trip, so the schema version
+# stays. Its form::
+#
+#   "assist": {
+#     "method": "kyphoimg 0.x assist.propagate",            # the last proposal's tool
+#     "proposed": {"L1": {"ant_sup": [512.0, 300.5], ...}},  # unconfirmed, as proposed
+#     "methods": {"L1": {"ant_sup": "propagate", ...}},      # each point's method
+#     "confidence": {"L1": {"ant_sup": 0.93, ...}},
+#     "review": {"L1": ["ant_sup", ...]}
+#   }
+#
+# A point is confirmed when it is not listed in ``proposed``, or when its coordinates in
+# the file differ from the proposed ones (a reader placed or moved it).
+
+#: The top-level key of the landmark file holding the provenance record.
+ASSIST_KEY = "assist"
+#: Two coordinates closer than this (pixels) are the same: the point was not moved.
+_SAME = 1e-6
+_RECORD_PARTS = ("proposed", "methods", "confidence", "review")
+
+
+def _short_method(text: str) -> str:
+    """``"kyphoimg 0.3 assist.propagate"`` -> ``"propagate"``; a short name is kept."""
+    last = str(text).strip().split()[-1] if str(text).strip() else "assist"
+    return last.rsplit(".", 1)[-1]
+
+
+def mark_proposed(
+    ls: LandmarkSet,
+    result: Any,
+    *,
+    levels: Iterable[str] | None = None,
+    keep_confirmed: bool = True,
+    method: str | None = None,
+) -> LandmarkSet:
+    """Return ``result``'s landmarks added to ``ls`` as proposals no reader has confirmed.
+
+    Parameters
+    ----------
+    ls : LandmarkSet
+        The reader's set for the film, possibly empty or partly placed (its fields,
+        points and extra keys are kept).
+    result : object
+        The proposal: ``landmarks`` (a LandmarkSet), ``confidence`` and ``needs_review``
+        (``{level: {point: value}}``) and ``method`` (e.g. a ``RefineResult``).
+    levels : iterable of str, optional
+        Levels to take from the proposal; default every level of it.
+    keep_confirmed : bool, optional
+        Keep the points the reader placed or confirmed (default). False replaces them
+        too: the reader asked to refine their own rough points.
+    method : str, optional
+        Short name of the method recorded with each point (``"propagate"``, ``"refine"``,
+        ``"centres"``); default derived from ``result.method``.
+
+    Returns
+    -------
+    LandmarkSet
+        ``ls`` with the proposed points added (or replacing unconfirmed ones) and the
+        ``"assist"`` record updated.
+
+    Raises
+    ------
+    ValueError
+        If the proposal's scheme differs from the set's.
+    """
+    proposal: LandmarkSet = result.landmarks
+    if ls.points and proposal.scheme != ls.scheme:
+        raise ValueError(
+            f"the proposal uses scheme {proposal.scheme!r} but the set uses {ls.scheme!r}"
+        )
+    full = str(getattr(result, "method", None) or method or "kyphoimg assist")
+    short = method or _short_method(full)
+    wanted = set(proposal.levels if levels is None else levels)
+    done = confirmed(ls) if keep_confirmed else {}
+    record = _record(ls)
+    points = {lv: dict(pts) for lv, pts in ls.points.items()}
+    confidence = getattr(result, "confidence", {}) or {}
+    needs_review = getattr(result, "needs_review", {}) or {}
+    for level, pts in proposal.points.items():
+        if level not in wanted:
+            continue
+        for name, (r, c) in pts.items():
+            if name in done.get(level, ()):
+                continue
+            points.setdefault(level, {})[name] = (r, c)
+            record["proposed"].setdefault(level, {})[name] = [float(r), float(c)]
+            record["methods"].setdefault(level, {})[name] = short
+            conf = confidence.get(level, {}).get(name)
+            if conf is not None:
+                record["confidence"].setdefault(level, {})[name] = round(float(conf), 4)
+            review = record["review"].setdefault(level, [])
+            flagged = bool(needs_review.get(level, {}).get(name, False))
+            if flagged and name not in review:
+                review.append(name)
+            elif not flagged and name in review:
+                review.remove(name)
+    record["method"] = full
+    return _with_record(
+        ls.replace(points=points, scheme=proposal.scheme if not ls.points else ls.scheme),
+        record,
+    )
+
+
+def confirmed(ls: LandmarkSet) -> dict[str, tuple[str, ...]]:
+    """Return the points of a set that a reader placed or confirmed, per level.
+
+    Parameters
+    ----------
+    ls : LandmarkSet
+        A set, possibly carrying the ``"assist"`` record.
+
+    Returns
+    -------
+    dict
+        ``{level: (point names, in the set's order)}``: every point not listed as
+        proposed, or whose coordinates differ from the proposed ones. Levels without
+        such points are left out.
+    """
+    proposed = _proposed(ls)
+    out: dict[str, tuple[str, ...]] = {}
+    for level, pts in ls.points.items():
+        names = tuple(
+            n
+            for n, (r, c) in pts.items()
+            if n not in proposed.get(level, {}) or _moved(proposed[level][n], (r, c))
+        )
+        if names:
+            out[level] = names
+    return out
+
+
+def unconfirmed(ls: LandmarkSet) -> dict[str, tuple[str, ...]]:
+    """Return the points of a set that kyphoimg proposed and no reader confirmed yet.
+
+    Parameters
+    ----------
+    ls : LandmarkSet
+        A set, possibly carrying the ``"assist"`` record.
+
+    Returns
+    -------
+    dict
+        ``{level: (point names)}``, the complement of :func:`confirmed` within the set.
+    """
+    done = confirmed(ls)
+    out: dict[str, tuple[str, ...]] = {}
+    for level, pts in ls.points.items():
+        names = tuple(n for n in pts if n not in done.get(level, ()))
+        if names:
+            out[level] = names
+    return out
+
+
+def unconfirmed_levels(ls: LandmarkSet) -> tuple[str, ...]:
+    """Return the levels holding at least one proposed point no reader confirmed.
+
+    Parameters
+    ----------
+    ls : LandmarkSet
+        A set, possibly carrying the ``"assist"`` record.
+
+    Returns
+    -------
+    tuple of str
+        Cranial to caudal; empty when every point is the reader's.
+    """
+    return tuple(unconfirmed(ls))
+
+
+def point_sources(ls: LandmarkSet) -> dict[str, str]:
+    """Return the source of each level's points: ``reader`` or ``proposed:<method>``.
+
+    Parameters
+    ----------
+    ls : LandmarkSet
+        A set, possibly carrying the ``"assist"`` record.
+
+    Returns
+    -------
+    dict
+        ``{level: source}`` for every level with points: ``"reader"`` when a reader placed
+        or confirmed all of them, else ``"proposed:<method>"`` naming the method(s) of the
+        unconfirmed points (``+``-joined when several).
+    """
+    todo = unconfirmed(ls)
+    rec = ls.extra.get(ASSIST_KEY)
+    rec = rec if isinstance(rec, Mapping) else {}
+    methods = rec.get("methods") if isinstance(rec.get("methods"), Mapping) else {}
+    fallback = _short_method(str(rec.get("method") or "assist"))
+    out: dict[str, str] = {}
+    for level in ls.points:
+        if level not in todo:
+            out[level] = "reader"
+            continue
+        per = methods.get(level) if isinstance(methods.get(level), Mapping) else {}
+        names = sorted({str(per.get(n) or fallback) for n in todo[level]})
+        out[level] = "proposed:" + "+".join(names)
+    return out
+
+
+def without_proposals(ls: LandmarkSet) -> tuple[LandmarkSet, list[LandmarkError]]:
+    """Return the set without the vertebrae holding proposals no reader confirmed.
+
+    This is the default of every consumer (``run``, ``features``, ``reliability``): a
+    vertebra is measured only when all its points are the reader's.
+
+    Parameters
+    ----------
+    ls : LandmarkSet
+        A set, possibly carrying the ``"assist"`` record.
+
+    Returns
+    -------
+    LandmarkSet
+        The set with those vertebrae left out (the record is kept).
+    list of LandmarkError
+        One per vertebra left out, naming the file, the level, how many points and which
+        method proposed them, and what to do.
+    """
+    todo = unconfirmed(ls)
+    if not todo:
+        return ls, []
+    sources = point_sources(ls)
+    notes = [
+        LandmarkError(
+            f"{len(names)} point(s) proposed by {sources[level].removeprefix('proposed:')} "
+            "that no reader has confirmed; vertebra not measured: review it in kyphoimg "
+            "view, or pass --accept-proposals to measure it unreviewed",
+            file=ls.where,
+            level=level,
+        )
+        for level, names in todo.items()
+    ]
+    kept = {level: pts for level, pts in ls.points.items() if level not in todo}
+    return ls.replace(points=kept), notes
+
+
+def confirm(
+    ls: LandmarkSet, level: str | None = None, names: Iterable[str] | None = None
+) -> LandmarkSet:
+    """Record that the reader accepted proposed points as they are.
+
+    Parameters
+    ----------
+    ls : LandmarkSet
+        The set.
+    level : str, optional
+        The level; default every level.
+    names : iterable of str, optional
+        The points; default every point of the level(s).
+
+    Returns
+    -------
+    LandmarkSet
+        The set with those points removed from the record (the key is dropped when no
+        proposed point is left).
+    """
+    record = _record(ls)
+    wanted = None if names is None else set(names)
+    for lv in list(record["proposed"]):
+        if level is not None and lv != level:
+            continue
+        for n in list(record["proposed"][lv]):
+            if wanted is None or n in wanted:
+                del record["proposed"][lv][n]
+                record["methods"].get(lv, {}).pop(n, None)
+                record["confidence"].get(lv, {}).pop(n, None)
+                if n in record["review"].get(lv, []):
+                    record["review"][lv].remove(n)
+    return _with_record(ls, record)
+
+
+def _moved(a: Any, b: tuple[float, float]) -> bool:
+    try:
+        return abs(float(a[0]) - b[0]) > _SAME or abs(float(a[1]) - b[1]) > _SAME
+    except (TypeError, ValueError, IndexError):
+        return True  # an unusable record entry proposes nothing
+
+
+def _proposed(ls: LandmarkSet) -> Mapping[str, Mapping[str, Any]]:
+    rec = ls.extra.get(ASSIST_KEY)
+    if not isinstance(rec, Mapping):
+        return {}
+    prop = rec.get("proposed")
+    if not isinstance(prop, Mapping):
+        return {}
+    return {lv: v for lv, v in prop.items() if isinstance(v, Mapping)}
+
+
+def _record(ls: LandmarkSet) -> dict[str, Any]:
+    """Return a mutable copy of the set's record (empty parts created)."""
+    rec = ls.extra.get(ASSIST_KEY)
+    rec = dict(rec) if isinstance(rec, Mapping) else {}
+    out: dict[str, Any] = {k: v for k, v in rec.items() if k not in _RECORD_PARTS}
+    for key in ("proposed", "methods", "confidence"):
+        part = rec.get(key)
+        out[key] = (
+            {lv: dict(v) for lv, v in part.items() if isinstance(v, Mapping)}
+            if isinstance(part, Mapping)
+            else {}
+        )
+    review = rec.get("review")
+    out["review"] = {lv: list(v) for lv, v in review.items()} if isinstance(review, Mapping) else {}
+    return out
+
+
+def _with_record(ls: LandmarkSet, record: dict[str, Any]) -> LandmarkSet:
+    """Store the record (pruned of empty levels) in ``extra``; drop it when nothing is proposed."""
+    for key in _RECORD_PARTS:
+        record[key] = {lv: v for lv, v in record[key].items() if v}
+    extra = {k: v for k, v in ls.extra.items() if k != ASSIST_KEY}
+    if record["proposed"]:
+        extra[ASSIST_KEY] = record
+    return ls.replace(extra=extra)
+
+
+# ------------------------------------------------------------------------- integrity
+def file_sha256(path: str | os.PathLike[str]) -> str | None:
+    """Return the SHA-256 of a file's bytes on disk, or ``None`` when there is no file.
+
+    Parameters
+    ----------
+    path : path-like
+        The file.
+
+    Returns
+    -------
+    str or None
+        Lower-case hex digest; ``None`` when the path is not a file.
+    """
+    path = Path(path)
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None
+
+
+@dataclass(frozen=True)
+class SaveOutcome:
+    """What :func:`save_reading` did.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        Where the set was written: the file asked for, or a conflict copy beside it.
+    conflict : str or None
+        Why the set was written beside the file rather than over it (``None``: written
+        over it, or as a new file).
+    sha256 : str
+        SHA-256 of the bytes written (pass it as ``loaded_sha256`` to the next save).
+    """
+
+    path: Path
+    conflict: str | None
+    sha256: str
+
+
+@dataclass(frozen=True)
+class RepairOutcome:
+    """What :func:`repair_landmark_file` did.
+
+    Attributes
+    ----------
+    landmarks : LandmarkSet or None
+        Everything readable, carried over (``None`` when nothing could be salvaged; the
+        file is then left as it was).
+    backup : pathlib.Path
+        The untouched original, copied byte for byte.
+    carried : int
+        Points kept.
+    dropped : tuple of str
+        What could not be kept, and why.
+    sha256 : str or None
+        SHA-256 of the repaired file written (``None`` when nothing was written).
+    """
+
+    landmarks: LandmarkSet | None
+    backup: Path
+    carried: int
+    dropped: tuple[str, ...]
+    sha256: str | None
+
+
+def _utc_stamp() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _beside(path: Path, tag: str) -> Path:
+    """Return a free name ``<file name>.<tag>`` (``-2``, ``-3`` ... appended when taken)."""
+    candidate = path.with_name(f"{path.name}.{tag}")
+    n = 2
+    while candidate.exists():
+        candidate = path.with_name(f"{path.name}.{tag}-{n}")
+        n += 1
+    return candidate
+
+
+def _write_json_bytes(ls: LandmarkSet, path: Path) -> str:
+    """Write ``ls`` atomically and return the SHA-256 of the bytes written."""
+    text = json.dumps(_as_dict(ls), indent=2, ensure_ascii=False) + "\n"
+    atomic_write_text(path, text)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def save_reading(
+    ls: LandmarkSet, path: str | os.PathLike[str], *, loaded_sha256: str | None
+) -> SaveOutcome:
+    """Save a reader's landmark set without ever losing someone else's work.
+
+    The set is written atomically over ``path`` only when the file on disk is the one
+    the session loaded (same SHA-256; or still no file when none was loaded) and does
+    not hold another reader's points. Otherwise nothing is overwritten: the set goes
+    beside it as ``<file name>.conflict-<UTC yyyymmddTHHMMSSZ>[.<rater>]`` (a name the
+    study scans ignore) and ``conflict`` says why.
+
+    Parameters
+    ----------
+    ls : LandmarkSet
+        The reader's set (``updated`` is set to now).
+    path : path-like
+        The reader's landmark file.
+    loaded_sha256 : str or None
+        :func:`file_sha256` of the file when the session loaded it (``None``: there was
+        no file).
+
+    Returns
+    -------
+    SaveOutcome
+        Where it was written, the conflict (if any) and the SHA-256 written.
+
+    Raises
+    ------
+    LandmarkError
+        If the file on disk cannot be read: it is left as it is; repair it first
+        (:func:`repair_landmark_file`).
+    """
+    path = Path(path)
+    ls = ls.replace(updated=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    on_disk = file_sha256(path)
+    conflict = None
+    if on_disk is not None:
+        try:
+            disk = read_landmarks(path, validate=False)
+        except LandmarkError as exc:
+            raise LandmarkError(
+                f"the file on disk cannot be read ({exc.message}); nothing was written: "
+                "repair it first (kyphoimg view: Repair, or "
+                "kyphoimg.landmarks.repair_landmark_file), which keeps the original as a backup",
+                file=str(path),
+            ) from None
+        if on_disk != loaded_sha256:
+            conflict = (
+                "the file appeared on disk after this session opened the film"
+                if loaded_sha256 is None
+                else "the file was changed on disk after this session loaded it"
+            ) + f" (rater {disk.rater or 'not named'}, updated {disk.updated or 'unknown'})"
+        elif disk.points and disk.rater and ls.rater and disk.rater != ls.rater:
+            conflict = f"the file holds rater {disk.rater}'s points; {ls.rater} cannot change them"
+    if conflict is None:
+        return SaveOutcome(path=path, conflict=None, sha256=_write_json_bytes(ls, path))
+    tag = f"conflict-{_utc_stamp()}" + (f".{ls.rater}" if ls.rater else "")
+    beside = _beside(path, tag)
+    sha = _write_json_bytes(ls, beside)
+    return SaveOutcome(
+        path=beside,
+        conflict=f"{path}: {conflict}; nothing was overwritten, this reading is in {beside.name}",
+        sha256=sha,
+    )
+
+
+def _scan_json_cuts(text: str) -> list[tuple[int, str]]:
+    """Places where a truncated JSON text can be cut and closed, with the closers needed.
+
+    Returns ``(end, closers)`` pairs, last first: ``text[:end] + closers`` may parse.
+    """
+    cuts: list[tuple[int, str]] = []
+    stack: list[str] = []
+    in_string = escaped = False
+    for i, ch in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+            continue
+        if ch == '"':
+            in_string = True
+        elif ch in "{[":
+            stack.append("}" if ch == "{" else "]")
+            cuts.append((i + 1, "".join(reversed(stack))))
+        elif ch in "}]":
+            if stack:
+                stack.pop()
+            cuts.append((i + 1, "".join(reversed(stack))))
+        elif ch == ",":
+            cuts.append((i, "".join(reversed(stack))))
+    return cuts[::-1]
+
+
+def _salvage_json(text: str) -> tuple[Any, list[str]]:
+    """Parse ``text``, or the longest prefix of it that closes into JSON; say what was lost."""
+    try:
+        return json.loads(text), []
+    except json.JSONDecodeError as exc:
+        first = exc
+    for end, closers in _scan_json_cuts(text)[:5000]:
+        try:
+            data = json.loads(text[:end] + closers)
+        except json.JSONDecodeError:
+            continue
+        return data, [
+            f"the file is not valid JSON (line {first.lineno}, column {first.colno}: "
+            f"{first.msg}): kept what comes before character {end}; anything after it is lost"
+        ]
+    return None, [f"not valid JSON and nothing could be salvaged ({first.msg})"]
+
+
+def _salvage_points(raw: Any) -> tuple[dict[str, dict[str, list[float]]], list[str]]:
+    """Keep every point with two finite numbers; name each one dropped and why."""
+    points: dict[str, dict[str, list[float]]] = {}
+    dropped: list[str] = []
+    if not isinstance(raw, Mapping):
+        return points, [] if raw is None else [f"points: not an object ({raw!r}); none kept"]
+    for level, pts in raw.items():
+        if not isinstance(pts, Mapping):
+            dropped.append(f"level {level}: not an object of points ({pts!r})")
+            continue
+        for name, value in pts.items():
+            try:
+                r, c = _parse_point(value, "", str(level), str(name))
+            except LandmarkError:
+                dropped.append(
+                    f"level {level} point {name}: coordinates {value!r} are not two numbers"
+                )
+                continue
+            if not (math.isfinite(r) and math.isfinite(c)):
+                dropped.append(f"level {level} point {name}: coordinates {value!r} are not finite")
+                continue
+            points.setdefault(str(level), {})[str(name)] = [r, c]
+    return points, dropped
+
+
+def _salvage_set(data: Mapping[str, Any], where: str) -> tuple[LandmarkSet | None, list[str]]:
+    """Build the set from salvaged data, dropping the fields that keep it from being read."""
+    d = dict(data)
+    points, dropped = _salvage_points(d.get("points"))
+    d["points"] = points
+    if not str(d.get("schema", "")).startswith(_SCHEMA_PREFIX):
+        d["schema"] = SCHEMA
+    try:
+        return landmarks_from_dict(d, source=where), dropped
+    except LandmarkError as exc:
+        first = exc
+    for key in ("calibration", "findings", "index_levels", "image"):
+        if key not in d:
+            continue
+        try:
+            ls = landmarks_from_dict({k: v for k, v in d.items() if k != key}, source=where)
+        except LandmarkError:
+            continue
+        return ls, [*dropped, f"{key}: {first.message}; left out"]
+    return None, [*dropped, f"cannot be rebuilt: {first.message}"]
+
+
+def repair_landmark_file(path: str | os.PathLike[str]) -> RepairOutcome:
+    """Repair a landmark file that cannot be read, keeping the original and every readable point.
+
+    The untouched original is first copied byte for byte to
+    ``<file name>.bak-<UTC yyyymmddTHHMMSSZ>``. Then bytes that are not UTF-8 are decoded
+    with replacement characters, a truncated JSON text is cut back to its last complete
+    value and closed, and every point with two finite coordinates is kept; points with
+    ``null`` or text coordinates, and fields that cannot be read, are dropped and named.
+    The repaired set is written atomically in place of the file.
+
+    Parameters
+    ----------
+    path : path-like
+        A ``*.landmarks.json`` file.
+
+    Returns
+    -------
+    RepairOutcome
+        The repaired set, the backup, the points carried and those dropped.
+
+    Raises
+    ------
+    LandmarkError
+        If the file does not exist or cannot be read from disk at all.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise LandmarkError(
+            f"cannot read the file ({exc.strerror or exc}); nothing to repair", file=str(path)
+        ) from None
+    backup = _beside(path, f"bak-{_utc_stamp()}")
+    shutil.copyfile(path, backup)
+    dropped: list[str] = []
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("utf-8", errors="replace")
+        dropped.append(
+            f"{text.count(chr(0xFFFD))} byte sequence(s) that are not UTF-8 were replaced by "
+            "U+FFFD in the text they stood in"
+        )
+    data, lost = _salvage_json(text.removeprefix("\ufeff"))
+    dropped += lost
+    ls = None
+    if isinstance(data, Mapping):
+        ls, more = _salvage_set(data, str(path))
+        dropped += more
+    elif data is not None:
+        dropped.append("the top level is not a JSON object; nothing could be kept")
+    if ls is None:
+        return RepairOutcome(None, backup, 0, tuple(dropped), None)
+    sha = _write_json_bytes(ls, path)
+    carried = sum(len(p) for p in ls.points.values())
+    return RepairOutcome(ls, backup, carried, tuple(dropped), sha)

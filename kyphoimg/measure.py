@@ -36,6 +36,7 @@ from .landmarks import (
     SCHEMES,
     LandmarkSet,
     level_index,
+    point_sources,
     validate_landmarks,
 )
 
@@ -56,6 +57,7 @@ __all__ = [
     "points_frame",
     "vertebral_heights",
     "wedge_angle",
+    "with_point_source",
 ]
 
 LATERAL_POINTS: tuple[str, ...] = SCHEMES["6pt"]
@@ -1196,3 +1198,48 @@ def wedge_angle(ls: LandmarkSet, level: str) -> float:
         If an endplate has coincident points.
     """
     return cobb_angle(ls, level, level)
+
+
+# ----------------------------------------------------------------------------- provenance
+def with_point_source(table: pd.DataFrame, sets: Iterable[LandmarkSet]) -> pd.DataFrame:
+    """Add ``point_source`` to a measures or features table: ``reader`` or ``proposed:<method>``.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A measures table (keyed by ``patient_id, timepoint, image, rater, level``; the
+        column goes after ``rater``) or a features table (keyed by ``patient_id, level``:
+        a vertebra is ``reader`` only when every film of it is; the column goes after
+        ``level``).
+    sets : iterable of LandmarkSet
+        The sets the table was made from (see
+        :func:`~kyphoimg.landmarks.point_sources`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with the column (replaced when present).
+    """
+    sets = list(sets)
+    out = table.drop(columns="point_source", errors="ignore")
+    if {"timepoint", "image", "rater"} <= set(out.columns):
+        keys = ("patient_id", "timepoint", "image", "rater", "level")
+        source = {
+            (ls.patient_id, ls.timepoint, ls.image.path, ls.rater, lv): src
+            for ls in sets
+            for lv, src in point_sources(ls).items()
+        }
+        values = [source.get(k, "reader") for k in zip(*(out[c] for c in keys), strict=True)]
+        after = "rater"
+    else:
+        merged: dict[tuple[Any, str], set[str]] = {}
+        for ls in sets:
+            for lv, src in point_sources(ls).items():
+                merged.setdefault((ls.patient_id, lv), set()).add(src)
+        values = []
+        for k in zip(out["patient_id"], out["level"], strict=True):
+            proposed = sorted(s for s in merged.get(k, set()) if s != "reader")
+            values.append("+".join(proposed) if proposed else "reader")
+        after = "level"
+    out.insert(int(out.columns.get_loc(after)) + 1, "point_source", values)
+    return out

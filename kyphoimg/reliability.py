@@ -58,9 +58,10 @@ from .landmarks import (
     find_landmark_files,
     pair_with_film,
     read_landmarks,
+    without_proposals,
     write_landmarks,
 )
-from .measure import MEASURE_COLUMNS, measures_table, points_frame
+from .measure import MEASURE_COLUMNS, measures_table, points_frame, with_point_source
 from .stats.reliability import (
     ICC_FORMS,
     bland_altman,
@@ -205,6 +206,9 @@ class ReliabilityOptions:
         Processes for the header scan.
     progress : bool
         Show progress bars.
+    accept_proposals : bool
+        Also compare vertebrae whose points kyphoimg proposed and no reader confirmed
+        (default: they are left out and named as warnings).
     """
 
     study: Path
@@ -217,6 +221,7 @@ class ReliabilityOptions:
     conf_level: float = 0.95
     jobs: int = 1
     progress: bool = False
+    accept_proposals: bool = False
 
     def comparisons(self) -> list[Comparison]:
         """Return the comparisons these options ask for: inter-reader, then intra-reader.
@@ -387,6 +392,7 @@ def reliability_options(
     landmarks_dir: str | Path | None = None,
     jobs: int | None = None,
     progress: bool = False,
+    accept_proposals: bool = False,
 ) -> ReliabilityOptions:
     """Build checked options from a study folder or a study TOML, overridden by arguments.
 
@@ -399,6 +405,8 @@ def reliability_options(
         Fields of :class:`ReliabilityOptions`; given ones override the TOML's.
     progress : bool, optional
         Show progress bars.
+    accept_proposals : bool, optional
+        Compare proposed points no reader confirmed too (``--accept-proposals``).
 
     Returns
     -------
@@ -430,6 +438,8 @@ def reliability_options(
     if "repeat" in values and len(values["repeat"]) != 2:
         raise StudyError(f"repeat {','.join(values['repeat'])}: give two ids, e.g. A,A2")
     values.setdefault("raters", ())
+    if accept_proposals:
+        values["accept_proposals"] = True
     return ReliabilityOptions(progress=progress, **values).validated()
 
 
@@ -466,6 +476,7 @@ def reader_sets(
     index: pd.DataFrame | None = None,
     timepoints: Iterable[str] | None = None,
     landmarks_dir: str | Path | None = None,
+    accept_proposals: bool = False,
 ) -> tuple[list[LandmarkSet], pd.DataFrame]:
     """One reader's landmark sets of a study, paired with their films, keyed by film.
 
@@ -488,6 +499,9 @@ def reader_sets(
         The study's time points.
     landmarks_dir : path-like, optional
         Where the landmark files are, when not beside the films.
+    accept_proposals : bool, optional
+        Keep the vertebrae whose points kyphoimg proposed and the reader did not confirm
+        (default: left out, each named in a warning row).
 
     Returns
     -------
@@ -510,11 +524,15 @@ def reader_sets(
         if e.status in ("invalid", "incomplete"):
             prefix = "warning: " if e.status == "incomplete" else ""
             rows += [(str(e.landmark_path), None, None, f"{prefix}{p}") for p in e.problems]
-        if e.landmarks is None or e.status not in ("complete", "incomplete"):
+        if e.landmarks is None or e.status not in ("complete", "incomplete", "to_review"):
+            continue
+        own, notes = (e.landmarks, []) if accept_proposals else without_proposals(e.landmarks)
+        rows += [(str(n.file or e.landmark_path), n.level, None, f"warning: {n}") for n in notes]
+        if not own.points:
             continue
         key = _film_key(e, folder)
         ls = pair_with_film(
-            e.landmarks,
+            own,
             sop_instance_uid=e.sop_instance_uid,
             rows=e.rows,
             columns=e.columns,
@@ -533,7 +551,7 @@ def reader_sets(
 
 
 def _measures(sets: list[LandmarkSet]) -> pd.DataFrame:
-    m = measures_table(sets)
+    m = with_point_source(measures_table(sets), sets)
     return m.rename(columns={"image": "film"})
 
 
@@ -918,7 +936,12 @@ def run_reliability(options: ReliabilityOptions) -> ReliabilityResult:
     problems = []
     for r in o.readers:
         s, p = reader_sets(
-            o.study, r, index=index, timepoints=o.timepoints, landmarks_dir=o.landmarks_dir
+            o.study,
+            r,
+            index=index,
+            timepoints=o.timepoints,
+            landmarks_dir=o.landmarks_dir,
+            accept_proposals=o.accept_proposals,
         )
         sets[r] = s
         problems.append(p.assign(reader=r))

@@ -17,6 +17,7 @@ one rater reads and writes only that rater's files (:func:`landmark_file_for`).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -30,13 +31,17 @@ import pandas as pd
 from .dicom import scan
 from .errors import ERROR_COLUMNS, KyphoimgError, LandmarkError, StudyError
 from .landmarks import (
+    ImageRef,
     LandmarkSet,
+    file_sha256,
     find_landmark_files,
     landmark_problems,
     missing_points,
     pair_with_film,
     read_landmark_files,
     read_landmarks,
+    save_reading,
+    unconfirmed,
 )
 from .timepoints import normalise_timepoint, timepoint_vocabulary
 
@@ -55,7 +60,9 @@ STATUSES: dict[str, str] = {
     "not_started": "no landmark file for this reader yet",
     "incomplete": "valid so far, but points, the index level or the time point are missing",
     "complete": "every vertebra placed has all its points, with an index level and time point",
-    "invalid": "the file is refused (wrong film, bad level or point names, bad time point)",
+    "to_review": "holds machine proposals no reader has confirmed",
+    "invalid": "the file cannot be read or is refused (truncated, not JSON, a null or text "
+    "coordinate, not UTF-8, wrong film, bad level or point names, bad time point)",
 }
 
 _RATER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
@@ -162,6 +169,12 @@ class StudyEntry:
     paired_by : str or None
         How the landmark file was found: ``sop_instance_uid``, ``image_path``,
         ``file_name`` (or ``None`` when there is none yet).
+    acquisition_date : str or None
+        The film's acquisition date (ISO ``YYYY-MM-DD``) from the header index.
+    series_description : str or None
+        The film's Series Description from the header index.
+    unconfirmed : tuple of str
+        Levels holding proposed points no reader has confirmed.
     landmarks : LandmarkSet or None
         The landmark set, paired with the film (not validated when invalid).
     """
@@ -177,6 +190,9 @@ class StudyEntry:
     rows: int | None = None
     columns: int | None = None
     paired_by: str | None = None
+    acquisition_date: str | None = None
+    series_description: str | None = None
+    unconfirmed: tuple[str, ...] = ()
     landmarks: LandmarkSet | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -205,7 +221,9 @@ def entry_status(
     :func:`~kyphoimg.landmarks.landmark_problems` (names, coordinates, orientation) and
     :func:`~kyphoimg.timepoints.normalise_timepoint` decide *invalid*;
     :func:`~kyphoimg.landmarks.missing_points`, a missing index level or time point
-    decide *incomplete*.
+    decide *incomplete*; a point kyphoimg proposed that no reader confirmed
+    (:func:`~kyphoimg.landmarks.unconfirmed`) makes a valid set *to_review*, whatever
+    else it lacks.
 
     Parameters
     ----------
@@ -240,6 +258,14 @@ def entry_status(
     problems = landmark_problems(ls)
     if problems:
         return "invalid", tuple(str(p) for p in problems), ls
+    proposals = unconfirmed(ls)
+    review: list[str] = []
+    if proposals:
+        n = sum(len(v) for v in proposals.values())
+        review.append(
+            f"{ls.where}: {n} proposed point(s) on {', '.join(proposals)} that no reader has "
+            "confirmed yet; review them (move or confirm each point)"
+        )
     todo = [str(e) for e in missing_points([ls])["error"]]
     if not ls.points:
         todo.append(f"{ls.where}: no point placed yet")
@@ -249,6 +275,8 @@ def entry_status(
         todo.append(f"{ls.where}: the index level {', '.join(ls.index_levels)} has no points")
     if ls.timepoint is None and timepoint is None:
         todo.append(f"{ls.where}: no time point; choose one of {', '.join(vocabulary)}")
+    if review:
+        return "to_review", (*review, *todo), ls
     return ("incomplete" if todo else "complete"), tuple(todo), ls
 
 
@@ -386,7 +414,12 @@ class Worklist(Sequence[StudyEntry]):
         return [e for e in self._entries if e.patient_id == patient_id]
 
     def next(
-        self, entry: StudyEntry | None = None, *, unannotated: bool = False, step: int = 1
+        self,
+        entry: StudyEntry | None = None,
+        *,
+        skip_done: bool = False,
+        unannotated: bool = False,
+        step: int = 1,
     ) -> StudyEntry | None:
         """Return the film after ``entry`` (the first one when ``None``).
 
@@ -394,8 +427,11 @@ class Worklist(Sequence[StudyEntry]):
         ----------
         entry : StudyEntry, optional
             Where to start; ``None`` starts before the first film.
+        skip_done : bool, optional
+            Skip films whose status is ``complete`` (only those: it stops at films to
+            review, invalid, incomplete or not started).
         unannotated : bool, optional
-            Skip films whose status is ``complete``.
+            The former name of ``skip_done`` (either skips).
         step : int, optional
             ``1`` forwards, ``-1`` backwards.
 
@@ -410,13 +446,17 @@ class Worklist(Sequence[StudyEntry]):
         i = start if entry is None else self.position(entry)
         i += step
         while 0 <= i < len(self._entries):
-            if not (unannotated and self._entries[i].done):
+            if not ((skip_done or unannotated) and self._entries[i].done):
                 return self._entries[i]
             i += step
         return None
 
     def previous(
-        self, entry: StudyEntry | None = None, *, unannotated: bool = False
+        self,
+        entry: StudyEntry | None = None,
+        *,
+        skip_done: bool = False,
+        unannotated: bool = False,
     ) -> StudyEntry | None:
         """Return the film before ``entry`` (see :meth:`next`).
 
@@ -424,15 +464,17 @@ class Worklist(Sequence[StudyEntry]):
         ----------
         entry : StudyEntry, optional
             Where to start; ``None`` starts after the last film.
+        skip_done : bool, optional
+            Skip films whose status is ``complete`` (only those).
         unannotated : bool, optional
-            Skip films whose status is ``complete``.
+            The former name of ``skip_done``.
 
         Returns
         -------
         StudyEntry or None
             ``None`` at the start of the list.
         """
-        return self.next(entry, unannotated=unannotated, step=-1)
+        return self.next(entry, skip_done=skip_done or unannotated, step=-1)
 
     def refresh(self, entry: StudyEntry) -> StudyEntry:
         """Re-read an entry's landmark file and recompute its status.
@@ -463,13 +505,73 @@ class Worklist(Sequence[StudyEntry]):
         self._entries[i] = new
         return new
 
+    def assign_timepoint(self, entry: StudyEntry, timepoint: str) -> StudyEntry:
+        """Write a film's time point into this reader's landmark file, and refresh the entry.
+
+        Only this reader's file is written (created with no points when there is none
+        yet, naming the film), through :func:`~kyphoimg.landmarks.save_reading`, so a
+        file changed meanwhile is never overwritten.
+
+        Parameters
+        ----------
+        entry : StudyEntry
+            The film (an entry of this worklist, possibly an older copy).
+        timepoint : str
+            A time point of the study (``pre``, ``post``, ``last`` or an alias).
+
+        Returns
+        -------
+        StudyEntry
+            The refreshed entry.
+
+        Raises
+        ------
+        TimepointError
+            If ``timepoint`` is not one of the study's.
+        StudyError
+            If the reader's file cannot be read (repair it first) or was changed by
+            another session meanwhile (this change is then written beside it).
+        """
+        old = self._entries[self.position(entry)]
+        path = old.landmark_path
+        tp = normalise_timepoint(timepoint, self.timepoints, where=str(path))
+        loaded = file_sha256(path)
+        if loaded is None:
+            ls = LandmarkSet(
+                {},
+                patient_id=old.patient_id,
+                rater=self.rater,
+                image=ImageRef(
+                    path=os.path.relpath(old.film_path, path.parent),
+                    sop_instance_uid=old.sop_instance_uid,
+                    rows=old.rows,
+                    columns=old.columns,
+                ),
+            )
+        else:
+            try:
+                ls = read_landmarks(path, validate=False)
+            except KyphoimgError as exc:
+                raise StudyError(
+                    f"{path}: cannot be read ({exc}); nothing was written: repair the file "
+                    "first (it is kept as a backup), then give the time point"
+                ) from None
+        try:
+            outcome = save_reading(ls.replace(timepoint=tp), path, loaded_sha256=loaded)
+        except LandmarkError as exc:
+            raise StudyError(str(exc)) from None
+        if outcome.conflict:
+            raise StudyError(outcome.conflict)
+        return self.refresh(old)
+
     def to_frame(self) -> pd.DataFrame:
         """Return the worklist as a table, one row per film.
 
         Returns
         -------
         pandas.DataFrame
-            Columns ``patient_id, timepoint, film, landmarks, rater, status, problems``.
+            Columns ``patient_id, timepoint, film, landmarks, rater, status, problems,
+            acquisition_date, series_description, unconfirmed`` (levels, comma-separated).
         """
         return pd.DataFrame(
             [
@@ -481,10 +583,24 @@ class Worklist(Sequence[StudyEntry]):
                     e.rater,
                     e.status,
                     "; ".join(e.problems),
+                    e.acquisition_date,
+                    e.series_description,
+                    ",".join(e.unconfirmed),
                 )
                 for e in self._entries
             ],
-            columns=["patient_id", "timepoint", "film", "landmarks", "rater", "status", "problems"],
+            columns=[
+                "patient_id",
+                "timepoint",
+                "film",
+                "landmarks",
+                "rater",
+                "status",
+                "problems",
+                "acquisition_date",
+                "series_description",
+                "unconfirmed",
+            ],
         )
 
 
@@ -509,6 +625,7 @@ def _entry(base: StudyEntry, ls: LandmarkSet | None, vocabulary: Sequence[str]) 
         patient_id=patient_id,
         status=status,
         problems=problems,
+        unconfirmed=tuple(unconfirmed(paired)) if paired is not None else (),
         landmarks=paired,
     )
 
@@ -595,6 +712,85 @@ def _pair(
     return pairs, errors
 
 
+def _raw_identity(path: Path) -> dict[str, Any]:
+    """Return the rater and image a landmark file names, read leniently (empty when not JSON)."""
+    try:
+        text = path.read_bytes().decode("utf-8", errors="replace")
+    except OSError:
+        return {}
+    try:
+        data = json.loads(text)
+    except ValueError:  # truncated: the identity usually comes before the points
+        found = {
+            k: re.search(rf'"{k}"\s*:\s*"([^"]*)"', text) for k in ("rater", "sop_instance_uid")
+        }
+        return {
+            "rater": found["rater"] and found["rater"].group(1),
+            "uid": found["sop_instance_uid"] and found["sop_instance_uid"].group(1),
+            "path": None,
+        }
+    if not isinstance(data, dict):
+        return {}
+    image = data.get("image") if isinstance(data.get("image"), dict) else {}
+    return {
+        "rater": data.get("rater") if isinstance(data.get("rater"), str) else None,
+        "uid": image.get("sop_instance_uid"),
+        "path": image.get("path") if isinstance(image.get("path"), str) else None,
+    }
+
+
+def _pair_unreadable(
+    problems: pd.DataFrame, index: pd.DataFrame, folder: Path, rater: str | None
+) -> dict[str, tuple[Path, tuple[str, ...], str]]:
+    """Pair the landmark files that cannot be read with their films.
+
+    A file pairs with a film when it is the reader's file for it
+    (:func:`landmark_file_for`), or when enough of it can be read to name the film (SOP
+    Instance UID or image path) and this reader (a per-reader file of another reader,
+    or the single-reader file of another rater, is not this reader's).
+
+    Returns
+    -------
+    dict
+        ``{index path: (landmark file, reasons, paired_by)}``.
+    """
+    ok = index[index["status"] == "ok"]
+    by_name = {landmark_file_for(folder / p, rater).resolve(): p for p in ok["path"]}
+    by_uid = {u: p for u, p in zip(ok["sop_instance_uid"], ok["path"], strict=True) if u}
+    by_path = {(folder / p).resolve(): p for p in ok["path"]}
+    out: dict[str, tuple[Path, tuple[str, ...], str]] = {}
+    for file, rows in problems.groupby("file", sort=False):
+        path = Path(str(file))
+        if not path.name.endswith(_SUFFIX) or not path.is_file():
+            continue
+        reasons = tuple(dict.fromkeys(str(e) for e in rows["error"]))
+        film, how = by_name.get(path.resolve()), "file_name"
+        if film is None:
+            ident = _raw_identity(path)
+            own = (
+                ident.get("rater") == rater
+                if rater is not None
+                else not path.name.endswith(f".{ident.get('rater')}{_SUFFIX}")
+            )
+            target = (path.parent / ident["path"]).resolve() if ident.get("path") else None
+            if own and ident.get("uid") in by_uid:
+                film, how = by_uid[ident["uid"]], "sop_instance_uid"
+            elif own and target in by_path:
+                film, how = by_path[target], "image_path"
+        if film is not None and film not in out:
+            out[film] = (path, reasons, how)
+    return out
+
+
+def _index_text(value: Any) -> str | None:
+    """Return a header-index value as text (dates as ISO ``YYYY-MM-DD``), ``None`` when missing."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    return str(value) or None
+
+
 def _readers_sets(sets: Iterable[LandmarkSet], rater: str | None) -> list[LandmarkSet]:
     """Return the sets of ``rater`` (without a rater: the single-reader files)."""
     out = []
@@ -662,10 +858,19 @@ def open_worklist(
     files = find_landmark_files([landmarks_dir or folder])
     sets, problems = read_landmark_files(files, validate=False, progress=progress)
     pairs, pair_errors = _pair(index, folder, _readers_sets(sets, rater))
+    unreadable = _pair_unreadable(problems, index, folder, rater)
     entries = []
     ok = index[index["status"] == "ok"]
-    for path, pid, uid, rows, cols in zip(
-        ok["path"], ok["patient_id"], ok["sop_instance_uid"], ok["rows"], ok["columns"], strict=True
+    ok = ok.reindex(columns=list(dict.fromkeys([*ok.columns, "series_description"])))
+    for path, pid, uid, rows, cols, acquired, series in zip(
+        ok["path"],
+        ok["patient_id"],
+        ok["sop_instance_uid"],
+        ok["rows"],
+        ok["columns"],
+        ok["acquisition_date"],
+        ok["series_description"],
+        strict=True,
     ):
         film = folder / path
         ls, how = pairs.get(path, (None, None))
@@ -682,7 +887,16 @@ def open_worklist(
             rows=None if pd.isna(rows) else int(rows),
             columns=None if pd.isna(cols) else int(cols),
             paired_by=how,
+            acquisition_date=_index_text(acquired),
+            series_description=_index_text(series),
         )
+        if ls is None and path in unreadable:
+            lf, reasons, how = unreadable[path]
+            base = replace(
+                base, landmark_path=lf, status="invalid", problems=reasons, paired_by=how
+            )
+            entries.append(base)
+            continue
         entries.append(_entry(base, ls, vocabulary))
     errors = pd.concat(
         [problems, pd.DataFrame(pair_errors, columns=list(ERROR_COLUMNS))], ignore_index=True

@@ -53,9 +53,10 @@ def test_propagate_proposes_the_next_films_and_touches_nothing_else(tmp_path, ca
         assert np.median(errors) < 1.0
     after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (root / "P001").iterdir()}
     assert {k: v for k, v in after.items() if k in before} == before  # nothing overwritten
-    # The worklist now shows them done (to review), and a second run proposes nothing more.
+    # Proposals are not a reading: the worklist shows them to review (issue 17), and a
+    # second run proposes nothing more.
     statuses = {e.timepoint: e.status for e in open_worklist(root, rater="AB")}
-    assert statuses == {"pre": "complete", "post": "complete", "last": "complete"}
+    assert statuses == {"pre": "complete", "post": "to_review", "last": "to_review"}
     assert main(["assist", "propagate", str(root), "--rater", "AB"]) == 0
     assert "0 film(s) given" in capsys.readouterr().out
 

@@ -31,6 +31,7 @@ EXPECTED_COLUMNS = [
     "modality",
     "view_position",
     "body_part",
+    "series_description",
     "rows",
     "columns",
     "transfer_syntax",

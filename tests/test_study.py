@@ -35,7 +35,13 @@ def _digest(folder: Path) -> dict[str, str]:
 def test_sample_study_is_complete_for_its_single_reader(study):
     w = open_worklist(study)
     assert len(w) == 12
-    assert w.counts() == {"not_started": 0, "incomplete": 0, "complete": 12, "invalid": 0}
+    assert w.counts() == {
+        "not_started": 0,
+        "incomplete": 0,
+        "complete": 12,
+        "to_review": 0,
+        "invalid": 0,
+    }
     assert [(e.patient_id, e.timepoint) for e in w.patient("P002")] == [
         ("P002", "pre"),
         ("P002", "post"),

@@ -52,6 +52,7 @@ HEADER_KEYWORDS: tuple[str, ...] = (
     "Modality",
     "PatientID",
     "BodyPartExamined",
+    "SeriesDescription",
     "NominalScannedPixelSpacing",
     "ImagerPixelSpacing",
     "EstimatedRadiographicMagnificationFactor",

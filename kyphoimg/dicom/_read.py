@@ -110,9 +110,9 @@ class RadiographMetadata:
         Acquisition DateTime (0008,002A).
     study_time, acquisition_time : datetime.time or None
         Study Time (0008,0030); Acquisition Time (0008,0032) or Acquisition DateTime.
-    modality, view_position, body_part, laterality : str or None
+    modality, view_position, body_part, laterality, series_description : str or None
         Modality, View Position, Body Part Examined, and Image Laterality (0020,0062)
-        falling back to Laterality (0020,0060).
+        falling back to Laterality (0020,0060), Series Description (0008,103E).
     patient_orientation : tuple of str
         Patient Orientation (row direction, column direction), e.g. ``("A", "F")``.
     photometric_interpretation : str
@@ -171,6 +171,7 @@ class RadiographMetadata:
     decoder: str
     calibration_notes: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    series_description: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Return the metadata as a plain ``dict`` (dates and times stay objects)."""

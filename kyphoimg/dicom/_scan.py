@@ -73,6 +73,7 @@ SCAN_COLUMNS: Mapping[str, str] = {
     "modality": "str",
     "view_position": "str",
     "body_part": "str",
+    "series_description": "str",
     "rows": "Int64",
     "columns": "Int64",
     "transfer_syntax": "str",
@@ -567,6 +568,7 @@ def _header_fields(ds: Dataset | RawHeader, notes: list[str]) -> dict[str, Any]:
             "modality": _text(ds, "Modality"),
             "view_position": _text(ds, "ViewPosition"),
             "body_part": _text(ds, "BodyPartExamined"),
+            "series_description": _text(ds, "SeriesDescription"),
             "laterality": _text(ds, "ImageLaterality") or _text(ds, "Laterality"),
             "patient_orientation": tuple(orientation.split("\\")) if orientation else (),
             "photometric_interpretation": _text(ds, "PhotometricInterpretation"),
@@ -700,6 +702,7 @@ _FIELD_COLUMNS = (
     "modality",
     "view_position",
     "body_part",
+    "series_description",
     "rows",
     "columns",
 )
@@ -906,7 +909,8 @@ def scan(folder: str | os.PathLike[str], *, progress: bool = True, jobs: int = 1
 
         - ``path``: relative to ``folder``, with ``/`` separators;
         - ``patient_id``, ``study_instance_uid``, ``series_instance_uid``,
-          ``sop_instance_uid``, ``modality``, ``view_position``, ``body_part``;
+          ``sop_instance_uid``, ``modality``, ``view_position``, ``body_part``,
+          ``series_description``;
         - ``study_date``, ``acquisition_date`` (datetime64, NaT when absent or invalid)
           and ``study_time``, ``acquisition_time`` (ISO ``HH:MM:SS[.ffffff]`` text);
         - ``rows``, ``columns`` (nullable integers), ``transfer_syntax`` (UID, inferred

@@ -351,9 +351,7 @@ def starter_study(run_folder: str | Path) -> str:
     # Only columns that hold values: a finding no reader has entered yet (all empty) would
     # name a variable, or a reference level, that the report cannot analyse.
     lists = _starter_lists([str(c) for c in features.columns if features[c].notna().any()])
-    lists["reference"] = [
-        c for c in lists["reference"] if (features[c].astype(str) == "no").any()
-    ]
+    lists["reference"] = [c for c in lists["reference"] if (features[c].astype(str) == "no").any()]
     n_pat = features["patient_id"].nunique() if "patient_id" in columns else len(features)
     rule = "most_compressed_pre" if "compression_pct_pre" in columns else "first"
     return _render_starter(lists, n_pat, len(features), summary, rule)
