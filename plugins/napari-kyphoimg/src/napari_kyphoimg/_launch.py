@@ -134,7 +134,7 @@ def _open_study(
 
     read_only = False
     if rater is None:
-        rater = ask_rater(viewer.window._qt_window)
+        rater = ask_rater()
         read_only = rater is None  # dismissed: nothing is written
     try:
         session = open_study(

@@ -20,9 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from kyphoimg.errors import LandmarkError
-from kyphoimg.landmarks import LandmarkSet
-
-from ._compat import RepairOutcome, SaveOutcome, file_sha256, repair_landmark_file, save_reading
+from kyphoimg.landmarks import (
+    LandmarkSet,
+    RepairOutcome,
+    SaveOutcome,
+    file_sha256,
+    repair_landmark_file,
+    save_reading,
+)
 
 __all__ = [
     "NO_READER",

@@ -34,10 +34,10 @@ from kyphoimg import read_radiograph, read_table, scan
 from kyphoimg.assist import propose_from
 from kyphoimg.atomic import atomic_write_text
 from kyphoimg.errors import StudyError
+from kyphoimg.landmarks import RepairOutcome
 from kyphoimg.study import StudyEntry, Worklist, open_worklist
 from kyphoimg.timepoints import assign_timepoints
 
-from ._compat import RepairOutcome, assign_timepoint
 from ._layers import films, info, landmarks_of
 from ._reader import radiograph_layer_data
 from ._session import NO_READER, read_only_reason, repair
@@ -133,7 +133,7 @@ class ReadingSession:
         StudyEntry
             The entry as the worklist now holds it.
         """
-        entry = self.worklist[self.worklist.position(entry)]
+        entry = self.worklist.refresh(entry)  # its file as it is on disk now
         self._remember_levels()
         if self.active is not None:
             self.worklist.refresh(self.active)
@@ -257,7 +257,7 @@ class ReadingSession:
         """
         if self.read_only:
             raise StudyError(NO_READER)
-        new = assign_timepoint(self.worklist, entry, timepoint)
+        new = self.worklist.assign_timepoint(entry, timepoint)
         if self.active is not None and self.active.film_path == new.film_path:
             self.go_to(new)  # the file changed: reload it (and its hash)
         else:
@@ -434,6 +434,21 @@ def _session_seed(worklist: Worklist, seed: int | None) -> int:
     return seed
 
 
+def _dock(viewer: Any, widget: Any, name: str, area: str) -> None:
+    """Dock a widget in a scroll area (a small screen scrolls it; no control overlaps).
+
+    napari keeps a docked magicgui widget's choices in step with the layer list only when
+    it is docked as such; in a scroll area that is done here, the same way.
+    """
+    from ._qt import scrollable
+
+    viewer.window.add_dock_widget(scrollable(widget), name=name, area=area)
+    if hasattr(widget, "reset_choices"):
+        events = viewer.layers.events
+        for emitter in (events.inserted, events.removed, events.reordered):
+            emitter.connect(widget.reset_choices)
+
+
 def _surgery_timepoints(
     folder: str | os.PathLike[str], surgery: str | os.PathLike[str] | None
 ) -> tuple[pd.DataFrame | None, dict[str, str] | None]:
@@ -512,10 +527,10 @@ def open_study(
         landmarks = LandmarksWidget(viewer)
         session = ReadingSession(viewer, worklist, landmarks, read_only=read_only)
         worklist_widget = WorklistWidget(session)
-        viewer.window.add_dock_widget(worklist_widget, name="Worklist", area="left")
-        viewer.window.add_dock_widget(landmarks, name="Landmarks", area="right")
+        _dock(viewer, worklist_widget, "Worklist", "left")
+        _dock(viewer, landmarks, "Landmarks", "right")
         measurements = MeasurementsWidget(viewer)
-        viewer.window.add_dock_widget(measurements, name="Measurements", area="right")
+        _dock(viewer, measurements, "Measurements", "right")
         if session.blind:  # saved in the file, but not shown to a blinded reader
             landmarks.patient_id.visible = False
             landmarks.timepoint.visible = False
