@@ -333,9 +333,14 @@ def test_a_pacs_export_without_time_points_is_assigned_in_the_worklist(session_o
     assert ww.undated.rowCount() == 3
     films = [ww.undated.item(r, 0).text() for r in range(3)]
     assert all(f.endswith("IM000001") for f in films)
+    # Each film with its acquisition date and series: the reader can tell them apart.
+    dates = sorted(ww.undated.item(r, 1).text() for r in range(3))
+    assert dates == ["2024-03-10", "2024-03-13", "2025-05-12"]
+    assert {ww.undated.item(r, 2).text() for r in range(3)} == {"XR THORACOLUMBAR SPINE LAT"}
     # Choose "post" for the second film with the keyboard, as a reader would.
-    combo = ww.undated.cellWidget(1, 4)
-    target = ww._undated[1]
+    row = [ww.undated.item(r, 1).text() for r in range(3)].index("2024-03-13")
+    combo = ww.undated.cellWidget(row, 4)
+    target = ww._undated[row]
     combo.setFocus()
     qtbot.keyClick(combo, Qt.Key.Key_Down)
     qtbot.keyClick(combo, Qt.Key.Key_Down)

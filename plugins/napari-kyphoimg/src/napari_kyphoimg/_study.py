@@ -449,6 +449,24 @@ def _dock(viewer: Any, widget: Any, name: str, area: str) -> None:
             emitter.connect(widget.reset_choices)
 
 
+def _share_height(shares: dict[Any, float]) -> None:
+    """Give each docked widget its share of the window's height (the rest to napari's)."""
+    from qtpy.QtCore import Qt
+    from qtpy.QtWidgets import QDockWidget
+
+    docks, heights = [], []
+    for widget, share in shares.items():
+        native = getattr(widget, "native", widget)
+        dock = native.parent()
+        while dock is not None and not isinstance(dock, QDockWidget):
+            dock = dock.parent()
+        if dock is not None:
+            docks.append(dock)
+            heights.append(int(native.window().height() * share))
+    if docks:
+        docks[0].window().resizeDocks(docks, heights, Qt.Orientation.Vertical)
+
+
 def _surgery_timepoints(
     folder: str | os.PathLike[str], surgery: str | os.PathLike[str] | None
 ) -> tuple[pd.DataFrame | None, dict[str, str] | None]:
@@ -539,6 +557,7 @@ def open_study(
             "landmarks": landmarks,
             "measurements": measurements,
         }
+        _share_height({worklist_widget: 0.7, landmarks: 0.6, measurements: 0.4})
     else:
         session = ReadingSession(viewer, worklist, read_only=read_only)
     # napari collects garbage at every layer removal (a full collection, ~0.15 s with napari,
