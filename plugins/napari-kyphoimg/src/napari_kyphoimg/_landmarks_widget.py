@@ -36,7 +36,7 @@ from psygnal import Signal
 
 from kyphoimg import KyphoimgError, read_landmarks
 from kyphoimg.assist import REVIEW_BELOW, confirm, refine, unconfirmed
-from kyphoimg.landmarks import FINDINGS, LEVELS, SCHEMES, landmark_problems
+from kyphoimg.landmarks import FINDINGS, LEVELS, SCHEMES, file_sha256, landmark_problems
 from kyphoimg.study import check_rater
 from kyphoimg.timepoints import TIMEPOINTS, normalise_timepoint
 
@@ -585,12 +585,14 @@ class LandmarksWidget(Container):
         self._autosave(layer)
         self._on_film_changed()
 
-    def _put_set(self, layer: Any, ls: Any, *, history: str, path: str | None = None) -> None:
+    def _put_set(
+        self, layer: Any, ls: Any, *, history: str, path: tuple[str, str | None] | None = None
+    ) -> None:
         """Replace a layer's points and header by a set; re-plan the guide.
 
         ``history="reset"`` starts the undo history there (a file loaded), ``"push"``
-        records it as one change that can be undone (proposals added). ``path`` becomes
-        the layer's landmark file.
+        records it as one change that can be undone (proposals added). ``path`` (the file
+        and its SHA-256 as read) becomes the layer's landmark file.
         """
         known, unknown = split_unknown(ls)
         data, features = landmarks_to_layer(known)
@@ -602,7 +604,7 @@ class LandmarksWidget(Container):
             layer.refresh_colors()
             lm = dict(info(layer, "landmarks"))
             if path is not None:
-                lm["path"] = path
+                lm["path"], lm["sha256"] = path
             lm["levels"] = None
             lm["unknown_points"] = unknown
             set_info(layer, lm)
@@ -618,6 +620,44 @@ class LandmarksWidget(Container):
             else:
                 session.undo.push(layer.data, layer.features)
             self._set_defaults(layer)
+
+    def refill(self, layer: Any, data: Any, kwargs: dict[str, Any]) -> None:
+        """Put another film's landmarks into a landmarks layer, in place (a film switch).
+
+        Nothing is saved: the new contents are the file as loaded. The guide, the undo
+        history, the overlay and the values start again from them.
+
+        Parameters
+        ----------
+        layer : napari.layers.Points
+            A kyphoimg landmarks layer (its link ids are kept).
+        data, kwargs
+            The new film's points layer-data (:func:`~napari_kyphoimg._layers.restore_landmarks`).
+        """
+        old = info(layer, "landmarks")
+        meta = dict(kwargs["metadata"])
+        meta["kyphoimg"] = {**meta["kyphoimg"], "uid": old["uid"], "film_uid": old["film_uid"]}
+        self._busy = self._saving = True
+        try:
+            layer.selected_data = set()
+            layer.data = data
+            layer.features = kwargs["features"]
+            layer.metadata = meta
+            layer.name, layer.size = kwargs["name"], kwargs["size"]
+            layer.refresh_colors()
+            for other in self._viewer.layers:  # its overlay, values and problem rings
+                if (info(other) or {}).get("landmarks_uid") == old["uid"]:
+                    other.scale = kwargs["scale"]
+            layer.scale = kwargs["scale"]
+        finally:
+            self._busy = self._saving = False
+        session = self._session(layer)
+        if session is not None:
+            session.guide = PlacementGuide(self._plan_for(layer))
+            session.guide.cursor = session.guide.first_missing(_placed(layer))
+            session.undo.reset(layer.data, layer.features)
+            self._set_defaults(layer)
+        self._redraw(layer)
 
     def accept_vertebra(self, level: str | None = None) -> None:
         """Accept the proposed points of a vertebra as they are (the target's by default).
@@ -1126,6 +1166,7 @@ class LandmarksWidget(Container):
         if meta is None:
             self._say("Choose a film first.", "error")
             return False
+        digest = file_sha256(path)  # what a save checks the file against
         try:
             ls = pair_with_film_layer(read_landmarks(path, validate=False), meta, film.name)
         except KyphoimgError as exc:
@@ -1135,7 +1176,7 @@ class LandmarksWidget(Container):
             apply_calibration(self._viewer, film, ls.calibration)
         layer = self.landmarks_layer or add_landmarks_layer(self._viewer, film, ls)
         self._attach(layer)
-        self._put_set(layer, ls, history="reset", path=str(Path(path).resolve()))
+        self._put_set(layer, ls, history="reset", path=(str(Path(path).resolve()), digest))
         self._redraw(layer)
         self._on_film_changed()
         self._say(f"Loaded {Path(path).name}", "ok")

@@ -38,7 +38,7 @@ from kyphoimg.landmarks import RepairOutcome
 from kyphoimg.study import StudyEntry, Worklist, open_worklist
 from kyphoimg.timepoints import assign_timepoints
 
-from ._layers import films, info, landmarks_of
+from ._layers import films, info, landmark_layer_for, landmarks_of
 from ._reader import radiograph_layer_data
 from ._session import NO_READER, read_only_reason, repair
 
@@ -137,15 +137,19 @@ class ReadingSession:
         self._remember_levels()
         if self.active is not None:
             self.worklist.refresh(self.active)
-        self._unload()
-        group = self.worklist.patient(entry.patient_id) if self.side_by_side else [entry]
-        shown = None
-        for e in group:
-            layer = self._load(e)
-            if e.film_path == entry.film_path:
-                shown = layer
+        shown = self._swap(entry)
+        if shown is None:
+            self._unload()
+            group = self.worklist.patient(entry.patient_id) if self.side_by_side else [entry]
+            for e in group:
+                layer = self._load(e)
+                if e.film_path == entry.film_path:
+                    shown = layer
         self.active = entry
         self._arrange(entry)
+        for widget in self.widgets.values():  # the layers' names changed in place
+            if hasattr(widget, "reset_choices"):
+                widget.reset_choices()
         if shown is not None:
             self.viewer.layers.selection.active = shown
             if self.landmarks is not None:
@@ -337,8 +341,43 @@ class ReadingSession:
                 return layer
         return None
 
-    def _load(self, entry: StudyEntry) -> Any:
-        """Read ``entry``'s film with this reader's landmark file and add its layers."""
+    def _swap(self, entry: StudyEntry) -> Any | None:
+        """Show ``entry``'s film in the layers of the one film on the canvas, in place.
+
+        The film and landmarks layers take the new film's data (no layer is removed or
+        created, so napari builds no new visual): most of what a switch costs. Returns
+        the film layer, or None when the canvas holds more or less than one film.
+        """
+        film = self.film_layer
+        if self.side_by_side or self.landmarks is None or film is None:
+            return None
+        owned = [layer for layer in self.viewer.layers if _owned_by(layer, self._film_uids)]
+        if len(self._film_uids) != 1 or any(
+            info(layer)["role"] not in ("film", "landmarks") for layer in owned
+        ):
+            return None  # several films, or a calibration line drawn on this one
+        (data, kwargs, _), *rest = self._specs(entry)
+        meta = kwargs["metadata"]["kyphoimg"]
+        meta["uid"] = info(film, "film")["uid"]  # the link id stays: its layers stay linked
+        old = landmark_layer_for(self.viewer.layers, film)
+        if old is not None and not rest:
+            self.viewer.layers.remove(old)  # the widget takes its overlay and values along
+        film.metadata = kwargs["metadata"]
+        limits = kwargs.get("contrast_limits")
+        film.data = data
+        film.scale, film.colormap, film.name = kwargs["scale"], kwargs["colormap"], kwargs["name"]
+        if limits is not None:
+            film.contrast_limits_range = limits
+            film.contrast_limits = limits
+        if rest and old is not None:
+            self.landmarks.refill(old, rest[0][0], rest[0][1])
+        elif rest:
+            rest[0][1]["metadata"]["kyphoimg"]["film_uid"] = meta["uid"]
+            self.viewer.add_layer(Layer.create(*rest[0]))
+        return film
+
+    def _specs(self, entry: StudyEntry) -> list[Any]:
+        """Return the layer data of ``entry``'s film and this reader's landmark file."""
         rg = read_radiograph(entry.film_path)
         if self.blind:
             name = f"Film {self.worklist.position(entry) + 1}"
@@ -357,6 +396,11 @@ class ReadingSession:
         del rg
         if self.read_only:
             layers[0][1]["metadata"]["kyphoimg"].setdefault("read_only", NO_READER)
+        return layers
+
+    def _load(self, entry: StudyEntry) -> Any:
+        """Read ``entry``'s film with this reader's landmark file and add its layers."""
+        layers = self._specs(entry)
         added = [self.viewer.add_layer(Layer.create(*spec)) for spec in layers]
         film = added[0]
         self._film_uids.add(info(film, "film")["uid"])
