@@ -35,6 +35,7 @@ def _cmd(args: argparse.Namespace) -> int:
             rater=args.rater,
             timepoints=opt.ids(args.timepoints),
             blind=args.blind,
+            surgery=args.surgery,
         )
     )
 
@@ -69,6 +70,9 @@ def add_command(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="blinded reading (reliability studies): films in a seeded random order, without "
         "patient or time point; the seed is kept in STUDY/.kyphoimg/<ID>.session.json",
+    )
+    opt.add_surgery(
+        p, "patient_id, surgery_date (as scan --surgery): pre/post/last for films without one"
     )
     p.set_defaults(func=_cmd)
     set_examples(p, EXAMPLES["view"])
