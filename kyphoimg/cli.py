@@ -694,6 +694,7 @@ def _cmd_view(args: argparse.Namespace) -> int:
             rater=args.rater,
             timepoints=timepoints,
             blind=args.blind,
+            surgery=args.surgery,
         )
     )
 
@@ -1228,6 +1229,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="blinded reading (reliability studies): films in a seeded random order, without "
         "patient or time point; the seed is kept in STUDY/.kyphoimg/<ID>.session.json",
+    )
+    p.add_argument(
+        "--surgery",
+        type=Path,
+        metavar="FILE",
+        help="patient_id, surgery_date (as scan --surgery): pre/post/last for films without one",
     )
     p.set_defaults(func=_cmd_view)
 

@@ -152,12 +152,20 @@ def test_reopening_fills_the_controls_from_the_file_and_touching_one_changes_onl
     # P002's films face left (anterior wall at smaller columns): so does the scheme's sketch.
     assert lw.sketch.anterior_right is False
     assert "No landmarks" not in lw.status.value
-    # Touching one control writes that field and nothing else.
+    # The rater of a file with points never changes in place (issue 17, finding 3): the
+    # control is not editable, and a value forced into it writes nothing.
+    assert not lw.rater.enabled
+    before = path.read_bytes()
     lw.rater.value = "GT2"
+    assert path.read_bytes() == before
+    assert "never changes" in lw.status.value
+    assert lw.rater.value == "ground_truth"
+    # Touching one control writes that field and nothing else.
+    lw.index_levels.value = ["T12", "L1"]
     changed = json.loads(path.read_text())
-    assert changed["rater"] == "GT2"
-    assert {k: v for k, v in changed.items() if k not in ("rater", "updated")} == {
-        k: v for k, v in original.items() if k not in ("rater", "updated")
+    assert changed["index_levels"] == ["T12", "L1"]
+    assert {k: v for k, v in changed.items() if k not in ("index_levels", "updated")} == {
+        k: v for k, v in original.items() if k not in ("index_levels", "updated")
     }
     lw.scheme.value = "6pt"  # the same value: nothing written
     assert json.loads(path.read_text())["updated"] == changed["updated"]

@@ -4,7 +4,8 @@ The widget gathers the settings (levels, scheme, index levels, rater), names the
 point, and lets napari's own points layer do the clicking, dragging and deleting. Each
 click is labelled through the layer's ``feature_defaults``; the widget then advances the
 guide, removes a point the click re-placed, records an undo state, redraws the overlay
-and saves the landmark file (atomically, via :func:`kyphoimg.write_landmarks`).
+and saves the landmark file (atomically, via :func:`kyphoimg.landmarks.save_reading`: never over a
+file changed since it was loaded).
 
 Keys on a landmarks layer: ``N`` next point, ``Shift+N`` previous point (both free in
 napari's points keymap), ``Ctrl+Z`` undo, ``Ctrl+Shift+Z`` redo, ``F`` zoom to the target
@@ -33,9 +34,9 @@ from magicgui.widgets import (
 )
 from psygnal import Signal
 
-from kyphoimg import KyphoimgError, read_landmarks, write_landmarks
+from kyphoimg import KyphoimgError, read_landmarks
 from kyphoimg.assist import REVIEW_BELOW, confirm, refine, unconfirmed
-from kyphoimg.landmarks import FINDINGS, LEVELS, SCHEMES, landmark_problems
+from kyphoimg.landmarks import FINDINGS, LEVELS, SCHEMES, file_sha256, landmark_problems
 from kyphoimg.study import check_rater
 from kyphoimg.timepoints import TIMEPOINTS, normalise_timepoint
 
@@ -61,6 +62,7 @@ from ._layers import (
     overlay_for,
     pair_with_film_layer,
 )
+from ._session import read_only_reason, save_layer_set, save_message
 from ._sketch import SchemeSketch
 from ._tables import film_measures
 from ._undo import UndoStack
@@ -423,15 +425,22 @@ class LandmarksWidget(Container):
                 self.patient_id.value = meta.get("patient_id") or ""
                 self.timepoint.value = self._shown_timepoint(meta.get("timepoint"))
                 self.rater.value = meta.get("rater") or ""
-            # A reading session fixes the reader: its files are the only ones it writes.
-            self.rater.enabled = not (meta or {}).get("rater")
+            # A reading session fixes the reader; the rater of a file with points stays.
+            owned = layer is not None and bool(header.rater) and len(layer.data) > 0
+            self.rater.enabled = not (meta or {}).get("rater") and not owned
         finally:
             self._loading_controls = False
+        read_only = read_only_reason(meta)
+        self.start_button.enabled = film is not None and read_only is None
+        if layer is not None:
+            layer.editable = read_only is None
         self.finding_level.reset_choices()
         self._show_findings()
         notes = list(meta.get("notes", [])) if meta else []
         if film is None:
             self._say("Open a DICOM film (File ▸ Open) or the sample data to begin.", "muted")
+        elif read_only is not None:
+            self._say(read_only, "error")
         elif any(n.startswith("landmarks not loaded") for n in notes):
             self._say(next(n for n in notes if n.startswith("landmarks not loaded")), "error")
         elif layer is not None and landmark_problems(landmarks_of(layer).replace(source=None)):
@@ -522,6 +531,18 @@ class LandmarksWidget(Container):
         header = header_from_meta(info(layer, "landmarks")["header"])
         if getattr(header, name) == value:
             return
+        if name == "rater" and header.rater and len(layer.data):
+            self._loading_controls = True
+            try:
+                self.rater.value = header.rater
+            finally:
+                self._loading_controls = False
+            self._say(
+                f"The rater of a file with points never changes ({header.rater}); another "
+                "reader opens the study with their own id (--rater) and gets their own file.",
+                "error",
+            )
+            return
         set_header(layer, header.replace(**{name: value}))  # one metadata event: one autosave
         if name == "scheme":
             self._replan()
@@ -564,12 +585,14 @@ class LandmarksWidget(Container):
         self._autosave(layer)
         self._on_film_changed()
 
-    def _put_set(self, layer: Any, ls: Any, *, history: str, path: str | None = None) -> None:
+    def _put_set(
+        self, layer: Any, ls: Any, *, history: str, path: tuple[str, str | None] | None = None
+    ) -> None:
         """Replace a layer's points and header by a set; re-plan the guide.
 
         ``history="reset"`` starts the undo history there (a file loaded), ``"push"``
-        records it as one change that can be undone (proposals added). ``path`` becomes
-        the layer's landmark file.
+        records it as one change that can be undone (proposals added). ``path`` (the file
+        and its SHA-256 as read) becomes the layer's landmark file.
         """
         known, unknown = split_unknown(ls)
         data, features = landmarks_to_layer(known)
@@ -581,7 +604,7 @@ class LandmarksWidget(Container):
             layer.refresh_colors()
             lm = dict(info(layer, "landmarks"))
             if path is not None:
-                lm["path"] = path
+                lm["path"], lm["sha256"] = path
             lm["levels"] = None
             lm["unknown_points"] = unknown
             set_info(layer, lm)
@@ -597,6 +620,44 @@ class LandmarksWidget(Container):
             else:
                 session.undo.push(layer.data, layer.features)
             self._set_defaults(layer)
+
+    def refill(self, layer: Any, data: Any, kwargs: dict[str, Any]) -> None:
+        """Put another film's landmarks into a landmarks layer, in place (a film switch).
+
+        Nothing is saved: the new contents are the file as loaded. The guide, the undo
+        history, the overlay and the values start again from them.
+
+        Parameters
+        ----------
+        layer : napari.layers.Points
+            A kyphoimg landmarks layer (its link ids are kept).
+        data, kwargs
+            The new film's points layer-data (:func:`~napari_kyphoimg._layers.restore_landmarks`).
+        """
+        old = info(layer, "landmarks")
+        meta = dict(kwargs["metadata"])
+        meta["kyphoimg"] = {**meta["kyphoimg"], "uid": old["uid"], "film_uid": old["film_uid"]}
+        self._busy = self._saving = True
+        try:
+            layer.selected_data = set()
+            layer.data = data
+            layer.features = kwargs["features"]
+            layer.metadata = meta
+            layer.name, layer.size = kwargs["name"], kwargs["size"]
+            layer.refresh_colors()
+            for other in self._viewer.layers:  # its overlay, values and problem rings
+                if (info(other) or {}).get("landmarks_uid") == old["uid"]:
+                    other.scale = kwargs["scale"]
+            layer.scale = kwargs["scale"]
+        finally:
+            self._busy = self._saving = False
+        session = self._session(layer)
+        if session is not None:
+            session.guide = PlacementGuide(self._plan_for(layer))
+            session.guide.cursor = session.guide.first_missing(_placed(layer))
+            session.undo.reset(layer.data, layer.features)
+            self._set_defaults(layer)
+        self._redraw(layer)
 
     def accept_vertebra(self, level: str | None = None) -> None:
         """Accept the proposed points of a vertebra as they are (the target's by default).
@@ -649,8 +710,8 @@ class LandmarksWidget(Container):
             The landmarks layer, or None when no film is chosen.
         """
         film = self.film.value
-        if film is None:
-            self._say("Choose a film first.", "error")
+        if film is None or read_only_reason(info(film, "film")) is not None:
+            self._say(read_only_reason(info(film, "film")) or "Choose a film first.", "error")
             return None
         layer = self.landmarks_layer
         if layer is None:
@@ -1015,41 +1076,45 @@ class LandmarksWidget(Container):
             path = self._target_path(layer)
             self._say(f"Landmark file: {path}" if path else "", "muted")
 
-    def _write(self, layer: Any) -> Path | None:
+    def _write(self, layer: Any) -> tuple[str, str] | None:
+        """Save the layer's set (never over a file changed since it was loaded).
+
+        Returns the sentence telling where it went, or None when there is nowhere to save.
+        """
         path = self._target_path(layer)
         if path is None:
             return None
-        lm = info(layer, "landmarks")
+        lm = dict(info(layer, "landmarks"))
         ls = landmark_set_for_file(layer.data, layer.features, lm, path)
-        written = write_landmarks(ls, path)
-        if lm.get("path") != str(written):
-            new = dict(lm)
-            new["path"] = str(written)
-            self._saving = True
-            try:
-                set_info(layer, new)
-            finally:
-                self._saving = False
-        return written
+        film = film_for(self._viewer.layers, layer)
+        outcome = save_layer_set(ls, path, lm, info(film, "film") if film is not None else None)
+        self._saving = True
+        try:
+            set_info(layer, lm)
+        finally:
+            self._saving = False
+        self.saved.emit(outcome.path)
+        return save_message(outcome)
 
     def _autosave(self, layer: Any) -> None:
         if not self.autosave.value or self._saving:
             return
         try:
-            written = self._write(layer)
+            said = self._write(layer)
         except (OSError, KyphoimgError) as exc:
             self._say(f"Autosave failed: {exc}", "error")
             return
-        if written is not None:
-            self.saved.emit(written)
         if layer == self.landmarks_layer:
-            if written is None:
-                self._say(
-                    "Not saved: this film has no file. Choose a save folder to keep the landmarks.",
-                    "warning",
+            self._say(
+                *(
+                    said
+                    or (
+                        "Not saved: this film has no file. Choose a save folder to keep "
+                        "the landmarks.",
+                        "warning",
+                    )
                 )
-            else:
-                self._say(f"Saved {written.name} in {written.parent}", "ok")
+            )
 
     def save(self, *_: Any) -> Path | None:
         """Save the chosen film's landmark file now.
@@ -1064,16 +1129,15 @@ class LandmarksWidget(Container):
             self._say("No landmarks to save on this film.", "error")
             return None
         try:
-            written = self._write(layer)
+            said = self._write(layer)
         except (OSError, KyphoimgError) as exc:
             self._say(f"Not saved: {exc}", "error")
             return None
-        if written is None:
+        if said is None:
             self._say("Choose a save folder: this film has no file to save beside.", "error")
-        else:
-            self.saved.emit(written)
-            self._say(f"Saved {written.name} in {written.parent}", "ok")
-        return written
+            return None
+        self._say(*said)
+        return Path(info(layer, "landmarks")["path"])
 
     def _ask_load(self, *_: Any) -> None:
         path = _qt.ask_path("r", "Load landmark file", f"Landmark files (*{LANDMARK_SUFFIX})")
@@ -1102,6 +1166,7 @@ class LandmarksWidget(Container):
         if meta is None:
             self._say("Choose a film first.", "error")
             return False
+        digest = file_sha256(path)  # what a save checks the file against
         try:
             ls = pair_with_film_layer(read_landmarks(path, validate=False), meta, film.name)
         except KyphoimgError as exc:
@@ -1111,7 +1176,7 @@ class LandmarksWidget(Container):
             apply_calibration(self._viewer, film, ls.calibration)
         layer = self.landmarks_layer or add_landmarks_layer(self._viewer, film, ls)
         self._attach(layer)
-        self._put_set(layer, ls, history="reset", path=str(Path(path).resolve()))
+        self._put_set(layer, ls, history="reset", path=(str(Path(path).resolve()), digest))
         self._redraw(layer)
         self._on_film_changed()
         self._say(f"Loaded {Path(path).name}", "ok")

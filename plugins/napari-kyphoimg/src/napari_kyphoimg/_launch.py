@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["launch"]
+__all__ = ["ask_rater", "launch"]
 
 WIDGETS = ("Landmarks", "Measurements", "Calibrate")
 PLUGIN = "napari-kyphoimg"
@@ -46,6 +46,7 @@ def launch(
     rater: str | None = None,
     timepoints: Sequence[str] | None = None,
     blind: bool = False,
+    surgery: str | os.PathLike[str] | None = None,
 ) -> int:
     """Open napari with the kyphoimg widgets and load files, or a study for one reader.
 
@@ -60,10 +61,14 @@ def launch(
         opened and the landmarks loaded onto it).
     rater : str, optional
         The reader of a study (their files are ``<film>.<rater>.landmarks.json``).
+        Without one, a dialog asks who is reading; dismissed, the study opens read-only.
     timepoints : sequence of str, optional
         The study's time points in order (default pre, post, last).
     blind : bool, optional
         A blinded reading of a study (see :func:`napari_kyphoimg.open_study`).
+    surgery : path-like, optional
+        A table of ``patient_id, surgery_date`` giving the study's films without a time
+        point pre/post/last (as ``kyphoimg scan --surgery``).
     block : bool, optional
         Run the Qt event loop until the window closes (default). With False the viewer
         is left open and the function returns at once (for tests and scripts).
@@ -78,7 +83,7 @@ def launch(
     if viewer is None:
         return 2
     if len(paths) == 1 and Path(paths[0]).is_dir():
-        failed = _open_study(viewer, Path(paths[0]), rater, timepoints, blind)
+        failed = _open_study(viewer, Path(paths[0]), rater, timepoints, blind, surgery)
     else:
         failed = _open_files(viewer, paths)
     if block:
@@ -120,14 +125,27 @@ def _open_study(
     rater: str | None,
     timepoints: Sequence[str] | None,
     blind: bool = False,
+    surgery: str | os.PathLike[str] | None = None,
 ) -> int:
     """Open a study folder for one reader; return 1 when it cannot be opened."""
     from kyphoimg import KyphoimgError
 
     from ._study import open_study
 
+    read_only = False
+    if rater is None:
+        rater = ask_rater()
+        read_only = rater is None  # dismissed: nothing is written
     try:
-        session = open_study(viewer, folder, rater=rater, timepoints=timepoints, blind=blind)
+        session = open_study(
+            viewer,
+            folder,
+            rater=rater,
+            timepoints=timepoints,
+            blind=blind,
+            read_only=read_only,
+            surgery=surgery,
+        )
     except KyphoimgError as exc:
         print(f"kyphoimg view: {exc}", file=sys.stderr)
         return 1
@@ -136,6 +154,41 @@ def _open_study(
         print(f"kyphoimg view: {folder}: no DICOM film in this folder", file=sys.stderr)
         return 1
     return 0
+
+
+def ask_rater(parent: Any = None) -> str | None:
+    """Ask who is reading (a dialog); return their id, or None when dismissed.
+
+    An id that cannot name a file (:func:`kyphoimg.study.check_rater`) is asked again
+    with the reason.
+
+    Parameters
+    ----------
+    parent : QWidget, optional
+        The dialog's parent window.
+
+    Returns
+    -------
+    str or None
+        The reader's id, or None (the study then opens read-only).
+    """
+    from qtpy.QtWidgets import QInputDialog
+
+    from kyphoimg import KyphoimgError
+    from kyphoimg.study import check_rater
+
+    prompt = (
+        "Who is reading? Your initials name your landmark files "
+        "(<film>.<initials>.landmarks.json).\nCancel opens the study read-only."
+    )
+    while True:
+        text, ok = QInputDialog.getText(parent, "kyphoimg: who is reading?", prompt)
+        if not ok or not text.strip():
+            return None
+        try:
+            return check_rater(text)
+        except KyphoimgError as exc:
+            prompt = f"{exc}\n\nWho is reading?"
 
 
 def _open_files(viewer: Any, paths: Sequence[str | os.PathLike[str]]) -> int:

@@ -41,6 +41,7 @@ from ._layerdata import (
     split_unknown,
     with_unknown,
 )
+from ._session import loaded_state, unreadable_reason
 
 KEY = "kyphoimg"
 
@@ -386,12 +387,14 @@ def restore_landmarks(
         path = Path(film["landmark_path"])
     else:
         path = landmark_path_for(film["path"], folder, film.get("rater"))
+    film.update(loaded_state(path))  # the hash a save checks the file against
     if not path.is_file():
         return None
     try:
         ls = pair_with_film_layer(read_landmarks(path, validate=False), film, film_name)
-    except LandmarkError as exc:
+    except LandmarkError as exc:  # read-only until repaired: never overwritten
         film.setdefault("notes", []).append(f"landmarks not loaded: {exc}")
+        film["read_only"] = unreadable_reason(path, exc)
         return None
     problems = landmark_problems(ls)
     if problems:  # shown and highlighted, as the command line would refuse it
@@ -403,4 +406,6 @@ def restore_landmarks(
         film["timepoint"] = ls.timepoint
     if film.get("patient_id") is None and ls.patient_id:
         film["patient_id"] = ls.patient_id
-    return landmark_layer_data(ls, film, name=f"{film_name} landmarks", path=str(path))
+    layer = landmark_layer_data(ls, film, name=f"{film_name} landmarks", path=str(path))
+    layer[1]["metadata"][KEY]["sha256"] = film["landmark_sha256"]
+    return layer

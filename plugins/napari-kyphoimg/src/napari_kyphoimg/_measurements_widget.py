@@ -125,6 +125,7 @@ class MeasurementsWidget(Container):
         self.single_button.changed.connect(self.show_single)
         viewer.layers.selection.events.active.connect(self._on_active_layer)
         viewer.layers.events.inserted.connect(self._on_inserted)
+        viewer.layers.events.removed.connect(self._on_removed)
         self.reset_choices()
         choices = [c for _, c in self._choices()]
         if self.landmarks.value is None and choices:
@@ -152,6 +153,17 @@ class MeasurementsWidget(Container):
             for _, layer in self._choices():
                 self.landmarks.value = layer
                 break
+
+    def _on_removed(self, event: Any) -> None:
+        # The film switched (or its landmarks went): nothing shown may stay from it.
+        gone = info(event.value, "landmarks")
+        current = info(self.landmarks.value, "landmarks") if self.landmarks.value else None
+        if gone is None or current is None or gone["uid"] != current["uid"]:
+            return
+        self.reset_choices()
+        choices = [c for _, c in self._choices()]
+        self.landmarks.value = choices[0] if choices else None
+        self._on_choice()
 
     def _on_active_layer(self, event: Any) -> None:
         layer = event.value
@@ -212,12 +224,14 @@ class MeasurementsWidget(Container):
         layer = self.landmarks.value
         self._measured_points = None
         self._measures = None
-        if layer is None:
+        if layer is None:  # every value of the film shown before goes
             _qt.set_table(self.table, pd.DataFrame())
             _qt.set_label(
                 self.calibration, "Open a film and place landmarks to see measures.", "muted"
             )
-            _qt.set_label(self.warning, "", "warning")
+            for label, kind in ((self.warning, "warning"), (self.angles, "info")):
+                _qt.set_label(label, "", kind)
+            _qt.set_label(self.notes, "", "muted")
             return
         header = header_from_meta(info(layer, "landmarks")["header"])
         measured = self._measure(layer, header)

@@ -166,6 +166,21 @@ def make_table(
     return TextTable(max_height, min_height, fit=fit)
 
 
+def scrollable(widget: Any) -> Any:
+    """Put a dock's widget in a scroll area.
+
+    A small screen then scrolls the dock instead of squeezing its controls over each
+    other (or growing the window past the screen).
+    """
+    from qtpy.QtWidgets import QFrame, QScrollArea
+
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidget(getattr(widget, "native", widget))
+    return area
+
+
 def add_stretch(container: Container) -> None:
     """Keep a container's widgets at the top instead of spreading them over its height."""
     container.native.layout().addStretch(1)

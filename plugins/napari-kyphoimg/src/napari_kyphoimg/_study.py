@@ -26,17 +26,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from napari.layers import Layer
 from psygnal import Signal
 
-from kyphoimg import read_radiograph
+from kyphoimg import read_radiograph, read_table, scan
 from kyphoimg.assist import propose_from
 from kyphoimg.atomic import atomic_write_text
 from kyphoimg.errors import StudyError
+from kyphoimg.landmarks import RepairOutcome
 from kyphoimg.study import StudyEntry, Worklist, open_worklist
+from kyphoimg.timepoints import assign_timepoints
 
-from ._layers import films, info, landmarks_of
+from ._layers import films, info, landmark_layer_for, landmarks_of
 from ._reader import radiograph_layer_data
+from ._session import NO_READER, read_only_reason, repair
 
 __all__ = ["ReadingSession", "open_study"]
 
@@ -67,6 +71,8 @@ class ReadingSession:
         The study's films for this reader.
     landmarks : LandmarksWidget, optional
         The Landmarks widget to keep on the active film.
+    read_only : bool, optional
+        Write nothing (no reader was named): every film opens read-only.
 
     Attributes
     ----------
@@ -76,10 +82,18 @@ class ReadingSession:
 
     changed = Signal(object)
 
-    def __init__(self, viewer: Any, worklist: Worklist, landmarks: Any | None = None) -> None:
+    def __init__(
+        self,
+        viewer: Any,
+        worklist: Worklist,
+        landmarks: Any | None = None,
+        *,
+        read_only: bool = False,
+    ) -> None:
         self.viewer = viewer
         self.worklist = worklist
         self.landmarks = landmarks
+        self.read_only = read_only
         self.active: StudyEntry | None = None
         self.side_by_side = False
         self._film_uids: set[str] = set()
@@ -119,19 +133,23 @@ class ReadingSession:
         StudyEntry
             The entry as the worklist now holds it.
         """
-        entry = self.worklist[self.worklist.position(entry)]
+        entry = self.worklist.refresh(entry)  # its file as it is on disk now
         self._remember_levels()
         if self.active is not None:
             self.worklist.refresh(self.active)
-        self._unload()
-        group = self.worklist.patient(entry.patient_id) if self.side_by_side else [entry]
-        shown = None
-        for e in group:
-            layer = self._load(e)
-            if e.film_path == entry.film_path:
-                shown = layer
+        shown = self._swap(entry)
+        if shown is None:
+            self._unload()
+            group = self.worklist.patient(entry.patient_id) if self.side_by_side else [entry]
+            for e in group:
+                layer = self._load(e)
+                if e.film_path == entry.film_path:
+                    shown = layer
         self.active = entry
         self._arrange(entry)
+        for widget in self.widgets.values():  # the layers' names changed in place
+            if hasattr(widget, "reset_choices"):
+                widget.reset_choices()
         if shown is not None:
             self.viewer.layers.selection.active = shown
             if self.landmarks is not None:
@@ -187,6 +205,69 @@ class ReadingSession:
         self.changed.emit(self.active)
         return self.active
 
+    @property
+    def read_only_reason(self) -> str | None:
+        """Why nothing is written for the film on the canvas (None: it may be)."""
+        film = self.film_layer
+        return read_only_reason(info(film, "film")) if film is not None else None
+
+    def repair(self) -> RepairOutcome:
+        """Repair the active film's unreadable landmark file, then show the film again.
+
+        The original is kept beside it as a timestamped backup and everything readable
+        is carried over (:func:`kyphoimg.landmarks.repair_landmark_file`).
+
+        Returns
+        -------
+        RepairOutcome
+            The backup, the points carried over and what was dropped.
+
+        Raises
+        ------
+        StudyError
+            If no film is shown or its landmark file is not an unreadable one.
+        """
+        film = self.film_layer
+        meta = info(film, "film") if film is not None else None
+        if self.active is None or meta is None or not meta.get("notes") or self.read_only:
+            raise StudyError("no unreadable landmark file on the canvas: nothing to repair")
+        if not any(n.startswith("landmarks not loaded") for n in meta["notes"]):
+            raise StudyError(f"{self.active.landmark_path}: readable; nothing to repair")
+        outcome = repair(self.active.landmark_path)
+        self.go_to(self.active)
+        return outcome
+
+    def assign_timepoint(self, entry: StudyEntry, timepoint: str) -> StudyEntry:
+        """Give a film its time point in this reader's landmark file only.
+
+        Parameters
+        ----------
+        entry : StudyEntry
+            A film of the worklist.
+        timepoint : str
+            One of the study's time points.
+
+        Returns
+        -------
+        StudyEntry
+            The refreshed entry (the film is shown again when it is on the canvas).
+
+        Raises
+        ------
+        StudyError
+            In a read-only session.
+        KyphoimgError
+            If the reader's file cannot be read or the time point is not the study's.
+        """
+        if self.read_only:
+            raise StudyError(NO_READER)
+        new = self.worklist.assign_timepoint(entry, timepoint)
+        if self.active is not None and self.active.film_path == new.film_path:
+            self.go_to(new)  # the file changed: reload it (and its hash)
+        else:
+            self.changed.emit(self.active)
+        return new
+
     def proposal_source(self) -> StudyEntry | None:
         """Return the patient's latest earlier film this reader completed, or None."""
         if self.active is None:
@@ -224,6 +305,8 @@ class ReadingSession:
             )
         lw = self.landmarks
         layer = lw.start()
+        if layer is None:
+            raise StudyError(f"{self.active.label}: {lw.status.value}")
         assert source.landmarks is not None
         target = landmarks_of(layer).replace(
             scheme=source.landmarks.scheme,
@@ -258,8 +341,43 @@ class ReadingSession:
                 return layer
         return None
 
-    def _load(self, entry: StudyEntry) -> Any:
-        """Read ``entry``'s film with this reader's landmark file and add its layers."""
+    def _swap(self, entry: StudyEntry) -> Any | None:
+        """Show ``entry``'s film in the layers of the one film on the canvas, in place.
+
+        The film and landmarks layers take the new film's data (no layer is removed or
+        created, so napari builds no new visual): most of what a switch costs. Returns
+        the film layer, or None when the canvas holds more or less than one film.
+        """
+        film = self.film_layer
+        if self.side_by_side or self.landmarks is None or film is None:
+            return None
+        owned = [layer for layer in self.viewer.layers if _owned_by(layer, self._film_uids)]
+        if len(self._film_uids) != 1 or any(
+            info(layer)["role"] not in ("film", "landmarks") for layer in owned
+        ):
+            return None  # several films, or a calibration line drawn on this one
+        (data, kwargs, _), *rest = self._specs(entry)
+        meta = kwargs["metadata"]["kyphoimg"]
+        meta["uid"] = info(film, "film")["uid"]  # the link id stays: its layers stay linked
+        old = landmark_layer_for(self.viewer.layers, film)
+        if old is not None and not rest:
+            self.viewer.layers.remove(old)  # the widget takes its overlay and values along
+        film.metadata = kwargs["metadata"]
+        limits = kwargs.get("contrast_limits")
+        film.data = data
+        film.scale, film.colormap, film.name = kwargs["scale"], kwargs["colormap"], kwargs["name"]
+        if limits is not None:
+            film.contrast_limits_range = limits
+            film.contrast_limits = limits
+        if rest and old is not None:
+            self.landmarks.refill(old, rest[0][0], rest[0][1])
+        elif rest:
+            rest[0][1]["metadata"]["kyphoimg"]["film_uid"] = meta["uid"]
+            self.viewer.add_layer(Layer.create(*rest[0]))
+        return film
+
+    def _specs(self, entry: StudyEntry) -> list[Any]:
+        """Return the layer data of ``entry``'s film and this reader's landmark file."""
         rg = read_radiograph(entry.film_path)
         if self.blind:
             name = f"Film {self.worklist.position(entry) + 1}"
@@ -276,6 +394,13 @@ class ReadingSession:
             levels=self.levels,
         )
         del rg
+        if self.read_only:
+            layers[0][1]["metadata"]["kyphoimg"].setdefault("read_only", NO_READER)
+        return layers
+
+    def _load(self, entry: StudyEntry) -> Any:
+        """Read ``entry``'s film with this reader's landmark file and add its layers."""
+        layers = self._specs(entry)
         added = [self.viewer.add_layer(Layer.create(*spec)) for spec in layers]
         film = added[0]
         self._film_uids.add(info(film, "film")["uid"])
@@ -353,6 +478,53 @@ def _session_seed(worklist: Worklist, seed: int | None) -> int:
     return seed
 
 
+def _dock(viewer: Any, widget: Any, name: str, area: str) -> None:
+    """Dock a widget in a scroll area (a small screen scrolls it; no control overlaps).
+
+    napari keeps a docked magicgui widget's choices in step with the layer list only when
+    it is docked as such; in a scroll area that is done here, the same way.
+    """
+    from ._qt import scrollable
+
+    viewer.window.add_dock_widget(scrollable(widget), name=name, area=area)
+    if hasattr(widget, "reset_choices"):
+        events = viewer.layers.events
+        for emitter in (events.inserted, events.removed, events.reordered):
+            emitter.connect(widget.reset_choices)
+
+
+def _share_height(shares: dict[Any, float]) -> None:
+    """Give each docked widget its share of the window's height (the rest to napari's)."""
+    from qtpy.QtCore import Qt
+    from qtpy.QtWidgets import QDockWidget
+
+    docks, heights = [], []
+    for widget, share in shares.items():
+        native = getattr(widget, "native", widget)
+        dock = native.parent()
+        while dock is not None and not isinstance(dock, QDockWidget):
+            dock = dock.parent()
+        if dock is not None:
+            docks.append(dock)
+            heights.append(int(native.window().height() * share))
+    if docks:
+        docks[0].window().resizeDocks(docks, heights, Qt.Orientation.Vertical)
+
+
+def _surgery_timepoints(
+    folder: str | os.PathLike[str], surgery: str | os.PathLike[str] | None
+) -> tuple[pd.DataFrame | None, dict[str, str] | None]:
+    """Return the header index and the time points a surgery table gives its films."""
+    if surgery is None:
+        return None, None
+    index = scan(folder)
+    ok = index[index["status"] == "ok"]
+    tp = assign_timepoints(ok, read_table(surgery))
+    pairs = zip(tp["path"], tp["timepoint"], strict=True)
+    assigned = {p: t for p, t in pairs if isinstance(t, str)}
+    return index, assigned
+
+
 def open_study(
     viewer: Any,
     folder: str | os.PathLike[str],
@@ -363,6 +535,8 @@ def open_study(
     start: bool = True,
     blind: bool = False,
     seed: int | None = None,
+    read_only: bool = False,
+    surgery: str | os.PathLike[str] | None = None,
 ) -> ReadingSession:
     """Open a study folder for one reader: the worklist, and the first film still to do.
 
@@ -388,13 +562,22 @@ def open_study(
         Other readers' points are never shown in any session.
     seed : int, optional
         The seed of a new blinded session (default: a random one).
+    read_only : bool, optional
+        Show the films and their landmarks but write nothing (no reader was named).
+    surgery : path-like, optional
+        A table of ``patient_id, surgery_date`` (as ``kyphoimg scan --surgery``): films
+        whose landmark file has no time point get pre/post/last from the films' dates
+        (:func:`kyphoimg.timepoints.assign_timepoints`).
 
     Returns
     -------
     ReadingSession
         The controller: ``.worklist``, ``.active``, ``.go_to(entry)``, ``.next()``.
     """
-    worklist = open_worklist(folder, rater=rater, timepoints=timepoints)
+    index, assigned = _surgery_timepoints(folder, surgery)
+    worklist = open_worklist(
+        folder, rater=rater, timepoints=timepoints, index=index, assigned=assigned
+    )
     if blind:
         worklist = worklist.shuffled(_session_seed(worklist, seed))
     landmarks = None
@@ -404,12 +587,12 @@ def open_study(
         from ._worklist_widget import WorklistWidget
 
         landmarks = LandmarksWidget(viewer)
-        session = ReadingSession(viewer, worklist, landmarks)
+        session = ReadingSession(viewer, worklist, landmarks, read_only=read_only)
         worklist_widget = WorklistWidget(session)
-        viewer.window.add_dock_widget(worklist_widget, name="Worklist", area="left")
-        viewer.window.add_dock_widget(landmarks, name="Landmarks", area="right")
+        _dock(viewer, worklist_widget, "Worklist", "left")
+        _dock(viewer, landmarks, "Landmarks", "right")
         measurements = MeasurementsWidget(viewer)
-        viewer.window.add_dock_widget(measurements, name="Measurements", area="right")
+        _dock(viewer, measurements, "Measurements", "right")
         if session.blind:  # saved in the file, but not shown to a blinded reader
             landmarks.patient_id.visible = False
             landmarks.timepoint.visible = False
@@ -418,8 +601,9 @@ def open_study(
             "landmarks": landmarks,
             "measurements": measurements,
         }
+        _share_height({worklist_widget: 0.7, landmarks: 0.6, measurements: 0.4})
     else:
-        session = ReadingSession(viewer, worklist)
+        session = ReadingSession(viewer, worklist, read_only=read_only)
     # napari collects garbage at every layer removal (a full collection, ~0.15 s with napari,
     # pandas and Qt loaded). Freezing what exists now keeps those collections to the objects
     # made since, so a film switch stays fast; films and layers made later are collected.

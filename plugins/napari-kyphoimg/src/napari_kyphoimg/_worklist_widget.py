@@ -14,9 +14,11 @@ from qtpy.QtGui import QBrush, QColor
 from qtpy.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
+    QComboBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMessageBox,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -27,22 +29,26 @@ from qtpy.QtWidgets import (
 from kyphoimg.errors import KyphoimgError
 from kyphoimg.study import StudyEntry
 
+from ._session import repair_message
+
 __all__ = ["STATUS_SYMBOLS", "WorklistWidget"]
 
 #: Symbol and short word of each status (the cell text).
 STATUS_SYMBOLS: dict[str, tuple[str, str]] = {
     "not_started": ("○", "to do"),
     "incomplete": ("◐", "partial"),
+    "to_review": ("◇", "to review"),
     "complete": ("✓", "done"),
-    "invalid": ("✗", "invalid"),
+    "invalid": ("⚠", "invalid"),
 }
 _COLORS = {
     "not_started": "#9aa0a6",
     "incomplete": "#f4b400",
+    "to_review": "#c058f0",
     "complete": "#34a853",
     "invalid": "#ea4335",
 }
-_NO_TIMEPOINT = "?"
+_ASSIGN = "assign…"
 
 
 class WorklistWidget(QWidget):
@@ -80,6 +86,24 @@ class WorklistWidget(QWidget):
         )
         self.active_label = QLabel()
         self.active_label.setWordWrap(True)
+        self.repair_button = QPushButton("Repair…")
+        self.repair_button.setToolTip(
+            "Rewrite this film's unreadable landmark file with everything that can be read "
+            "of it; the original is kept beside it as a timestamped backup"
+        )
+        self.undated_label = QLabel("Films without a time point: choose pre, post or last")
+        self.undated_label.setWordWrap(True)
+        self.undated = QTableWidget()
+        self.undated.setColumnCount(5)
+        self.undated.setHorizontalHeaderLabels(["Film", "Date", "Series", "Status", "Time point"])
+        self.undated.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.undated.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.undated.verticalHeader().setVisible(False)
+        self.undated.horizontalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents
+        )
+        self.undated.horizontalHeader().setStretchLastSection(True)
+        self.undated.setMinimumHeight(140)
 
         buttons = QHBoxLayout()
         for b in (self.previous_button, self.next_button, self.next_todo_button):
@@ -89,9 +113,12 @@ class WorklistWidget(QWidget):
         layout.addWidget(self.todo_only)
         layout.addWidget(self.side_by_side)
         layout.addWidget(self.table, stretch=1)
+        layout.addWidget(self.undated_label)
+        layout.addWidget(self.undated, stretch=1)
         layout.addLayout(buttons)
         layout.addWidget(self.propose_button)
         layout.addWidget(self.active_label)
+        layout.addWidget(self.repair_button)
         self.setMinimumWidth(300)
         self.setMinimumHeight(400)
 
@@ -103,6 +130,9 @@ class WorklistWidget(QWidget):
         self.side_by_side.setEnabled(not session.blind)
         self.table.cellClicked.connect(self._on_cell)
         self.propose_button.clicked.connect(self._propose)
+        self.repair_button.clicked.connect(self._repair)
+        self.undated.cellClicked.connect(self._on_undated_cell)
+        self._undated: list[StudyEntry] = []
         session.changed.connect(lambda _entry: self.rebuild())
         self._cells: dict[tuple[int, int], StudyEntry] = {}
         self.rebuild()
@@ -112,10 +142,7 @@ class WorklistWidget(QWidget):
         wl = self.session.worklist
         if self.session.blind:
             return ["status"]
-        cols = list(wl.timepoints)
-        if any(e.timepoint is None for e in wl):
-            cols.append(_NO_TIMEPOINT)
-        return cols
+        return list(wl.timepoints)  # films without one are listed below the table
 
     def rebuild(self) -> None:
         """Redraw the table and the summary from the worklist."""
@@ -137,11 +164,7 @@ class WorklistWidget(QWidget):
         active = self.session.active
         for r, entries in enumerate(patients.values()):
             for c, tp in enumerate(cols):
-                here = (
-                    entries
-                    if self.session.blind
-                    else [e for e in entries if (e.timepoint or _NO_TIMEPOINT) == tp]
-                )
+                here = entries if self.session.blind else [e for e in entries if e.timepoint == tp]
                 if not here:
                     continue
                 self._cells[(r, c)] = here[0]
@@ -151,7 +174,7 @@ class WorklistWidget(QWidget):
         self.table.blockSignals(False)
         counts = wl.counts()
         done, total = counts["complete"], len(wl)
-        parts = [f"{counts[s]} {s.replace('_', ' ')}" for s in STATUS_SYMBOLS if counts[s]]
+        parts = [f"{counts[s]} {s.replace('_', ' ')}" for s in STATUS_SYMBOLS if counts.get(s)]
         reader = (wl.rater or "single reader") + (" (blinded)" if self.session.blind else "")
         self.summary.setText(
             f"<b>{wl.folder.name}</b> · reader <b>{reader}</b> · {done} of {total} films "
@@ -159,8 +182,82 @@ class WorklistWidget(QWidget):
         )
         self.active_label.setText(self._describe(active))
         self.propose_button.setEnabled(
-            not self.session.blind and self.session.proposal_source() is not None
+            not self.session.blind
+            and self.session.proposal_source() is not None
+            and self.session.read_only_reason is None
         )
+        self.repair_button.setVisible(self._repairable())
+        self._rebuild_undated()
+
+    def _repairable(self) -> bool:
+        film = self.session.film_layer
+        notes = ((film.metadata.get("kyphoimg") or {}).get("notes") or []) if film else []
+        return not self.session.read_only and any(
+            n.startswith("landmarks not loaded") for n in notes
+        )
+
+    def _rebuild_undated(self) -> None:
+        """List the films without a time point, with date and series, to assign one."""
+        wl = self.session.worklist
+        self._undated = [] if self.session.blind else [e for e in wl if e.timepoint is None]
+        for w in (self.undated_label, self.undated):
+            w.setVisible(bool(self._undated))
+        self.undated.setRowCount(len(self._undated))
+        active = self.session.active
+        for r, e in enumerate(self._undated):
+            film = f"{e.patient_id or '?'} {e.film_path.name}"
+            date = getattr(e, "acquisition_date", None) or "?"
+            series = getattr(e, "series_description", None) or ""
+            symbol, word = STATUS_SYMBOLS[e.status]
+            for c, text in enumerate((film, date, series, f"{symbol} {word}")):
+                item = QTableWidgetItem(text)
+                item.setToolTip("\n".join([str(e.film_path), *e.problems[:4]]))
+                if c == 3:
+                    item.setForeground(QBrush(QColor(_COLORS[e.status])))
+                self.undated.setItem(r, c, item)
+            choose = QComboBox()
+            choose.addItems([_ASSIGN, *wl.timepoints])
+            choose.setEnabled(not self.session.read_only and e.status != "invalid")
+            choose.activated.connect(lambda i, e=e: self._assign(e, i))
+            self.undated.setCellWidget(r, 4, choose)
+            if active is not None and e.film_path == active.film_path:
+                self.undated.setCurrentCell(r, 0)
+
+    def _assign(self, entry: StudyEntry, index: int) -> None:
+        if index <= 0:
+            return
+        timepoint = self.session.worklist.timepoints[index - 1]
+        try:
+            new = self.session.assign_timepoint(entry, timepoint)
+        except KyphoimgError as exc:
+            self.active_label.setText(f"Time point not written: {exc}")
+            return
+        self.rebuild()
+        self.active_label.setText(
+            f"{new.film_path.name} is now <b>{new.label}</b> (written to "
+            f"{new.landmark_path.name} only)."
+        )
+
+    def _on_undated_cell(self, row: int, _column: int) -> None:
+        if 0 <= row < len(self._undated):
+            self.session.go_to(self._undated[row])
+
+    def _repair(self) -> None:
+        path = self.session.active.landmark_path if self.session.active else None
+        answer = QMessageBox.question(
+            self,
+            "Repair the landmark file",
+            f"Rewrite {path} with everything that can be read of it?\n\nThe original is "
+            "kept beside it as a timestamped backup (.bak-…).",
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        try:
+            outcome = self.session.repair()
+        except KyphoimgError as exc:
+            self.active_label.setText(f"Not repaired: {exc}")
+            return
+        self.active_label.setText(repair_message(outcome))
 
     def _item(self, entries: list[StudyEntry], active: StudyEntry | None) -> QTableWidgetItem:
         e = entries[0]
@@ -187,6 +284,8 @@ class WorklistWidget(QWidget):
             return f"Showing <b>Film {k}</b> of {len(self.session.worklist)}: {symbol} {word}"
         lines = [f"Showing <b>{entry.label}</b> ({entry.film_path.name}): {symbol} {word}"]
         lines += [f"• {p}" for p in entry.problems[:4]]
+        if self.session.read_only_reason:
+            lines.append(f"<b>{self.session.read_only_reason}</b>")
         return "<br>".join(lines)
 
     def _propose(self) -> None:
