@@ -695,6 +695,10 @@ def _cmd_view(args: argparse.Namespace) -> int:
             timepoints=timepoints,
             blind=args.blind,
             surgery=args.surgery,
+            pacs_url=args.pacs_url,
+            cache=args.cache,
+            patients=args.patients,
+            since=args.since,
         )
     )
 
@@ -1236,6 +1240,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="patient_id, surgery_date (as scan --surgery): pre/post/last for films without one",
     )
+    p.add_argument(
+        "--pacs-url",
+        metavar="URL",
+        help="read the films a query of this DICOMweb root finds, fetched into --cache "
+        "(credentials from KYPHOIMG_PACS_USER/KYPHOIMG_PACS_PASSWORD, netrc or keyring)",
+    )
+    p.add_argument("--cache", type=Path, metavar="DIR", help="a PACS session's local cache")
+    p.add_argument("--patients", type=Path, metavar="FILE", help="a PACS session's patient list")
+    p.add_argument("--since", metavar="DATE", help="a PACS session's first study date")
     p.set_defaults(func=_cmd_view)
 
     p = sub.add_parser(

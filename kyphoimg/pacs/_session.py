@@ -20,7 +20,7 @@ import pandas as pd
 from ..atomic import atomic_write
 from ..errors import PacsError
 from ..study import StudyEntry, Worklist, landmark_file_for
-from ..timepoints import timepoint_vocabulary
+from ..timepoints import assign_timepoints, timepoint_vocabulary
 from ._ops import _plan, _write_bytes, _write_manifest, connect, find
 from ._server import PacsServer
 
@@ -235,6 +235,7 @@ def pacs_worklist(
     *,
     rater: str | None = None,
     timepoints: Sequence[str] | None = None,
+    surgery: pd.DataFrame | None = None,
 ) -> Worklist:
     """Build a reader's worklist of a query's films, cached or not.
 
@@ -252,6 +253,10 @@ def pacs_worklist(
         The reader (files ``<film>.<rater>.landmarks.json``).
     timepoints : sequence of str, optional
         The study's time points in order (default pre, post, last).
+    surgery : pandas.DataFrame, optional
+        ``patient_id, surgery_date`` (as ``kyphoimg scan --surgery``): the films get
+        pre/post/last from their study dates (:func:`kyphoimg.timepoints.assign_timepoints`);
+        without it they have no time point until the reader gives one.
 
     Returns
     -------
@@ -261,10 +266,20 @@ def pacs_worklist(
     from ..study import check_rater
 
     rater = check_rater(rater)
+    assigned: list[str | None] = [None] * len(films)
+    if surgery is not None and len(films):
+        index = pd.DataFrame(
+            {
+                "patient_id": [f.patient_id for f in films],
+                "study_date": [f.study_date for f in films],
+            }
+        )
+        tp = assign_timepoints(index, surgery)["timepoint"]
+        assigned = [t if isinstance(t, str) else None for t in tp]
     entries = [
         StudyEntry(
             patient_id=f.patient_id or None,
-            timepoint=None,
+            timepoint=timepoint,
             film_path=cache.path(f),
             landmark_path=landmark_file_for(cache.path(f), rater),
             status="not_started",
@@ -272,7 +287,7 @@ def pacs_worklist(
             sop_instance_uid=f.sop_instance_uid,
             acquisition_date=f.study_date or None,
         )
-        for f in films
+        for f, timepoint in zip(films, assigned, strict=True)
     ]
     problems = pd.DataFrame(columns=["file", "level", "point", "error"])
     worklist = Worklist(cache.folder, entries, rater, timepoint_vocabulary(timepoints), problems)

@@ -51,6 +51,10 @@ def test_worklist_reads_landmark_files_beside_cached_films(orthanc, tmp_path: Pa
             f"{Path(f.path).stem}.AB.landmarks.json" for f in films
         }
         assert {e.status for e in worklist} == {"not_started"}
+        assert {e.timepoint for e in worklist} == {None}  # no surgery dates: none guessed
+        surgery = pd.read_csv(SAMPLE / "clinical.csv")[["patient_id", "surgery_date"]]
+        dated = pacs_worklist(cache, films, rater="AB", surgery=surgery)
+        assert [e.label for e in dated] == ["P003 pre", "P003 post", "P003 last"]
         cache.fetch(films[0])
     finally:
         cache.close()
