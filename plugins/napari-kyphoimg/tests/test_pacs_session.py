@@ -182,3 +182,39 @@ def test_failures_are_one_sentence_in_the_dock(orthanc, pacs_dock, tmp_path, qtb
     assert "cannot connect" in dock.status.text()
     assert not other.exists()
     assert os.environ["KYPHOIMG_PACS_PASSWORD"] not in dock.status.text()
+
+
+def test_kyphoimg_view_pacs_url_opens_the_session(orthanc, tmp_path, capsys):
+    """`kyphoimg view --pacs-url URL --patients FILE --rater AB --cache DIR` (launch)."""
+    import napari
+    from napari_kyphoimg import launch
+
+    patients = tmp_path / "patients.txt"
+    patients.write_text("P002\n", encoding="utf-8")
+    cache = tmp_path / "cache"
+    code = launch(
+        pacs_url=orthanc.dicomweb, cache=cache, patients=patients, rater="AB", block=False
+    )
+    viewer = napari.current_viewer()
+    try:
+        assert code == 0, capsys.readouterr().err
+        assert "PACS session" in viewer.window.dock_widgets
+        (film,) = _films_on_canvas(viewer)
+        assert Path(film).is_relative_to(cache.resolve() / "P002")
+        assert Path(film).is_file()
+    finally:
+        viewer.close()
+    # The server down: exit 1 and one sentence on stderr; nothing in the cache.
+    orthanc.stop()
+    other = tmp_path / "other"
+    code = launch(pacs_url=orthanc.dicomweb, cache=other, rater="AB", block=False)
+    viewer = napari.current_viewer()
+    try:
+        err = capsys.readouterr().err
+        assert code == 1
+        assert err.startswith("kyphoimg view: ")
+        assert "cannot connect" in err
+        assert err.count("\n") == 1
+        assert not other.exists()
+    finally:
+        viewer.close()
