@@ -75,7 +75,9 @@ class PacsCache:
         self._lock = threading.Lock()
         self._manifest_lock = threading.Lock()
         self._pending: dict[str, Future[Path]] = {}
-        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kyphoimg-pacs")
+        # One retrieval at a time: a C-MOVE listens on our one registered port, and a
+        # film asked for while the next one is prefetched waits for one film at most.
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kyphoimg-pacs")
 
     def query(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pandas as pd
@@ -75,6 +76,33 @@ def test_server_down_is_one_sentence_and_nothing_in_cache(orthanc, tmp_path: Pat
     finally:
         cache.close()
         orthanc.start()
+
+
+def test_dimse_fetches_the_same_layout(orthanc, tmp_path: Path) -> None:
+    server = PacsServer(ae_title="ORTHANC", host="127.0.0.1", port=orthanc.dicom_port)
+    cache = PacsCache(server, tmp_path)
+    try:
+        films = cache.query(patients=["P002"])
+        assert len(films) == len(list(SAMPLE.glob("P002/*.dcm")))
+        path = cache.fetch(films[-1])
+    finally:
+        cache.close()
+    assert path.relative_to(tmp_path).parts[0] == "P002"
+    assert str(dcmread(path).SOPInstanceUID) == films[-1].sop_instance_uid
+
+
+def test_timeout_is_one_sentence_and_nothing_in_cache(orthanc, tmp_path: Path) -> None:
+    films = PacsCache(PacsServer(url=orthanc.dicomweb), tmp_path).query(patients=["P001"])
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts, never answers
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/dicom-web"
+        cache = PacsCache(PacsServer(url=url, timeout=1), tmp_path / "cache")
+        try:
+            with pytest.raises(PacsError, match="no answer within 1 s") as info:
+                cache.fetch(films[0])
+        finally:
+            cache.close()
+    assert "\n" not in str(info.value)
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").rglob("*"))
 
 
 def test_wrong_credentials_is_401(orthanc, tmp_path: Path, monkeypatch) -> None:
