@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..errors import UsageError
 from . import _options as opt
 from ._common import set_examples
 
@@ -15,11 +16,14 @@ EXAMPLES = {
         "kyphoimg view sample_dicom --rater AB   # a reading session: worklist, film by film",
         "kyphoimg view sample_dicom --rater B --blind   # a blinded re-read",
         "kyphoimg view sample_dicom/P001/pre.dcm sample_dicom/P001/post.dcm",
+        "kyphoimg view --pacs-url https://pacs/dicom-web --cache films/ --rater AB",
     ),
 }
 
 
 def _cmd(args: argparse.Namespace) -> int:
+    if args.pacs_url and args.cache is None:
+        raise UsageError("--pacs-url needs --cache DIR: the local folder films are fetched into")
     try:  # imported here only: the core never loads napari or Qt
         from napari_kyphoimg import launch
     except ImportError as exc:
@@ -36,6 +40,10 @@ def _cmd(args: argparse.Namespace) -> int:
             timepoints=opt.ids(args.timepoints),
             blind=args.blind,
             surgery=args.surgery,
+            pacs_url=args.pacs_url,
+            cache=args.cache,
+            patients=args.patient_list,
+            since=args.since,
         )
     )
 
@@ -74,5 +82,29 @@ def add_command(sub: argparse._SubParsersAction) -> None:
     opt.add_surgery(
         p, "patient_id, surgery_date (as scan --surgery): pre/post/last for films without one"
     )
+    g = p.add_argument_group(
+        "a reading session on the PACS (credentials: KYPHOIMG_PACS_USER/_PASSWORD, netrc, keyring)"
+    )
+    g.add_argument(
+        "--pacs-url",
+        metavar="URL",
+        help="DICOMweb root of the PACS: the worklist comes from a query, films are fetched "
+        "on demand (the next one ahead) into --cache",
+    )
+    g.add_argument(
+        "--cache",
+        type=opt.output_folder,
+        metavar="DIR",
+        help="with --pacs-url: the local study folder films are fetched into; the reader's "
+        "landmark files are written beside them",
+    )
+    g.add_argument(
+        "--patient-list",
+        dest="patient_list",
+        type=opt.existing_path,
+        metavar="FILE",
+        help="with --pacs-url: patient IDs, one a line",
+    )
+    g.add_argument("--since", metavar="DATE", help="with --pacs-url: first study date, YYYY-MM-DD")
     p.set_defaults(func=_cmd)
     set_examples(p, EXAMPLES["view"])

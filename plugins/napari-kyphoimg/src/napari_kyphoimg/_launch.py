@@ -47,6 +47,10 @@ def launch(
     timepoints: Sequence[str] | None = None,
     blind: bool = False,
     surgery: str | os.PathLike[str] | None = None,
+    pacs_url: str | None = None,
+    cache: str | os.PathLike[str] | None = None,
+    patients: str | os.PathLike[str] | None = None,
+    since: str | None = None,
 ) -> int:
     """Open napari with the kyphoimg widgets and load files, or a study for one reader.
 
@@ -69,6 +73,15 @@ def launch(
     surgery : path-like, optional
         A table of ``patient_id, surgery_date`` giving the study's films without a time
         point pre/post/last (as ``kyphoimg scan --surgery``).
+    pacs_url : str, optional
+        A DICOMweb root: open a reading session on the films its query finds instead of
+        ``paths`` (:func:`napari_kyphoimg._pacs.open_pacs_session`), fetched into ``cache``.
+    cache : path-like, optional
+        The local cache folder of a PACS session (needed with ``pacs_url``).
+    patients : path-like, optional
+        A PACS session's patient list file (default: all patients).
+    since : str, optional
+        A PACS session's first study date, ``YYYY-MM-DD``.
     block : bool, optional
         Run the Qt event loop until the window closes (default). With False the viewer
         is left open and the function returns at once (for tests and scripts).
@@ -82,7 +95,9 @@ def launch(
     viewer = _new_viewer()
     if viewer is None:
         return 2
-    if len(paths) == 1 and Path(paths[0]).is_dir():
+    if pacs_url is not None:
+        failed = _open_pacs(viewer, pacs_url, cache, rater, patients, since, surgery)
+    elif len(paths) == 1 and Path(paths[0]).is_dir():
         failed = _open_study(viewer, Path(paths[0]), rater, timepoints, blind, surgery)
     else:
         failed = _open_files(viewer, paths)
@@ -153,6 +168,35 @@ def _open_study(
     if not len(session.worklist):
         print(f"kyphoimg view: {folder}: no DICOM film in this folder", file=sys.stderr)
         return 1
+    return 0
+
+
+def _open_pacs(
+    viewer: Any,
+    url: str,
+    cache: str | os.PathLike[str] | None,
+    rater: str | None,
+    patients: str | os.PathLike[str] | None,
+    since: str | None,
+    surgery: str | os.PathLike[str] | None,
+) -> int:
+    """Dock the PACS session widget filled in and open it; return 1 when it fails."""
+    from ._pacs import PacsWidget
+
+    widget = PacsWidget(viewer)
+    viewer.window.add_dock_widget(widget, name="PACS session", area="left")
+    if rater is None:
+        rater = ask_rater()
+    widget.url.setText(url)
+    widget.cache.setText(str(cache or ""))
+    widget.rater.setText(rater or "")
+    widget.patients.setText(str(patients or ""))
+    widget.since.setText(since or "")
+    widget.surgery.setText(str(surgery or ""))
+    if widget.open() is None:
+        print(f"kyphoimg view: {widget.status.text()}", file=sys.stderr)
+        return 1
+    viewer.window.add_plugin_dock_widget(PLUGIN, "Calibrate", tabify=True)
     return 0
 
 

@@ -42,7 +42,7 @@ from ._layers import films, info, landmark_layer_for, landmarks_of
 from ._reader import radiograph_layer_data
 from ._session import NO_READER, read_only_reason, repair
 
-__all__ = ["ReadingSession", "open_study"]
+__all__ = ["ReadingSession", "open_study", "start_session"]
 
 #: Keys of the reading session (bound on the viewer).
 NEXT_FILM_KEY = "PageDown"
@@ -580,6 +580,37 @@ def open_study(
     )
     if blind:
         worklist = worklist.shuffled(_session_seed(worklist, seed))
+    return start_session(viewer, worklist, dock=dock, start=start, read_only=read_only)
+
+
+def start_session(
+    viewer: Any,
+    worklist: Worklist,
+    *,
+    dock: bool = True,
+    start: bool = True,
+    read_only: bool = False,
+    make: Any = ReadingSession,
+) -> ReadingSession:
+    """Make the reading session of ``worklist``, dock its widgets and show the first film.
+
+    Parameters
+    ----------
+    viewer : napari.viewer.Viewer
+        The viewer.
+    worklist : kyphoimg.study.Worklist
+        The reader's films.
+    dock, start, read_only : bool, optional
+        As :func:`open_study`.
+    make : callable, optional
+        Makes the session from ``(viewer, worklist, landmarks, read_only=...)`` (default
+        :class:`ReadingSession`; a PACS session fetches each film first).
+
+    Returns
+    -------
+    ReadingSession
+        The controller.
+    """
     landmarks = None
     if dock:
         from ._landmarks_widget import LandmarksWidget
@@ -587,7 +618,7 @@ def open_study(
         from ._worklist_widget import WorklistWidget
 
         landmarks = LandmarksWidget(viewer)
-        session = ReadingSession(viewer, worklist, landmarks, read_only=read_only)
+        session = make(viewer, worklist, landmarks, read_only=read_only)
         worklist_widget = WorklistWidget(session)
         _dock(viewer, worklist_widget, "Worklist", "left")
         _dock(viewer, landmarks, "Landmarks", "right")
@@ -603,7 +634,7 @@ def open_study(
         }
         _share_height({worklist_widget: 0.7, landmarks: 0.6, measurements: 0.4})
     else:
-        session = ReadingSession(viewer, worklist, read_only=read_only)
+        session = make(viewer, worklist, None, read_only=read_only)
     # napari collects garbage at every layer removal (a full collection, ~0.15 s with napari,
     # pandas and Qt loaded). Freezing what exists now keeps those collections to the objects
     # made since, so a film switch stays fast; films and layers made later are collected.
