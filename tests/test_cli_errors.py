@@ -282,7 +282,7 @@ INTERRUPTED: dict[str, tuple[str, str, Any]] = {
     "run": ("kyphoimg.cli.run", "run_study", lambda t: ["run", str(SAMPLE), "-o", f"{t}/r"]),
     "report": ("kyphoimg.stats", "report", lambda t: ["report", str(SAMPLE), "-o", f"{t}/rep"]),
     "reliability": (
-        "kyphoimg.reliability",
+        "kyphoimg.agreement",
         "reliability_options",
         lambda t: ["reliability", str(SAMPLE), "--raters", "A,B", "-o", f"{t}/x"],
     ),

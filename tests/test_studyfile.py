@@ -62,7 +62,11 @@ def test_values_are_typed_and_paths_resolved_beside_the_file(tmp_path: Path) -> 
 def test_pacs_table_has_no_credentials() -> None:
     pacs = SCHEMA["pacs"]
     assert pacs is not None
-    assert set(pacs) == {"url", "ae_title", "host", "port", "ca_bundle"}
+    # the server and how to reach it (kyphoimg.pacs.PacsServer's fields), nothing secret
+    assert set(pacs) == {
+        "url", "ca_bundle", "ae_title", "host", "port", "calling_ae_title", "timeout", "move_port"
+    }  # fmt: skip
+    assert not any(w in k for k in pacs for w in ("user", "pass", "token", "secret", "key"))
     with pytest.raises(StudyError, match="unknown key 'password' in \\[pacs\\]"):
         parse_study_text('[pacs]\npassword = "x"\n', "study.toml")
 

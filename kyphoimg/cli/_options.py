@@ -25,6 +25,7 @@ __all__ = [
     "add_output",
     "add_overwrite",
     "add_patient",
+    "add_patient_list",
     "add_patients",
     "add_rater",
     "add_raters",
@@ -388,6 +389,21 @@ def add_patient(p: argparse.ArgumentParser, help: str) -> None:
         Its help.
     """
     p.add_argument("--patient", metavar="ID", help=help)
+
+
+def add_patient_list(p: argparse.ArgumentParser, help: str) -> None:
+    """Add ``--patient-list FILE``: patient IDs, one a line (or a table's ``patient_id``).
+
+    Parameters
+    ----------
+    p : argparse.ArgumentParser or argument group
+        The command's parser.
+    help : str
+        What the list selects in this command.
+    """
+    p.add_argument(
+        "--patient-list", dest="patient_list", type=existing_path, metavar="FILE", help=help
+    )
 
 
 def add_patients(p: argparse.ArgumentParser, default: int) -> None:

@@ -60,13 +60,7 @@ def _server_options(p: argparse.ArgumentParser) -> None:
 
 
 def _query_options(p: argparse.ArgumentParser, modalities: str) -> None:
-    p.add_argument(
-        "--patient-list",
-        dest="patient_list",
-        type=Path,
-        metavar="FILE",
-        help="patient IDs, one a line (or a table's patient_id)",
-    )
+    opt.add_patient_list(p, "patient IDs, one a line (or a table's patient_id)")
     p.add_argument("--from", dest="date_from", metavar="DATE", help="first study date, YYYY-MM-DD")
     p.add_argument("--to", dest="date_to", metavar="DATE", help="last study date, YYYY-MM-DD")
     p.add_argument(

@@ -16,7 +16,6 @@ EXAMPLES = {
         "kyphoimg view sample_dicom --rater AB   # a reading session: worklist, film by film",
         "kyphoimg view sample_dicom --rater B --blind   # a blinded re-read",
         "kyphoimg view sample_dicom/P001/pre.dcm sample_dicom/P001/post.dcm",
-        "kyphoimg view --pacs-url https://pacs/dicom-web --cache films/ --rater AB",
     ),
 }
 
@@ -98,13 +97,7 @@ def add_command(sub: argparse._SubParsersAction) -> None:
         help="with --pacs-url: the local study folder films are fetched into; the reader's "
         "landmark files are written beside them",
     )
-    g.add_argument(
-        "--patient-list",
-        dest="patient_list",
-        type=opt.existing_path,
-        metavar="FILE",
-        help="with --pacs-url: patient IDs, one a line",
-    )
+    opt.add_patient_list(g, "with --pacs-url: patient IDs, one a line")
     g.add_argument("--since", metavar="DATE", help="with --pacs-url: first study date, YYYY-MM-DD")
     p.set_defaults(func=_cmd)
     set_examples(p, EXAMPLES["view"])
