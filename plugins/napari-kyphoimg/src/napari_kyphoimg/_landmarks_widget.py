@@ -41,6 +41,7 @@ from kyphoimg.study import check_rater
 from kyphoimg.timepoints import TIMEPOINTS, normalise_timepoint
 
 from . import _qt
+from ._centres_mode import CentresMode, EffortHooks
 from ._files import LANDMARK_SUFFIX, landmark_path_for
 from ._guide import PlacementGuide, describe_point, level_range, placement_plan
 from ._layerdata import (
@@ -240,6 +241,12 @@ class LandmarksWidget(Container):
         layout = self.native.layout()  # a Qt drawing: placed under the guide's sentence
         layout.insertWidget(layout.indexOf(self.guide.native.parent()) + 1, self.sketch)
         _qt.add_stretch(self)
+        self.centres_mode = CheckBox(text="Centres: one click per vertebra", value=False)
+        self.centres_mode.tooltip = "Click each vertebral body's centre, top down: points proposed"
+        self.insert(self.index(self.start_button) + 1, self.centres_mode)
+        self._effort = EffortHooks(self)  # the reading-effort log of the film shown
+        self._centres = CentresMode(self, self._effort)
+        self.centres_mode.changed.connect(self._centres.set_active)
 
         self.film.changed.connect(self._on_film_changed)
         for w in (self.first_level, self.last_level):
@@ -452,6 +459,8 @@ class LandmarksWidget(Container):
             self._say(f"Landmark file: {path}" if path else (notes[-1] if notes else ""), "muted")
         self._update_guide()
         self._update_check()
+        self._effort.sync()
+        self._centres.sync()
 
     def _on_levels_changed(self, *_: Any) -> None:
         if self._loading_controls:
