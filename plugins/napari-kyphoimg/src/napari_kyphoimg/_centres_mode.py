@@ -59,7 +59,7 @@ class EffortHooks:
         widget._viewer.layers.events.inserted.connect(self._on_inserted)
 
     def log_path(self, film: Any) -> Path | None:
-        """The effort log of a film layer for its reader; None when nothing may be written."""
+        """Return a film layer's effort log for its reader (None: nothing may be written)."""
         meta = info(film, "film") if film is not None else None
         if not meta or read_only_reason(meta) is not None:
             return None
@@ -180,7 +180,7 @@ class CentresMode:
             self._busy = False
 
     def sync(self) -> None:
-        """A film switch starts the clicks again on the new film (mode stays on)."""
+        """Start the clicks again on a film switched to (the mode stays on)."""
         if not self.active:
             return
         film = self.widget.film.value
