@@ -96,7 +96,7 @@ def test_effort_recorder_counts_proposed_confirmed_and_moved(tmp_path, phantom):
     ]  # fmt: skip
     assert events[3] == {"t": 3.0, "kind": "proposed", "n": 12, "method": "centres"}
     assert (events[4]["px"], events[4]["mm"]) == (5.0, 1.0)
-    assert events[5]["n"] == 11
+    assert (events[5]["n"], events[5]["method"], events[4]["method"]) == (11, "centres", "centres")
     summary = film_effort(events)
     assert (summary["clicks"], summary["proposed"], summary["confirmed"]) == (2, 12, 11)
     assert summary["moved"] == 1

@@ -121,21 +121,24 @@ class CentresPlacement:
         return mark_proposed(ls, result, method=CENTRES_METHOD)
 
 
-def _unconfirmed_points(ls: LandmarkSet | None) -> dict[tuple[str, str], tuple[float, float]]:
-    if ls is None:
-        return {}
-    todo = unconfirmed(ls)
-    return {
-        (lv, n): tuple(map(float, ls.points[lv][n]))  # type: ignore[misc]
-        for lv, names in todo.items()
-        for n in names
-    }
-
-
 def _methods(ls: LandmarkSet) -> Mapping[str, Any]:
     rec = ls.extra.get(ASSIST_KEY)
     methods = rec.get("methods") if isinstance(rec, Mapping) else None
     return methods if isinstance(methods, Mapping) else {}
+
+
+def _unconfirmed_points(ls: LandmarkSet | None) -> dict[tuple[str, str], tuple[float, float, str]]:
+    """``{(level, point): (row, col, method)}`` of the proposals no reader confirmed."""
+    if ls is None:
+        return {}
+    methods = _methods(ls)
+    out = {}
+    for lv, names in unconfirmed(ls).items():
+        per = methods.get(lv) if isinstance(methods.get(lv), Mapping) else {}
+        for n in names:
+            r, c = ls.points[lv][n]
+            out[(lv, n)] = (float(r), float(c), str(per.get(n) or "assist"))
+    return out
 
 
 class EffortRecorder:
@@ -155,7 +158,7 @@ class EffortRecorder:
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
         self.log: EffortLog | None = None
-        self._proposed: dict[tuple[str, str], tuple[float, float]] = {}
+        self._proposed: dict[tuple[str, str], tuple[float, float, str]] = {}
 
     @property
     def path(self) -> Path | None:
@@ -212,14 +215,12 @@ class EffortRecorder:
         if self.log is None:
             return
         now = _unconfirmed_points(ls)
-        methods = _methods(ls)
         new: dict[str, int] = {}
-        for lv, n in now.keys() - self._proposed.keys():
-            method = str((methods.get(lv) or {}).get(n) or "assist")
-            new[method] = new.get(method, 0) + 1
+        for key in now.keys() - self._proposed.keys():
+            new[now[key][2]] = new.get(now[key][2], 0) + 1
         for method, count in sorted(new.items()):
             self._record("proposed", n=count, method=method)
-        same = 0
+        same: dict[str, int] = {}
         for (lv, n), was in sorted(self._proposed.items()):
             if (lv, n) in now or n not in ls.points.get(lv, {}):
                 continue  # still a proposal, or taken away (undo, delete)
@@ -227,12 +228,13 @@ class EffortRecorder:
             dr, dc = r - was[0], c - was[1]
             px = math.hypot(dr, dc)
             if px <= 1e-6:
-                same += 1
+                same[was[2]] = same.get(was[2], 0) + 1
                 continue
             fields: dict[str, Any] = {"level": lv, "point": n, "px": round(px, 3)}
+            fields["method"] = was[2]
             if mm_per_px is not None and all(np.isfinite(mm_per_px)):
                 fields["mm"] = round(math.hypot(dr * mm_per_px[0], dc * mm_per_px[1]), 3)
             self._record("moved", **fields)
-        if same:
-            self._record("confirmed", n=same)
+        for method, count in sorted(same.items()):
+            self._record("confirmed", n=count, method=method)
         self._proposed = now

@@ -616,7 +616,11 @@ class LandmarksWidget(Container):
                 lm["path"], lm["sha256"] = path
             lm["levels"] = None
             lm["unknown_points"] = unknown
-            set_info(layer, lm)
+            self._saving = True  # not yet: the new points with the old header (and record)
+            try:
+                set_info(layer, lm)
+            finally:
+                self._saving = False
             set_header(layer, ls)
         finally:
             self._busy = False
