@@ -65,7 +65,8 @@ def test_one_click_per_vertebra_proposes_its_points_and_a_accepts_them(
     assert len(centres.data) == len(levels)
     # no state on disk ever held a proposal as the reader's point (not even between the
     # points and the record of a re-proposal)
-    assert states and all(confirmed(state) == {} for state in states)
+    assert states
+    assert all(confirmed(state) == {} for state in states)
     assert lw.status.value.startswith("Every centre is clicked")
     proposed = read_landmarks(mine, validate=False)
     n = sum(len(p) for p in proposed.points.values())
@@ -80,7 +81,9 @@ def test_one_click_per_vertebra_proposes_its_points_and_a_accepts_them(
             for p in truth.points[lv]
         ]
     )
-    assert np.median(errors) < 3.0 and errors.max() < 12.0, np.round(errors, 1)
+    print(f"proposal error px: median {np.median(errors):.2f}, max {errors.max():.2f}")
+    assert np.median(errors) < 3.0, np.round(errors, 1)
+    assert errors.max() < 5.0, np.round(errors, 1)
     layer = lw.landmarks_layer
     magenta = np.all(np.isclose(layer.border_color, MAGENTA), axis=1)
     assert magenta.sum() == n  # every proposal drawn as one
