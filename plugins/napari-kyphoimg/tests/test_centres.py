@@ -102,11 +102,27 @@ def test_effort_recorder_counts_proposed_confirmed_and_moved(tmp_path, phantom):
     assert summary["moved"] == 1
 
 
-def test_effort_recorder_writes_nothing_without_a_log(tmp_path):
+def test_effort_recorder_writes_nothing_without_a_log_or_for_a_film_only_looked_at(tmp_path):
     rec = EffortRecorder()
     rec.open(None)
     rec.click()
     rec.observe(LandmarkSet(points={}, scheme="6pt"))
     rec.close()
-    assert list(tmp_path.iterdir()) == []
     assert rec.path is None
+    rec.open(tmp_path / "post.AB.effort.jsonl")  # opened, looked at, left
+    rec.observe(LandmarkSet(points={}, scheme="6pt"))
+    rec.close()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_effort_recorder_writes_the_opening_time_with_the_first_event(tmp_path):
+    times = iter([10.0, 25.0, 31.0])
+    rec = EffortRecorder(clock=lambda: next(times))
+    log = tmp_path / "pre.AB.effort.jsonl"
+    rec.open(log)
+    rec.click()
+    rec.close()
+    assert [(e["t"], e["kind"]) for e in read_effort(log)] == [
+        (10.0, "open"), (25.0, "click"), (31.0, "close"),
+    ]  # fmt: skip
+    assert film_effort(read_effort(log))["active_s"] == 21.0

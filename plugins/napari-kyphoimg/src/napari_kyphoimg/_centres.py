@@ -152,12 +152,15 @@ class EffortRecorder:
     Notes
     -----
     Nothing is written while no log is open: :meth:`open` with ``path=None`` (a read-only
-    film, no reader) logs nothing until the next :meth:`open`.
+    film, no reader) logs nothing until the next :meth:`open`. A film only looked at
+    leaves no log: its ``open`` (at the time it was opened) is written with the first
+    thing the reader does on it, and ``close`` only then.
     """
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
         self.log: EffortLog | None = None
+        self._opened: float | None = None  # opened, nothing done yet: no file written
         self._proposed: dict[tuple[str, str], tuple[float, float, str]] = {}
 
     @property
@@ -166,8 +169,12 @@ class EffortRecorder:
         return None if self.log is None else self.log.path
 
     def _record(self, kind: str, **fields: Any) -> None:
-        if self.log is not None:
-            self.log.record(kind, t=self._clock(), **fields)
+        if self.log is None:
+            return
+        if self._opened is not None:  # the first event on this film: its opening first
+            self.log.record("open", t=self._opened)
+            self._opened = None
+        self.log.record(kind, t=self._clock(), **fields)
 
     def open(self, path: str | Path | None, ls: LandmarkSet | None = None) -> None:
         """Close the log open, then open ``path``'s (``None``: log nothing).
@@ -186,12 +193,14 @@ class EffortRecorder:
             return
         self.log = EffortLog(path)
         self._proposed = _unconfirmed_points(ls)
-        self._record("open")
+        self._opened = self._clock()
 
     def close(self) -> None:
-        """Record that the film was left, and stop logging."""
-        self._record("close")
+        """Record that the film was left (when anything was done on it), and stop logging."""
+        if self._opened is None:
+            self._record("close")
         self.log = None
+        self._opened = None
         self._proposed = {}
 
     def click(self, n: int = 1, **fields: Any) -> None:

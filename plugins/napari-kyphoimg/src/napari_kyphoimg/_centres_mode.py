@@ -184,10 +184,13 @@ class CentresMode:
         if not self.active:
             return
         film = self.widget.film.value
-        key = (info(film, "film") or {}).get("path") if film is not None else None
-        if key == self._film_key:
+        if film is None:  # between two films (the choices are being reset): wait
             return
-        if film is None or read_only_reason(info(film, "film")) is not None:
+        key = (info(film, "film") or {}).get("path")
+        if key == self._film_key:
+            self.next_hint()  # the controls were refilled: the next centre stays in view
+            return
+        if read_only_reason(info(film, "film")) is not None:
             self.widget.centres_mode.value = False
             return
         landmarks = self.widget.landmarks_layer or self.widget.start()
