@@ -169,6 +169,11 @@ class LandmarksWidget(Container):
             w.native.setPlaceholderText(hint)
         who = _row(self.patient_id, self.timepoint, labels=True)
         self.start_button = PushButton(text="Place landmarks on this film")
+        self.centres_mode = CheckBox(text="Centres", value=False)
+        self.centres_mode.tooltip = (
+            "One click per vertebra: click each vertebral body's centre, top down; "
+            "its points are proposed (A accepts)"
+        )
         self.guide = _qt.make_label("", "guide")
         self.sketch = SchemeSketch()
         self.progress = _qt.make_label("", "muted")
@@ -222,7 +227,7 @@ class LandmarksWidget(Container):
                 self.index_levels,
                 who,
                 self.rater,
-                self.start_button,
+                _row(self.start_button, self.centres_mode),
                 self.guide,
                 self.progress,
                 nav,
@@ -241,9 +246,6 @@ class LandmarksWidget(Container):
         layout = self.native.layout()  # a Qt drawing: placed under the guide's sentence
         layout.insertWidget(layout.indexOf(self.guide.native.parent()) + 1, self.sketch)
         _qt.add_stretch(self)
-        self.centres_mode = CheckBox(text="Centres: one click per vertebra", value=False)
-        self.centres_mode.tooltip = "Click each vertebral body's centre, top down: points proposed"
-        self.insert(self.index(self.start_button) + 1, self.centres_mode)
         self._effort = EffortHooks(self)  # the reading-effort log of the film shown
         self._centres = CentresMode(self, self._effort)
         self.centres_mode.changed.connect(self._centres.set_active)
