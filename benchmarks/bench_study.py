@@ -226,7 +226,7 @@ def run() -> list[dict]:
             "baseline": None,
             "ratio": None,
             "target": "<= 300 ms",
-            "note": "film and landmarks layers updated in place; software OpenGL here",
+            "note": "layers replaced on a switch (in-place path not active yet)",
         },
         {
             "id": "P7",
