@@ -124,3 +124,33 @@ def test_one_click_per_vertebra_proposes_its_points_and_a_accepts_them(
     assert [p.relative_to(study).as_posix() for p in study.rglob("*.effort.jsonl")] == [
         "P001/pre.AB.effort.jsonl"
     ]
+    # a click taken back with Ctrl+Z on the centres layer: the same level is asked again
+    post = read_landmarks(study / "P001" / "post.landmarks.json")
+    gui.click_at(qtbot, viewer, lw, lw._centres.layer, post.points[levels[0]]["ant_sup"])
+    assert lw.status.value == f"Centres: click the centre of {levels[1]}'s vertebral body."
+    gui.press_key(qtbot, lw, "Z", control=True)
+    assert len(lw._centres.layer.data) == 0
+    assert lw.status.value == f"Centres: click the centre of {levels[0]}'s vertebral body."
+
+
+def test_no_effort_log_and_no_centres_on_a_read_only_film(make_napari_viewer_proxy, study):
+    from napari_kyphoimg import open_study
+
+    mine = study / "P001" / "pre.AB.landmarks.json"
+    mine.write_text("{ not a landmark file", encoding="utf-8")  # unreadable: read-only
+    viewer = make_napari_viewer_proxy(show=True)
+    s = open_study(viewer, study, rater="AB")
+    lw = s.widgets["landmarks"]
+    s.go_to(s.worklist[0])
+    assert s.active.label == "P001 pre"
+    assert s.read_only_reason is not None
+    assert lw._effort.recorder.path is None
+    lw.centres_mode.value = True  # refused on a read-only film
+    assert lw._centres.layer is None
+    assert not lw.centres_mode.value
+    s.next()  # a film this reader may change: its log opens (written once used)
+    assert lw._effort.recorder.path == study / "P001" / "post.AB.effort.jsonl"
+    s.previous()
+    assert lw._effort.recorder.path is None
+    assert list(study.rglob("*.effort.jsonl")) == []
+    assert mine.read_text(encoding="utf-8") == "{ not a landmark file"

@@ -187,8 +187,10 @@ class CentresMode:
         if film is None:  # between two films (the choices are being reset): wait
             return
         key = (info(film, "film") or {}).get("path")
-        if key == self._film_key:
-            self.next_hint()  # the controls were refilled: the next centre stays in view
+        if key == self._film_key:  # the controls were refilled (a switch ends here too)
+            self.widget._viewer.layers.selection.active = self.layer  # clicks are centres
+            self.layer.mode = "add"
+            self.next_hint()
             return
         if read_only_reason(info(film, "film")) is not None:
             self.widget.centres_mode.value = False
