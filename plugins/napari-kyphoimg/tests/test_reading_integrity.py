@@ -182,7 +182,10 @@ def test_proposals_are_to_review_until_the_reader_confirms_them(session_of, stud
     assert s.active.status == "complete"
     assert ww.table.item(0, 1).text() == "✓ done"
     after = _digest(study)
-    assert {k for k in after if after[k] != before.get(k)} == {"P001/post.AB.landmarks.json"}
+    assert {k for k in after if after[k] != before.get(k)} == {
+        "P001/post.AB.landmarks.json",
+        "P001/post.AB.effort.jsonl",  # the reader's effort log
+    }
 
 
 # -- 3. a reader's file is theirs --------------------------------------------------------
@@ -227,7 +230,10 @@ def test_view_without_rater_asks_who_reads_and_a_second_reader_gets_their_own_fi
     assert theirs.rater == "B"
     assert len(theirs.points["T11"]) == 1
     after = _digest(study)
-    assert {k for k in after if after[k] != before.get(k)} == {"P001/pre.B.landmarks.json"}
+    assert {k for k in after if after[k] != before.get(k)} == {
+        "P001/pre.B.landmarks.json",
+        "P001/pre.B.effort.jsonl",  # the reader's effort log
+    }
 
 
 # -- 4. no lost update ---------------------------------------------------------------------
@@ -262,7 +268,10 @@ def test_a_file_changed_on_disk_after_loading_is_not_overwritten(session_of, stu
     assert len(list((study / "P001").glob("pre.AB.landmarks.json.conflict-*"))) == 1
     assert len(read_landmarks(beside[0], validate=False).points["T12"]) == 2
     after = _digest(study)
-    assert {k for k in after if after[k] != before.get(k)} == {str(beside[0].relative_to(study))}
+    assert {k for k in after if after[k] != before.get(k)} == {
+        str(beside[0].relative_to(study)),
+        "P001/pre.AB.effort.jsonl",  # the reader's effort log
+    }
 
 
 def test_two_sessions_on_one_film_the_second_save_goes_beside(session_of, study, qtbot, gui):

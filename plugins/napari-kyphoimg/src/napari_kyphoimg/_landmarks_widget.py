@@ -41,6 +41,7 @@ from kyphoimg.study import check_rater
 from kyphoimg.timepoints import TIMEPOINTS, normalise_timepoint
 
 from . import _qt
+from ._centres_mode import CentresMode, EffortHooks
 from ._files import LANDMARK_SUFFIX, landmark_path_for
 from ._guide import PlacementGuide, describe_point, level_range, placement_plan
 from ._layerdata import (
@@ -168,6 +169,11 @@ class LandmarksWidget(Container):
             w.native.setPlaceholderText(hint)
         who = _row(self.patient_id, self.timepoint, labels=True)
         self.start_button = PushButton(text="Place landmarks on this film")
+        self.centres_mode = CheckBox(text="Centres", value=False)
+        self.centres_mode.tooltip = (
+            "One click per vertebra: click each vertebral body's centre, top down; "
+            "its points are proposed (A accepts)"
+        )
         self.guide = _qt.make_label("", "guide")
         self.sketch = SchemeSketch()
         self.progress = _qt.make_label("", "muted")
@@ -221,7 +227,7 @@ class LandmarksWidget(Container):
                 self.index_levels,
                 who,
                 self.rater,
-                self.start_button,
+                _row(self.start_button, self.centres_mode),
                 self.guide,
                 self.progress,
                 nav,
@@ -240,6 +246,9 @@ class LandmarksWidget(Container):
         layout = self.native.layout()  # a Qt drawing: placed under the guide's sentence
         layout.insertWidget(layout.indexOf(self.guide.native.parent()) + 1, self.sketch)
         _qt.add_stretch(self)
+        self._effort = EffortHooks(self)  # the reading-effort log of the film shown
+        self._centres = CentresMode(self, self._effort)
+        self.centres_mode.changed.connect(self._centres.set_active)
 
         self.film.changed.connect(self._on_film_changed)
         for w in (self.first_level, self.last_level):
@@ -452,6 +461,8 @@ class LandmarksWidget(Container):
             self._say(f"Landmark file: {path}" if path else (notes[-1] if notes else ""), "muted")
         self._update_guide()
         self._update_check()
+        self._effort.sync()
+        self._centres.sync()
 
     def _on_levels_changed(self, *_: Any) -> None:
         if self._loading_controls:
@@ -607,7 +618,11 @@ class LandmarksWidget(Container):
                 lm["path"], lm["sha256"] = path
             lm["levels"] = None
             lm["unknown_points"] = unknown
-            set_info(layer, lm)
+            self._saving = True  # not yet: the new points with the old header (and record)
+            try:
+                set_info(layer, lm)
+            finally:
+                self._saving = False
             set_header(layer, ls)
         finally:
             self._busy = False
