@@ -32,7 +32,12 @@ def test_manifest_ships_as_package_data_and_declares_every_contribution():
     assert any(ep.name == "napari-kyphoimg" for ep in eps)
     pm = PluginManifest.from_distribution("napari-kyphoimg")
     c = pm.contributions
-    assert [w.display_name for w in c.widgets] == ["Landmarks", "Measurements", "Calibrate"]
+    assert [w.display_name for w in c.widgets] == [
+        "Landmarks",
+        "Measurements",
+        "Calibrate",
+        "PACS session",
+    ]
     assert [s.key for s in c.sample_data] == ["lateral_spine", "lateral_film"]
     assert c.readers[0].accepts_directories
     assert "*.dcm" in c.readers[0].filename_patterns
