@@ -196,7 +196,9 @@ class ReadingSession:
 
         The film on the canvas before is taken away (its landmarks were saved as they
         were placed), its status re-read, and the new film's landmark file for this
-        reader loaded onto it.
+        reader loaded onto it. With one film on the canvas, its layers take the new
+        film's data in place (:attr:`in_place`); the next film of the worklist is then
+        read in the background (:attr:`read_ahead`).
 
         Parameters
         ----------
