@@ -248,10 +248,14 @@ class ReadingSession:
         StudyEntry or None
             The film now shown, or None when there is none further (nothing changes).
         """
-        if self.active is not None:
-            self.refresh()
+        if self.active is not None:  # its status as on disk; go_to tells the docks once
+            self.active = self.worklist.refresh(self.active)
         entry = self.worklist.next(self.active, unannotated=unannotated)
-        return None if entry is None else self.go_to(entry)
+        if entry is None:
+            if self.active is not None:
+                self.changed.emit(self.active)
+            return None
+        return self.go_to(entry)
 
     def previous(self, *, unannotated: bool = False) -> StudyEntry | None:
         """Go to the previous film; None at the start.
