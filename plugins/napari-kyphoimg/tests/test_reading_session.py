@@ -469,3 +469,17 @@ def test_the_next_film_read_ahead_is_the_file_on_disk_when_shown(session_of, stu
     assert not np.array_equal(
         s.film_layer.data, read_radiograph(SAMPLE / "P001" / "last.dcm").pixels
     )
+
+
+def test_a_switch_tells_the_docks_once(session_of, study):
+    """``next`` re-reads the film left without a second ``changed`` (a Worklist rebuild)."""
+    _viewer, s = session_of(study, start=False)
+    s.go_to(s.worklist[0])
+    told = []
+    s.changed.connect(told.append)
+    shown = s.next()
+    assert told == [shown]
+    s.go_to(s.worklist[len(s.worklist) - 1])
+    told.clear()
+    assert s.next() is None  # the end: the film stays, its status is told once
+    assert told == [s.active]
