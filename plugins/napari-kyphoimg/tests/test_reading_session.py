@@ -397,3 +397,94 @@ def test_a_reading_session_is_what_run_measures_and_report_analyses(session_of, 
     assert main(["report", str(out), "-o", str(study.parent / "report")]) == 0
     assert (study.parent / "report" / "report.html").is_file()
     capsys.readouterr()
+
+
+def test_a_film_switch_updates_the_layers_in_place_and_every_dock_follows(session_of, study):
+    """Issue 17 item 8: the next film goes into the layers on the canvas, not new ones.
+
+    Across three films (each with a ground_truth file of 36 points, one of them a
+    MONOCHROME/spacing variant of the others) the same layers stay, and everything they
+    and the docks show is the new film's: pixels, contrast, scale, landmark file and hash,
+    names, the values written on the film and every number of the Measurements dock.
+    """
+    from napari_kyphoimg._layers import info
+    from napari_kyphoimg._reader import radiograph_layer_data
+    from napari_kyphoimg._tables import display_table
+
+    from kyphoimg import read_radiograph
+    from kyphoimg.landmarks import file_sha256
+    from kyphoimg.measure import images_table, measures_table
+
+    viewer, s = session_of(study, start=False)  # the single-reader (ground_truth) files
+    mw, lw = s.widgets["measurements"], s.widgets["landmarks"]
+    s.go_to(next(e for e in s.worklist if e.label == "P001 pre"))
+    kept = list(viewer.layers)
+    assert [info(layer)["role"] for layer in kept] == ["film", "overlay", "landmarks", "values"]
+    for label in ("P002 post", "P003 last", "P001 last"):
+        entry = s.go_to(next(e for e in s.worklist if e.label == label))
+        assert list(viewer.layers) == kept  # the same layer objects, in place
+        film, _overlay, landmarks, values = kept
+        assert [layer.name for layer in kept] == [
+            label,
+            f"{label} landmarks overlay",
+            f"{label} landmarks",
+            f"{label} landmarks values",
+        ]
+        (data, kwargs, _), (_, _lm_kwargs, _) = radiograph_layer_data(
+            read_radiograph(entry.film_path), label, landmark_path=entry.landmark_path
+        )
+        assert np.array_equal(film.data, data)
+        assert tuple(film.contrast_limits) == pytest.approx(tuple(kwargs["contrast_limits"]))
+        for layer in kept:
+            assert tuple(layer.scale) == pytest.approx(tuple(kwargs["scale"]))
+        assert info(film, "film")["path"] == str(entry.film_path.resolve())
+        lm = info(landmarks, "landmarks")
+        assert lm["path"] == str(entry.landmark_path.resolve())
+        assert lm["sha256"] == file_sha256(entry.landmark_path)
+        assert lm["film_uid"] == info(film, "film")["uid"]
+        assert len(landmarks.data) == 36
+        assert lw.film.value is film
+        assert lw.landmarks_layer is landmarks
+        # The values written on the film are this film's.
+        expected = display_table(measures_table([entry.landmarks]))
+        assert len(values.data) == len(expected)
+        # Every number of the Measurements dock is this film's.
+        assert mw.landmarks.value is landmarks
+        table = mw.table.to_dataframe()
+        assert table.astype(str).values.tolist() == expected.astype(str).values.tolist()
+        tlk = float(images_table([entry.landmarks]).iloc[0]["tlk_deg"])
+        assert f"TLK {tlk:.1f}°" in mw.angles.value
+
+
+def test_the_next_film_read_ahead_is_the_file_on_disk_when_shown(session_of, study):
+    """The next film is read in the background; a film replaced meanwhile is read again."""
+    from kyphoimg import read_radiograph
+
+    _viewer, s = session_of(study, start=False)
+    s.go_to(next(e for e in s.worklist if e.label == "P001 pre"))
+    shown = s.next()
+    assert shown.label == "P001 post"
+    assert np.array_equal(s.film_layer.data, read_radiograph(shown.film_path).pixels)
+    # P001 last is being read ahead now; the film is replaced on disk before it is shown.
+    following = s.worklist.next(shown)
+    assert following.label == "P001 last"
+    shutil.copy(study / "P002" / "pre.dcm", following.film_path)
+    s.next()
+    assert np.array_equal(s.film_layer.data, read_radiograph(following.film_path).pixels)
+    assert not np.array_equal(
+        s.film_layer.data, read_radiograph(SAMPLE / "P001" / "last.dcm").pixels
+    )
+
+
+def test_a_switch_tells_the_docks_once(session_of, study):
+    """``next`` re-reads the film left without a second ``changed`` (a Worklist rebuild)."""
+    _viewer, s = session_of(study, start=False)
+    s.go_to(s.worklist[0])
+    told = []
+    s.changed.connect(told.append)
+    shown = s.next()
+    assert told == [shown]
+    s.go_to(s.worklist[len(s.worklist) - 1])
+    told.clear()
+    assert s.next() is None  # the end: the film stays, its status is told once
+    assert told == [s.active]

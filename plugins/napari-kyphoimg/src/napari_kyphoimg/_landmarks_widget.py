@@ -152,6 +152,7 @@ class LandmarksWidget(Container):
         self._busy = False  # our own layer edits: ignore their events
         self._loading_controls = False
         self._saving = False
+        self._refilling = False  # a film switch in place: one redraw at its end
 
         self.film = ComboBox(label="Film", choices=self._film_choices, nullable=True)
         self.first_level = ComboBox(label="Levels", choices=LEVELS, value=DEFAULT_LEVELS[0])
@@ -652,7 +653,7 @@ class LandmarksWidget(Container):
         old = info(layer, "landmarks")
         meta = dict(kwargs["metadata"])
         meta["kyphoimg"] = {**meta["kyphoimg"], "uid": old["uid"], "film_uid": old["film_uid"]}
-        self._busy = self._saving = True
+        self._busy = self._saving = self._refilling = True
         try:
             layer.selected_data = set()
             layer.data = data
@@ -662,10 +663,13 @@ class LandmarksWidget(Container):
             layer.refresh_colors()
             for other in self._viewer.layers:  # its overlay, values and problem rings
                 if (info(other) or {}).get("landmarks_uid") == old["uid"]:
-                    other.scale = kwargs["scale"]
-            layer.scale = kwargs["scale"]
+                    other.name = f"{kwargs['name']} {info(other)['role']}"
+                    if not np.array_equal(other.scale, kwargs["scale"]):
+                        other.scale = kwargs["scale"]  # a napari scale change redraws
+            if not np.array_equal(layer.scale, kwargs["scale"]):
+                layer.scale = kwargs["scale"]
         finally:
-            self._busy = self._saving = False
+            self._busy = self._saving = self._refilling = False
         session = self._session(layer)
         if session is not None:
             session.guide = PlacementGuide(self._plan_for(layer))
@@ -906,7 +910,8 @@ class LandmarksWidget(Container):
             self._update_check()
 
     def _on_features(self, event: Any) -> None:
-        self._redraw(self._layer_of(event.source))
+        if not self._refilling:
+            self._redraw(self._layer_of(event.source))
 
     def _redraw(self, layer: Any) -> None:
         """Redraw the overlay of a landmarks layer (live, also while dragging).

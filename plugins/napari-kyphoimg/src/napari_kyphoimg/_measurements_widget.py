@@ -10,7 +10,8 @@ side by side (napari grid) and shows their index-level measures with the longitu
 features of :func:`kyphoimg.features_table`.
 """
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,7 @@ class MeasurementsWidget(Container):
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
         self._viewer = viewer
         self._connected: Any | None = None
+        self._paused = False
         self._grid_layers: list[Any] = []
         self._hidden: list[Any] = []
         self._measures: pd.DataFrame | None = None
@@ -136,6 +138,21 @@ class MeasurementsWidget(Container):
     def _choices(self, _widget: Any = None) -> list[tuple[str, Any]]:
         return [(layer.name, layer) for layer in landmark_layers(self._viewer.layers)]
 
+    def reset_choices(self, *_: Any) -> None:
+        """Re-read the layer choices; the chosen landmarks stay chosen when renamed.
+
+        magicgui knows a choice by its name: a film switch in place renames the landmarks
+        layer, which would otherwise leave nothing chosen and the table empty.
+        """
+        current = self.landmarks.value
+        with self.landmarks.changed.blocked():
+            super().reset_choices()
+            kept = current is not None and any(c is current for _, c in self._choices())
+            if kept:
+                self.landmarks.value = current
+        if self.landmarks.value is not current:
+            self._on_choice()
+
     def _patient_of(self, film: Any) -> str:
         meta = info(film, "film") or {}
         pid = meta.get("patient_id")
@@ -188,7 +205,24 @@ class MeasurementsWidget(Container):
             self._connected = layer
         self.refresh(angles=True)
 
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """Ignore the landmarks' events inside; refresh everything once on leaving.
+
+        A film switch in place sets the landmarks' data, features and metadata one after
+        the other: measuring after each would show the previous film's header on the new
+        points, and cost three refreshes for one.
+        """
+        self._paused = True
+        try:
+            yield
+        finally:
+            self._paused = False
+            self.refresh(angles=True)
+
     def _on_layer_event(self, event: Any) -> None:
+        if self._paused:
+            return
         # features fire on every change (also while dragging); whole-film angles are
         # refreshed on finished changes only.
         name = getattr(event, "type", "")

@@ -17,15 +17,18 @@ Every landmark file the session writes is this reader's (``<film>.<rater>.landma
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from napari.layers import Layer
 from psygnal import Signal
@@ -48,6 +51,66 @@ __all__ = ["ReadingSession", "open_study", "start_session"]
 NEXT_FILM_KEY = "PageDown"
 PREVIOUS_FILM_KEY = "PageUp"
 NEXT_TODO_KEY = "Shift-PageDown"
+
+
+#: Roles of the layers a film switch updates in place (the landmarks' overlay, values and
+#: problem rings are redrawn from the landmarks); any other (a calibration line) is replaced.
+_SWAPPABLE = frozenset({"film", "landmarks", "overlay", "values", "problems"})
+
+
+def _refill_film(film: Any, data: Any, kwargs: dict[str, Any]) -> None:
+    """Give a film layer another film's pixels, metadata, scale and contrast, in place.
+
+    Each napari setter redraws the layer, so only what differs is set.
+    """
+    film.metadata = kwargs["metadata"]
+    film.data = data
+    if not np.array_equal(film.scale, kwargs["scale"]):
+        film.scale = kwargs["scale"]
+    if film.colormap.name != kwargs["colormap"]:
+        film.colormap = kwargs["colormap"]
+    film.name = kwargs["name"]
+    limits = kwargs.get("contrast_limits")
+    if limits is not None:
+        film.contrast_limits_range = limits
+        film.contrast_limits = limits
+
+
+#: The layer events napari answers by recomputing the viewer's dims (ViewerModel.add_layer).
+_DIMS_EVENTS = ("data", "scale", "translate")
+
+
+def _dims_handler(layer: Any) -> Any | None:
+    """Return the viewer's handler of a layer's data changes (it recomputes the dims).
+
+    napari connects it by weak reference when the layer is added; it is looked up among
+    the emitter's callbacks (not read off the viewer, whose private attributes a plugin
+    should not touch). None when this napari connects nothing by that name.
+    """
+    for callback in layer.events.data.callbacks:
+        if isinstance(callback, tuple) and callback[1] == "_on_layers_change":
+            owner = callback[0]()
+            return None if owner is None else getattr(owner, callback[1])
+    return None
+
+
+@contextlib.contextmanager
+def _dims_once(layers: list[Any]) -> Iterator[None]:
+    """Recompute the viewer's dims once on leaving, not at each data or scale change.
+
+    napari recomputes every layer's extent and the dims after each change of any
+    layer's data or scale; a film switch in place makes about eight.
+    """
+    update = _dims_handler(layers[0]) if layers else None
+    if update is None:
+        yield
+        return
+    with contextlib.ExitStack() as stack:
+        for layer in layers:
+            for name in _DIMS_EVENTS:
+                stack.enter_context(getattr(layer.events, name).blocker(update))
+        yield
+    update()
 
 
 def _owned_by(layer: Any, film_uids: set[str]) -> bool:
@@ -78,7 +141,16 @@ class ReadingSession:
     ----------
     changed : psygnal.Signal
         Emitted with the active entry after it changes or its status is re-read.
+    in_place : bool
+        Switch films by updating the layers on the canvas (default) rather than removing
+        them and adding the next film's (the way before; kept to measure against).
+    read_ahead : bool
+        Read the next film of the worklist in a background thread after each switch
+        (default), so that going on to it does not wait for its decoding.
     """
+
+    in_place = True
+    read_ahead = True
 
     changed = Signal(object)
 
@@ -99,6 +171,9 @@ class ReadingSession:
         self._film_uids: set[str] = set()
         self.levels: tuple[str, str] | None = None  # the level range last used in this study
         self.widgets: dict[str, Any] = {}
+        # The next film's pixels, read in the background while the reader works on this one.
+        self._ahead: tuple[Path, tuple[int, int], Future[Any]] | None = None
+        self._reader: ThreadPoolExecutor | None = None
         if landmarks is not None:
             landmarks.saved.connect(self._on_saved)
         viewer.bind_key(NEXT_FILM_KEY, lambda _v: self.next(), overwrite=True)
@@ -121,7 +196,9 @@ class ReadingSession:
 
         The film on the canvas before is taken away (its landmarks were saved as they
         were placed), its status re-read, and the new film's landmark file for this
-        reader loaded onto it.
+        reader loaded onto it. With one film on the canvas, its layers take the new
+        film's data in place (:attr:`in_place`); the next film of the worklist is then
+        read in the background (:attr:`read_ahead`).
 
         Parameters
         ----------
@@ -154,6 +231,7 @@ class ReadingSession:
             self.viewer.layers.selection.active = shown
             if self.landmarks is not None:
                 self.landmarks.show_film(shown)
+        self._read_ahead(self.worklist.next(entry))
         self.changed.emit(entry)
         return entry
 
@@ -170,10 +248,14 @@ class ReadingSession:
         StudyEntry or None
             The film now shown, or None when there is none further (nothing changes).
         """
-        if self.active is not None:
-            self.refresh()
+        if self.active is not None:  # its status as on disk; go_to tells the docks once
+            self.active = self.worklist.refresh(self.active)
         entry = self.worklist.next(self.active, unannotated=unannotated)
-        return None if entry is None else self.go_to(entry)
+        if entry is None:
+            if self.active is not None:
+                self.changed.emit(self.active)
+            return None
+        return self.go_to(entry)
 
     def previous(self, *, unannotated: bool = False) -> StudyEntry | None:
         """Go to the previous film; None at the start.
@@ -349,36 +431,59 @@ class ReadingSession:
         the film layer, or None when the canvas holds more or less than one film.
         """
         film = self.film_layer
-        if self.side_by_side or self.landmarks is None or film is None:
+        if not self.in_place or self.side_by_side or self.landmarks is None or film is None:
             return None
         owned = [layer for layer in self.viewer.layers if _owned_by(layer, self._film_uids)]
         if len(self._film_uids) != 1 or any(
-            info(layer)["role"] not in ("film", "landmarks") for layer in owned
+            info(layer)["role"] not in _SWAPPABLE for layer in owned
         ):
             return None  # several films, or a calibration line drawn on this one
         (data, kwargs, _), *rest = self._specs(entry)
         meta = kwargs["metadata"]["kyphoimg"]
         meta["uid"] = info(film, "film")["uid"]  # the link id stays: its layers stay linked
         old = landmark_layer_for(self.viewer.layers, film)
-        if old is not None and not rest:
-            self.viewer.layers.remove(old)  # the widget takes its overlay and values along
-        film.metadata = kwargs["metadata"]
-        limits = kwargs.get("contrast_limits")
-        film.data = data
-        film.scale, film.colormap, film.name = kwargs["scale"], kwargs["colormap"], kwargs["name"]
-        if limits is not None:
-            film.contrast_limits_range = limits
-            film.contrast_limits = limits
-        if rest and old is not None:
-            self.landmarks.refill(old, rest[0][0], rest[0][1])
-        elif rest:
-            rest[0][1]["metadata"]["kyphoimg"]["film_uid"] = meta["uid"]
-            self.viewer.add_layer(Layer.create(*rest[0]))
+        measurements = self.widgets.get("measurements")
+        paused = measurements.paused() if measurements is not None else contextlib.nullcontext()
+        # One dims update and one Measurements refresh for the whole switch (not a
+        # layer-list batch: napari rebuilds the whole scene graph at the end of one).
+        with paused, _dims_once(list(self.viewer.layers)):
+            if old is not None and not rest:
+                self.viewer.layers.remove(old)  # the widget takes its overlay and values along
+            _refill_film(film, data, kwargs)
+            if rest and old is not None:
+                self.landmarks.refill(old, rest[0][0], rest[0][1])
+            elif rest:
+                rest[0][1]["metadata"]["kyphoimg"]["film_uid"] = meta["uid"]
+                self.viewer.add_layer(Layer.create(*rest[0]))
         return film
+
+    def _read_ahead(self, entry: StudyEntry | None) -> None:
+        """Start reading ``entry``'s film in a background thread (the decoding is most of it)."""
+        self._ahead = None
+        if entry is None or self.side_by_side or not self.read_ahead:
+            return
+        try:
+            stat = entry.film_path.stat()
+        except OSError:
+            return  # not there (yet): it is read when shown
+        if self._reader is None:
+            self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kyphoimg-ahead")
+        job = self._reader.submit(read_radiograph, entry.film_path)
+        self._ahead = (entry.film_path, (stat.st_mtime_ns, stat.st_size), job)
+
+    def _read(self, path: Path) -> Any:
+        """Return the film at ``path``: the one read ahead when it is that file, unchanged."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead[0] == path:
+            with contextlib.suppress(Exception):  # any failure: read it here, where it is shown
+                stat = path.stat()
+                if ahead[1] == (stat.st_mtime_ns, stat.st_size):
+                    return ahead[2].result()
+        return read_radiograph(path)
 
     def _specs(self, entry: StudyEntry) -> list[Any]:
         """Return the layer data of ``entry``'s film and this reader's landmark file."""
-        rg = read_radiograph(entry.film_path)
+        rg = self._read(entry.film_path)
         if self.blind:
             name = f"Film {self.worklist.position(entry) + 1}"
         else:
@@ -449,6 +554,10 @@ class ReadingSession:
         """Take the session's films off the canvas (their landmark files stay as saved)."""
         self._unload()
         self.active = None
+        self._ahead = None
+        if self._reader is not None:
+            self._reader.shutdown(wait=False, cancel_futures=True)
+            self._reader = None
 
 
 def _session_seed(worklist: Worklist, seed: int | None) -> int:
