@@ -8,6 +8,7 @@ are rescaled, and the landmarks header carries the calibration, so the landmark 
 records it.
 """
 
+from pathlib import Path
 from typing import Any
 
 import napari
@@ -15,11 +16,12 @@ import napari.viewer
 import numpy as np
 from magicgui.widgets import ComboBox, Container, FloatSpinBox, PushButton
 
-from kyphoimg import Calibration, KyphoimgError, write_landmarks
+from kyphoimg import Calibration, KyphoimgError
 
 from . import _qt
 from ._calibration import calibration_from_line, calibration_status
 from ._layers import calibration_of, dicom_calibration, films, info, landmark_layer_for
+from ._session import save_layer_set
 from ._viewer import add_calibration_layer, apply_calibration, calibration_layer_for
 from ._writer import landmark_set_for_file
 
@@ -215,7 +217,10 @@ class CalibrateWidget(Container):
             return None
         try:
             ls = landmark_set_for_file(layer.data, layer.features, lm, lm["path"])
-            return str(write_landmarks(ls, lm["path"]).name)
+            # The reader's file rules hold here too: the hash taken at load is checked
+            # and a file changed elsewhere is never written over (_session.save_layer_set).
+            outcome = save_layer_set(ls, Path(lm["path"]), lm, info(film, "film"))
+            return outcome.path.name
         except (OSError, KyphoimgError) as exc:
             _qt.set_label(self.status, f"Calibration not saved: {exc}", "error")
             return None

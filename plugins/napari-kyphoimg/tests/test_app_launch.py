@@ -1,0 +1,55 @@
+"""``launch`` (``kyphoimg view``): napari opened with the widgets docked and the inputs loaded.
+
+These tests create napari viewers the way a user's process does (``napari.Viewer``, not
+napari's test fixture). napari registers a plugin's commands in its application model on
+the first real viewer of a process; a test run that has already created fixture viewers
+can hold those commands, and the first real viewer then fails with "already registered"
+(seen only in the whole suite, never in a user's process). This file's name sorts first,
+so these viewers come before any fixture viewer.
+"""
+
+from __future__ import annotations
+
+from napari_kyphoimg._layers import info, landmark_layer_for
+
+from kyphoimg import write_landmarks
+from kyphoimg.landmarks import ImageRef
+
+
+def test_launch_docks_the_widgets_and_opens_files(qtbot, film_file, tmp_path, capsys):
+    import napari
+    from napari_kyphoimg import launch
+
+    assert launch([str(film_file), str(tmp_path / "missing.dcm")], block=False) == 1
+    viewer = napari.current_viewer()
+    try:
+        assert [layer.name for layer in viewer.layers] == ["P001/pre"]
+        assert set(viewer.window.dock_widgets) >= {
+            "Landmarks (napari-kyphoimg)",
+            "Measurements (napari-kyphoimg)",
+        }
+        assert "missing.dcm: cannot be opened" in capsys.readouterr().err
+    finally:
+        viewer.close()
+
+
+def test_launch_opens_a_landmark_files_film_and_loads_it(qtbot, film_file, truth, tmp_path):
+    import napari
+    from napari_kyphoimg import launch
+
+    elsewhere = tmp_path / "rater2" / "pre.landmarks.json"
+    write_landmarks(
+        truth.replace(
+            image=ImageRef(path="../P001/pre.dcm", sop_instance_uid=truth.image.sop_instance_uid)
+        ),
+        elsewhere,
+    )
+    assert launch([str(elsewhere)], block=False) == 0
+    viewer = napari.current_viewer()
+    try:
+        film = viewer.layers["P001/pre"]
+        layer = landmark_layer_for(viewer.layers, film)
+        assert len(layer.data) == 36
+        assert info(layer, "landmarks")["path"] == str(elsewhere.resolve())
+    finally:
+        viewer.close()
