@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -199,3 +200,34 @@ def gui_helpers():
     from types import SimpleNamespace
 
     return SimpleNamespace(canvas_of=canvas_of, click_at=click_at, press_key=press_key)
+
+
+# -- a real PACS (the Orthanc of tests/pacs/conftest.py) ---------------------------------
+_ROOT = Path(__file__).resolve().parents[3]
+
+
+def _fixture_module():
+    spec = importlib.util.spec_from_file_location(
+        "_kyphoimg_orthanc", _ROOT / "tests/pacs/conftest.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclass looks its module up
+    spec.loader.exec_module(module)  # skips (install hint) without Orthanc or the pacs extra
+    return module
+
+
+@pytest.fixture
+def orthanc(tmp_path, monkeypatch):
+    """A running Orthanc holding P001's and P002's films; credentials in the environment."""
+    fx = _fixture_module()
+    server = fx.make_orthanc(tmp_path / "orthanc")
+    server.start()
+    try:
+        for film in sorted((_ROOT / "sample_dicom").glob("P00[12]/*.dcm")):
+            server.upload(film)
+        monkeypatch.setenv("KYPHOIMG_PACS_USER", server.user)
+        monkeypatch.setenv("KYPHOIMG_PACS_PASSWORD", server.password)
+        monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
+        yield server
+    finally:
+        server.stop()

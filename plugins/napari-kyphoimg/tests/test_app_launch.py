@@ -10,6 +10,8 @@ so these viewers come before any fixture viewer.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from napari_kyphoimg._layers import info, landmark_layer_for
 
 from kyphoimg import write_landmarks
@@ -51,5 +53,49 @@ def test_launch_opens_a_landmark_files_film_and_loads_it(qtbot, film_file, truth
         layer = landmark_layer_for(viewer.layers, film)
         assert len(layer.data) == 36
         assert info(layer, "landmarks")["path"] == str(elsewhere.resolve())
+    finally:
+        viewer.close()
+
+
+def _films_on_canvas(viewer) -> list[str]:
+    return [
+        layer.metadata["kyphoimg"]["path"]
+        for layer in viewer.layers
+        if (layer.metadata.get("kyphoimg") or {}).get("role") == "film"
+    ]
+
+
+def test_kyphoimg_view_pacs_url_opens_the_session(orthanc, tmp_path, capsys):
+    """`kyphoimg view --pacs-url URL --patient-list FILE --rater AB --cache DIR` (launch)."""
+    import napari
+    from napari_kyphoimg import launch
+
+    patients = tmp_path / "patients.txt"
+    patients.write_text("P002\n", encoding="utf-8")
+    cache = tmp_path / "cache"
+    code = launch(
+        pacs_url=orthanc.dicomweb, cache=cache, patients=patients, rater="AB", block=False
+    )
+    viewer = napari.current_viewer()
+    try:
+        assert code == 0, capsys.readouterr().err
+        assert "PACS session" in viewer.window.dock_widgets
+        (film,) = _films_on_canvas(viewer)
+        assert Path(film).is_relative_to(cache.resolve() / "P002")
+        assert Path(film).is_file()
+    finally:
+        viewer.close()
+    # The server down: exit 1 and one sentence on stderr; nothing in the cache.
+    orthanc.stop()
+    other = tmp_path / "other"
+    code = launch(pacs_url=orthanc.dicomweb, cache=other, rater="AB", block=False)
+    viewer = napari.current_viewer()
+    try:
+        err = capsys.readouterr().err
+        assert code == 1
+        assert err.startswith("kyphoimg view: ")
+        assert "cannot connect" in err
+        assert err.count("\n") == 1
+        assert not other.exists()
     finally:
         viewer.close()

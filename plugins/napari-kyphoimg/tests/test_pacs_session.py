@@ -9,9 +9,7 @@ Orthanc binary the tests skip with the install hint.
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -25,33 +23,6 @@ pytestmark = pytest.mark.gui
 
 ROOT = Path(__file__).resolve().parents[3]
 SAMPLE = ROOT / "sample_dicom"
-
-
-def _fixture_module():
-    spec = importlib.util.spec_from_file_location(
-        "_kyphoimg_orthanc", ROOT / "tests/pacs/conftest.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclass looks its module up
-    spec.loader.exec_module(module)  # skips (install hint) without Orthanc or the pacs extra
-    return module
-
-
-@pytest.fixture
-def orthanc(tmp_path, monkeypatch):
-    """A running Orthanc holding P001's and P002's films; credentials in the environment."""
-    fx = _fixture_module()
-    server = fx.make_orthanc(tmp_path / "orthanc")
-    server.start()
-    try:
-        for film in sorted(SAMPLE.glob("P00[12]/*.dcm")):
-            server.upload(film)
-        monkeypatch.setenv("KYPHOIMG_PACS_USER", server.user)
-        monkeypatch.setenv("KYPHOIMG_PACS_PASSWORD", server.password)
-        monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -182,39 +153,3 @@ def test_failures_are_one_sentence_in_the_dock(orthanc, pacs_dock, tmp_path, qtb
     assert "cannot connect" in dock.status.text()
     assert not other.exists()
     assert os.environ["KYPHOIMG_PACS_PASSWORD"] not in dock.status.text()
-
-
-def test_kyphoimg_view_pacs_url_opens_the_session(orthanc, tmp_path, capsys):
-    """`kyphoimg view --pacs-url URL --patient-list FILE --rater AB --cache DIR` (launch)."""
-    import napari
-    from napari_kyphoimg import launch
-
-    patients = tmp_path / "patients.txt"
-    patients.write_text("P002\n", encoding="utf-8")
-    cache = tmp_path / "cache"
-    code = launch(
-        pacs_url=orthanc.dicomweb, cache=cache, patients=patients, rater="AB", block=False
-    )
-    viewer = napari.current_viewer()
-    try:
-        assert code == 0, capsys.readouterr().err
-        assert "PACS session" in viewer.window.dock_widgets
-        (film,) = _films_on_canvas(viewer)
-        assert Path(film).is_relative_to(cache.resolve() / "P002")
-        assert Path(film).is_file()
-    finally:
-        viewer.close()
-    # The server down: exit 1 and one sentence on stderr; nothing in the cache.
-    orthanc.stop()
-    other = tmp_path / "other"
-    code = launch(pacs_url=orthanc.dicomweb, cache=other, rater="AB", block=False)
-    viewer = napari.current_viewer()
-    try:
-        err = capsys.readouterr().err
-        assert code == 1
-        assert err.startswith("kyphoimg view: ")
-        assert "cannot connect" in err
-        assert err.count("\n") == 1
-        assert not other.exists()
-    finally:
-        viewer.close()
