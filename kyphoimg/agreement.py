@@ -311,21 +311,6 @@ _TOML_KEYS = {
 _TOML_FIELDS = {"landmarks": "landmarks_dir"}
 
 
-def _toml_item(key: str, value: Any, base: Path, where: str) -> Any:
-    kind = _TOML_KEYS[key]
-    if kind == "path":
-        return base / str(value)
-    if kind == "list":
-        items = value.split(",") if isinstance(value, str) else value
-        if not isinstance(items, list | tuple):
-            raise StudyError(f"{where}: {key} must be a list or a comma-separated string")
-        return tuple(str(v).strip() for v in items if str(v).strip())
-    try:
-        return float(value) if kind == "float" else int(value)
-    except (TypeError, ValueError):
-        raise StudyError(f"{where}: {key} = {value!r} is not a number") from None
-
-
 def read_reliability_toml(path: str | Path) -> dict[str, Any]:
     """Read the ``[reliability]`` table of a study TOML into :class:`ReliabilityOptions` fields.
 
