@@ -38,54 +38,40 @@ Skips the real-film part with a note when the validation data are absent
 from __future__ import annotations
 
 import contextlib
-import multiprocessing as mp
-import os
-import sys
 import time
-import types
-from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
 import cv2
 import numpy as np
-import scipy.io
+from _aasce import (
+    AP4,
+    AP_LEVELS,
+    DATA,
+    N_DEVELOPMENT,
+    aasce_names,
+    cobb_angles,
+    fork_pool,
+    have_aasce,
+    load_film,
+    smape,
+    widths,
+)
 
 from kyphoimg.assist import propagate, refine
-from kyphoimg.coronal import aasce_cobb_angles
 from kyphoimg.landmarks import SCHEMES, LandmarkSet
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / os.environ.get("KYPHOIMG_VALIDATION_DATA", "../shared/data")
-N_DEV = 150
 SEED = 2026
-AP_LEVELS = tuple([f"T{i}" for i in range(1, 13)] + [f"L{i}" for i in range(1, 6)])
-AP4 = SCHEMES["ap4"]
 SERIES_SEEDS = range(100, 120)
 TIMING_FILMS = 20
 ECC_FILMS = 10
-WORKERS = 2
 
 
 # ----------------------------------------------------------------------------- AASCE
-def _names() -> list[str]:
-    return (DATA / "aasce" / "labels" / "training" / "filenames.csv").read_text().splitlines()
-
-
-def _load(i: int, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    root = DATA / "aasce"
-    image = cv2.imread(str(root / "images" / "training" / names[i]), cv2.IMREAD_GRAYSCALE)
-    p2 = scipy.io.loadmat(str(root / "labels" / "training" / f"{names[i]}.mat"))["p2"]
-    return image, p2.astype(float).reshape(17, 4, 2)[..., ::-1]  # (row, col), ap4 order
-
-
-def _widths(c: np.ndarray) -> np.ndarray:
-    return (np.hypot(*(c[:, 1] - c[:, 0]).T) + np.hypot(*(c[:, 3] - c[:, 2]).T)) / 2
 
 
 def perturb(corners: np.ndarray, i: int) -> np.ndarray:
     """The protocol's displacement of one film's corners (seeded by its line index)."""
     rng = np.random.default_rng([SEED, i])
-    w = float(np.median(_widths(corners)))
+    w = float(np.median(widths(corners)))
     shared = rng.normal(0, 0.08 * w, size=(len(corners), 1, 2))
     own = rng.normal(0, 0.05 * w, size=corners.shape)
     return corners + shared + own
@@ -120,15 +106,10 @@ def _as_set(corners: np.ndarray) -> LandmarkSet:
     )
 
 
-def _angles(corners: np.ndarray, height: int) -> list[float]:
-    c = aasce_cobb_angles(corners, height)
-    return [c.pt_deg, c.mt_deg, c.tl_deg]
-
-
 def one_film(i: int) -> dict:
     """Errors and angles of one film: perturbed, refined, Harris-snapped."""
-    names = _names()
-    image, truth = _load(i, names)
+    names = aasce_names()
+    image, truth = load_film(i, names)
     noisy = perturb(truth, i)
     result = refine(image, _as_set(noisy))
     refined = result.landmarks.array(AP_LEVELS, AP4)
@@ -139,9 +120,9 @@ def one_film(i: int) -> dict:
     h = image.shape[0]
     return {
         "err": err,
-        "width": float(np.median(_widths(truth))),
+        "width": float(np.median(widths(truth))),
         "angles": {
-            k: _angles(v, h)
+            k: cobb_angles(v, h)
             for k, v in (
                 ("truth", truth),
                 ("before", noisy),
@@ -150,13 +131,6 @@ def one_film(i: int) -> dict:
             )
         },
     }
-
-
-def smape(truth: np.ndarray, est: np.ndarray) -> float:
-    """The AASCE challenge's symmetric mean absolute percentage error, in %."""
-    num = np.abs(truth - est).sum(axis=1)
-    den = (truth + est).sum(axis=1)
-    return float(np.mean(num / np.maximum(den, 1e-12)) * 100)
 
 
 def _summary(films: list[dict]) -> dict:
@@ -177,27 +151,19 @@ def _summary(films: list[dict]) -> dict:
     }
 
 
-def _pool() -> ProcessPoolExecutor:
-    # run.py loads this file without registering it in sys.modules; register it, so the
-    # worker processes (forked) find ``one_film`` by name.
-    if __name__ not in sys.modules:
-        module = types.ModuleType(__name__)
-        module.__dict__.update(globals())
-        sys.modules[__name__] = module
-    return ProcessPoolExecutor(WORKERS, mp_context=mp.get_context("fork"))
-
-
 def aasce_rows() -> list[dict]:
-    names = _names()
-    held = list(range(N_DEV, len(names)))
-    with _pool() as pool:
+    names = aasce_names()
+    held = list(range(N_DEVELOPMENT, len(names)))
+    with fork_pool(__name__, globals()) as pool:
         films = list(pool.map(one_film, held, chunksize=4))
-        dev = list(pool.map(one_film, range(N_DEV), chunksize=4))
+        dev = list(pool.map(one_film, range(N_DEVELOPMENT), chunksize=4))
     s, d = _summary(films), _summary(dev)
     m, smp = s["median"], s["smape"]
-    which = f"{len(held)} held-out AASCE films (filenames.csv lines {N_DEV + 1}-{len(names)})"
+    which = (
+        f"{len(held)} held-out AASCE films (filenames.csv lines {N_DEVELOPMENT + 1}-{len(names)})"
+    )
     dev_note = (
-        f"development films (lines 1-{N_DEV}, tuned on): after/before "
+        f"development films (lines 1-{N_DEVELOPMENT}, tuned on): after/before "
         f"{d['median']['refine'] / d['median']['before']:.3f}, SMAPE "
         f"{d['smape']['before']:.2f} -> {d['smape']['refine']:.2f} %"
     )
@@ -356,14 +322,14 @@ def series_rows() -> list[dict]:
 
 
 def refine_timing_row() -> dict:
-    names = _names()
-    films = list(range(N_DEV, len(names)))[:: max(1, (len(names) - N_DEV) // TIMING_FILMS)][
-        :TIMING_FILMS
-    ]
+    names = aasce_names()
+    films = list(range(N_DEVELOPMENT, len(names)))[
+        :: max(1, (len(names) - N_DEVELOPMENT) // TIMING_FILMS)
+    ][:TIMING_FILMS]
     t_refine = t_harris = 0.0
     n_points = 0
     for i in films:
-        image, truth = _load(i, names)
+        image, truth = load_film(i, names)
         noisy = perturb(truth, i)
         t0 = time.perf_counter()
         result = refine(image, _as_set(noisy))
@@ -389,7 +355,7 @@ def refine_timing_row() -> dict:
 
 def run() -> list[dict]:
     rows: list[dict] = []
-    if (DATA / "aasce" / "labels" / "training" / "filenames.csv").exists():
+    if have_aasce():
         rows += aasce_rows()
         rows.append(refine_timing_row())
     else:

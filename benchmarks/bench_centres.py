@@ -39,69 +39,49 @@ Skips the real-film part with a note when the validation data are absent
 
 from __future__ import annotations
 
-import multiprocessing as mp
-import os
-import sys
 import time
-import types
-from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
-import cv2
 import numpy as np
-import scipy.io
+from _aasce import (
+    AP4,
+    AP_LEVELS,
+    DATA,
+    N_DEVELOPMENT,
+    aasce_names,
+    cobb_angles,
+    fork_pool,
+    have_aasce,
+    load_film,
+    smape,
+    widths,
+)
 from matplotlib.path import Path as Polygon
 
 from kyphoimg.assist import centres_between, from_centres, place_shape, propagate, refine
-from kyphoimg.coronal import aasce_cobb_angles
 from kyphoimg.landmarks import SCHEMES, LandmarkSet
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / os.environ.get("KYPHOIMG_VALIDATION_DATA", "../shared/data")
-N_TRAIN = 150
 SEED = 2027
 NOISE = 0.03
-AP_LEVELS = tuple([f"T{i}" for i in range(1, 13)] + [f"L{i}" for i in range(1, 6)])
-AP4 = SCHEMES["ap4"]
 N6 = SCHEMES["6pt"]
 CORNERS6 = [0, 2, 3, 5]
 SERIES_SEEDS = range(200, 220)
 TIMING_FILMS = 20
 PATIENTS = 160
-WORKERS = 2
 
 
 # ----------------------------------------------------------------------------- AASCE
-def _names() -> list[str]:
-    return (DATA / "aasce" / "labels" / "training" / "filenames.csv").read_text().splitlines()
-
-
-def _load(i: int, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    root = DATA / "aasce"
-    image = cv2.imread(str(root / "images" / "training" / names[i]), cv2.IMREAD_GRAYSCALE)
-    p2 = scipy.io.loadmat(str(root / "labels" / "training" / f"{names[i]}.mat"))["p2"]
-    return image, p2.astype(float).reshape(17, 4, 2)[..., ::-1]  # (row, col), ap4 order
-
-
-def _widths(c: np.ndarray) -> np.ndarray:
-    return (np.hypot(*(c[:, 1] - c[:, 0]).T) + np.hypot(*(c[:, 3] - c[:, 2]).T)) / 2
 
 
 def ap_clicks(truth: np.ndarray, i: int) -> np.ndarray:
     """The protocol's click per vertebra: corner mean + N(0, 3 % of the median width)."""
     rng = np.random.default_rng([SEED, i])
-    sd = NOISE * float(np.median(_widths(truth)))
+    sd = NOISE * float(np.median(widths(truth)))
     return truth.mean(axis=1) + rng.normal(0, sd, size=(len(truth), 2))
-
-
-def _angles(corners: np.ndarray, height: int) -> list[float]:
-    c = aasce_cobb_angles(corners, height)
-    return [c.pt_deg, c.mt_deg, c.tl_deg]
 
 
 def one_film(i: int) -> dict:
     """Errors and angles of one film: baseline (placed shape) and from_centres."""
-    image, truth = _load(i, _names())
+    image, truth = load_film(i, aasce_names())
     clicks = ap_clicks(truth, i)
     base = place_shape(AP_LEVELS, clicks, scheme="ap4")
     ours = from_centres(image, clicks, levels=AP_LEVELS, scheme="ap4")
@@ -113,34 +93,17 @@ def one_film(i: int) -> dict:
     return {
         "err": err,
         "review": review,
-        "width": float(np.median(_widths(truth))),
+        "width": float(np.median(widths(truth))),
         "angles": {
-            k: _angles(v, h) for k, v in (("truth", truth), ("base", base), ("centres", got))
+            k: cobb_angles(v, h) for k, v in (("truth", truth), ("base", base), ("centres", got))
         },
     }
 
 
-def smape(truth: np.ndarray, est: np.ndarray) -> float:
-    """The AASCE challenge's symmetric mean absolute percentage error, in %."""
-    num = np.abs(truth - est).sum(axis=1)
-    den = (truth + est).sum(axis=1)
-    return float(np.mean(num / np.maximum(den, 1e-12)) * 100)
-
-
-def _pool() -> ProcessPoolExecutor:
-    # run.py loads this file without registering it in sys.modules; register it, so the
-    # worker processes (forked) find the functions by name.
-    if __name__ not in sys.modules:
-        module = types.ModuleType(__name__)
-        module.__dict__.update(globals())
-        sys.modules[__name__] = module
-    return ProcessPoolExecutor(WORKERS, mp_context=mp.get_context("fork"))
-
-
 def aasce_rows() -> list[dict]:
-    names = _names()
-    held = list(range(N_TRAIN, len(names)))
-    with _pool() as pool:
+    names = aasce_names()
+    held = list(range(N_DEVELOPMENT, len(names)))
+    with fork_pool(__name__, globals()) as pool:
         films = list(pool.map(one_film, held, chunksize=4))
     err = {k: np.concatenate([f["err"][k] for f in films]) for k in ("base", "centres")}
     rel = {k: np.concatenate([f["err"][k] / f["width"] for f in films]) * 100 for k in err}
@@ -149,7 +112,9 @@ def aasce_rows() -> list[dict]:
     ok_flag = err["centres"][~review] if (~review).any() else np.array([np.nan])
     med = {k: float(np.median(v)) for k, v in err.items()}
     smp = {k: smape(ang["truth"], ang[k]) for k in ("base", "centres")}
-    which = f"{len(held)} held-out AASCE films (filenames.csv lines {N_TRAIN + 1}-{len(names)})"
+    which = (
+        f"{len(held)} held-out AASCE films (filenames.csv lines {N_DEVELOPMENT + 1}-{len(names)})"
+    )
     return [
         {
             "id": "P9-real",
@@ -183,10 +148,10 @@ def aasce_rows() -> list[dict]:
 
 
 def timing_rows() -> list[dict]:
-    names = _names()
+    names = aasce_names()
     t_ours, t_base, t_place = [], [], []
-    for i in range(N_TRAIN, N_TRAIN + TIMING_FILMS):
-        image, truth = _load(i, names)
+    for i in range(N_DEVELOPMENT, N_DEVELOPMENT + TIMING_FILMS):
+        image, truth = load_film(i, names)
         clicks = ap_clicks(truth, i)
         t0 = time.perf_counter()
         placed = place_shape(AP_LEVELS, clicks, scheme="ap4")
@@ -258,7 +223,7 @@ def _series_film(seed: int) -> list[dict]:
 
 
 def series_rows() -> list[dict]:
-    with _pool() as pool:
+    with fork_pool(__name__, globals()) as pool:
         films = [f for chunk in pool.map(_series_film, SERIES_SEEDS) for f in chunk]
     ok = np.array([(f["err"] < 1.0).mean() for f in films])
     n_pts = np.array([f["err"].size for f in films])
@@ -320,7 +285,7 @@ def _inside(centre: np.ndarray, outline: np.ndarray) -> bool:
 
 
 def _between_film(i: int) -> tuple[list[bool], list[bool]]:
-    image, truth = _load(i, _names())
+    image, truth = load_film(i, aasce_names())
     clicks = ap_clicks(truth, i)
     got = centres_between(image, ("T1", clicks[0]), ("L5", clicks[-1]))
     found = np.array([got[lv] for lv in AP_LEVELS])
@@ -334,9 +299,9 @@ def _between_film(i: int) -> tuple[list[bool], list[bool]]:
 
 def between_rows() -> list[dict]:
     """Stretch: two clicks (T1 and L5) and the 15 centres between found on the film."""
-    names = _names()
-    held = list(range(N_TRAIN, len(names)))
-    with _pool() as pool:
+    names = aasce_names()
+    held = list(range(N_DEVELOPMENT, len(names)))
+    with fork_pool(__name__, globals()) as pool:
         films = list(pool.map(_between_film, held, chunksize=4))
     ours = float(np.mean([x for f in films for x in f[0]]) * 100)
     line = float(np.mean([x for f in films for x in f[1]]) * 100)
@@ -357,7 +322,7 @@ def between_rows() -> list[dict]:
 
 def run() -> list[dict]:
     rows: list[dict] = []
-    if (DATA / "aasce" / "labels" / "training" / "filenames.csv").is_file():
+    if have_aasce():
         rows += aasce_rows()
         rows += timing_rows()
         rows += between_rows()

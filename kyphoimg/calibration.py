@@ -21,6 +21,10 @@ of :func:`resolve_spacing` (DICOM PS3.3 §10.7.1; ``docs/dicom.md``), are:
     Spacing, or Nominal Scanned Pixel Spacing of a digitised film);
 ``none``
     no usable spacing: millimetre values are NaN, pixel values, ratios and angles stay valid.
+
+This module holds the rules only; it reads no DICOM. The calibration of a pydicom
+dataset is :func:`kyphoimg.dicom.calibration_from_dataset`, which applies
+:func:`resolve_spacing` to the values as stored in the file.
 """
 
 from __future__ import annotations
@@ -57,16 +61,13 @@ SPACING_SOURCES: tuple[str, ...] = (
 #: (rounding of the decimal strings, not a magnification correction, which is >= 5 %).
 SPACING_EQUAL_RTOL = 1e-3
 
-#: The DICOM attributes the spacing rules read, by keyword, with their tags.
+#: The DICOM attributes the spacing rules read, by keyword.
 SPACING_KEYWORDS: tuple[str, ...] = (
     "PixelSpacing",
     "ImagerPixelSpacing",
     "EstimatedRadiographicMagnificationFactor",
     "PixelSpacingCalibrationType",
     "NominalScannedPixelSpacing",
-)
-_SPACING_TAGS: Mapping[str, int] = dict(
-    zip(SPACING_KEYWORDS, (0x00280030, 0x00181164, 0x00181114, 0x00280A02, 0x00182010), strict=True)
 )
 
 
@@ -211,29 +212,6 @@ class Calibration:
             return cls.none()
         return cls(d.get("row_mm"), d.get("col_mm"), str(source))  # type: ignore[arg-type]
 
-    @classmethod
-    def from_dataset(cls, ds: Any) -> Calibration:
-        """Resolve the calibration of a DICOM projection radiograph.
-
-        The rules are those of :func:`resolve_spacing`: calibrated Pixel Spacing ->
-        Imager Pixel Spacing / ERMF (``ermf``) -> Imager Pixel Spacing (``detector``) ->
-        Pixel Spacing of unknown origin or Nominal Scanned Pixel Spacing
-        (``unknown_origin``) -> ``none``. Values are read as stored, without letting
-        pydicom convert them, so a malformed value counts as missing instead of raising.
-
-        Parameters
-        ----------
-        ds : pydicom.dataset.Dataset
-            A dataset or a header read with ``stop_before_pixels=True``.
-
-        Returns
-        -------
-        Calibration
-            With source ``pixel_spacing``, ``ermf``, ``detector``, ``unknown_origin``
-            or ``none``; bad spacing values never raise.
-        """
-        return resolve_spacing(lambda keyword: _dataset_text(ds, keyword))[0]
-
     # -- views --------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """Return the landmark-file form ``{"row_mm", "col_mm", "source"}`` (null mm for none)."""
@@ -264,27 +242,6 @@ class Calibration:
 
 
 # -- the spacing rules ------------------------------------------------------------------
-def _dataset_text(ds: Any, keyword: str) -> str | None:
-    """Return a pydicom dataset's value as text, raw bytes decoded, without conversion."""
-    tag = _SPACING_TAGS[keyword]
-    if tag not in ds:
-        return None
-    elem = ds.get_item(tag, keep_deferred=True)
-    value = None if elem is None else elem.value
-    if value is None:
-        return None
-    if isinstance(value, bytes | bytearray):
-        text = bytes(value).decode("latin-1")
-    elif isinstance(value, str):
-        text = value
-    elif isinstance(value, Sequence):
-        text = "\\".join(str(v) for v in value)
-    else:
-        text = str(value)
-    text = text.strip(" \x00")
-    return text or None
-
-
 def _positive_float(text: str) -> float | None:
     try:
         v = float(text.strip())

@@ -20,9 +20,9 @@ import numpy as np
 
 from .dicom import read_radiograph
 from .errors import KyphoimgError, LandmarkError
-from .landmarks import LandmarkSet, pair_with_film, read_landmarks
+from .landmarks import LandmarkSet
 from .measure import measures_table
-from .study import open_worklist
+from .study import open_worklist, read_paired_film
 
 __all__ = ["film_figure", "patient_figure", "save_figure", "study_patient_films"]
 
@@ -33,19 +33,10 @@ _SIDES = (("ant_sup", "ant_inf"), ("post_sup", "post_inf"))
 def _film_and_set(
     film: str | os.PathLike[str], landmarks: str | os.PathLike[str] | LandmarkSet | None
 ) -> tuple[np.ndarray, LandmarkSet | None, tuple[float, float]]:
-    rg = read_radiograph(film)
-    image = np.asarray(rg.display("file"))
     if landmarks is None:
-        return image, None, (1.0, 1.0)
-    ls = landmarks if isinstance(landmarks, LandmarkSet) else read_landmarks(landmarks)
-    ls = pair_with_film(
-        ls,
-        sop_instance_uid=rg.metadata.sop_instance_uid,
-        rows=rg.shape[0],
-        columns=rg.shape[1],
-        calibration=rg.calibration,
-        film=film,
-    )
+        return np.asarray(read_radiograph(film).display("file")), None, (1.0, 1.0)
+    rg, ls = read_paired_film(film, landmarks)
+    image = np.asarray(rg.display("file"))
     return image, ls, (float(ls.calibration.spacing[0]), float(ls.calibration.spacing[1]))
 
 

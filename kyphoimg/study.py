@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .dicom import FILM_SUFFIXES, scan
+from .dicom import FILM_SUFFIXES, Radiograph, read_radiograph, scan
 from .errors import ERROR_COLUMNS, KyphoimgError, LandmarkError, StudyError
 from .landmarks import (
     ImageRef,
@@ -53,6 +53,7 @@ __all__ = [
     "entry_status",
     "landmark_file_for",
     "open_worklist",
+    "read_paired_film",
     "unfinished",
 ]
 
@@ -924,3 +925,45 @@ def open_worklist(
         [problems, pd.DataFrame(pair_errors, columns=list(ERROR_COLUMNS))], ignore_index=True
     )
     return Worklist(folder, entries, rater, vocabulary, errors)
+
+
+def read_paired_film(
+    film: str | os.PathLike[str], landmarks: str | os.PathLike[str] | LandmarkSet
+) -> tuple[Radiograph, LandmarkSet]:
+    """Read a film and meet its landmark set with it.
+
+    The sequence every caller that has a film and one landmark file needs: the film is
+    decoded (:func:`kyphoimg.dicom.read_radiograph`), the set read when a path is given,
+    and the two are paired by :func:`kyphoimg.landmarks.pair_with_film` (same image; the
+    film's header calibration unless the set holds a ``user`` one).
+
+    Parameters
+    ----------
+    film : path-like
+        The DICOM film.
+    landmarks : path-like or LandmarkSet
+        Its landmark file, or a set already read.
+
+    Returns
+    -------
+    radiograph : Radiograph
+        The film as read.
+    landmarks : LandmarkSet
+        The set paired with the film.
+
+    Raises
+    ------
+    FilmMismatchError
+        If the set was placed on another image (SOP Instance UID or size differ).
+    """
+    rg = read_radiograph(film)
+    ls = landmarks if isinstance(landmarks, LandmarkSet) else read_landmarks(landmarks)
+    paired = pair_with_film(
+        ls,
+        sop_instance_uid=rg.metadata.sop_instance_uid,
+        rows=rg.shape[0],
+        columns=rg.shape[1],
+        calibration=rg.calibration,
+        film=film,
+    )
+    return rg, paired

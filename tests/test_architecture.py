@@ -348,3 +348,98 @@ def test_the_plugin_reader_takes_the_film_names_the_core_reads():
         if literal.search(p.read_text(encoding="utf-8")) and p.name != "_scan.py"
     ]
     assert not copies, copies
+
+
+def _functions(tree: ast.AST) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    return [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+
+
+def _called(node: ast.AST) -> set[str]:
+    """The names (or attribute names) a piece of code calls."""
+    out = set()
+    for n in ast.walk(node):
+        if isinstance(n, ast.Call):
+            f = n.func
+            out.add(f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", ""))
+    return out
+
+
+#: pydicom's raw element access: what a function reading a DICOM element's text needs.
+_DICOM_ELEMENT_ACCESS = {"get_item", "tag_for_keyword", "RawDataElement"}
+
+
+def test_dicom_element_text_is_read_only_in_the_dicom_package():
+    """One reader of a DICOM element's stored text, kyphoimg/dicom/_scan._raw_text (issue 19):
+    nothing outside kyphoimg/dicom/ reaches into elements (get_item, tag_for_keyword,
+    RawDataElement); the calibration of a dataset is kyphoimg.dicom.calibration_from_dataset."""
+    bad = []
+    for name, path in _all_sources().items():
+        if name.startswith("kyphoimg.dicom"):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for fn in _functions(tree):
+            used = _called(fn) | {n.id for n in ast.walk(fn) if isinstance(n, ast.Name)}
+            if used & _DICOM_ELEMENT_ACCESS:
+                bad.append(f"{path.relative_to(ROOT)}:{fn.lineno} {fn.name}")
+    assert not bad, "DICOM element text read outside kyphoimg/dicom/: " + ", ".join(bad)
+    from kyphoimg.calibration import Calibration
+
+    assert not hasattr(Calibration, "from_dataset")
+
+
+def test_one_profile_likelihood_search():
+    """The bracket + brentq search of a profile-likelihood limit: stats/_profile.py only."""
+    sites = []
+    for name, path in _all_sources().items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        sites += [
+            f"{name}:{n.lineno}"
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Call)
+            and getattr(n.func, "attr", getattr(n.func, "id", "")) == "brentq"
+        ]
+    assert len(sites) == 1, sites
+    assert sites[0].startswith("kyphoimg.stats._profile:"), sites
+
+
+def test_reading_a_film_and_pairing_its_landmarks_has_one_home():
+    """read_radiograph then pair_with_film: kyphoimg.study.read_paired_film, nowhere else."""
+    bad = []
+    for name, path in _all_sources().items():
+        if name == "kyphoimg.study":
+            continue
+        for fn in _functions(ast.parse(path.read_text(encoding="utf-8"))):
+            if {"read_radiograph", "pair_with_film"} <= _called(fn):
+                bad.append(f"{path.relative_to(ROOT)}:{fn.lineno} {fn.name}")
+    assert not bad, "use kyphoimg.study.read_paired_film at: " + ", ".join(bad)
+
+
+def test_commands_write_their_tables_through_one_helper():
+    """The 'write each table, print wrote PATH' loop lives in cli/_common.write_tables."""
+    bad = []
+    for path in sorted((PACKAGES["kyphoimg"] / "cli").glob("*.py")):
+        if path.name == "_common.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.For) and "write_table" in _called(node.iter):
+                bad.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not bad, "use cli._common.write_tables / finish_tables at: " + ", ".join(bad)
+
+
+def test_no_benchmark_repeats_another_ones_function():
+    """Helpers two benchmarks need live once (benchmarks/_aasce.py for the AASCE ones)."""
+    seen: dict[str, str] = {}
+    twice = []
+    for path in sorted((ROOT / "benchmarks").glob("*.py")):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if not isinstance(node, ast.FunctionDef) or node.name == "run":
+                continue
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                body = body[1:]  # the docstring
+            key = ast.dump(ast.Module(body=body, type_ignores=[]))
+            where = f"{path.name}:{node.name}"
+            if key in seen:
+                twice.append(f"{seen[key]} and {where}")
+            seen.setdefault(key, where)
+    assert not twice, "the same function in two benchmarks: " + ", ".join(twice)

@@ -122,7 +122,7 @@ def test_dict_round_trip():
         Calibration.from_dict({"row_mm": 0.1, "col_mm": 0.1})
 
 
-# -- from_dataset: the resolution order -------------------------------------------------
+# -- calibration_from_dataset: the resolution order ------------------------------------
 @pytest.mark.parametrize(
     ("tags", "expected"),
     [
@@ -192,7 +192,7 @@ def test_dict_round_trip():
     ],
 )
 def test_resolution_order(tags, expected):
-    cal = Calibration.from_dataset(header(**tags))
+    cal = calibration_from_dataset(header(**tags))
     row, col, source = expected
     assert cal.source == source
     np.testing.assert_allclose([cal.row_mm, cal.col_mm], [row, col], rtol=1e-12)
@@ -215,12 +215,12 @@ def test_resolution_order(tags, expected):
     ],
 )
 def test_malformed_spacing_counts_as_missing(bad):
-    assert Calibration.from_dataset(header(ps=bad, ips="0.14\\0.14")) == Calibration(
+    assert calibration_from_dataset(header(ps=bad, ips="0.14\\0.14")) == Calibration(
         0.14, 0.14, "detector"
     )
-    assert Calibration.from_dataset(header(ps="0.2\\0.2", ips=bad)).source == "unknown_origin"
-    assert Calibration.from_dataset(header(ips=bad, ermf="1.2")).source == "none"
-    assert Calibration.from_dataset(header(nsps=bad)).source == "none"
+    assert calibration_from_dataset(header(ps="0.2\\0.2", ips=bad)).source == "unknown_origin"
+    assert calibration_from_dataset(header(ips=bad, ermf="1.2")).source == "none"
+    assert calibration_from_dataset(header(nsps=bad)).source == "none"
 
 
 @pytest.mark.parametrize("bad", ["0", "-1.2", "nan", "inf", "abc", "0.8", "1.2\\1.3"])
@@ -231,9 +231,9 @@ def test_unusable_magnification_is_never_divided_by(bad):
 
 
 def test_non_square_pixels_keep_dicom_order():
-    cal = Calibration.from_dataset(header(ips="0.2\\0.1", ermf="1.25"))
+    cal = calibration_from_dataset(header(ips="0.2\\0.1", ermf="1.25"))
     assert (cal.row_mm, cal.col_mm) == pytest.approx((0.16, 0.08))
-    cal = Calibration.from_dataset(header(ps="0.3\\0.1", ips="0.2\\0.1"))
+    cal = calibration_from_dataset(header(ps="0.3\\0.1", ips="0.2\\0.1"))
     assert (cal.row_mm, cal.col_mm, cal.source) == (0.3, 0.1, "pixel_spacing")
 
 
@@ -257,7 +257,7 @@ def test_converted_values_resolve_like_raw_ones():
 
 
 @pytest.mark.parametrize("ts", [ExplicitVRLittleEndian, ImplicitVRLittleEndian])
-def test_from_dataset_after_a_file_round_trip(ts):
+def test_calibration_after_a_file_round_trip(ts):
     ds = Dataset()
     ds.file_meta = FileMetaDataset()
     ds.file_meta.TransferSyntaxUID = ts
@@ -268,7 +268,7 @@ def test_from_dataset_after_a_file_round_trip(ts):
     buf = io.BytesIO()
     ds.save_as(buf, enforce_file_format=True)
     back = pydicom.dcmread(io.BytesIO(buf.getvalue()), stop_before_pixels=True)
-    cal = Calibration.from_dataset(back)
+    cal = calibration_from_dataset(back)
     assert cal.source == "ermf"
     assert (cal.row_mm, cal.col_mm) == pytest.approx((0.139 / 1.15, 0.14 / 1.15))
 
@@ -287,7 +287,7 @@ _texts = st.one_of(
     ps=_texts, ips=_texts, ermf=_texts, cal_type=st.sampled_from([None, "GEOMETRY"]), nsps=_texts
 )
 def test_any_spacing_text_gives_a_valid_calibration(ps, ips, ermf, cal_type, nsps):
-    cal = Calibration.from_dataset(header(ps=ps, ips=ips, ermf=ermf, cal_type=cal_type, nsps=nsps))
+    cal = calibration_from_dataset(header(ps=ps, ips=ips, ermf=ermf, cal_type=cal_type, nsps=nsps))
     assert cal.source in SPACING_SOURCES
     assert cal.source != "user"
     if cal.has_mm:
@@ -310,6 +310,6 @@ def test_any_spacing_text_gives_a_valid_calibration(ps, ips, ermf, cal_type, nsp
 )
 def test_real_headers(validation_data, name, source, spacing):
     ds = pydicom.dcmread(validation_data / "dicom" / name, stop_before_pixels=True)
-    cal = Calibration.from_dataset(ds)
+    cal = calibration_from_dataset(ds)
     assert cal.source == source
     np.testing.assert_allclose([cal.row_mm, cal.col_mm], spacing)

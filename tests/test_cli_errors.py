@@ -288,7 +288,7 @@ INTERRUPTED: dict[str, tuple[str, str, Any]] = {
     ),
     "assist refine": (
         "kyphoimg.cli.assist",
-        "read_landmarks",
+        "read_paired_film",
         lambda t: ["assist", "refine", str(FILM), "-o", f"{t}/x.json"],
     ),
     "assist propagate": (

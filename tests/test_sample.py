@@ -19,7 +19,7 @@ from scipy import stats
 import kyphoimg as ki
 import kyphoimg.landmarks
 import kyphoimg.timepoints
-from kyphoimg.calibration import Calibration
+from kyphoimg.dicom import calibration_from_dataset
 from kyphoimg.sample import (
     CALIBRATION_KINDS,
     CLINICAL_COLUMNS,
@@ -125,7 +125,7 @@ def test_phantom_round_trip_through_dicom(cohort) -> None:
     for film in films:
         rg = ki.read_radiograph(film.dicom_path)
         header = pydicom.dcmread(film.dicom_path, stop_before_pixels=True)
-        cal = Calibration.from_dataset(header)
+        cal = calibration_from_dataset(header)
         assert rg.calibration == cal == film.calibration
         assert (
             cal.source

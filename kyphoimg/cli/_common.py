@@ -11,7 +11,7 @@ import argparse
 import importlib.util
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -212,6 +212,57 @@ def report_errors(errors: pd.DataFrame, errors_output: Path | None, *, write: bo
             print(f"  - {str(msg).removeprefix(WARNING_PREFIX)}", file=sys.stderr)
     if errors_output is not None:
         print(f"problems written to {errors_output}", file=sys.stderr)
+
+
+def write_tables(*outputs: tuple[pd.DataFrame, Path | None]) -> None:
+    """Write each table given a path, in the format its suffix names, and say so.
+
+    Parameters
+    ----------
+    *outputs : tuple of (pandas.DataFrame, pathlib.Path or None)
+        A table and where to write it (``None``: not asked for, skipped). Each file
+        written (the table and its data dictionary) is printed as ``wrote PATH``.
+    """
+    for table, path in outputs:
+        if path is None:
+            continue
+        for written in write_table(table, path):
+            print(f"wrote {written}")
+
+
+def finish_tables(
+    outputs: Sequence[tuple[pd.DataFrame, Path | None]],
+    errors: pd.DataFrame,
+    errors_output: Path | None,
+    *,
+    summary: Sequence[str] = (),
+    nothing: bool = False,
+) -> int:
+    """End a command that writes tables: write them, summarise, report problems, exit code.
+
+    Parameters
+    ----------
+    outputs : sequence of (pandas.DataFrame, pathlib.Path or None)
+        The tables and their paths, written in this order by :func:`write_tables`.
+    errors : pandas.DataFrame
+        The errors table (ERROR_COLUMNS), listed and written by :func:`report_errors`.
+    errors_output : pathlib.Path or None
+        Where to write the errors table.
+    summary : sequence of str
+        Lines printed after the tables, before the problems.
+    nothing : bool
+        The inputs were read but gave nothing to write (exit 1 even without problems).
+
+    Returns
+    -------
+    int
+        1 when a row of ``errors`` is a failure (not a warning) or ``nothing``, else 0.
+    """
+    write_tables(*outputs)
+    for line in summary:
+        print(line)
+    report_errors(errors, errors_output)
+    return 1 if failed(errors) or nothing else 0
 
 
 def missing_stats_extra(command: str) -> int | None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 
 from ..assist import mark_proposed, propagate_study, propose_centres, read_centres_csv, refine
-from ..dicom import read_radiograph
-from ..landmarks import pair_with_film, read_landmarks, write_landmarks
-from ..study import landmark_file_for
+from ..landmarks import write_landmarks
+from ..study import landmark_file_for, read_paired_film
 from . import _options as opt
 from ._common import set_examples
 
@@ -36,16 +35,7 @@ EXAMPLES = {
 
 def _refine(args: argparse.Namespace) -> int:
     lm = args.landmarks or landmark_file_for(args.film, args.rater)
-    ls = read_landmarks(lm)
-    rg = read_radiograph(args.film)
-    ls = pair_with_film(
-        ls,
-        sop_instance_uid=rg.metadata.sop_instance_uid,
-        rows=rg.shape[0],
-        columns=rg.shape[1],
-        calibration=rg.calibration,
-        film=args.film,
-    )
+    rg, ls = read_paired_film(args.film, lm)
     result = refine(rg.display("full"), ls, max_shift=args.max_shift)
     out = mark_proposed(ls, result, keep_confirmed=False)
     write_landmarks(out, args.output)

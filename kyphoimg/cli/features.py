@@ -9,12 +9,12 @@ from typing import Any
 import pandas as pd
 
 from ..errors import ERROR_COLUMNS, UsageError
-from ..export import read_table, write_table
+from ..export import read_table
 from ..longitudinal import RecompressionRule, clinical_gap_rows, features_table
 from ..measure import with_point_source
 from . import _options as opt
-from ._common import check_outputs, failed, report_errors, set_examples
-from .measure import add_landmark_inputs, measure_files, nothing_measured, print_summary
+from ._common import check_outputs, finish_tables, set_examples
+from .measure import add_landmark_inputs, measure_files, nothing_measured, summary_lines
 
 __all__ = ["EXAMPLES", "add_command", "feature_variants"]
 
@@ -92,15 +92,16 @@ def _cmd(args: argparse.Namespace) -> int:
         errors = pd.concat(
             [errors, pd.DataFrame(notes, columns=list(ERROR_COLUMNS))], ignore_index=True
         )
-    for path in write_table(features, args.output):
-        print(f"wrote {path}")
-    if args.measures_output:
-        for path in write_table(measures, args.measures_output):
-            print(f"wrote {path}")
-    print_summary(measures, sets)
-    print(f"{len(features)} treated vertebra(e) in the features table")
-    report_errors(errors, args.errors)
-    return 1 if failed(errors) or nothing_measured(measures, sets) else 0
+    return finish_tables(
+        [(features, args.output), (measures, args.measures_output)],
+        errors,
+        args.errors,
+        summary=[
+            *summary_lines(measures, sets),
+            f"{len(features)} treated vertebra(e) in the features table",
+        ],
+        nothing=nothing_measured(measures, sets),
+    )
 
 
 def add_command(sub: argparse._SubParsersAction) -> None:

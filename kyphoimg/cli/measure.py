@@ -10,11 +10,11 @@ import pandas as pd
 
 from ..batch import leave_out_proposals
 from ..errors import ERROR_COLUMNS, WARNING_PREFIX, UsageError
-from ..export import read_table, write_table
+from ..export import read_table
 from ..landmarks import missing_points, read_landmark_files
 from ..measure import images_table, measures_table, with_point_source
 from . import _options as opt
-from ._common import check_outputs, failed, report_errors, set_examples
+from ._common import check_outputs, finish_tables, set_examples
 
 __all__ = [
     "EXAMPLES",
@@ -23,7 +23,7 @@ __all__ = [
     "measure_files",
     "measure_variants",
     "nothing_measured",
-    "print_summary",
+    "summary_lines",
 ]
 
 EXAMPLES = {
@@ -149,8 +149,8 @@ def nothing_measured(measures: pd.DataFrame, sets: list) -> bool:
     return bool(sets) and measures.empty
 
 
-def print_summary(measures: pd.DataFrame, sets: list) -> None:
-    """Print how many sets and rows were measured, and a note on detector-plane mm.
+def summary_lines(measures: pd.DataFrame, sets: list) -> list[str]:
+    """Say how many sets and rows were measured, and note detector-plane mm.
 
     Parameters
     ----------
@@ -158,31 +158,36 @@ def print_summary(measures: pd.DataFrame, sets: list) -> None:
         The measures table.
     sets : list
         The landmark sets measured.
+
+    Returns
+    -------
+    list of str
+        The lines to print after the tables.
     """
     n_inc = int((measures["status"] == "incomplete").sum())
-    print(
+    lines = [
         f"measured {len(sets)} landmark set(s), {len(measures)} vertebra row(s)"
         + (f"; {n_inc} incomplete (see status/reason)" if n_inc else "")
-    )
+    ]
     det = measures["spacing_source"].isin(["detector", "unknown_origin"])
     if det.any():
-        print(
+        lines.append(
             f"note: {int(det.sum())} row(s) have mm at the detector plane or of unknown origin "
             "(not corrected for magnification); see spacing_source"
         )
+    return lines
 
 
 def _cmd(args: argparse.Namespace) -> int:
     check_outputs(args.output, args.images_output, args.errors)
     measures, images, errors, sets = measure_files(args)
-    for path in write_table(measures, args.output):
-        print(f"wrote {path}")
-    if args.images_output:
-        for path in write_table(images, args.images_output):
-            print(f"wrote {path}")
-    print_summary(measures, sets)
-    report_errors(errors, args.errors)
-    return 1 if failed(errors) or nothing_measured(measures, sets) else 0
+    return finish_tables(
+        [(measures, args.output), (images, args.images_output)],
+        errors,
+        args.errors,
+        summary=summary_lines(measures, sets),
+        nothing=nothing_measured(measures, sets),
+    )
 
 
 def add_command(sub: argparse._SubParsersAction) -> None:

@@ -8,10 +8,10 @@ import sys
 import pandas as pd
 
 from ..dicom import SCAN_COLUMNS, scan, scan_to_csv
-from ..export import read_table, write_dictionary, write_table
+from ..export import read_table, write_dictionary
 from ..timepoints import assign_timepoints
 from . import _options as opt
-from ._common import check_outputs, set_examples
+from ._common import check_outputs, set_examples, write_tables
 
 __all__ = ["EXAMPLES", "add_command"]
 
@@ -37,8 +37,7 @@ def _cmd(args: argparse.Namespace) -> int:
         index = assign_timepoints(
             index, read_table(args.surgery), post_window_days=args.post_window_days
         )
-    for path in write_table(index, args.output):
-        print(f"wrote {path}")
+    write_tables((index, args.output))
     counts = {str(k): int(v) for k, v in index["status"].value_counts().items()}
     return _summary(len(index), counts, index)
 

@@ -369,8 +369,49 @@ def _percentiles(x: npt.NDArray[Any], lo_q: float, hi_q: float) -> tuple[float, 
 
 
 # -- calibration ------------------------------------------------------------------------
+def calibration_from_dataset(ds: Dataset) -> Calibration:
+    """Resolve the pixel calibration of a projection radiograph's dataset.
+
+    This is the one way to get a :class:`~kyphoimg.Calibration` from a DICOM dataset;
+    :func:`read_radiograph` and :func:`scan` give the same for a file. The rules
+    (calibrated Pixel Spacing, then Imager Pixel Spacing / ERMF, then Imager Pixel
+    Spacing alone, then Pixel Spacing of unknown origin or Nominal Scanned Pixel
+    Spacing, then none) are those of :func:`kyphoimg.calibration.resolve_spacing`, which
+    lists them in full; values are read as stored, without letting pydicom convert them,
+    so a malformed one counts as missing instead of raising.
+
+    Parameters
+    ----------
+    ds : pydicom.dataset.Dataset
+        A dataset or header (pixel data is not needed, ``stop_before_pixels=True`` will do).
+
+    Returns
+    -------
+    Calibration
+        With source ``pixel_spacing``, ``ermf``, ``detector``, ``unknown_origin`` or
+        ``none``; bad spacing values never raise: they lead to a lower source or ``none``.
+
+    See Also
+    --------
+    resolve_calibration : the same, with the reasons for the choice.
+
+    Examples
+    --------
+    >>> from pydicom.dataset import Dataset
+    >>> ds = Dataset()
+    >>> ds.ImagerPixelSpacing = [0.15, 0.15]
+    >>> ds.EstimatedRadiographicMagnificationFactor = 1.25
+    >>> calibration_from_dataset(ds)
+    Calibration(row_mm=0.12, col_mm=0.12, source='ermf')
+    >>> ds.PixelSpacing = [0.15, 0.15]  # equal to the imager spacing: not calibrated
+    >>> calibration_from_dataset(ds).source
+    'ermf'
+    """
+    return _resolve_calibration(ds)[0]
+
+
 def resolve_calibration(ds: Dataset) -> tuple[Calibration, tuple[str, ...]]:
-    """Resolve the pixel calibration of a dataset and explain the choice.
+    """Return :func:`calibration_from_dataset` of a dataset, with the reasons for it.
 
     Parameters
     ----------
@@ -386,44 +427,6 @@ def resolve_calibration(ds: Dataset) -> tuple[Calibration, tuple[str, ...]]:
         source was chosen.
     """
     return _resolve_calibration(ds)
-
-
-def calibration_from_dataset(ds: Dataset) -> Calibration:
-    """Resolve the pixel calibration of a projection radiograph.
-
-    The rules (calibrated Pixel Spacing, then Imager Pixel Spacing / ERMF, then Imager
-    Pixel Spacing alone, then Pixel Spacing of unknown origin or Nominal Scanned Pixel
-    Spacing, then none) are those of :func:`kyphoimg.calibration.resolve_spacing`, which
-    lists them in full; values are read as stored, so a malformed one counts as missing.
-
-    Parameters
-    ----------
-    ds : pydicom.dataset.Dataset
-        A dataset or header (pixel data is not needed).
-
-    Returns
-    -------
-    Calibration
-        Bad spacing values never raise: they lead to a lower source or ``none``.
-
-    See Also
-    --------
-    resolve_calibration : the same, with the reasons for the choice.
-    kyphoimg.Calibration.from_dataset : the same, as a constructor.
-
-    Examples
-    --------
-    >>> from pydicom.dataset import Dataset
-    >>> ds = Dataset()
-    >>> ds.ImagerPixelSpacing = [0.15, 0.15]
-    >>> ds.EstimatedRadiographicMagnificationFactor = 1.25
-    >>> calibration_from_dataset(ds)
-    Calibration(row_mm=0.12, col_mm=0.12, source='ermf')
-    >>> ds.PixelSpacing = [0.15, 0.15]  # equal to the imager spacing: not calibrated
-    >>> calibration_from_dataset(ds).source
-    'ermf'
-    """
-    return _resolve_calibration(ds)[0]
 
 
 # -- pixel pipeline ---------------------------------------------------------------------

@@ -161,8 +161,10 @@ def _recorded_warnings(notes: list[str]) -> Iterator[None]:
 def _raw_text(ds: Dataset | RawHeader, keyword: str) -> str | None:
     """Return an element's value as text without letting pydicom convert it.
 
-    Raw (not yet converted) elements are decoded from their bytes; converted ones are
-    joined with backslashes. Empty values give ``None``.
+    The one reader of a DICOM element's stored text (the spacing rules, the modality
+    and VOI LUTs, the frame count and the scan all read through it). Raw (not yet
+    converted) elements are decoded from their bytes; converted ones are joined with
+    backslashes. Absent or empty values give ``None``.
     """
     if isinstance(ds, RawHeader):
         return ds.text(keyword)

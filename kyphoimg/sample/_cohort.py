@@ -39,6 +39,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import UID, ExplicitVRLittleEndian, JPEG2000Lossless, generate_uid
 
 from ..calibration import Calibration
+from ..dicom import calibration_from_dataset
 from ..landmarks import ImageRef, LandmarkSet, write_landmarks
 from ..timepoints import TIMEPOINTS
 from ._render import TISSUE_WHITE, CementSpec, IndexAppearance, render_lateral
@@ -423,7 +424,7 @@ def film_calibration(film: FilmSpec) -> tuple[Dataset, Calibration]:
         tags.PixelSpacingCalibrationDescription = (
             "calibration sphere of 25.0 mm placed at the level of the spine"
         )
-    return tags, Calibration.from_dataset(tags)
+    return tags, calibration_from_dataset(tags)
 
 
 def spine_phantom(

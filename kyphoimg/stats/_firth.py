@@ -17,7 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, special, stats
+from scipy import special, stats
+
+from ._profile import profile_bounds
 
 __all__ = ["FirthFit", "firth_fit", "firth_profile_ci", "firth_test"]
 
@@ -194,18 +196,4 @@ def firth_profile_ci(
         # capped: held far out, the penalised likelihood underflows to -inf
         return min(2.0 * (fit.loglik - _fixed_loglik(y, x, fit, j, v)) - q, 1e6)
 
-    bounds = []
-    for sign in (-1.0, 1.0):
-        step = 2.0 * se
-        far = est + sign * step
-        for _ in range(40):
-            if excess(far) > 0:
-                break
-            step *= 2
-            far = est + sign * step
-        else:
-            bounds.append(sign * np.inf)
-            continue
-        lo, hi = sorted((est, far))
-        bounds.append(float(optimize.brentq(excess, lo, hi, xtol=1e-10)))
-    return bounds[0], bounds[1]
+    return profile_bounds(excess, est, se)

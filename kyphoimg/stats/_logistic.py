@@ -24,6 +24,7 @@ from kyphoimg.errors import NotEstimableError, StatsInputError
 
 from ._delong import midrank
 from ._firth import PLR_TEST, firth_fit, firth_profile_ci, firth_test
+from ._profile import profile_bounds
 from ._roc import RocResult, roc
 from ._validate import (
     EventsPerVariableWarning,
@@ -361,21 +362,7 @@ def _profile_ci(
             ll = _newton(y, x[:, others], offset=off, start=start)[1]
         return 2 * (ll_max - ll) - q
 
-    bounds = []
-    for sign in (-1, 1):
-        step = 2.0 * se
-        far = est + sign * step
-        for _ in range(40):
-            if excess(far) > 0:
-                break
-            step *= 2
-            far = est + sign * step
-        else:
-            bounds.append(float(sign * np.inf))
-            continue
-        lo, hi = sorted((est, far))
-        bounds.append(float(optimize.brentq(excess, lo, hi, xtol=1e-10)))
-    return bounds[0], bounds[1]
+    return profile_bounds(excess, est, se)
 
 
 def hosmer_lemeshow(y: np.ndarray, p: np.ndarray, groups: int = 10) -> pd.DataFrame:
