@@ -27,9 +27,15 @@ from tqdm import tqdm
 
 from ._version import __version__
 from .atomic import atomic_write_text
-from .dicom import FILM_SUFFIXES, read_radiograph, scan
+from .dicom import FILM_SUFFIXES, scan
 from .dictionary import data_dictionary
-from .errors import ERROR_COLUMNS, WARNING_PREFIX, KyphoimgError, LandmarkError
+from .errors import (
+    ERROR_COLUMNS,
+    WARNING_PREFIX,
+    FilmMismatchError,
+    KyphoimgError,
+    LandmarkError,
+)
 from .export import dictionary_path, drop_identifiers, pseudonymise, read_table, write_table
 from .landmarks import (
     LEVELS,
@@ -38,7 +44,6 @@ from .landmarks import (
     landmark_problems,
     landmarks_from_dict,
     missing_points,
-    pair_with_film,
     read_landmark_files,
     scheme_points,
     validate_landmarks,
@@ -47,7 +52,14 @@ from .landmarks import (
 from .longitudinal import RecompressionRule, clinical_gap_rows, features_table
 from .measure import images_table, measures_table, with_point_source
 from .parallel import executor_name, ordered_map, run_tasks
-from .study import StudyEntry, Worklist, check_rater, open_worklist, unfinished
+from .study import (
+    StudyEntry,
+    Worklist,
+    check_rater,
+    open_worklist,
+    read_paired_film,
+    unfinished,
+)
 from .timepoints import TIMEPOINTS, assign_timepoints, normalise_timepoint
 
 __all__ = [
@@ -333,7 +345,9 @@ def measure_film(task: FilmTask) -> dict[str, Any]:
     except LandmarkError as exc:
         return _film_result(task, None, "refused", [_landmark_row(exc, task)])
     try:
-        film = _read_film(task.dicom)
+        _, ls = read_paired_film(task.dicom, ls)  # the pixels are dropped here
+    except FilmMismatchError as exc:
+        return _film_result(task, None, "refused", [_landmark_row(exc, task)])
     except Exception as exc:  # a batch reports every failure and carries on
         msg = (
             str(exc)
@@ -343,7 +357,7 @@ def measure_film(task: FilmTask) -> dict[str, Any]:
         text = msg if msg.startswith(task.dicom) else f"{task.dicom}: {msg}"
         return _film_result(task, None, "unreadable", [(task.dicom, None, None, text)])
     try:
-        return _check_set(task, ls, film)
+        return _check_set(task, ls)
     except LandmarkError as exc:
         return _film_result(task, None, "refused", [_landmark_row(exc, task)])
     except Exception as exc:  # a batch reports every failure and carries on
@@ -367,23 +381,8 @@ def _landmark_row(exc: LandmarkError, task: FilmTask) -> ErrorRow:
     return (str(exc.file or task.landmarks), exc.level, exc.point, str(exc))
 
 
-def _read_film(path: str) -> tuple[Any, int, int, Any]:
-    """Decode the film; return its SOP Instance UID, size and calibration (pixels dropped)."""
-    rg = read_radiograph(path)
-    return (
-        rg.metadata.sop_instance_uid,
-        int(rg.pixels.shape[0]),
-        int(rg.pixels.shape[1]),
-        rg.calibration,
-    )
-
-
-def _check_set(task: FilmTask, ls: LandmarkSet, film: tuple[Any, int, int, Any]) -> dict[str, Any]:
-    """Pair, give the time point, drop misnamed vertebrae, validate; list what is unfinished."""
-    uid, rows, cols, calibration = film
-    ls = pair_with_film(
-        ls, sop_instance_uid=uid, rows=rows, columns=cols, calibration=calibration, film=task.dicom
-    )
+def _check_set(task: FilmTask, ls: LandmarkSet) -> dict[str, Any]:
+    """Give the paired set its time point, drop misnamed vertebrae, validate; list the rest."""
     timepoint = ls.timepoint or task.timepoint
     if timepoint is None:
         allowed = ", ".join(task.timepoints)
