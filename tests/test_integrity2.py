@@ -1,0 +1,223 @@
+"""Issue 17's remaining integrity parts (the proposal method survives confirmation,
+unreadable landmark files pair by name everywhere, assist never writes over a reading)
+and ``kyphoimg view`` reading the study file (issue 19).
+
+Each test walks the user's path on a copy of the sample study and checks what is on disk;
+the SHA-256 of every file the user did not change stays equal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from kyphoimg.cli import main
+from kyphoimg.landmarks import (
+    ASSIST_KEY,
+    confirm,
+    file_sha256,
+    point_sources,
+    read_landmarks,
+    save_reading,
+    unconfirmed,
+    write_landmarks,
+)
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_dicom"
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): _sha(p) for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def study(tmp_path: Path) -> Path:
+    root = tmp_path / "study"
+    shutil.copytree(SAMPLE, root)
+    return root
+
+
+def _reader_x_pre_only(study: Path) -> None:
+    for pre in sorted(study.glob("P*/pre.landmarks.json")):
+        write_landmarks(
+            read_landmarks(pre).replace(rater="X"), pre.with_name("pre.X.landmarks.json")
+        )
+
+
+# ------------------------------------------------- 1. the method survives confirmation
+def test_confirmed_proposals_keep_their_method_on_disk_and_in_every_table(study, tmp_path, capsys):
+    _reader_x_pre_only(study)
+    assert main(["assist", "propagate", str(study / "P001"), "--rater", "X"]) == 0
+    capsys.readouterr()
+    path = study / "P001" / "post.X.landmarks.json"
+    before = _digest(study)
+    # The reader opens the film, accepts every proposed vertebra as it is, and saves.
+    loaded = file_sha256(path)
+    ls = read_landmarks(path, validate=False)
+    accepted = ls
+    for level in ls.levels:
+        accepted = confirm(accepted, level)
+    outcome = save_reading(accepted, path, loaded_sha256=loaded)
+    assert outcome.conflict is None
+    assert outcome.path == path
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    record = raw[ASSIST_KEY]
+    assert "proposed" not in record
+    assert set(record["confirmed"]) == set(ls.levels)
+    entry = record["confirmed"]["L1"]["ant_sup"]
+    assert entry == {"method": "propagate", "at": list(ls.points["L1"]["ant_sup"])}
+    back = read_landmarks(path)
+    assert unconfirmed(back) == {}
+    assert set(point_sources(back).values()) == {"confirmed:propagate"}
+    # The reader then moves one point of T12: T12 becomes the reader's own, and the save
+    # drops its entry from the record.
+    loaded = file_sha256(path)
+    pts = {lv: dict(p) for lv, p in back.points.items()}
+    r, c = pts["T12"]["ant_sup"]
+    pts["T12"]["ant_sup"] = (r + 1.5, c)
+    moved = back.replace(points=pts)
+    assert point_sources(moved)["T12"] == "confirmed:propagate"  # 5 of 6 still as proposed
+    pts["T12"] = {n: (y + 1.0, x) for n, (y, x) in pts["T12"].items()}
+    moved = back.replace(points=pts)
+    assert point_sources(moved)["T12"] == "reader"
+    save_reading(moved, path, loaded_sha256=loaded)
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    assert "T12" not in raw[ASSIST_KEY]["confirmed"]
+    assert set(raw[ASSIST_KEY]["confirmed"]) == set(ls.levels) - {"T12"}
+    after = _digest(study)
+    changed = {k for k in after if after[k] != before.get(k)}
+    assert changed == {"P001/post.X.landmarks.json"}
+
+    # run: each row names its source; the summary counts them; the report says it.
+    out = tmp_path / "r"
+    main(["run", str(study / "P001"), "-o", str(out), "--rater", "X"])
+    measures = pd.read_csv(out / "measures.csv", dtype={"patient_id": str})
+    post = measures[measures["timepoint"] == "post"].set_index("level")["point_source"]
+    assert post["T12"] == "reader"
+    assert set(post.drop("T12")) == {"confirmed:propagate"}
+    assert set(measures.loc[measures["timepoint"] == "pre", "point_source"]) == {"reader"}
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["vertebra_rows_confirmed_proposals"] == len(post) - 1
+    assert summary["vertebra_rows_from_proposals"] == 0
+    features = pd.read_csv(out / "features.csv", dtype={"patient_id": str})
+    assert "confirmed:propagate" in set(features["point_source"])
+    dictionary = pd.read_csv(out / "measures.dictionary.csv")
+    text = dictionary.set_index("column").loc["point_source", "description"]
+    assert "confirmed:<method>" in text
+    from kyphoimg.stats._report import _proposals_sentence
+
+    (sentence,) = _proposals_sentence(out)
+    assert f"For {len(post) - 1} vertebra measurement(s)" in sentence
+    assert "confirmed by the reader" in sentence
+
+
+def test_a_file_with_the_record_round_trips_unchanged_and_old_files_read_as_before(study):
+    _reader_x_pre_only(study)
+    assert main(["assist", "propagate", str(study / "P002"), "--rater", "X"]) == 0
+    path = study / "P002" / "post.X.landmarks.json"
+    ls = read_landmarks(path, validate=False)
+    # half accepted: the record holds proposed and confirmed points at once
+    half = confirm(confirm(ls, "L1"), "T12", ["ant_sup", "post_sup"])
+    write_landmarks(half, path, touch=False)
+    first = path.read_bytes()
+    write_landmarks(read_landmarks(path, validate=False), path, touch=False)
+    assert path.read_bytes() == first
+    back = read_landmarks(path, validate=False)
+    assert point_sources(back)["L1"] == "confirmed:propagate"
+    assert point_sources(back)["T12"] == "proposed:propagate"
+    assert set(unconfirmed(back)["T12"]) == set(ls.points["T12"]) - {"ant_sup", "post_sup"}
+    # A file written before "confirmed" existed: its accepted points are the reader's.
+    old = json.loads(first)
+    del old[ASSIST_KEY]["confirmed"]
+    path.write_text(json.dumps(old, indent=2), encoding="utf-8")
+    legacy = read_landmarks(path, validate=False)
+    assert point_sources(legacy)["L1"] == "reader"
+    assert point_sources(legacy)["T12"] == "proposed:propagate"
+    # confirming everything keeps only the confirmed part
+    done = confirm(back)
+    assert set(done.extra[ASSIST_KEY]) == {"method", "confirmed"}
+
+
+# ------------------------------------- 2. unreadable files pair by name everywhere
+def _separate_landmarks(study: Path, lm: Path) -> None:
+    """Move every landmark file into ``lm``, keeping the patient folders."""
+    for f in sorted(study.rglob("*.landmarks.json")):
+        dest = lm / f.relative_to(study)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(f, dest)
+
+
+def test_unreadable_files_in_a_landmarks_folder_or_csv_are_invalid_films(study, tmp_path, capsys):
+    from kyphoimg.study import open_worklist
+
+    lm = tmp_path / "landmarks"
+    _separate_landmarks(study, lm)
+    # damaged so that nothing in them names the film: no UID, no image path, no rater
+    gone = lm / "P001" / "pre.landmarks.json"
+    gone.write_bytes(b'{"schema": "kyphoimg-landmarks/1", "pat')
+    binary = lm / "P002" / "post.landmarks.json"
+    binary.write_bytes(b"\xff\xfe\x00garbage\x00")
+    # a spreadsheet user's CSV that is not UTF-8, beside its film in the landmarks folder
+    (lm / "P003" / "last.landmarks.json").unlink()
+    sheet = lm / "P003" / "last.landmarks.csv"
+    sheet.write_bytes(b"patient_id;timepoint\r\nP003;\xe9t\xe9\r\n")
+    before = _digest(study) | {f"lm/{k}": v for k, v in _digest(lm).items()}
+
+    worklist = open_worklist(study, landmarks_dir=lm)
+    by_film = {e.film_path.relative_to(study).as_posix(): e for e in worklist}
+    for film, path in (("P001/pre.dcm", gone), ("P002/post.dcm", binary), ("P003/last.dcm", sheet)):
+        entry = by_film[film]
+        assert entry.status == "invalid", film
+        assert entry.landmark_path == path
+        assert entry.paired_by == "file_name"
+        assert str(path) in entry.problems[0]
+    assert worklist.counts()["invalid"] == 3
+    assert worklist.counts()["not_started"] == 0
+    assert worklist.counts()["complete"] == 9
+
+    out = tmp_path / "r"
+    assert main(["run", str(study), "--landmarks", str(lm), "-o", str(out)]) == 1
+    printed = capsys.readouterr().out
+    assert "3 invalid" in printed
+    films = pd.read_csv(out / "films.csv", dtype=str, keep_default_na=False).set_index("dicom")
+    for film, path in (("P001/pre.dcm", gone), ("P002/post.dcm", binary), ("P003/last.dcm", sheet)):
+        assert films.loc[film, "status"] == "invalid"
+        assert films.loc[film, "landmarks"] == str(path)
+        assert str(path) in films.loc[film, "reason"]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["films_invalid"] == 3
+    assert summary["films_not_annotated"] == 0
+    after = _digest(study) | {f"lm/{k}": v for k, v in _digest(lm).items()}
+    assert after == before
+
+
+def test_an_unreadable_csv_beside_its_film_is_invalid_and_a_new_file_goes_to_the_landmarks_folder(
+    study, tmp_path
+):
+    from kyphoimg.study import open_worklist
+
+    (study / "P004" / "pre.landmarks.json").unlink()
+    sheet = study / "P004" / "pre.AB.landmarks.csv"
+    sheet.write_bytes(b"\x00\x01\x02")
+    entries = {e.film_path: e for e in open_worklist(study, rater="AB")}
+    entry = entries[study / "P004" / "pre.dcm"]
+    assert entry.status == "invalid"
+    assert entry.landmark_path == sheet
+    # another reader's worklist does not take it
+    other = {e.film_path: e for e in open_worklist(study, rater="CD")}
+    assert other[study / "P004" / "pre.dcm"].status == "not_started"
+    # with a separate landmarks folder, a film not started gets its file there
+    lm = tmp_path / "lm"
+    lm.mkdir()
+    fresh = {e.film_path: e for e in open_worklist(study, rater="CD", landmarks_dir=lm)}
+    new = fresh[study / "P001" / "post.dcm"].landmark_path
+    assert new == lm / "P001" / "post.CD.landmarks.json"
