@@ -20,6 +20,7 @@ import json
 import math
 import os
 import shutil
+import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -1748,16 +1749,61 @@ def _write_json_bytes(ls: LandmarkSet, path: Path) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _create_json_bytes(ls: LandmarkSet, path: Path) -> str | None:
+    """Create ``path`` holding ``ls`` only if no file is there: atomic and exclusive.
+
+    The text goes to a temporary file first, which is then hard-linked to ``path``: the
+    link fails when a file appeared meanwhile, so nothing is ever written over it (and a
+    reader never sees a half-written file). Where the file system has no hard links,
+    an exclusive open (``"x"``) is used instead.
+
+    Returns
+    -------
+    str or None
+        SHA-256 of the bytes written; ``None`` when a file was already there.
+    """
+    data = (json.dumps(_as_dict(ls), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return None
+        except OSError:  # no hard links here (e.g. some network or FAT file systems)
+            try:
+                with open(path, "xb") as fh:
+                    fh.write(data)
+            except FileExistsError:
+                return None
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return hashlib.sha256(data).hexdigest()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def save_reading(
     ls: LandmarkSet, path: str | os.PathLike[str], *, loaded_sha256: str | None
 ) -> SaveOutcome:
     """Save a reader's landmark set without ever losing someone else's work.
 
     The set is written atomically over ``path`` only when the file on disk is the one
-    the session loaded (same SHA-256; or still no file when none was loaded) and does
-    not hold another reader's points. Otherwise nothing is overwritten: the set goes
-    beside it as ``<file name>.conflict-<UTC yyyymmddTHHMMSSZ>[.<rater>]`` (a name the
-    study scans ignore) and ``conflict`` says why.
+    the session loaded (same SHA-256) and does not hold another reader's points; when
+    none was loaded, the file is created only if still absent (an exclusive create, so
+    a file another session or ``kyphoimg assist`` starts meanwhile is never replaced).
+    Otherwise nothing is overwritten: the set goes beside it as
+    ``<file name>.conflict-<UTC yyyymmddTHHMMSSZ>[.<rater>]`` (a name the study scans
+    ignore) and ``conflict`` says why.
 
     Parameters
     ----------
@@ -1802,6 +1848,11 @@ def save_reading(
             ) + f" (rater {disk.rater or 'not named'}, updated {disk.updated or 'unknown'})"
         elif disk.points and disk.rater and ls.rater and disk.rater != ls.rater:
             conflict = f"the file holds rater {disk.rater}'s points; {ls.rater} cannot change them"
+    if conflict is None and on_disk is None and loaded_sha256 is None:
+        created = _create_json_bytes(ls, path)
+        if created is not None:
+            return SaveOutcome(path=path, conflict=None, sha256=created)
+        conflict = "the file appeared on disk while this reading was being saved"
     if conflict is None:
         return SaveOutcome(path=path, conflict=None, sha256=_write_json_bytes(ls, path))
     tag = f"conflict-{_utc_stamp()}" + (f".{ls.rater}" if ls.rater else "")

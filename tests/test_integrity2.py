@@ -221,3 +221,139 @@ def test_an_unreadable_csv_beside_its_film_is_invalid_and_a_new_file_goes_to_the
     fresh = {e.film_path: e for e in open_worklist(study, rater="CD", landmarks_dir=lm)}
     new = fresh[study / "P001" / "post.dcm"].landmark_path
     assert new == lm / "P001" / "post.CD.landmarks.json"
+
+
+# --------------------------------- 3. assist never writes over a reading started meanwhile
+def _start_reading(path: Path, truth_file: Path, rater: str) -> str:
+    """The reader starts the film in the viewer: their file appears, holding one point."""
+    truth = read_landmarks(truth_file)
+    first = truth.levels[0]
+    name = next(iter(truth.points[first]))
+    mine = truth.replace(points={first: {name: truth.points[first][name]}}, rater=rater)
+    write_landmarks(mine, path)
+    return _sha(path)
+
+
+def test_propagate_keeps_a_reading_started_while_it_runs(study, monkeypatch, capsys):
+    import kyphoimg.assist._study as assist_study
+
+    _reader_x_pre_only(study)
+    folder = study / "P001"
+    post = folder / "post.X.landmarks.json"
+    started: dict[str, str] = {}
+    real = assist_study.propose_from
+
+    def slow_proposal(source_film, source_landmarks, target_film, target):
+        out = real(source_film, source_landmarks, target_film, target)
+        if Path(target_film).name == "post.dcm" and not started:
+            # the reader opens P001 post and places a point while the proposal is computed
+            started["sha"] = _start_reading(post, folder / "post.landmarks.json", "X")
+        return out
+
+    monkeypatch.setattr(assist_study, "propose_from", slow_proposal)
+    before = _digest(study)
+    assert main(["assist", "propagate", str(folder), "--rater", "X"]) == 1
+    printed = capsys.readouterr()
+    assert _sha(post) == started["sha"]  # the reader's file is theirs, unchanged
+    beside = sorted(folder.glob("post.X.landmarks.json.conflict-*.X"))
+    assert len(beside) == 1
+    proposal = read_landmarks(beside[0], validate=False)
+    assert sum(len(v) for v in unconfirmed(proposal).values()) == 36
+    assert str(post) in printed.err
+    assert beside[0].name in printed.err
+    assert f"wrote {beside[0]}" in printed.out
+    # the last film was not started by anyone: its proposal went to the reader's file
+    assert (folder / "last.X.landmarks.json").is_file()
+    after = _digest(study)
+    new = {k for k in after if k not in before}
+    assert new == {
+        "P001/post.X.landmarks.json",
+        f"P001/{beside[0].name}",
+        "P001/last.X.landmarks.json",
+    }
+    assert {k: after[k] for k in before} == before
+
+
+def test_save_reading_never_replaces_a_file_created_after_its_check(study, monkeypatch):
+    import kyphoimg.landmarks as lm
+
+    film_file = study / "P002" / "pre.landmarks.json"
+    path = study / "P002" / "pre.AB.landmarks.json"
+    ls = read_landmarks(film_file).replace(rater="AB")
+    real = lm.file_sha256
+    sha: dict[str, str] = {}
+
+    def check_then_race(p):
+        out = real(p)
+        if Path(p) == path and not sha:  # another session creates the file right after
+            sha["reader"] = _start_reading(path, film_file, "AB")
+        return out
+
+    monkeypatch.setattr(lm, "file_sha256", check_then_race)
+    outcome = save_reading(ls, path, loaded_sha256=None)
+    assert outcome.conflict is not None
+    assert outcome.path != path
+    assert outcome.path.name.startswith("pre.AB.landmarks.json.conflict-")
+    assert _sha(path) == sha["reader"]
+    assert read_landmarks(outcome.path).points == ls.points
+
+
+def test_centres_and_refine_keep_a_reading_started_while_they_run(
+    study, tmp_path, monkeypatch, capsys
+):
+    import kyphoimg.assist._batch as assist_batch
+    import kyphoimg.cli.assist as cli_assist
+
+    folder = study / "P003"
+    truth = read_landmarks(folder / "pre.landmarks.json")
+    rows = ["level,row,col"]
+    for lv in truth.levels:
+        pts = list(truth.points[lv].values())
+        rows.append(
+            f"{lv},{sum(p[0] for p in pts) / len(pts):.1f},{sum(p[1] for p in pts) / len(pts):.1f}"
+        )
+    centres = tmp_path / "pre.centres.csv"
+    centres.write_text("\n".join(rows) + "\n")
+    mine = folder / "pre.AB.landmarks.json"
+    sha: dict[str, str] = {}
+    real_centres = assist_batch.from_centres
+
+    def centres_then_reader(*args, **kwargs):
+        out = real_centres(*args, **kwargs)
+        sha["centres"] = _start_reading(mine, folder / "pre.landmarks.json", "AB")
+        return out
+
+    monkeypatch.setattr(assist_batch, "from_centres", centres_then_reader)
+    argv = [
+        "assist",
+        "centres",
+        str(folder / "pre.dcm"),
+        "--rater",
+        "AB",
+        "--centres",
+        str(centres),
+    ]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert _sha(mine) == sha["centres"]
+    (beside,) = folder.glob("pre.AB.landmarks.json.conflict-*")
+    assert beside.name in err
+    assert len(unconfirmed(read_landmarks(beside, validate=False))) == len(truth.levels)
+
+    # refine: the reader's own file is refined; they move a point while refine runs
+    theirs = folder / "last.AB.landmarks.json"
+    write_landmarks(read_landmarks(folder / "last.landmarks.json").replace(rater="AB"), theirs)
+    real_refine = cli_assist.refine
+
+    def refine_then_reader(*args, **kwargs):
+        out = real_refine(*args, **kwargs)
+        sha["refine"] = _start_reading(theirs, folder / "last.landmarks.json", "AB")
+        return out
+
+    monkeypatch.setattr(cli_assist, "refine", refine_then_reader)
+    argv = ["assist", "refine", str(folder / "last.dcm"), "--rater", "AB", "-o", str(theirs)]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert _sha(theirs) == sha["refine"]
+    (beside,) = folder.glob("last.AB.landmarks.json.conflict-*")
+    assert beside.name in err
