@@ -357,3 +357,90 @@ def test_centres_and_refine_keep_a_reading_started_while_they_run(
     assert _sha(theirs) == sha["refine"]
     (beside,) = folder.glob("last.AB.landmarks.json.conflict-*")
     assert beside.name in err
+
+
+# ------------------------------------------------ 4. view reads the study file
+@pytest.fixture
+def launched(monkeypatch):
+    """``napari_kyphoimg.launch`` replaced: the calls it receives, napari never opened."""
+    napari_kyphoimg = pytest.importorskip("napari_kyphoimg")
+    calls: list[tuple[list[str], dict]] = []
+
+    def fake_launch(paths, **kwargs):
+        calls.append((list(paths), kwargs))
+        return 0
+
+    monkeypatch.setattr(napari_kyphoimg, "launch", fake_launch)
+    return calls
+
+
+def test_view_takes_folder_landmarks_timepoints_and_its_own_keys_from_the_study_file(
+    study, tmp_path, launched
+):
+    lm = tmp_path / "landmarks"
+    _separate_landmarks(study, lm)
+    surgery = tmp_path / "surgery.csv"
+    surgery.write_text("patient_id,surgery_date\nP001,2024-01-01\n", encoding="utf-8")
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "study.toml").write_text(
+        "[run]\n"
+        f'study = "{study.as_posix()}"\n'
+        'landmarks = "../landmarks"\n'
+        'timepoints = ["pre", "post", "last"]\n'
+        f'surgery = "{surgery.as_posix()}"\n'
+        'output = "results"\n'
+        "\n[view]\nblind = true\n"
+        '\n[pacs]\nurl = "https://pacs.example.org/dicom-web"\n',
+        encoding="utf-8",
+    )
+    before = _digest(study) | {f"lm/{k}": v for k, v in _digest(lm).items()}
+    assert main(["view", str(project), "--rater", "AB"]) == 0
+    ((paths, kwargs),) = launched
+    assert paths == [str(study)]
+    assert kwargs["rater"] == "AB"
+    assert Path(kwargs["landmarks_dir"]).resolve() == lm.resolve()
+    assert tuple(kwargs["timepoints"]) == ("pre", "post", "last")
+    assert Path(kwargs["surgery"]) == surgery
+    assert kwargs["blind"] is True
+    assert kwargs["pacs_url"] is None  # no cache folder: the local study is opened
+    # the file given itself; the command line wins
+    other = tmp_path / "other-landmarks"
+    other.mkdir()
+    argv = ["view", str(project / "study.toml"), "--rater", "CD", "--landmarks", str(other)]
+    assert main([*argv, "--timepoints", "pre,post"]) == 0
+    paths, kwargs = launched[-1]
+    assert paths == [str(study)]
+    assert kwargs["rater"] == "CD"
+    assert Path(kwargs["landmarks_dir"]) == other
+    assert tuple(kwargs["timepoints"]) == ("pre", "post")
+    # [view] cache: a reading session on the PACS of [pacs] url
+    text = (project / "study.toml").read_text(encoding="utf-8")
+    (project / "study.toml").write_text(
+        text.replace("blind = true\n", 'blind = true\ncache = "cache"\n'), encoding="utf-8"
+    )
+    assert main(["view", str(project), "--rater", "AB"]) == 0
+    paths, kwargs = launched[-1]
+    assert kwargs["pacs_url"] == "https://pacs.example.org/dicom-web"
+    assert Path(kwargs["cache"]) == project / "cache"
+    after = _digest(study) | {f"lm/{k}": v for k, v in _digest(lm).items()}
+    assert after == before
+
+
+def test_view_refuses_an_unknown_key_naming_file_and_line(study, tmp_path, launched, capsys):
+    toml = tmp_path / "study.toml"
+    toml.write_text(
+        f'[run]\nstudy = "{study.as_posix()}"\n\n[view]\nblnd = true\n', encoding="utf-8"
+    )
+    assert main(["view", str(toml), "--rater", "AB"]) == 2
+    err = capsys.readouterr().err
+    assert f"{toml}:5" in err
+    assert "unknown key 'blnd' in [view]" in err
+    assert "did you mean 'blind'?" in err
+    assert launched == []
+    # a folder without study.toml opens as before
+    assert main(["view", str(study), "--rater", "AB", "--blind"]) == 0
+    ((paths, kwargs),) = launched
+    assert paths == [str(study)]
+    assert kwargs["blind"] is True
+    assert kwargs.get("landmarks_dir") is None
