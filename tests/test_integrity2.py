@@ -145,6 +145,20 @@ def test_a_file_with_the_record_round_trips_unchanged_and_old_files_read_as_befo
     # confirming everything keeps only the confirmed part
     done = confirm(back)
     assert set(done.extra[ASSIST_KEY]) == {"method", "confirmed"}
+    # a new proposal over a confirmed vertebra (refine, asked to replace the reader's
+    # points) makes it a proposal again: its confirmed entries go
+    from types import SimpleNamespace
+
+    from kyphoimg.landmarks import mark_proposed
+
+    again = mark_proposed(
+        done,
+        SimpleNamespace(landmarks=done.replace(points={"L1": done.points["L1"]}), method="refine"),
+        keep_confirmed=False,
+    )
+    assert point_sources(again)["L1"] == "proposed:refine"
+    assert "L1" not in again.extra[ASSIST_KEY]["confirmed"]
+    assert point_sources(again)["T12"] == "confirmed:propagate"
 
 
 # ------------------------------------- 2. unreadable files pair by name everywhere
