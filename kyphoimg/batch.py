@@ -576,11 +576,12 @@ def _proposal_counts(o: RunOptions, measures: pd.DataFrame, errors: pd.DataFrame
         .astype(str)
         .str.contains("that no reader has confirmed; vertebra not measured", regex=False)
     )
-    from_proposals = measures["point_source"].astype(str).str.startswith("proposed:")
+    source = measures["point_source"].astype(str)
     return {
         "accept_proposals": bool(o.accept_proposals),
         "vertebrae_unconfirmed_not_measured": int(left_out.sum()),
-        "vertebra_rows_from_proposals": int(from_proposals.sum()),
+        "vertebra_rows_from_proposals": int(source.str.startswith("proposed:").sum()),
+        "vertebra_rows_confirmed_proposals": int(source.str.startswith("confirmed:").sum()),
     }
 
 

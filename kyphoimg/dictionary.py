@@ -36,8 +36,9 @@ _ENTRIES: dict[str, tuple[str, str, str, str]] = {
     "point_source": (
         "",
         "K-rater",
-        "where the vertebra's points come from: reader (placed or confirmed by the reader) or "
-        "proposed:<method> (proposed by kyphoimg, e.g. proposed:propagate, and measured "
+        "where the vertebra's points come from: reader (placed or moved by the reader), "
+        "confirmed:<method> (proposed by kyphoimg, e.g. confirmed:propagate, and accepted "
+        "by the reader as proposed) or proposed:<method> (proposed by kyphoimg and measured "
         "unreviewed because --accept-proposals was given)",
         "",
     ),

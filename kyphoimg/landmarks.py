@@ -20,6 +20,7 @@ import json
 import math
 import os
 import shutil
+import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -1277,17 +1278,23 @@ def missing_points(sets: Iterable[LandmarkSet]) -> pd.DataFrame:
 #     "proposed": {"L1": {"ant_sup": [512.0, 300.5], ...}},  # unconfirmed, as proposed
 #     "methods": {"L1": {"ant_sup": "propagate", ...}},      # each point's method
 #     "confidence": {"L1": {"ant_sup": 0.93, ...}},
-#     "review": {"L1": ["ant_sup", ...]}
+#     "review": {"L1": ["ant_sup", ...]},
+#     "confirmed": {"L1": {"mid_sup": {"method": "propagate", "at": [508.2, 380.0]}}}
 #   }
 #
 # A point is confirmed when it is not listed in ``proposed``, or when its coordinates in
-# the file differ from the proposed ones (a reader placed or moved it).
+# the file differ from the proposed ones (a reader placed or moved it). ``confirmed``
+# keeps, for each proposed point the reader accepted as it was, the method that proposed
+# it and where it stood when accepted: "proposed by <method>, confirmed by the reader".
+# A point moved since then is the reader's own (its entry is ignored, and dropped by the
+# next :func:`save_reading`). Files without ``confirmed`` (written before it) read as
+# before: their accepted points are the reader's.
 
 #: The top-level key of the landmark file holding the provenance record.
 ASSIST_KEY = "assist"
 #: Two coordinates closer than this (pixels) are the same: the point was not moved.
 _SAME = 1e-6
-_RECORD_PARTS = ("proposed", "methods", "confidence", "review")
+_RECORD_PARTS = ("proposed", "methods", "confidence", "review", "confirmed")
 
 
 def _short_method(text: str) -> str:
@@ -1354,6 +1361,7 @@ def mark_proposed(
             if name in done.get(level, ()):
                 continue
             points.setdefault(level, {})[name] = (r, c)
+            record["confirmed"].get(level, {}).pop(name, None)
             record["proposed"].setdefault(level, {})[name] = [float(r), float(c)]
             record["methods"].setdefault(level, {})[name] = short
             conf = confidence.get(level, {}).get(name)
@@ -1439,7 +1447,7 @@ def unconfirmed_levels(ls: LandmarkSet) -> tuple[str, ...]:
 
 
 def point_sources(ls: LandmarkSet) -> dict[str, str]:
-    """Return the source of each level's points: ``reader`` or ``proposed:<method>``.
+    """Return the source of each level's points: reader, confirmed or proposed, with the method.
 
     Parameters
     ----------
@@ -1449,23 +1457,51 @@ def point_sources(ls: LandmarkSet) -> dict[str, str]:
     Returns
     -------
     dict
-        ``{level: source}`` for every level with points: ``"reader"`` when a reader placed
-        or confirmed all of them, else ``"proposed:<method>"`` naming the method(s) of the
-        unconfirmed points (``+``-joined when several).
+        ``{level: source}`` for every level with points: ``"proposed:<method>"`` when some
+        point is a proposal no reader confirmed; else ``"confirmed:<method>"`` when some
+        point was proposed by that method and accepted by the reader as it was; else
+        ``"reader"`` (the reader placed, or moved, every point). Several methods are
+        ``+``-joined.
     """
     todo = unconfirmed(ls)
     rec = ls.extra.get(ASSIST_KEY)
     rec = rec if isinstance(rec, Mapping) else {}
     methods = rec.get("methods") if isinstance(rec.get("methods"), Mapping) else {}
     fallback = _short_method(str(rec.get("method") or "assist"))
+    accepted = _accepted(ls)
     out: dict[str, str] = {}
     for level in ls.points:
-        if level not in todo:
+        if level in todo:
+            per = methods.get(level) if isinstance(methods.get(level), Mapping) else {}
+            names = sorted({str(per.get(n) or fallback) for n in todo[level]})
+            out[level] = "proposed:" + "+".join(names)
+        elif level in accepted:
+            out[level] = "confirmed:" + "+".join(sorted(set(accepted[level].values())))
+        else:
             out[level] = "reader"
+    return out
+
+
+def _accepted(ls: LandmarkSet) -> dict[str, dict[str, str]]:
+    """``{level: {point: method}}`` of the proposals the reader accepted and has not moved since."""
+    rec = ls.extra.get(ASSIST_KEY)
+    part = rec.get("confirmed") if isinstance(rec, Mapping) else None
+    if not isinstance(part, Mapping):
+        return {}
+    fallback = _short_method(str(rec.get("method") or "assist"))
+    out: dict[str, dict[str, str]] = {}
+    for level, entries in part.items():
+        pts = ls.points.get(level, {})
+        if not isinstance(entries, Mapping):
             continue
-        per = methods.get(level) if isinstance(methods.get(level), Mapping) else {}
-        names = sorted({str(per.get(n) or fallback) for n in todo[level]})
-        out[level] = "proposed:" + "+".join(names)
+        for name, entry in entries.items():
+            if name not in pts:
+                continue
+            info = entry if isinstance(entry, Mapping) else {"method": entry}
+            at = info.get("at")
+            if at is not None and _moved(at, pts[name]):
+                continue
+            out.setdefault(level, {})[name] = str(info.get("method") or fallback)
     return out
 
 
@@ -1523,21 +1559,29 @@ def confirm(
     Returns
     -------
     LandmarkSet
-        The set with those points removed from the record (the key is dropped when no
-        proposed point is left).
+        The set with those points moved in the record from ``proposed`` to ``confirmed``
+        (the method that proposed each is kept there; a point the reader had moved is
+        the reader's own and is simply dropped from the record).
     """
     record = _record(ls)
+    fallback = _short_method(str(record.get("method") or "assist"))
     wanted = None if names is None else set(names)
     for lv in list(record["proposed"]):
         if level is not None and lv != level:
             continue
         for n in list(record["proposed"][lv]):
             if wanted is None or n in wanted:
-                del record["proposed"][lv][n]
-                record["methods"].get(lv, {}).pop(n, None)
+                at = record["proposed"][lv].pop(n)
+                method = record["methods"].get(lv, {}).pop(n, None) or fallback
                 record["confidence"].get(lv, {}).pop(n, None)
                 if n in record["review"].get(lv, []):
                     record["review"][lv].remove(n)
+                here = ls.points.get(lv, {}).get(n)
+                if here is not None and not _moved(at, here):
+                    record["confirmed"].setdefault(lv, {})[n] = {
+                        "method": str(method),
+                        "at": [float(here[0]), float(here[1])],
+                    }
     return _with_record(ls, record)
 
 
@@ -1563,7 +1607,7 @@ def _record(ls: LandmarkSet) -> dict[str, Any]:
     rec = ls.extra.get(ASSIST_KEY)
     rec = dict(rec) if isinstance(rec, Mapping) else {}
     out: dict[str, Any] = {k: v for k, v in rec.items() if k not in _RECORD_PARTS}
-    for key in ("proposed", "methods", "confidence"):
+    for key in ("proposed", "methods", "confidence", "confirmed"):
         part = rec.get(key)
         out[key] = (
             {lv: dict(v) for lv, v in part.items() if isinstance(v, Mapping)}
@@ -1576,13 +1620,45 @@ def _record(ls: LandmarkSet) -> dict[str, Any]:
 
 
 def _with_record(ls: LandmarkSet, record: dict[str, Any]) -> LandmarkSet:
-    """Store the record (pruned of empty levels) in ``extra``; drop it when nothing is proposed."""
+    """Store the record (pruned of empty levels) in ``extra``.
+
+    The record is dropped when it neither proposes nor records a confirmed proposal;
+    ``confirmed`` is written only when it holds something, and the other parts only while
+    something is proposed (so a file written before ``confirmed`` existed reads the same).
+    """
     for key in _RECORD_PARTS:
         record[key] = {lv: v for lv, v in record[key].items() if v}
     extra = {k: v for k, v in ls.extra.items() if k != ASSIST_KEY}
-    if record["proposed"]:
+    if not record["confirmed"]:
+        del record["confirmed"]
+    if not record["proposed"]:
+        for key in ("proposed", "methods", "confidence", "review"):
+            del record[key]
+    if any(key in record for key in _RECORD_PARTS):
         extra[ASSIST_KEY] = record
     return ls.replace(extra=extra)
+
+
+def _settled(ls: LandmarkSet) -> LandmarkSet:
+    """Drop the ``confirmed`` entries of points the reader moved or removed since accepting them.
+
+    A set without such entries is returned as it is (its record untouched, byte for byte).
+    """
+    rec = ls.extra.get(ASSIST_KEY)
+    part = rec.get("confirmed") if isinstance(rec, Mapping) else None
+    if not isinstance(part, Mapping):
+        return ls
+    kept = _accepted(ls)
+    if sum(len(v) for v in kept.values()) == sum(
+        len(v) for v in part.values() if isinstance(v, Mapping)
+    ):
+        return ls
+    record = _record(ls)
+    record["confirmed"] = {
+        lv: {n: e for n, e in record["confirmed"].get(lv, {}).items() if n in names}
+        for lv, names in kept.items()
+    }
+    return _with_record(ls, record)
 
 
 # ------------------------------------------------------------------------- integrity
@@ -1673,16 +1749,61 @@ def _write_json_bytes(ls: LandmarkSet, path: Path) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _create_json_bytes(ls: LandmarkSet, path: Path) -> str | None:
+    """Create ``path`` holding ``ls`` only if no file is there: atomic and exclusive.
+
+    The text goes to a temporary file first, which is then hard-linked to ``path``: the
+    link fails when a file appeared meanwhile, so nothing is ever written over it (and a
+    reader never sees a half-written file). Where the file system has no hard links,
+    an exclusive open (``"x"``) is used instead.
+
+    Returns
+    -------
+    str or None
+        SHA-256 of the bytes written; ``None`` when a file was already there.
+    """
+    data = (json.dumps(_as_dict(ls), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return None
+        except OSError:  # no hard links here (e.g. some network or FAT file systems)
+            try:
+                with open(path, "xb") as fh:
+                    fh.write(data)
+            except FileExistsError:
+                return None
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return hashlib.sha256(data).hexdigest()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def save_reading(
     ls: LandmarkSet, path: str | os.PathLike[str], *, loaded_sha256: str | None
 ) -> SaveOutcome:
     """Save a reader's landmark set without ever losing someone else's work.
 
     The set is written atomically over ``path`` only when the file on disk is the one
-    the session loaded (same SHA-256; or still no file when none was loaded) and does
-    not hold another reader's points. Otherwise nothing is overwritten: the set goes
-    beside it as ``<file name>.conflict-<UTC yyyymmddTHHMMSSZ>[.<rater>]`` (a name the
-    study scans ignore) and ``conflict`` says why.
+    the session loaded (same SHA-256) and does not hold another reader's points; when
+    none was loaded, the file is created only if still absent (an exclusive create, so
+    a file another session or ``kyphoimg assist`` starts meanwhile is never replaced).
+    Otherwise nothing is overwritten: the set goes beside it as
+    ``<file name>.conflict-<UTC yyyymmddTHHMMSSZ>[.<rater>]`` (a name the study scans
+    ignore) and ``conflict`` says why.
 
     Parameters
     ----------
@@ -1706,7 +1827,7 @@ def save_reading(
         (:func:`repair_landmark_file`).
     """
     path = Path(path)
-    ls = ls.replace(updated=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    ls = _settled(ls).replace(updated=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
     on_disk = file_sha256(path)
     conflict = None
     if on_disk is not None:
@@ -1727,6 +1848,11 @@ def save_reading(
             ) + f" (rater {disk.rater or 'not named'}, updated {disk.updated or 'unknown'})"
         elif disk.points and disk.rater and ls.rater and disk.rater != ls.rater:
             conflict = f"the file holds rater {disk.rater}'s points; {ls.rater} cannot change them"
+    if conflict is None and on_disk is None and loaded_sha256 is None:
+        created = _create_json_bytes(ls, path)
+        if created is not None:
+            return SaveOutcome(path=path, conflict=None, sha256=created)
+        conflict = "the file appeared on disk while this reading was being saved"
     if conflict is None:
         return SaveOutcome(path=path, conflict=None, sha256=_write_json_bytes(ls, path))
     tag = f"conflict-{_utc_stamp()}" + (f".{ls.rater}" if ls.rater else "")

@@ -1202,15 +1202,15 @@ def wedge_angle(ls: LandmarkSet, level: str) -> float:
 
 # ----------------------------------------------------------------------------- provenance
 def with_point_source(table: pd.DataFrame, sets: Iterable[LandmarkSet]) -> pd.DataFrame:
-    """Add ``point_source`` to a measures or features table: ``reader`` or ``proposed:<method>``.
+    """Add ``point_source`` to a table: ``reader``, ``confirmed:<method>`` or ``proposed:<method>``.
 
     Parameters
     ----------
     table : pandas.DataFrame
         A measures table (keyed by ``patient_id, timepoint, image, rater, level``; the
         column goes after ``rater``) or a features table (keyed by ``patient_id, level``:
-        a vertebra is ``reader`` only when every film of it is; the column goes after
-        ``level``).
+        a vertebra is ``reader`` only when every film of it is, else the other sources
+        ``+``-joined; the column goes after ``level``).
     sets : iterable of LandmarkSet
         The sets the table was made from (see
         :func:`~kyphoimg.landmarks.point_sources`).

@@ -735,6 +735,20 @@ def _pair(
     return pairs, errors
 
 
+def _reader_file(
+    folder: Path, path: str, rater: str | None, landmarks_dir: str | Path | None
+) -> Path:
+    """Return this reader's file for a film not started.
+
+    It is beside the film, or in the same relative folder of a separate landmarks folder
+    (where the next worklist looks for it).
+    """
+    own = landmark_file_for(folder / path, rater)
+    if landmarks_dir is None:
+        return own
+    return Path(landmarks_dir) / Path(path).parent / own.name
+
+
 def _raw_identity(path: Path) -> dict[str, Any]:
     """Return the rater and image a landmark file names, read leniently (empty when not JSON)."""
     try:
@@ -762,15 +776,43 @@ def _raw_identity(path: Path) -> dict[str, Any]:
     }
 
 
+def _names_of_films(
+    ok_paths: Iterable[str], folder: Path, root: Path, rater: str | None
+) -> tuple[dict[Path, str], dict[str, list[str]]]:
+    """Where this reader's landmark file of each film is expected, by the naming contract.
+
+    Returns ``({expected file: film}, {file name: [films]})``: the file is the film's
+    ``<stem>[.<rater>].landmarks.json`` (or ``.landmarks.csv``) in the film's folder, or,
+    with a separate landmarks folder ``root``, in the same relative folder under it.
+    """
+    by_place: dict[Path, str] = {}
+    by_name: dict[str, list[str]] = {}
+    for p in ok_paths:
+        film = folder / p
+        rel_parent = Path(p).parent
+        json_name = landmark_file_for(film, rater).name
+        for name in (json_name, json_name.removesuffix(_SUFFIX) + ".landmarks.csv"):
+            by_place[(root / rel_parent / name).resolve()] = p
+            by_name.setdefault(name, []).append(p)
+    return by_place, by_name
+
+
 def _pair_unreadable(
-    problems: pd.DataFrame, index: pd.DataFrame, folder: Path, rater: str | None
+    problems: pd.DataFrame,
+    index: pd.DataFrame,
+    folder: Path,
+    rater: str | None,
+    landmarks_dir: Path | None = None,
 ) -> dict[str, tuple[Path, tuple[str, ...], str]]:
     """Pair the landmark files that cannot be read with their films.
 
-    A file pairs with a film when it is the reader's file for it
-    (:func:`landmark_file_for`), or when enough of it can be read to name the film (SOP
-    Instance UID or image path) and this reader (a per-reader file of another reader,
-    or the single-reader file of another rater, is not this reader's).
+    A file pairs with a film by its name when it is the reader's file for it
+    (:func:`landmark_file_for`: the film's stem and the rater, ``.landmarks.json`` or
+    ``.landmarks.csv``) in the film's folder, or in the same relative folder of a separate
+    landmarks folder, or anywhere in that folder when only one film has that name.
+    Otherwise it pairs when enough of it can be read to name the film (SOP Instance UID
+    or image path) and this reader (a per-reader file of another reader, or the
+    single-reader file of another rater, is not this reader's).
 
     Returns
     -------
@@ -778,31 +820,41 @@ def _pair_unreadable(
         ``{index path: (landmark file, reasons, paired_by)}``.
     """
     ok = index[index["status"] == "ok"]
-    by_name = {landmark_file_for(folder / p, rater).resolve(): p for p in ok["path"]}
+    by_place, by_name = _names_of_films(ok["path"], folder, landmarks_dir or folder, rater)
     by_uid = {u: p for u, p in zip(ok["sop_instance_uid"], ok["path"], strict=True) if u}
     by_path = {(folder / p).resolve(): p for p in ok["path"]}
     out: dict[str, tuple[Path, tuple[str, ...], str]] = {}
     for file, rows in problems.groupby("file", sort=False):
         path = Path(str(file))
-        if not path.name.endswith(_SUFFIX) or not path.is_file():
+        if not path.name.endswith((_SUFFIX, ".landmarks.csv")) or not path.is_file():
             continue
         reasons = tuple(dict.fromkeys(str(e) for e in rows["error"]))
-        film, how = by_name.get(path.resolve()), "file_name"
+        film, how = by_place.get(path.resolve()), "file_name"
+        if film is None and landmarks_dir is not None and len(by_name.get(path.name, [])) == 1:
+            film = by_name[path.name][0]
         if film is None:
-            ident = _raw_identity(path)
-            own = (
-                ident.get("rater") == rater
-                if rater is not None
-                else not path.name.endswith(f".{ident.get('rater')}{_SUFFIX}")
-            )
-            target = (path.parent / ident["path"]).resolve() if ident.get("path") else None
-            if own and ident.get("uid") in by_uid:
-                film, how = by_uid[ident["uid"]], "sop_instance_uid"
-            elif own and target in by_path:
-                film, how = by_path[target], "image_path"
+            film, how = _by_identity(path, rater, by_uid, by_path)
         if film is not None and film not in out:
             out[film] = (path, reasons, how)
     return out
+
+
+def _by_identity(
+    path: Path, rater: str | None, by_uid: dict[Any, str], by_path: dict[Path, str]
+) -> tuple[str | None, str]:
+    """Return the film a damaged file still names (UID or image path), if it is this reader's."""
+    ident = _raw_identity(path)
+    own = (
+        ident.get("rater") == rater
+        if rater is not None
+        else not path.name.endswith(f".{ident.get('rater')}{_SUFFIX}")
+    )
+    target = (path.parent / ident["path"]).resolve() if ident.get("path") else None
+    if own and ident.get("uid") in by_uid:
+        return by_uid[ident["uid"]], "sop_instance_uid"
+    if own and target in by_path:
+        return by_path[target], "image_path"
+    return None, ""
 
 
 def _index_text(value: Any) -> str | None:
@@ -850,7 +902,8 @@ def open_worklist(
         The study's time points in chronological order (default pre, post, last; see
         :func:`~kyphoimg.timepoints.timepoint_vocabulary`).
     landmarks_dir : path-like, optional
-        Where the landmark files are, when not beside the films.
+        Where the landmark files are, when not beside the films (a film not started
+        gets its file in the same relative folder there).
     index : pandas.DataFrame, optional
         A header index of ``folder`` already made with :func:`~kyphoimg.dicom.scan`.
     assigned : dict, optional
@@ -881,7 +934,9 @@ def open_worklist(
     files = find_landmark_files([landmarks_dir or folder])
     sets, problems = read_landmark_files(files, validate=False, progress=progress)
     pairs, pair_errors = _pair(index, folder, _readers_sets(sets, rater))
-    unreadable = _pair_unreadable(problems, index, folder, rater)
+    unreadable = _pair_unreadable(
+        problems, index, folder, rater, None if landmarks_dir is None else Path(landmarks_dir)
+    )
     entries = []
     ok = index[index["status"] == "ok"]
     ok = ok.reindex(columns=list(dict.fromkeys([*ok.columns, "series_description"])))
@@ -903,7 +958,7 @@ def open_worklist(
             film_path=film,
             landmark_path=Path(ls.source)
             if ls is not None and ls.source
-            else landmark_file_for(film, rater),
+            else _reader_file(folder, path, rater, landmarks_dir),
             status="not_started",
             rater=rater,
             sop_instance_uid=uid if isinstance(uid, str) else None,

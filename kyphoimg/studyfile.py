@@ -13,6 +13,8 @@ generated from it):
 - ``[measures]`` and ``[features]``: the measure and feature variants (``run`` and
   ``features``);
 - ``[reliability]``: the options of ``kyphoimg reliability``;
+- ``[view]``: ``kyphoimg view``'s own options (it takes the study folder, landmarks
+  folder, time points and surgery table from ``[run]``, the PACS from ``[pacs]``);
 - ``[pacs]``: the PACS to query (no credentials: they come from the environment, a
   netrc file or the keyring);
 - ``title``, ``[data]``, ``[outcome]``, ``[labels]``, ``[table1]``, ``[timepoints]``,
@@ -121,6 +123,15 @@ _RELIABILITY = {
     "jobs": Key("int", "processes for the header scan"),
 }
 
+#: ``kyphoimg view``'s own keys; the study folder, landmarks, time points and surgery
+#: table come from [run], the PACS from [pacs].
+_VIEW = {
+    "blind": Key("bool", "blinded reading: films in a seeded random order, no patient or time"),
+    "cache": Key("path", "with [pacs] url: read on the PACS, films fetched into this folder"),
+    "patients": Key("path", "with [pacs] url: patient IDs, one a line"),
+    "since": Key("str", "with [pacs] url: first study date, YYYY-MM-DD"),
+}
+
 _PACS = {
     "url": Key("str", "DICOMweb root URL (QIDO-RS, WADO-RS, STOW-RS), without credentials"),
     "ca_bundle": Key("path", "CA certificates to trust for https (PEM)"),
@@ -170,6 +181,7 @@ SCHEMA: dict[str, dict[str, Key] | None] = {
     "measures": _MEASURES,
     "features": _FEATURES,
     "reliability": _RELIABILITY,
+    "view": _VIEW,
     "pacs": _PACS,
     **REPORT_TABLES,
 }

@@ -324,9 +324,11 @@ def test_proposal_record_survives_a_round_trip(tmp_path):
     again = mark_proposed(edited, result)
     assert again.points["L2"]["ant_sup"] == (r + 2.0, c)
     assert again.points["L2"]["post_sup"] == ls.points["L2"]["post_sup"]
-    # confirming everything removes the record
+    # confirming everything leaves nothing proposed; the record keeps only which method
+    # proposed each point the reader accepted as it was
     done = confirm(again)
-    assert ASSIST_KEY not in done.extra
+    assert set(done.extra[ASSIST_KEY]) == {"method", "confirmed"}
+    assert "ant_sup" not in done.extra[ASSIST_KEY]["confirmed"].get("L2", {})
     assert set(confirmed(done)) == set(truth.levels)
 
 

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import csv
 import os
+import warnings
 from pathlib import Path
 
 from ..dicom import read_radiograph
 from ..effort import EffortLog, effort_file_for
-from ..errors import LandmarkError, StudyError
-from ..landmarks import LEVELS, SCHEMES, ImageRef, LandmarkSet, read_landmarks, write_landmarks
+from ..errors import KyphoimgWarning, LandmarkError, StudyError
+from ..landmarks import (
+    LEVELS,
+    SCHEMES,
+    ImageRef,
+    LandmarkSet,
+    file_sha256,
+    read_landmarks,
+    save_reading,
+)
 from ..study import landmark_file_for
 from ._centres import from_centres
 from ._record import mark_proposed
@@ -123,7 +132,9 @@ def propose_centres(
     Returns
     -------
     path : pathlib.Path
-        The landmark file written (every point recorded as proposed, ``"assist"``).
+        The landmark file written (every point recorded as proposed, ``"assist"``); when
+        the reader started the film while the proposal was made, their file is left as
+        it is and the proposal goes beside it (a ``KyphoimgWarning`` says so).
     review : int
         How many points are flagged for review.
 
@@ -140,6 +151,7 @@ def propose_centres(
         raise LandmarkError(f"scheme {scheme!r} is unknown; use one of {', '.join(SCHEMES)}")
     film = Path(film)
     target = landmark_file_for(film, rater)
+    loaded = file_sha256(target)
     existing = _started(target)
     rg = read_radiograph(film)
     result = from_centres(rg.display("full"), centres, scheme=scheme, facing=facing)
@@ -159,8 +171,11 @@ def propose_centres(
     out = mark_proposed(
         header.replace(scheme=scheme), result, keep_confirmed=True, method="centres"
     )
-    written = write_landmarks(out, target)
+    outcome = save_reading(out, target, loaded_sha256=loaded)
     review = sum(1 for v in result.needs_review.values() for flag in v.values() if flag)
+    if outcome.conflict:  # the reader started the film meanwhile: their file is kept
+        warnings.warn(outcome.conflict, KyphoimgWarning, stacklevel=2)
+        return outcome.path, review
     n = sum(len(v) for v in result.landmarks.points.values())
     EffortLog(effort_file_for(target)).record("proposed", n=n, method="centres", review=review)
-    return written, review
+    return outcome.path, review

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
 from ..dicom import read_radiograph
-from ..landmarks import ImageRef, LandmarkSet, write_landmarks
+from ..errors import KyphoimgWarning
+from ..landmarks import ImageRef, LandmarkSet, file_sha256, save_reading
 from ..study import StudyEntry, open_worklist
 from ._api import propagate
 from ._record import mark_proposed
@@ -87,7 +89,9 @@ def propagate_study(
     For every patient (in time-point order), each film this reader has not started is
     given the landmarks of the latest earlier film the reader completed, carried over by
     :func:`propagate` and recorded as proposals (``"assist"`` in the file) until the
-    reader confirms or moves them. Films the reader has started are never touched.
+    reader confirms or moves them. Films the reader has started are never touched, also
+    when the reader starts one while this runs (the files are written by
+    :func:`~kyphoimg.landmarks.save_reading`'s rule).
 
     Parameters
     ----------
@@ -104,8 +108,17 @@ def propagate_study(
     -------
     list of (pathlib.Path, int)
         Each landmark file written, with the number of its points flagged for review.
+
+    Warns
+    -----
+    KyphoimgWarning
+        When a reader started a film's file while the proposal was made: the file is
+        left as it is and the proposal is written beside it (the path returned), as
+        :func:`~kyphoimg.landmarks.save_reading` does.
     """
     worklist = open_worklist(folder, rater=rater, timepoints=timepoints)
+    # what each film's file is now: a proposal never goes over a file that changes later
+    loaded = {e.landmark_path: file_sha256(e.landmark_path) for e in worklist}
     patients = [patient] if patient else list(dict.fromkeys(e.patient_id for e in worklist))
     written = []
     for pid in patients:
@@ -121,5 +134,13 @@ def propagate_study(
                     entry.film_path,
                     _header(source, entry, rater),
                 )
-                written.append((write_landmarks(ls, entry.landmark_path), review))
+                written.append((_save_proposal(ls, entry.landmark_path, loaded), review))
     return written
+
+
+def _save_proposal(ls: LandmarkSet, path: Path, loaded: dict[Path, str | None]) -> Path:
+    """Write a proposal by the reader's save rule; warn when it had to go beside the file."""
+    outcome = save_reading(ls, path, loaded_sha256=loaded.get(path))
+    if outcome.conflict:
+        warnings.warn(outcome.conflict, KyphoimgWarning, stacklevel=3)
+    return outcome.path

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
+import warnings
+from collections.abc import Callable
+from typing import Any
 
 from ..assist import mark_proposed, propagate_study, propose_centres, read_centres_csv, refine
-from ..landmarks import write_landmarks
+from ..errors import KyphoimgWarning
+from ..landmarks import file_sha256, save_reading
 from ..study import landmark_file_for, read_paired_film
 from . import _options as opt
 from ._common import set_examples
@@ -33,34 +38,62 @@ EXAMPLES = {
 }
 
 
+def _kept_apart(call: Callable[[], Any]) -> tuple[Any, list[str]]:
+    """Run ``call``; return its result and the proposals it had to write beside a file."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", KyphoimgWarning)
+        result = call()
+    beside = [str(w.message) for w in caught if issubclass(w.category, KyphoimgWarning)]
+    for w in caught:
+        if not issubclass(w.category, KyphoimgWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    for text in beside:
+        print(f"not written over a reading: {text}", file=sys.stderr)
+    return result, beside
+
+
 def _refine(args: argparse.Namespace) -> int:
     lm = args.landmarks or landmark_file_for(args.film, args.rater)
+    loaded = file_sha256(args.output)
     rg, ls = read_paired_film(args.film, lm)
     result = refine(rg.display("full"), ls, max_shift=args.max_shift)
     out = mark_proposed(ls, result, keep_confirmed=False)
-    write_landmarks(out, args.output)
+    outcome = save_reading(out, args.output, loaded_sha256=loaded)
     moved = sum(1 for v in result.shift.values() for d in v.values() if d > 0.5)
-    print(f"wrote {args.output}: {moved} point(s) moved by more than 0.5 px, as proposals")
+    print(f"wrote {outcome.path}: {moved} point(s) moved by more than 0.5 px, as proposals")
+    if outcome.conflict:
+        print(f"not written over a reading: {outcome.conflict}", file=sys.stderr)
+        return 1
     return 0
 
 
 def _propagate(args: argparse.Namespace) -> int:
-    written = propagate_study(
-        args.study, rater=args.rater, patient=args.patient, timepoints=opt.ids(args.timepoints)
+    written, beside = _kept_apart(
+        lambda: propagate_study(
+            args.study, rater=args.rater, patient=args.patient, timepoints=opt.ids(args.timepoints)
+        )
     )
     for path, review in written:
         print(f"wrote {path} ({review} point(s) to review)")
     print(f"{len(written)} film(s) given proposed landmarks; open them with kyphoimg view")
-    return 0
+    if beside:
+        print(
+            f"{len(beside)} film(s) were started by a reader meanwhile: their files were kept "
+            "and the proposals written beside them",
+            file=sys.stderr,
+        )
+    return 1 if beside else 0
 
 
 def _centres(args: argparse.Namespace) -> int:
     centres = read_centres_csv(args.centres)
-    path, review = propose_centres(
-        args.film, centres, rater=args.rater, scheme=args.scheme, facing=args.facing
+    (path, review), beside = _kept_apart(
+        lambda: propose_centres(
+            args.film, centres, rater=args.rater, scheme=args.scheme, facing=args.facing
+        )
     )
     print(f"wrote {path}: {len(centres)} vertebrae proposed, {review} point(s) to review")
-    return 0
+    return 1 if beside else 0
 
 
 def add_command(sub: argparse._SubParsersAction) -> None:

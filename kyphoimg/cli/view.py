@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+from typing import Any
 
 from ..errors import UsageError
+from ..studyfile import read_study_file
 from . import _options as opt
 from ._common import set_examples
 
@@ -15,14 +18,74 @@ EXAMPLES = {
     "view": (
         "kyphoimg view sample_dicom --rater AB   # a reading session: worklist, film by film",
         "kyphoimg view sample_dicom --rater B --blind   # a blinded re-read",
-        "kyphoimg view sample_dicom/P001/pre.dcm sample_dicom/P001/post.dcm",
+        "kyphoimg view study.toml --rater AB   # [run] study, landmarks, timepoints; [view]",
     ),
 }
 
 
-def _cmd(args: argparse.Namespace) -> int:
-    if args.pacs_url and args.cache is None:
+def _study_file(files: list[Path]) -> Path | None:
+    """Return the study file given: a ``.toml`` file, or the ``study.toml`` of the folder."""
+    tomls = [f for f in files if f.suffix.lower() == ".toml"]
+    if tomls and len(files) > 1:
+        raise UsageError(f"{tomls[0]}: give a study file alone, without other files")
+    if len(files) != 1:
+        return None
+    if tomls:
+        return files[0]
+    inside = files[0] / "study.toml"
+    return inside if files[0].is_dir() and inside.is_file() else None
+
+
+def _launch_arguments(args: argparse.Namespace) -> tuple[list[str], dict[str, Any]]:
+    """Return launch()'s paths and keywords: the study file's values, then the command line.
+
+    The study file (``STUDY`` as a ``.toml``, or ``STUDY/study.toml``) gives the folder
+    (``[run] study``, default the file's folder), ``[run] landmarks``, ``timepoints`` and
+    ``surgery``, ``[view]``'s own keys, and ``[pacs] url`` when a cache folder is given
+    (``[view] cache`` or ``--cache``): a reading session on the PACS.
+    """
+    files = [Path(p) for p in args.files]
+    values: dict[str, Any] = {"blind": False}
+    file = _study_file(files)
+    if file is not None:
+        sf = read_study_file(file)
+        for note in sf.notes:
+            print(f"kyphoimg: note: {note}", file=sys.stderr)
+        run, view = sf.table("run"), sf.table("view")
+        files = [run.get("study", file.parent)]
+        values |= {
+            "landmarks_dir": run.get("landmarks"),
+            "timepoints": run.get("timepoints"),
+            "surgery": run.get("surgery"),
+            "blind": bool(view.get("blind", False)),
+            "cache": view.get("cache"),
+            "patients": view.get("patients"),
+            "since": view.get("since"),
+        }
+        if args.cache is not None or view.get("cache") is not None:
+            values["pacs_url"] = sf.table("pacs").get("url")
+    given = {
+        "rater": args.rater,
+        "timepoints": opt.ids(args.timepoints),
+        "landmarks_dir": args.landmarks,
+        "surgery": args.surgery,
+        "pacs_url": args.pacs_url,
+        "cache": args.cache,
+        "patients": args.patient_list,
+        "since": args.since,
+    }
+    values |= {k: v for k, v in given.items() if v is not None}
+    if args.blind:
+        values["blind"] = True
+    defaults = ("rater", "timepoints", "surgery", "pacs_url", "cache", "patients", "since")
+    values = {k: values.get(k) for k in defaults} | values
+    if values["pacs_url"] and values["cache"] is None:
         raise UsageError("--pacs-url needs --cache DIR: the local folder films are fetched into")
+    return [str(p) for p in files], values
+
+
+def _cmd(args: argparse.Namespace) -> int:
+    paths, values = _launch_arguments(args)
     try:  # imported here only: the core never loads napari or Qt
         from napari_kyphoimg import launch
     except ImportError as exc:
@@ -32,19 +95,7 @@ def _cmd(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    return int(
-        launch(
-            [str(p) for p in args.files],
-            rater=args.rater,
-            timepoints=opt.ids(args.timepoints),
-            blind=args.blind,
-            surgery=args.surgery,
-            pacs_url=args.pacs_url,
-            cache=args.cache,
-            patients=args.patient_list,
-            since=args.since,
-        )
-    )
+    return int(launch(paths, **values))
 
 
 def add_command(sub: argparse._SubParsersAction) -> None:
@@ -60,18 +111,22 @@ def add_command(sub: argparse._SubParsersAction) -> None:
         help="open films in napari with the kyphoimg plugin docked",
         description="Open a study folder in napari for one reader (a worklist of its films, "
         "one film at a time), or DICOM files and landmark files, with the Landmarks, "
-        "Measurements and Calibrate widgets docked (needs plugins/napari-kyphoimg).",
+        "Measurements and Calibrate widgets docked (needs plugins/napari-kyphoimg). A study "
+        "file (STUDY.toml, or STUDY/study.toml) gives the folder, landmarks folder, time "
+        "points and surgery table ([run]), blind, cache, patients, since ([view]) and, with "
+        "a cache folder, the PACS url ([pacs]); the command line wins.",
     )
     p.add_argument(
         "files",
         nargs="*",
         type=opt.existing_path,
         metavar="FILES",
-        help="one study folder (read film by film from its worklist), or DICOM files or "
-        "landmark files",
+        help="one study folder (read film by film from its worklist; its study.toml, if "
+        "any, is read), a study .toml file, or DICOM files or landmark files",
     )
     opt.add_rater(p, "the reader: reads and writes only <film>.<ID>.landmarks.json")
     opt.add_timepoints(p)
+    opt.add_landmarks(p, "the study's landmark files, when not beside the films")
     p.add_argument(
         "--blind",
         action="store_true",

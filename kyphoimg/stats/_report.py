@@ -329,19 +329,34 @@ def _methods(ctx: Context, unit_method: str, sections: list[Section]) -> str:
 
 
 def _proposals_sentence(base: Path) -> list[str]:
-    """One sentence when the run (its ``summary.json``) measured proposals no reader reviewed."""
+    """Sentences on assisted landmarking, from the run's ``summary.json``.
+
+    One when the run measured proposals no reader reviewed (``--accept-proposals``), one
+    when readers confirmed points kyphoimg had proposed (``point_source`` ``confirmed:``).
+    """
     try:
         run = json.loads((Path(base) / "summary.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return []
-    if not isinstance(run, dict) or not run.get("accept_proposals"):
+    if not isinstance(run, dict):
         return []
-    n = run.get("vertebra_rows_from_proposals", "some")
-    return [
-        f"Landmarks proposed by kyphoimg's assisted landmarking were accepted without review by "
-        f"a reader for {n} vertebra measurement(s) (kyphoimg run --accept-proposals; column "
-        "point_source of the measures and features tables names them)."
-    ]
+    out = []
+    confirmed = run.get("vertebra_rows_confirmed_proposals") or 0
+    if confirmed:
+        out.append(
+            f"For {confirmed} vertebra measurement(s), landmarks were proposed by kyphoimg's "
+            "assisted landmarking and confirmed by the reader (column point_source of the "
+            "measures and features tables, confirmed:<method>, names the method)."
+        )
+    if run.get("accept_proposals"):
+        n = run.get("vertebra_rows_from_proposals", "some")
+        out.append(
+            f"Landmarks proposed by kyphoimg's assisted landmarking were accepted without "
+            f"review by a reader for {n} vertebra measurement(s) (kyphoimg run "
+            "--accept-proposals; column point_source of the measures and features tables "
+            "names them)."
+        )
+    return out
 
 
 _TRUE = {"1", "true", "yes", "y", "t"}

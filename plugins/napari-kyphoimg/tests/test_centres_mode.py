@@ -16,7 +16,7 @@ import pytest
 
 from kyphoimg import read_landmarks
 from kyphoimg.effort import read_effort, summarise_effort
-from kyphoimg.landmarks import ASSIST_KEY, confirmed, unconfirmed
+from kyphoimg.landmarks import ASSIST_KEY, confirmed, point_sources, unconfirmed
 
 pytestmark = pytest.mark.gui
 
@@ -99,6 +99,8 @@ def test_one_click_per_vertebra_proposes_its_points_and_a_accepts_them(
     after = read_landmarks(mine, validate=False)
     assert unconfirmed(after) == {}
     assert after.points == proposed.points
+    # the file still says which method proposed each accepted point
+    assert set(point_sources(after).values()) == {"confirmed:centres"}
     assert s.active.status == "complete", s.active.problems
     assert not np.any(np.all(np.isclose(layer.border_color, MAGENTA), axis=1))
     # the effort log beside the reader's file: the clicks, proposals and confirmations

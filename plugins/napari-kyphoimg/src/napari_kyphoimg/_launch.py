@@ -51,6 +51,7 @@ def launch(
     cache: str | os.PathLike[str] | None = None,
     patients: str | os.PathLike[str] | None = None,
     since: str | None = None,
+    landmarks_dir: str | os.PathLike[str] | None = None,
 ) -> int:
     """Open napari with the kyphoimg widgets and load files, or a study for one reader.
 
@@ -82,6 +83,9 @@ def launch(
         A PACS session's patient list file (default: all patients).
     since : str, optional
         A PACS session's first study date, ``YYYY-MM-DD``.
+    landmarks_dir : path-like, optional
+        A study's landmark files, when not beside its films (as ``kyphoimg run
+        --landmarks``).
     block : bool, optional
         Run the Qt event loop until the window closes (default). With False the viewer
         is left open and the function returns at once (for tests and scripts).
@@ -98,7 +102,9 @@ def launch(
     if pacs_url is not None:
         failed = _open_pacs(viewer, pacs_url, cache, rater, patients, since, surgery)
     elif len(paths) == 1 and Path(paths[0]).is_dir():
-        failed = _open_study(viewer, Path(paths[0]), rater, timepoints, blind, surgery)
+        failed = _open_study(
+            viewer, Path(paths[0]), rater, timepoints, blind, surgery, landmarks_dir
+        )
     else:
         failed = _open_files(viewer, paths)
     if block:
@@ -141,6 +147,7 @@ def _open_study(
     timepoints: Sequence[str] | None,
     blind: bool = False,
     surgery: str | os.PathLike[str] | None = None,
+    landmarks_dir: str | os.PathLike[str] | None = None,
 ) -> int:
     """Open a study folder for one reader; return 1 when it cannot be opened."""
     from kyphoimg import KyphoimgError
@@ -160,6 +167,7 @@ def _open_study(
             blind=blind,
             read_only=read_only,
             surgery=surgery,
+            landmarks_dir=landmarks_dir,
         )
     except KyphoimgError as exc:
         print(f"kyphoimg view: {exc}", file=sys.stderr)

@@ -646,6 +646,7 @@ def open_study(
     seed: int | None = None,
     read_only: bool = False,
     surgery: str | os.PathLike[str] | None = None,
+    landmarks_dir: str | os.PathLike[str] | None = None,
 ) -> ReadingSession:
     """Open a study folder for one reader: the worklist, and the first film still to do.
 
@@ -677,6 +678,9 @@ def open_study(
         A table of ``patient_id, surgery_date`` (as ``kyphoimg scan --surgery``): films
         whose landmark file has no time point get pre/post/last from the films' dates
         (:func:`kyphoimg.timepoints.assign_timepoints`).
+    landmarks_dir : path-like, optional
+        The landmark files, when not beside the films (a film not started gets its file
+        in the same relative folder there).
 
     Returns
     -------
@@ -685,7 +689,12 @@ def open_study(
     """
     index, assigned = _surgery_timepoints(folder, surgery)
     worklist = open_worklist(
-        folder, rater=rater, timepoints=timepoints, index=index, assigned=assigned
+        folder,
+        rater=rater,
+        timepoints=timepoints,
+        index=index,
+        assigned=assigned,
+        landmarks_dir=None if landmarks_dir is None else Path(landmarks_dir),
     )
     if blind:
         worklist = worklist.shuffled(_session_seed(worklist, seed))
