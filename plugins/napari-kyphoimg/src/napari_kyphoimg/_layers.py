@@ -60,6 +60,8 @@ __all__ = [
     "pair_with_film_layer",
     "restore_landmarks",
     "scale_of",
+    "set_header",
+    "set_info",
 ]
 
 
@@ -72,6 +74,18 @@ def info(layer: Any, role: str | None = None) -> dict[str, Any] | None:
     if not isinstance(value, dict) or (role is not None and value.get("role") != role):
         return None
     return value
+
+
+def set_info(layer: Any, value: dict[str, Any]) -> None:
+    """Replace ``layer.metadata["kyphoimg"]``, emitting ``layer.events.metadata``."""
+    layer.metadata = {**dict(layer.metadata), KEY: value}
+
+
+def set_header(layer: Any, header: LandmarkSet) -> None:
+    """Store a new header (scheme, calibration, index levels, findings...) on a landmarks layer."""
+    meta = dict(info(layer, "landmarks") or {})
+    meta["header"] = header_to_meta(header.replace(points={}))
+    set_info(layer, meta)
 
 
 def scale_of(cal: Calibration) -> tuple[float, float]:

@@ -15,7 +15,7 @@ from napari.layers import Points, Shapes, Vectors
 from kyphoimg import Calibration, LandmarkSet
 from kyphoimg.landmarks import ImageRef
 
-from ._layerdata import header_from_meta, header_to_meta, overlay_vectors
+from ._layerdata import header_from_meta, overlay_vectors
 from ._layers import (
     KEY,
     info,
@@ -25,6 +25,8 @@ from ._layers import (
     overlay_for,
     overlay_layer_data,
     scale_of,
+    set_header,
+    set_info,
 )
 
 __all__ = [
@@ -45,18 +47,6 @@ __all__ = [
     "show_values",
     "value_labels",
 ]
-
-
-def set_info(layer: Any, value: dict[str, Any]) -> None:
-    """Replace ``layer.metadata["kyphoimg"]``, emitting ``layer.events.metadata``."""
-    layer.metadata = {**dict(layer.metadata), KEY: value}
-
-
-def set_header(layer: Any, header: LandmarkSet) -> None:
-    """Store a new header (scheme, calibration, index levels, findings...) on a landmarks layer."""
-    meta = dict(info(layer, "landmarks") or {})
-    meta["header"] = header_to_meta(header.replace(points={}))
-    set_info(layer, meta)
 
 
 def landmark_layers(layers: Iterable[Any]) -> list[Any]:
