@@ -44,7 +44,14 @@ from ._layerdata import (
     rows_labelled,
     split_unknown,
 )
-from ._layers import info, landmarks_of, pair_with_film_layer, set_header, set_info
+from ._layers import (
+    default_header,
+    info,
+    landmarks_of,
+    pair_with_film_layer,
+    set_header,
+    set_info,
+)
 from ._session import read_only_reason, save_layer_set, save_message
 from ._undo import UndoStack
 from ._writer import landmark_set_for_file
@@ -585,6 +592,24 @@ class LandmarksController:
         changes = {n: cls.field_value(n, values[n]) for n in FIELDS if n in values and n != "rater"}
         changes["rater"] = (values.get("rater") or "").strip() or header.rater
         return header.replace(**changes)
+
+    @classmethod
+    def new_header(cls, film: FilmLayer, values: Mapping[str, Any]) -> LandmarkSet:
+        """Return the header of a new landmark file for ``film`` with the fields' values.
+
+        Parameters
+        ----------
+        film : FilmLayer
+            The film (its image reference, calibration and identity).
+        values : mapping
+            The controls' values by field name (:data:`FIELDS`).
+
+        Returns
+        -------
+        LandmarkSet
+            An empty set with the film's header and the fields' values.
+        """
+        return cls.with_fields(default_header(film), values)
 
     def set_field(self, layer: LandmarkLayer, name: str, raw: Any) -> Refusal | None:
         """Write one field into the layer's header, and nothing else.

@@ -57,7 +57,6 @@ from ._viewer import (
     add_landmarks_layer,
     anterior_side,
     apply_calibration,
-    default_header,
     ensure_overlay,
     landmark_layers,
     mark_proposals,
@@ -544,7 +543,7 @@ class LandmarksWidget(Container):
             return None
         layer = self.landmarks_layer
         if layer is None:
-            header = self.controller.with_fields(default_header(film), self._field_values())
+            header = self.controller.new_header(film, self._field_values())
             layer = add_landmarks_layer(self._viewer, film, header, levels=self._levels())
             self._attach(layer)
         self._viewer.layers.selection.active = layer

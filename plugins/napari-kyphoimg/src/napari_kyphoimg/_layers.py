@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from kyphoimg import Calibration, LandmarkError, LandmarkSet, read_landmarks
-from kyphoimg.landmarks import landmark_problems, pair_with_film
+from kyphoimg.landmarks import ImageRef, landmark_problems, pair_with_film
 
 from ._files import landmark_path_for
 from ._layerdata import (
@@ -48,6 +48,7 @@ KEY = "kyphoimg"
 __all__ = [
     "KEY",
     "calibration_of",
+    "default_header",
     "dicom_calibration",
     "film_layer_data",
     "films",
@@ -86,6 +87,23 @@ def set_header(layer: Any, header: LandmarkSet) -> None:
     meta = dict(info(layer, "landmarks") or {})
     meta["header"] = header_to_meta(header.replace(points={}))
     set_info(layer, meta)
+
+
+def default_header(film: Any) -> LandmarkSet:
+    """Return an empty landmark set for a film: its image reference, calibration, identity."""
+    meta = info(film, "film") or {}
+    return LandmarkSet(
+        points={},
+        patient_id=meta.get("patient_id"),
+        timepoint=meta.get("timepoint"),
+        rater=meta.get("rater"),
+        image=ImageRef(
+            sop_instance_uid=meta.get("sop_instance_uid"),
+            rows=meta.get("rows"),
+            columns=meta.get("columns"),
+        ),
+        calibration=Calibration.from_dict(meta.get("calibration")),
+    )
 
 
 def scale_of(cal: Calibration) -> tuple[float, float]:

@@ -13,11 +13,11 @@ import numpy as np
 from napari.layers import Points, Shapes, Vectors
 
 from kyphoimg import Calibration, LandmarkSet
-from kyphoimg.landmarks import ImageRef
 
 from ._layerdata import header_from_meta, overlay_vectors
 from ._layers import (
     KEY,
+    default_header,
     info,
     landmark_layer_data,
     landmark_layer_for,
@@ -52,23 +52,6 @@ __all__ = [
 def landmark_layers(layers: Iterable[Any]) -> list[Any]:
     """Return the kyphoimg landmarks layers among ``layers``."""
     return [layer for layer in layers if info(layer, "landmarks") is not None]
-
-
-def default_header(film: Any) -> LandmarkSet:
-    """Return an empty landmark set for a film: its image reference, calibration, identity."""
-    meta = info(film, "film") or {}
-    return LandmarkSet(
-        points={},
-        patient_id=meta.get("patient_id"),
-        timepoint=meta.get("timepoint"),
-        rater=meta.get("rater"),
-        image=ImageRef(
-            sop_instance_uid=meta.get("sop_instance_uid"),
-            rows=meta.get("rows"),
-            columns=meta.get("columns"),
-        ),
-        calibration=Calibration.from_dict(meta.get("calibration")),
-    )
 
 
 def add_landmarks_layer(
