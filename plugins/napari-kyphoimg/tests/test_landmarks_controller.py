@@ -345,3 +345,25 @@ def test_the_check_line_lists_what_the_command_line_would_refuse(film, truth):
     assert dock.ctl.status(dock.film, layer, None) == Message(
         "This landmark file has problems (listed above); fix them here.", "error"
     )
+
+
+def test_delete_takes_the_selected_point_else_the_targets_and_the_guide_goes_back(film, truth):
+    dock = Dock(film)
+    layer = dock.start()
+    for point in ("ant_sup", "mid_sup", "post_sup"):
+        dock.ctl.place(layer, truth.points["T10"][point])
+    assert dock.ctl.delete_rows(layer) == []  # the target (ant_inf) is not placed yet
+    layer.selected_data = {1}
+    assert dock.ctl.delete_rows(layer) == [1]
+    dock.ctl.delete(layer, [1])
+    dock.change()
+    assert dock.ctl.target(layer) == ("T10", "mid_sup")
+    assert dock.ctl.guide(layer).text == "Next: T10 · superior endplate midpoint"
+    assert set(read_landmarks(dock.file, validate=False).points["T10"]) == {"ant_sup", "post_sup"}
+    layer.selected_data = set()
+    dock.ctl.step(layer, +1)  # the target is the placed post_sup: Delete takes it
+    assert dock.ctl.delete_rows(layer) == [1]
+    dock.ctl.delete(layer, dock.ctl.delete_rows(layer))
+    dock.change()
+    assert set(read_landmarks(dock.file, validate=False).points["T10"]) == {"ant_sup"}
+    assert dock.ctl.target(layer) == ("T10", "post_sup")
