@@ -1,11 +1,13 @@
 """The ``Landmarks`` widget: guided landmark placement, reader findings, save and load.
 
-The widget gathers the settings (levels, scheme, index levels, rater), names the next
-point, and lets napari's own points layer do the clicking, dragging and deleting. Each
-click is labelled through the layer's ``feature_defaults``; the widget then advances the
-guide, removes a point the click re-placed, records an undo state, redraws the overlay
-and saves the landmark file (atomically, via :func:`kyphoimg.landmarks.save_reading`: never over a
-file changed since it was loaded).
+This is the view. It holds the controls, lets napari's own points layer do the clicking,
+dragging and deleting, wires the layer's events and keys to
+:class:`~napari_kyphoimg._landmarks_controller.LandmarksController`, and shows what the
+controller returns; the rules (plan and next target, re-placing, undo, what each field
+may change, where and whether a file is saved: atomically, via
+:func:`kyphoimg.landmarks.save_reading`, never over a file changed since it was loaded)
+are the controller's. Each click is labelled through the layer's ``feature_defaults``
+(the controller's target).
 
 Keys on a landmarks layer: ``N`` next point, ``Shift+N`` previous point (both free in
 napari's points keymap), ``Ctrl+Z`` undo, ``Ctrl+Shift+Z`` redo, ``F`` zoom to the target
