@@ -1,11 +1,13 @@
 """The ``Landmarks`` widget: guided landmark placement, reader findings, save and load.
 
-The widget gathers the settings (levels, scheme, index levels, rater), names the next
-point, and lets napari's own points layer do the clicking, dragging and deleting. Each
-click is labelled through the layer's ``feature_defaults``; the widget then advances the
-guide, removes a point the click re-placed, records an undo state, redraws the overlay
-and saves the landmark file (atomically, via :func:`kyphoimg.landmarks.save_reading`: never over a
-file changed since it was loaded).
+This is the view. It holds the controls, lets napari's own points layer do the clicking,
+dragging and deleting, wires the layer's events and keys to
+:class:`~napari_kyphoimg._landmarks_controller.LandmarksController`, and shows what the
+controller returns; the rules (plan and next target, re-placing, undo, what each field
+may change, where and whether a file is saved: atomically, via
+:func:`kyphoimg.landmarks.save_reading`, never over a file changed since it was loaded)
+are the controller's. Each click is labelled through the layer's ``feature_defaults``
+(the controller's target).
 
 Keys on a landmarks layer: ``N`` next point, ``Shift+N`` previous point (both free in
 napari's points keymap), ``Ctrl+Z`` undo, ``Ctrl+Shift+Z`` redo, ``F`` zoom to the target
@@ -15,10 +17,10 @@ Every control writes only its own field of the landmark file: touching one never
 another. The time point is chosen from the study's time points, never typed.
 """
 
-import contextlib
-from dataclasses import dataclass, field
+from __future__ import annotations
+
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import napari
 import napari.viewer
@@ -34,55 +36,40 @@ from magicgui.widgets import (
 )
 from psygnal import Signal
 
-from kyphoimg import KyphoimgError, read_landmarks
-from kyphoimg.assist import REVIEW_BELOW, confirm, refine, unconfirmed
-from kyphoimg.landmarks import FINDINGS, LEVELS, SCHEMES, file_sha256, landmark_problems
-from kyphoimg.study import check_rater
-from kyphoimg.timepoints import TIMEPOINTS, normalise_timepoint
+from kyphoimg import KyphoimgError, LandmarkSet
+from kyphoimg.landmarks import FINDINGS, LEVELS, SCHEMES
 
 from . import _qt
-from ._centres_mode import CentresMode, EffortHooks
-from ._files import LANDMARK_SUFFIX, landmark_path_for
-from ._guide import PlacementGuide, describe_point, level_range, placement_plan
-from ._layerdata import (
-    feature_defaults,
-    header_from_meta,
-    landmarks_to_layer,
-    layer_points,
-    point_labels,
-    rows_labelled,
-    split_unknown,
+from ._centres_mode import CentresMode, EffortHooks, display_image
+from ._files import LANDMARK_SUFFIX
+from ._guide import level_range
+from ._landmarks_controller import (
+    DEFAULT_LEVELS,
+    FIELDS,
+    LandmarksController,
+    check_text,
+    header_of,
 )
-from ._layers import (
-    calibration_of,
-    film_for,
-    films,
-    info,
-    landmark_layer_for,
-    landmarks_of,
-    overlay_for,
-    pair_with_film_layer,
-)
-from ._session import read_only_reason, save_layer_set, save_message
+from ._layerdata import feature_defaults, layer_points, point_labels
+from ._layers import calibration_of, film_for, films, info, landmark_layer_for, overlay_for
+from ._session import read_only_reason
 from ._sketch import SchemeSketch
 from ._tables import film_measures
-from ._undo import UndoStack
 from ._viewer import (
     add_landmarks_layer,
     anterior_side,
     apply_calibration,
-    default_header,
     ensure_overlay,
     landmark_layers,
     mark_proposals,
     refresh_overlay,
-    set_header,
-    set_info,
     show_problems,
     show_values,
     value_labels,
 )
-from ._writer import landmark_set_for_file
+
+if TYPE_CHECKING:
+    from napari.layers import Image, Points
 
 __all__ = ["LandmarksWidget"]
 
@@ -92,7 +79,6 @@ UNDO_KEY = "Control-Z"
 REDO_KEY = "Control-Shift-Z"
 ZOOM_KEY = "F"
 ACCEPT_KEY = "A"
-DEFAULT_LEVELS = ("T11", "L3")
 _NONE = "—"
 
 #: Reader findings and the words the widget shows for them.
@@ -104,33 +90,11 @@ FINDING_LABELS: dict[str, str] = {
 }
 
 
-@dataclass
-class _Session:
-    """Editing state of one landmarks layer."""
-
-    guide: PlacementGuide
-    undo: UndoStack = field(default_factory=UndoStack)  # also redo
-    removing: list[tuple[str, str]] = field(default_factory=list)
-    dragging: bool = False
-
-
 def _row(*widgets: Any, labels: bool = False) -> Container:
     """Widgets side by side, without margins."""
     row = Container(widgets=list(widgets), layout="horizontal", labels=labels, label="")
     row.margins = (0, 0, 0, 0)
     return row
-
-
-def _slug(text: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in text).strip("_") or "film"
-
-
-def _labels(layer: Any, indices: Any) -> list[tuple[str, str]]:
-    return point_labels(layer.features, indices)
-
-
-def _placed(layer: Any) -> set[tuple[str, str]]:
-    return set(point_labels(layer.features))
 
 
 class LandmarksWidget(Container):
@@ -148,11 +112,9 @@ class LandmarksWidget(Container):
 
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
         self._viewer = viewer
-        self._sessions: dict[str, _Session] = {}
-        self._busy = False  # our own layer edits: ignore their events
+        #: The rules and editing state; this widget only shows what it returns.
+        self.controller = LandmarksController(lambda layer: film_for(viewer.layers, layer))
         self._loading_controls = False
-        self._saving = False
-        self._refilling = False  # a film switch in place: one redraw at its end
 
         self.film = ComboBox(label="Film", choices=self._film_choices, nullable=True)
         self.first_level = ComboBox(label="Levels", choices=LEVELS, value=DEFAULT_LEVELS[0])
@@ -280,39 +242,29 @@ class LandmarksWidget(Container):
         self._on_film_changed()
 
     # ------------------------------------------------------------------ choices and state
-    def _film_choices(self, _widget: Any = None) -> list[tuple[str, Any]]:
+    def _film_choices(self, _widget: Any = None) -> list[tuple[str, Image]]:
         return [(layer.name, layer) for layer in films(self._viewer.layers)]
 
     def _timepoint_choices(self, _widget: Any = None) -> list[str]:
         """Return the study's time points, plus the file's own when it is not one of them."""
         film = self.film.value if hasattr(self, "film") else None
         meta = info(film, "film") if film is not None else None
-        vocabulary = list((meta or {}).get("timepoints") or TIMEPOINTS)
         layer = self.landmarks_layer if hasattr(self, "film") else None
-        if layer is not None:
-            own = header_from_meta(info(layer, "landmarks")["header"]).timepoint
-            if own:
-                with contextlib.suppress(KyphoimgError):
-                    own = normalise_timepoint(own, vocabulary)
-                if own not in vocabulary:
-                    vocabulary.append(own)
-        return vocabulary
+        return self.controller.timepoint_choices(meta, layer)
 
     def _index_choices(self, _widget: Any = None) -> list[str]:
-        layer = self.landmarks_layer
-        if layer is None:
-            return []
-        return list(header_from_meta(info(layer, "landmarks")["header"]).index_levels)
+        return self.controller.index_choices(self.landmarks_layer)
 
     @property
-    def landmarks_layer(self) -> Any | None:
+    def landmarks_layer(self) -> Points | None:
         """The landmarks layer of the chosen film, or None."""
         film = self.film.value
         return None if film is None else landmark_layer_for(self._viewer.layers, film)
 
-    def _session(self, layer: Any) -> _Session | None:
-        lm = info(layer, "landmarks")
-        return None if lm is None else self._sessions.get(lm["uid"])
+    @property
+    def _busy(self) -> bool:
+        """Whether the controller is writing a layer (its events are not the reader's)."""
+        return self.controller.busy
 
     def _levels(self) -> tuple[str, ...]:
         try:
@@ -320,28 +272,10 @@ class LandmarksWidget(Container):
         except ValueError:
             return ()
 
-    def _plan_for(self, layer: Any) -> tuple[tuple[str, str], ...]:
-        """Return the guide's plan: the chosen range, else placed levels and the study's range."""
-        lm = info(layer, "landmarks")
-        scheme = lm["header"]["scheme"]
-        levels = lm.get("levels")
-        if not levels:
-            film = film_for(self._viewer.layers, layer)
-            hint = (info(film, "film") or {}).get("levels") if film is not None else None
-            span = {lv for lv, _ in _placed(layer)} | set(level_range(*(hint or DEFAULT_LEVELS)))
-            levels = sorted(span, key=LEVELS.index)
-            levels = level_range(levels[0], levels[-1])
-        return placement_plan(levels, scheme)
-
     # ------------------------------------------------------------------ attach to layers
-    def _attach(self, layer: Any) -> None:
-        lm = info(layer, "landmarks")
-        if lm is None or lm["uid"] in self._sessions:
+    def _attach(self, layer: Points) -> None:
+        if not self.controller.attach(layer):
             return
-        session = _Session(guide=PlacementGuide(self._plan_for(layer)))
-        session.guide.cursor = session.guide.first_missing(_placed(layer))
-        session.undo.reset(layer.data, layer.features)
-        self._sessions[lm["uid"]] = session
         layer.events.data.connect(self._on_data)
         layer.events.features.connect(self._on_features)
         layer.events.metadata.connect(self._on_metadata)
@@ -382,7 +316,7 @@ class LandmarksWidget(Container):
         lm = info(event.value, "landmarks")
         if lm is None:
             return
-        self._sessions.pop(lm["uid"], None)
+        self.controller.detach(event.value)
         overlay = overlay_for(self._viewer.layers, event.value)
         if overlay is not None:  # its overlay goes with it
             self._viewer.layers.remove(overlay)
@@ -411,55 +345,30 @@ class LandmarksWidget(Container):
     def _on_film_changed(self, *_: Any) -> None:
         film = self.film.value
         layer = self.landmarks_layer
+        fields = self.controller.film_fields(film, layer, self._levels())
         self._loading_controls = True
         try:
-            meta = info(film, "film") if film is not None else None
             self._reset_timepoints()
-            if layer is not None:
-                lm = info(layer, "landmarks")
-                header = header_from_meta(lm["header"])
-                plan_levels = [lv for lv, _ in self._plan_for(layer)]
-                if plan_levels:
-                    self.first_level.value, self.last_level.value = plan_levels[0], plan_levels[-1]
-                self.scheme.value = header.scheme
-                self.index_levels.choices = self._index_level_choices(header.index_levels)
-                self.index_levels.value = list(header.index_levels)
-                self.patient_id.value = header.patient_id or ""
-                self.timepoint.value = self._shown_timepoint(header.timepoint)
-                self.rater.value = header.rater or (meta or {}).get("rater") or ""
-            elif meta is not None:
-                if meta.get("levels"):
-                    self.first_level.value, self.last_level.value = meta["levels"]
-                self.index_levels.choices = self._levels()
-                self.index_levels.value = []
-                self.patient_id.value = meta.get("patient_id") or ""
-                self.timepoint.value = self._shown_timepoint(meta.get("timepoint"))
-                self.rater.value = meta.get("rater") or ""
-            # A reading session fixes the reader; the rater of a file with points stays.
-            owned = layer is not None and bool(header.rater) and len(layer.data) > 0
-            self.rater.enabled = not (meta or {}).get("rater") and not owned
+            if fields.levels:
+                self.first_level.value, self.last_level.value = fields.levels
+            if fields.scheme:
+                self.scheme.value = fields.scheme
+            if layer is not None or film is not None:
+                choices = fields.index_choices
+                self.index_levels.choices = self._levels() if choices is None else choices
+                self.index_levels.value = fields.index_levels
+                self.patient_id.value = fields.patient_id
+                self.timepoint.value = self._shown_timepoint(fields.timepoint)
+                self.rater.value = fields.rater
+            self.rater.enabled = fields.rater_enabled
         finally:
             self._loading_controls = False
-        read_only = read_only_reason(meta)
-        self.start_button.enabled = film is not None and read_only is None
+        self.start_button.enabled = film is not None and fields.read_only is None
         if layer is not None:
-            layer.editable = read_only is None
+            layer.editable = fields.read_only is None
         self.finding_level.reset_choices()
         self._show_findings()
-        notes = list(meta.get("notes", [])) if meta else []
-        if film is None:
-            self._say("Open a DICOM film (File ▸ Open) or the sample data to begin.", "muted")
-        elif read_only is not None:
-            self._say(read_only, "error")
-        elif any(n.startswith("landmarks not loaded") for n in notes):
-            self._say(next(n for n in notes if n.startswith("landmarks not loaded")), "error")
-        elif layer is not None and landmark_problems(landmarks_of(layer).replace(source=None)):
-            self._say("This landmark file has problems (listed above); fix them here.", "error")
-        elif layer is None:
-            self._say("No landmarks on this film yet: press 'Place landmarks'.", "muted")
-        else:
-            path = self._target_path(layer)
-            self._say(f"Landmark file: {path}" if path else (notes[-1] if notes else ""), "muted")
+        self._say(*self.controller.status(film, layer, self.folder.value))
         self._update_guide()
         self._update_check()
         self._effort.sync()
@@ -475,16 +384,11 @@ class LandmarksWidget(Container):
         selected = list(self.index_levels.value)
         self._loading_controls = True
         try:
-            self.index_levels.choices = self._index_level_choices(selected)
+            self.index_levels.choices = self.controller.index_level_choices(levels, selected)
             self.index_levels.value = selected
         finally:
             self._loading_controls = False
         self._replan()
-
-    def _index_level_choices(self, keep: Any = ()) -> list[str]:
-        """Return the planned levels plus any index level already chosen outside them."""
-        chosen = set(self._levels()) | {lv for lv in keep if lv in LEVELS}
-        return [lv for lv in LEVELS if lv in chosen]
 
     def _reset_timepoints(self) -> None:
         """Rebuild the time point choices in the study's order (Qt keeps old items first)."""
@@ -497,36 +401,16 @@ class LandmarksWidget(Container):
 
     def _shown_timepoint(self, value: str | None) -> str | None:
         """Return the time point as the combo box shows it (canonical when known)."""
-        if not value:
+        value = self.controller.shown_timepoint(value, self._timepoint_choices())
+        if value is None:
             return None
-        choices = self._timepoint_choices()
-        with contextlib.suppress(KyphoimgError):
-            value = normalise_timepoint(value, choices)
         if value not in self.timepoint.choices:
             self._reset_timepoints()
         return value if value in self.timepoint.choices else None
 
-    def _with_controls(self, header: Any) -> Any:
-        """Return ``header`` with every control's value (for a new landmark file only)."""
-        index = tuple(lv for lv in LEVELS if lv in set(self.index_levels.value))
-        return header.replace(
-            scheme=self.scheme.value,
-            index_levels=index,
-            patient_id=self.patient_id.value.strip() or None,
-            timepoint=self.timepoint.value or None,
-            rater=self.rater.value.strip() or header.rater,
-        )
-
-    def _control_value(self, name: str) -> Any:
-        """Return the value of one control as the landmark file stores it."""
-        if name == "index_levels":
-            return tuple(lv for lv in LEVELS if lv in set(self.index_levels.value))
-        if name == "scheme":
-            return self.scheme.value
-        if name == "timepoint":
-            return self.timepoint.value or None
-        text = getattr(self, name).value.strip()
-        return check_rater(text or None) if name == "rater" else (text or None)
+    def _field_values(self) -> dict[str, Any]:
+        """Return every field control's value, by header field name."""
+        return {name: getattr(self, name).value for name in FIELDS}
 
     def _set_field(self, name: str) -> None:
         """Write one control's value into the chosen film's landmark header, and nothing else."""
@@ -535,27 +419,16 @@ class LandmarksWidget(Container):
         layer = self.landmarks_layer
         if layer is None:
             return  # taken into the header when the landmarks layer is created
-        try:
-            value = self._control_value(name)
-        except KyphoimgError as exc:
-            self._say(f"Not saved: {exc}", "error")
+        refused = self.controller.set_field(layer, name, getattr(self, name).value)
+        if refused is not None:
+            if refused.restore is not None:  # the control shows the file's value again
+                self._loading_controls = True
+                try:
+                    getattr(self, name).value = refused.restore
+                finally:
+                    self._loading_controls = False
+            self._say(*refused.message)
             return
-        header = header_from_meta(info(layer, "landmarks")["header"])
-        if getattr(header, name) == value:
-            return
-        if name == "rater" and header.rater and len(layer.data):
-            self._loading_controls = True
-            try:
-                self.rater.value = header.rater
-            finally:
-                self._loading_controls = False
-            self._say(
-                f"The rater of a file with points never changes ({header.rater}); another "
-                "reader opens the study with their own id (--rater) and gets their own file.",
-                "error",
-            )
-            return
-        set_header(layer, header.replace(**{name: value}))  # one metadata event: one autosave
         if name == "scheme":
             self._replan()
         elif name == "index_levels":
@@ -567,22 +440,12 @@ class LandmarksWidget(Container):
         layer = self.landmarks_layer
         if layer is None:
             return
-        lm = dict(info(layer, "landmarks"))
-        lm["levels"] = list(self._levels())
-        self._saving = True  # the plan is not part of the landmark file
-        try:
-            set_info(layer, lm)
-        finally:
-            self._saving = False
-        session = self._session(layer)
-        if session is not None:  # a new plan starts at its first missing point
-            session.guide = PlacementGuide(self._plan_for(layer))
-            session.guide.cursor = session.guide.first_missing(_placed(layer))
-            self._set_defaults(layer)
+        self.controller.replan(layer, self._levels())
+        self._set_defaults(layer)
         self._redraw(layer)
         self._update_guide()
 
-    def show_set(self, layer: Any, ls: Any) -> None:
+    def show_set(self, layer: Points, ls: LandmarkSet) -> None:
         """Put a landmark set (points and header) on a landmarks layer and save it.
 
         Parameters
@@ -592,52 +455,13 @@ class LandmarksWidget(Container):
         ls : LandmarkSet
             Its new contents (for instance with proposed points).
         """
-        self._put_set(layer, ls, history="push")
+        self.controller.put_set(layer, ls, history="push")
+        self._set_defaults(layer)
         self._redraw(layer)
         self._autosave(layer)
         self._on_film_changed()
 
-    def _put_set(
-        self, layer: Any, ls: Any, *, history: str, path: tuple[str, str | None] | None = None
-    ) -> None:
-        """Replace a layer's points and header by a set; re-plan the guide.
-
-        ``history="reset"`` starts the undo history there (a file loaded), ``"push"``
-        records it as one change that can be undone (proposals added). ``path`` (the file
-        and its SHA-256 as read) becomes the layer's landmark file.
-        """
-        known, unknown = split_unknown(ls)
-        data, features = landmarks_to_layer(known)
-        self._busy = True
-        try:
-            layer.selected_data = set()
-            layer.data = data
-            layer.features = features
-            layer.refresh_colors()
-            lm = dict(info(layer, "landmarks"))
-            if path is not None:
-                lm["path"], lm["sha256"] = path
-            lm["levels"] = None
-            lm["unknown_points"] = unknown
-            self._saving = True  # not yet: the new points with the old header (and record)
-            try:
-                set_info(layer, lm)
-            finally:
-                self._saving = False
-            set_header(layer, ls)
-        finally:
-            self._busy = False
-        session = self._session(layer)
-        if session is not None:
-            session.guide = PlacementGuide(self._plan_for(layer))
-            session.guide.cursor = session.guide.first_missing(_placed(layer))
-            if history == "reset":
-                session.undo.reset(layer.data, layer.features)
-            else:
-                session.undo.push(layer.data, layer.features)
-            self._set_defaults(layer)
-
-    def refill(self, layer: Any, data: Any, kwargs: dict[str, Any]) -> None:
+    def refill(self, layer: Points, data: Any, kwargs: dict[str, Any]) -> None:
         """Put another film's landmarks into a landmarks layer, in place (a film switch).
 
         Nothing is saved: the new contents are the file as loaded. The guide, the undo
@@ -653,8 +477,7 @@ class LandmarksWidget(Container):
         old = info(layer, "landmarks")
         meta = dict(kwargs["metadata"])
         meta["kyphoimg"] = {**meta["kyphoimg"], "uid": old["uid"], "film_uid": old["film_uid"]}
-        self._busy = self._saving = self._refilling = True
-        try:
+        with self.controller.quiet(saving=True, refilling=True):
             layer.selected_data = set()
             layer.data = data
             layer.features = kwargs["features"]
@@ -668,14 +491,8 @@ class LandmarksWidget(Container):
                         other.scale = kwargs["scale"]  # a napari scale change redraws
             if not np.array_equal(layer.scale, kwargs["scale"]):
                 layer.scale = kwargs["scale"]
-        finally:
-            self._busy = self._saving = self._refilling = False
-        session = self._session(layer)
-        if session is not None:
-            session.guide = PlacementGuide(self._plan_for(layer))
-            session.guide.cursor = session.guide.first_missing(_placed(layer))
-            session.undo.reset(layer.data, layer.features)
-            self._set_defaults(layer)
+        self.controller.restart(layer, "reset")
+        self._set_defaults(layer)
         self._redraw(layer)
 
     def accept_vertebra(self, level: str | None = None) -> None:
@@ -689,20 +506,14 @@ class LandmarksWidget(Container):
         layer = self.landmarks_layer
         if layer is None:
             return
-        session = self._session(layer)
-        if level is None and session is not None and session.guide.target is not None:
-            level = session.guide.target[0]
-        ls = landmarks_of(layer)
-        if not unconfirmed(ls).get(level or "", ()) and level is not None:
-            level = None  # nothing proposed at the target: accept what is proposed anywhere
-        set_header(layer, confirm(ls, level).replace(points={}))
+        said = self.controller.accept(layer, level)
         self._redraw(layer)
-        self._say(f"Accepted the proposed points of {level or 'every vertebra'}.", "ok")
+        self._say(*said)
 
-    def _key_accept(self, layer: Any) -> None:
+    def _key_accept(self, layer: Points) -> None:
         self.accept_vertebra()
 
-    def show_film(self, film: Any) -> None:
+    def show_film(self, film: Image) -> None:
         """Make ``film`` (a film layer in the viewer) the chosen film.
 
         Parameters
@@ -720,7 +531,7 @@ class LandmarksWidget(Container):
                 return
 
     # ------------------------------------------------------------------ placing
-    def start(self, *_: Any) -> Any | None:
+    def start(self, *_: Any) -> Points | None:
         """Create (or reuse) the chosen film's landmarks layer and switch to placing.
 
         Returns
@@ -734,23 +545,20 @@ class LandmarksWidget(Container):
             return None
         layer = self.landmarks_layer
         if layer is None:
-            header = self._with_controls(default_header(film))
+            header = self.controller.new_header(film, self._field_values())
             layer = add_landmarks_layer(self._viewer, film, header, levels=self._levels())
             self._attach(layer)
         self._viewer.layers.selection.active = layer
-        session = self._session(layer)
-        if session is not None and session.guide.target is None:
-            session.guide.cursor = session.guide.first_missing(_placed(layer))
-        layer.mode = "add" if session and session.guide.target else "select"
+        target = self.controller.ensure_target(layer)
+        layer.mode = "add" if target else "select"
         self._set_defaults(layer)
         self._update_guide()
         if layer.mode == "add":
             self._say("Click on the film to place the point the guide names.", "muted")
         return layer
 
-    def _set_defaults(self, layer: Any) -> None:
-        session = self._session(layer)
-        target = session.guide.target if session else None
+    def _set_defaults(self, layer: Points) -> None:
+        target = self.controller.target(layer)
         if target is None:
             return
         current = layer.feature_defaults
@@ -760,25 +568,20 @@ class LandmarksWidget(Container):
             and current["point"].iloc[0] == target[1]
         ):
             return
-        self._busy = True
-        try:
+        with self.controller.quiet():
             layer.feature_defaults = feature_defaults(*target)
-        finally:
-            self._busy = False
 
     def _on_defaults(self, event: Any) -> None:
         # napari makes a newly added (selected) point's features the defaults again:
         # put the guide's next target back so the next click gets the right label.
-        if not self._busy:
+        if not self.controller.busy:
             self._set_defaults(event.source)
 
-    def _step(self, layer: Any | None, delta: int) -> None:
+    def _step(self, layer: Points | None, delta: int) -> None:
         layer = layer if layer is not None else self.landmarks_layer
-        session = self._session(layer) if layer is not None else None
-        if session is None:
+        if layer is None or not self.controller.step(layer, delta):
             self._say("Press 'Place landmarks' first.", "error")
             return
-        session.guide.step(delta)
         self._set_defaults(layer)
         if layer.mode != "add":
             layer.mode = "add"
@@ -792,22 +595,22 @@ class LandmarksWidget(Container):
         """Make the previous planned point the target."""
         self._step(None, -1)
 
-    def _key_next(self, layer: Any) -> None:
+    def _key_next(self, layer: Points) -> None:
         self._step(self._layer_of(layer), +1)
 
-    def _key_previous(self, layer: Any) -> None:
+    def _key_previous(self, layer: Points) -> None:
         self._step(self._layer_of(layer), -1)
 
-    def _key_undo(self, layer: Any) -> None:
+    def _key_undo(self, layer: Points) -> None:
         self._undo(self._layer_of(layer))
 
-    def _key_redo(self, layer: Any) -> None:
+    def _key_redo(self, layer: Points) -> None:
         self._undo(self._layer_of(layer), redo=True)
 
-    def _key_zoom(self, layer: Any) -> None:
+    def _key_zoom(self, layer: Points) -> None:
         self.zoom_to_target()
 
-    def _layer_of(self, layer: Any) -> Any:
+    def _layer_of(self, layer: Points) -> Points:
         """Return the viewer's (proxied) handle of a layer an event or key callback passed."""
         lm = info(layer, "landmarks")
         for candidate in self._viewer.layers:
@@ -817,119 +620,66 @@ class LandmarksWidget(Container):
         return layer
 
     def _on_data(self, event: Any) -> None:
-        if self._busy:
+        if self.controller.busy:
             return
         layer = self._layer_of(event.source)
-        session = self._session(layer)
-        if session is None:
+        if self.controller.session(layer) is None:
             return
         action = str(event.action)
         if action == "removing":
-            session.removing = _labels(layer, [i for i in event.data_indices if i >= 0])
+            self.controller.points_removing(layer, event.data_indices)
         elif action == "changing":
-            session.dragging = True
+            self.controller.dragging(layer, True)
         elif action in ("added", "removed", "changed"):
-            session.dragging = False
+            self.controller.dragging(layer, False)
             if action == "added":
-                self._after_add(layer, session)
+                if not self.controller.points_added(layer):
+                    layer.mode = "select"  # all placed: clicks now select and drag
+                self._set_defaults(layer)
             elif action == "changed" and self.snap.value:
                 self._snap(layer, [i for i in event.data_indices if i >= 0])
-            elif action == "removed" and session.removing:
-                first = min(
-                    session.removing,
-                    key=lambda t: session.guide.plan.index(t) if t in session.guide.plan else 1e9,
-                )
-                session.removing = []
-                if not session.guide.go_to(*first):
-                    session.guide.cursor = session.guide.first_missing(_placed(layer))
+            elif action == "removed":
+                self.controller.points_removed(layer)
                 self._set_defaults(layer)
-            self._completed(layer, session)
+            self._completed(layer)
 
-    def _snap(self, layer: Any, indices: list[int]) -> None:
-        """Move released points onto the edges near them (kyphoimg.assist.refine).
-
-        Only the points just moved change, and only where the image shows an edge
-        (confidence at least :data:`kyphoimg.assist.REVIEW_BELOW`).
-        """
+    def _snap(self, layer: Points, indices: list[int]) -> None:
+        """Move released points onto the edges near them (kyphoimg.assist.refine)."""
         film = film_for(self._viewer.layers, layer)
-        if film is None or not indices:
-            return
-        image = np.asarray(film.data, dtype=np.float32)
-        if "_r" in str(getattr(film.colormap, "name", "")):
-            image = -image  # MONOCHROME1 shown inverted: bone bright for the edges
-        labels = _labels(layer, indices)
-        levels = {lv for lv, _ in labels}
-        ls = landmarks_of(layer).replace(source=None)
-        part = ls.replace(points={lv: pts for lv, pts in ls.points.items() if lv in levels})
-        try:
-            result = refine(image, part)
-        except (KyphoimgError, ValueError):
-            return
-        data = np.array(layer.data, copy=True)
-        moved = False
-        for i, (lv, name) in zip(indices, labels, strict=False):
-            conf = result.confidence.get(lv, {}).get(name, 0.0)
-            if conf >= REVIEW_BELOW and name in result.landmarks.points.get(lv, {}):
-                data[i, -2:] = result.landmarks.points[lv][name]
-                moved = True
-        if moved:
-            self._busy = True
-            try:
-                layer.data = data
-            finally:
-                self._busy = False
+        if film is not None and self.controller.snap(layer, display_image(film), indices):
             self._redraw(layer)
 
-    def _after_add(self, layer: Any, session: _Session) -> None:
-        new = len(layer.data) - 1
-        labels = _labels(layer, [new])
-        if labels:
-            same = [i for i in rows_labelled(layer.features, *labels[0]) if i != new]
-            if same:  # a click on a placed target re-places it
-                self._busy = True
-                try:
-                    layer.remove(same)
-                finally:
-                    self._busy = False
-        placed = _placed(layer)
-        if labels and session.guide.target == labels[0]:
-            session.guide.advance(placed)
-        elif session.guide.target in placed:
-            session.guide.cursor = session.guide.first_missing(placed, session.guide.cursor)
-        if session.guide.target is None:
-            layer.mode = "select"  # all placed: clicks now select and drag
-        self._set_defaults(layer)
-
-    def _completed(self, layer: Any, session: _Session, *, record: bool = True) -> None:
+    def _completed(self, layer: Points, *, record: bool = True) -> None:
         """After a finished change: undo state, autosave, checks, guide."""
         if record:
-            session.undo.push(layer.data, layer.features)
+            self.controller.record(layer)
         self._autosave(layer)
         if layer == self.landmarks_layer:
             self._update_guide()
             self._update_check()
 
     def _on_features(self, event: Any) -> None:
-        if not self._refilling:
+        if not self.controller.refilling:
             self._redraw(self._layer_of(event.source))
 
-    def _redraw(self, layer: Any) -> None:
+    def _redraw(self, layer: Points) -> None:
         """Redraw the overlay of a landmarks layer (live, also while dragging).
 
         While a point is dragged the overlay's thumbnail waits for the drag to end.
         """
-        session = self._session(layer)
-        if session is not None:
-            overlay = ensure_overlay(self._viewer, layer)
-            refresh_overlay(overlay, layer, thumbnail=not session.dragging)
-            if not session.dragging and self.show_values.value:
-                self._write_values(layer)
-            if not session.dragging:
-                mark_proposals(layer, unconfirmed(landmarks_of(layer)))
+        if self.controller.session(layer) is None:
+            return
+        dragging = self.controller.is_dragging(layer)
+        overlay = ensure_overlay(self._viewer, layer)
+        refresh_overlay(overlay, layer, thumbnail=not dragging)
+        if not dragging and self.show_values.value:
+            self._write_values(layer)
+        if not dragging:
+            mark_proposals(layer, self.controller.proposed(layer))
 
-    def _write_values(self, layer: Any) -> None:
+    def _write_values(self, layer: Points) -> None:
         """Write heights, wedge angles and KA beside each vertebra on the film."""
-        header = header_from_meta(info(layer, "landmarks")["header"])
+        header = header_of(layer)
         levels, points = layer_points(layer.data, layer.features, header)
         measures = film_measures(levels, points, header)
         positions, texts = value_labels(levels, points, measures)
@@ -945,8 +695,7 @@ class LandmarksWidget(Container):
 
     def _on_metadata(self, event: Any) -> None:
         layer = self._layer_of(event.source)
-        session = self._session(layer)
-        if session is None or self._saving:
+        if self.controller.session(layer) is None or self.controller.saving:
             return
         self._redraw(layer)
         self._autosave(layer)
@@ -962,33 +711,18 @@ class LandmarksWidget(Container):
         """Redo what the last undo took back on the chosen film."""
         self._undo(self.landmarks_layer, redo=True)
 
-    def _undo(self, layer: Any | None, *, redo: bool = False) -> None:
-        session = self._session(layer) if layer is not None else None
-        stack = session.undo if session else None
-        state = (stack.redo() if redo else stack.undo()) if stack else None
-        if state is None:
-            self._say("Nothing to redo." if redo else "Nothing to undo.", "muted")
-            return
-        data, features = state
-        self._busy = True
-        try:
-            layer.selected_data = set()
-            layer.data = data
-            layer.features = features
-            layer.refresh_colors()
-        finally:
-            self._busy = False
-        session.guide.cursor = session.guide.first_missing(_placed(layer))
-        self._set_defaults(layer)
-        self._redraw(layer)
-        self._completed(layer, session, record=False)
-        self._say("Redone." if redo else "Undone.", "muted")
+    def _undo(self, layer: Points | None, *, redo: bool = False) -> None:
+        done, said = self.controller.undo(layer, redo=redo)
+        if done and layer is not None:
+            self._set_defaults(layer)
+            self._redraw(layer)
+            self._completed(layer, record=False)
+        self._say(*said)
 
     def zoom_to_target(self, *_: Any) -> None:
         """Zoom the canvas to the target vertebra; when already there, show the whole film."""
         layer = self.landmarks_layer
-        session = self._session(layer) if layer is not None else None
-        target = session.guide.target if session else None
+        target = self.controller.target(layer)
         level = target[0] if target else None
         if layer is None or level is None:
             self._viewer.reset_view()
@@ -1016,12 +750,9 @@ class LandmarksWidget(Container):
     def delete_point(self, *_: Any) -> None:
         """Delete the selected points, else the current target's point when it is placed."""
         layer = self.landmarks_layer
-        session = self._session(layer) if layer is not None else None
-        if session is None:
+        if self.controller.session(layer) is None:
             return
-        indices = sorted(layer.selected_data)
-        if not indices and session.guide.target is not None:
-            indices = rows_labelled(layer.features, *session.guide.target)
+        indices = self.controller.delete_rows(layer)
         if indices:
             layer.remove(indices)
         else:
@@ -1029,13 +760,8 @@ class LandmarksWidget(Container):
 
     # ------------------------------------------------------------------ findings
     def _show_findings(self, *_: Any) -> None:
-        layer = self.landmarks_layer
         level = self.finding_level.value
-        values: dict[str, Any] = {}
-        if layer is not None and level:
-            values = dict(
-                header_from_meta(info(layer, "landmarks")["header"]).findings.get(level, {})
-            )
+        values = self.controller.findings_of(self.landmarks_layer, level)
         self._loading_controls = True
         try:
             for key, widget in self.findings.items():
@@ -1051,90 +777,33 @@ class LandmarksWidget(Container):
         level = self.finding_level.value
         if layer is None or not level:
             return
-        header = header_from_meta(info(layer, "landmarks")["header"])
-        findings = {lv: dict(v) for lv, v in header.findings.items()}
-        current = findings.setdefault(level, {})
-        for key, widget in self.findings.items():
-            if widget.value == _NONE:
-                current.pop(key, None)
-            else:
-                current[key] = widget.value
-        if not current:
-            findings.pop(level)
-        set_header(layer, header.replace(findings=findings))
+        values = {k: None if w.value == _NONE else w.value for k, w in self.findings.items()}
+        self.controller.set_findings(layer, level, values)
 
     # ------------------------------------------------------------------ files
-    def _target_path(self, layer: Any) -> Path | None:
-        lm = info(layer, "landmarks")
-        folder = self.folder.value
-        if folder is not None and str(folder) and Path(folder).is_dir():
-            if lm.get("image_file"):
-                return landmark_path_for(lm["image_file"], folder)
-            film = film_for(self._viewer.layers, layer)
-            name = film.name if film is not None else layer.name
-            return Path(folder) / f"{_slug(name)}{LANDMARK_SUFFIX}"
-        if lm.get("path"):
-            return Path(lm["path"])
-        if lm.get("image_file"):
-            return landmark_path_for(lm["image_file"])
-        return None
+    def _target_path(self, layer: Points) -> Path | None:
+        return self.controller.target_path(layer, self.folder.value)
 
     def _on_folder_changed(self, *_: Any) -> None:
         folder = self.folder.value
         if folder is not None and str(folder) and not Path(folder).is_dir():
             return
         for layer in landmark_layers(self._viewer.layers):
-            lm = dict(info(layer, "landmarks"))
-            lm["path"] = None  # re-derive from the folder (or beside the image)
-            self._saving = True
-            try:
-                set_info(layer, lm)
-            finally:
-                self._saving = False
+            self.controller.forget_path(layer)  # re-derive from the folder (or beside the image)
         layer = self.landmarks_layer
         if layer is not None:
             path = self._target_path(layer)
             self._say(f"Landmark file: {path}" if path else "", "muted")
 
-    def _write(self, layer: Any) -> tuple[str, str] | None:
-        """Save the layer's set (never over a file changed since it was loaded).
-
-        Returns the sentence telling where it went, or None when there is nowhere to save.
-        """
-        path = self._target_path(layer)
-        if path is None:
-            return None
-        lm = dict(info(layer, "landmarks"))
-        ls = landmark_set_for_file(layer.data, layer.features, lm, path)
-        film = film_for(self._viewer.layers, layer)
-        outcome = save_layer_set(ls, path, lm, info(film, "film") if film is not None else None)
-        self._saving = True
-        try:
-            set_info(layer, lm)
-        finally:
-            self._saving = False
-        self.saved.emit(outcome.path)
-        return save_message(outcome)
-
-    def _autosave(self, layer: Any) -> None:
-        if not self.autosave.value or self._saving:
+    def _autosave(self, layer: Points) -> None:
+        if not self.autosave.value or self.controller.saving:
             return
-        try:
-            said = self._write(layer)
-        except (OSError, KyphoimgError) as exc:
-            self._say(f"Autosave failed: {exc}", "error")
-            return
-        if layer == self.landmarks_layer:
-            self._say(
-                *(
-                    said
-                    or (
-                        "Not saved: this film has no file. Choose a save folder to keep "
-                        "the landmarks.",
-                        "warning",
-                    )
-                )
-            )
+        saved, said = self.controller.autosave(layer, self.folder.value)
+        if saved is not None:
+            self.saved.emit(saved.path)
+        failed = saved is None and said.kind == "error"  # shown whichever film is chosen
+        if failed or layer == self.landmarks_layer:
+            self._say(*said)
 
     def save(self, *_: Any) -> Path | None:
         """Save the chosen film's landmark file now.
@@ -1149,14 +818,15 @@ class LandmarksWidget(Container):
             self._say("No landmarks to save on this film.", "error")
             return None
         try:
-            said = self._write(layer)
+            saved = self.controller.save(layer, self.folder.value)
         except (OSError, KyphoimgError) as exc:
             self._say(f"Not saved: {exc}", "error")
             return None
-        if said is None:
+        if saved is None:
             self._say("Choose a save folder: this film has no file to save beside.", "error")
             return None
-        self._say(*said)
+        self.saved.emit(saved.path)
+        self._say(*saved.message)
         return Path(info(layer, "landmarks")["path"])
 
     def _ask_load(self, *_: Any) -> None:
@@ -1182,13 +852,11 @@ class LandmarksWidget(Container):
             Whether the file was loaded.
         """
         film = self.film.value
-        meta = info(film, "film") if film is not None else None
-        if meta is None:
+        if info(film, "film") is None:
             self._say("Choose a film first.", "error")
             return False
-        digest = file_sha256(path)  # what a save checks the file against
         try:
-            ls = pair_with_film_layer(read_landmarks(path, validate=False), meta, film.name)
+            ls, where = self.controller.read(path, film)
         except KyphoimgError as exc:
             self._say(f"Refused: {exc}", "error")
             return False
@@ -1196,7 +864,8 @@ class LandmarksWidget(Container):
             apply_calibration(self._viewer, film, ls.calibration)
         layer = self.landmarks_layer or add_landmarks_layer(self._viewer, film, ls)
         self._attach(layer)
-        self._put_set(layer, ls, history="reset", path=(str(Path(path).resolve()), digest))
+        self.controller.put_set(layer, ls, history="reset", path=where)
+        self._set_defaults(layer)
         self._redraw(layer)
         self._on_film_changed()
         self._say(f"Loaded {Path(path).name}", "ok")
@@ -1208,31 +877,22 @@ class LandmarksWidget(Container):
 
     def _update_guide(self) -> None:
         layer = self.landmarks_layer
-        session = self._session(layer) if layer is not None else None
-        if session is None:
+        guide = self.controller.guide(layer)
+        if layer is None or not guide.progress:
             _qt.set_label(self.guide, "", "guide")
             _qt.set_label(self.progress, "", "muted")
             self.sketch.show_target("", None, set())
             return
-        placed = _placed(layer)
-        done, total = session.guide.progress(placed)
-        target = session.guide.target
-        header = header_from_meta(info(layer, "landmarks")["header"])
+        header = header_of(layer)
         _, points = layer_points(layer.data, layer.features, header)
         self.sketch.show_target(
             header.scheme,
-            target[1] if target else None,
-            {p for lv, p in placed if target and lv == target[0]},
+            guide.target[1] if guide.target else None,
+            set(guide.placed_at_target),
             anterior_right=anterior_side(points) > 0,
         )
-        if target is None:
-            text = f"All {total} points placed · drag to adjust, N / Shift+N to re-place one"
-        elif target in placed:
-            text = f"Re-place: {describe_point(*target)} (click its new position)"
-        else:
-            text = f"Next: {describe_point(*target)}"
-        _qt.set_label(self.guide, text, "guide")
-        _qt.set_label(self.progress, f"{done} of {total} points placed", "muted")
+        _qt.set_label(self.guide, guide.text, "guide")
+        _qt.set_label(self.progress, guide.progress, "muted")
 
     def _update_check(self) -> None:
         """List every problem the command line would refuse, and ring the points concerned."""
@@ -1240,20 +900,11 @@ class LandmarksWidget(Container):
         if layer is None:
             _qt.set_label(self.check, "", "warning")
             return
-        ls = landmarks_of(layer).replace(source=None)
-        problems = landmark_problems(ls)
+        ls, problems = self.controller.problems(layer)
         show_problems(self._viewer, layer, ls, problems)
-        if problems:
-            lines = [str(p) for p in problems[:6]]
-            if len(problems) > 6:
-                lines.append(f"... and {len(problems) - 6} more")
-            _qt.set_label(self.check, "Check: " + "\n".join(lines), "warning")
-        else:
-            _qt.set_label(self.check, "", "warning")
+        _qt.set_label(self.check, check_text(problems), "warning")
 
     @property
     def target(self) -> tuple[str, str] | None:
         """The ``(level, point)`` the next click places on the chosen film, or None."""
-        layer = self.landmarks_layer
-        session = self._session(layer) if layer is not None else None
-        return session.guide.target if session else None
+        return self.controller.target(self.landmarks_layer)

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from kyphoimg import Calibration, LandmarkError, LandmarkSet, read_landmarks
-from kyphoimg.landmarks import landmark_problems, pair_with_film
+from kyphoimg.landmarks import ImageRef, landmark_problems, pair_with_film
 
 from ._files import landmark_path_for
 from ._layerdata import (
@@ -48,6 +48,7 @@ KEY = "kyphoimg"
 __all__ = [
     "KEY",
     "calibration_of",
+    "default_header",
     "dicom_calibration",
     "film_layer_data",
     "films",
@@ -60,6 +61,8 @@ __all__ = [
     "pair_with_film_layer",
     "restore_landmarks",
     "scale_of",
+    "set_header",
+    "set_info",
 ]
 
 
@@ -72,6 +75,35 @@ def info(layer: Any, role: str | None = None) -> dict[str, Any] | None:
     if not isinstance(value, dict) or (role is not None and value.get("role") != role):
         return None
     return value
+
+
+def set_info(layer: Any, value: dict[str, Any]) -> None:
+    """Replace ``layer.metadata["kyphoimg"]``, emitting ``layer.events.metadata``."""
+    layer.metadata = {**dict(layer.metadata), KEY: value}
+
+
+def set_header(layer: Any, header: LandmarkSet) -> None:
+    """Store a new header (scheme, calibration, index levels, findings...) on a landmarks layer."""
+    meta = dict(info(layer, "landmarks") or {})
+    meta["header"] = header_to_meta(header.replace(points={}))
+    set_info(layer, meta)
+
+
+def default_header(film: Any) -> LandmarkSet:
+    """Return an empty landmark set for a film: its image reference, calibration, identity."""
+    meta = info(film, "film") or {}
+    return LandmarkSet(
+        points={},
+        patient_id=meta.get("patient_id"),
+        timepoint=meta.get("timepoint"),
+        rater=meta.get("rater"),
+        image=ImageRef(
+            sop_instance_uid=meta.get("sop_instance_uid"),
+            rows=meta.get("rows"),
+            columns=meta.get("columns"),
+        ),
+        calibration=Calibration.from_dict(meta.get("calibration")),
+    )
 
 
 def scale_of(cal: Calibration) -> tuple[float, float]:

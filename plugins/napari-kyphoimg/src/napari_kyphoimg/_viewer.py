@@ -13,11 +13,11 @@ import numpy as np
 from napari.layers import Points, Shapes, Vectors
 
 from kyphoimg import Calibration, LandmarkSet
-from kyphoimg.landmarks import ImageRef
 
-from ._layerdata import header_from_meta, header_to_meta, overlay_vectors
+from ._layerdata import header_from_meta, overlay_vectors
 from ._layers import (
     KEY,
+    default_header,
     info,
     landmark_layer_data,
     landmark_layer_for,
@@ -25,6 +25,8 @@ from ._layers import (
     overlay_for,
     overlay_layer_data,
     scale_of,
+    set_header,
+    set_info,
 )
 
 __all__ = [
@@ -47,38 +49,9 @@ __all__ = [
 ]
 
 
-def set_info(layer: Any, value: dict[str, Any]) -> None:
-    """Replace ``layer.metadata["kyphoimg"]``, emitting ``layer.events.metadata``."""
-    layer.metadata = {**dict(layer.metadata), KEY: value}
-
-
-def set_header(layer: Any, header: LandmarkSet) -> None:
-    """Store a new header (scheme, calibration, index levels, findings...) on a landmarks layer."""
-    meta = dict(info(layer, "landmarks") or {})
-    meta["header"] = header_to_meta(header.replace(points={}))
-    set_info(layer, meta)
-
-
 def landmark_layers(layers: Iterable[Any]) -> list[Any]:
     """Return the kyphoimg landmarks layers among ``layers``."""
     return [layer for layer in layers if info(layer, "landmarks") is not None]
-
-
-def default_header(film: Any) -> LandmarkSet:
-    """Return an empty landmark set for a film: its image reference, calibration, identity."""
-    meta = info(film, "film") or {}
-    return LandmarkSet(
-        points={},
-        patient_id=meta.get("patient_id"),
-        timepoint=meta.get("timepoint"),
-        rater=meta.get("rater"),
-        image=ImageRef(
-            sop_instance_uid=meta.get("sop_instance_uid"),
-            rows=meta.get("rows"),
-            columns=meta.get("columns"),
-        ),
-        calibration=Calibration.from_dict(meta.get("calibration")),
-    )
 
 
 def add_landmarks_layer(
