@@ -128,7 +128,7 @@ def dicom_calibration(film: Mapping[str, Any]) -> Calibration:
     Returns
     -------
     Calibration
-        ``calibration_file``: what :meth:`kyphoimg.Calibration.from_dataset` found when the
+        ``calibration_file``: what :func:`kyphoimg.dicom.calibration_from_dataset` found when the
         film was read, whatever calibration the film shows now.
     """
     return Calibration.from_dict(film.get("calibration_file", film.get("calibration")))
