@@ -793,10 +793,14 @@ def run_study(options: RunOptions) -> RunResult:
     tables, dropped = _tables(o, sets, films, errors, worklist.timepoints)
     tables, written, key_note = _write_tables(o, tables, out)
     failed = _failures(tables["errors"])
+    files = _file_counts(index)
     summary = RunSummary(
         kyphoimg_version=__version__,
         executor=executor_name(o.jobs, o.scheduler),
-        **_file_counts(index),
+        files_scanned=files["files_scanned"],
+        dicom_films=files["dicom_films"],
+        unreadable_files=files["unreadable_files"],
+        not_dicom_files=files["not_dicom_files"],
         landmark_files=len(pairs) + len(worklist.problems),
         films_paired=len(pairs),
         films_measured=len(sets),
