@@ -235,7 +235,7 @@ def test_files_written_with_dictionaries_report_and_workbook(result) -> None:
 
 def test_the_summary_is_read_by_attribute(result) -> None:
     s = result.summary
-    assert s.readers == ("A", "B")
+    assert s.readers == ("A", "B", "A2")
     assert s.films_by_reader == {"A": 12, "B": 12, "A2": 12}
     assert [(c.comparison, c.kind, c.readers, c.icc_form) for c in s.comparisons] == [
         ("inter-reader (A, B)", "inter", ("A", "B"), "ICC(2,1)"),
