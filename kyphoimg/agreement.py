@@ -37,8 +37,9 @@ import itertools
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -89,8 +90,10 @@ __all__ = [
     "DEFAULT_MEASURES",
     "MEASURE_LABELS",
     "Comparison",
+    "ComparisonSummary",
     "ReliabilityOptions",
     "ReliabilityResult",
+    "ReliabilitySummary",
     "format_summary",
     "landmark_agreement",
     "landmark_distances",
@@ -745,31 +748,130 @@ def _kappa_fields(res: Any) -> dict[str, Any]:
 
 
 # ===================================================================== the whole study
-@dataclass
+@dataclass(frozen=True)
+class ComparisonSummary:
+    """One comparison of a reliability analysis in numbers (``summary.json``'s ``comparisons``).
+
+    Attributes
+    ----------
+    comparison : str
+        Its label (``inter-reader (A, B)``, ``intra-reader (A vs A2)``), as in the tables'
+        ``comparison`` column.
+    kind : str
+        ``inter`` (between readers) or ``intra`` (a reader's repeated reading).
+    readers : tuple of str
+        The readers compared.
+    icc_form : str
+        The ICC form reported (``ICC(2,1)`` inter-reader, ``ICC(3,1)`` intra-reader).
+    films_measured_by_all : int
+        Films every reader of the comparison measured.
+    vertebrae : int
+        Vertebrae (film x level) every reader of the comparison measured.
+    """
+
+    comparison: str
+    kind: str
+    readers: tuple[str, ...]
+    icc_form: str
+    films_measured_by_all: int
+    vertebrae: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the comparison as ``summary.json`` writes it.
+
+        Returns
+        -------
+        dict
+            Plain JSON values (``readers`` a list), in attribute order.
+        """
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["readers"] = list(self.readers)
+        return out
+
+
+@dataclass(frozen=True)
+class ReliabilitySummary:
+    """A reliability analysis in numbers: the contents of its ``summary.json`` as attributes.
+
+    Attributes
+    ----------
+    kyphoimg_version : str
+        Version of kyphoimg that ran.
+    study : str
+        The study folder.
+    readers : tuple of str
+        The readers, in the order given.
+    films_by_reader : mapping of str to int
+        Films each reader measured (read-only).
+    comparisons : tuple of ComparisonSummary
+        Each comparison with its film and vertebra counts.
+    measures : tuple of str
+        The measures compared.
+    conf_level : float
+        Confidence level of the intervals.
+    spacing_sources : tuple of str
+        Calibration sources of the films read, sorted.
+    problems : int
+        Landmark files refused or unreadable (warnings aside).
+    """
+
+    kyphoimg_version: str
+    study: str
+    readers: tuple[str, ...]
+    films_by_reader: Mapping[str, int]
+    comparisons: tuple[ComparisonSummary, ...]
+    measures: tuple[str, ...]
+    conf_level: float
+    spacing_sources: tuple[str, ...]
+    problems: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the summary as ``summary.json`` holds it.
+
+        Returns
+        -------
+        dict
+            Plain JSON values in the file's key order.
+        """
+        return {
+            "kyphoimg_version": self.kyphoimg_version,
+            "study": self.study,
+            "readers": list(self.readers),
+            "films_by_reader": dict(self.films_by_reader),
+            "comparisons": [c.to_dict() for c in self.comparisons],
+            "measures": list(self.measures),
+            "conf_level": self.conf_level,
+            "spacing_sources": list(self.spacing_sources),
+            "problems": self.problems,
+        }
+
+
+@dataclass(frozen=True)
 class ReliabilityResult:
     """What :func:`run_reliability` produced.
 
     Attributes
     ----------
-    tables : dict of str to pandas.DataFrame
+    tables : mapping of str to pandas.DataFrame
         ``icc``, ``icc_all_forms``, ``bland_altman``, ``kappa``, ``landmark_distances``,
         ``landmark_by_point``, ``landmark_by_level``, ``landmark_largest``,
-        ``paired_measures``, ``problems`` (each written as ``<name>.csv``).
-    measures : dict of str to pandas.DataFrame
-        Each reader's measures table (``film`` is the film's path in the study).
+        ``paired_measures``, ``problems`` (each written as ``<name>.csv``); read-only.
+    measures : mapping of str to pandas.DataFrame
+        Each reader's measures table (``film`` is the film's path in the study); read-only.
     methods : str
         The Methods paragraph.
-    summary : dict
-        Counts (films, vertebrae, readers) and settings; written as ``summary.json``.
-    written : list of pathlib.Path
+    summary : ReliabilitySummary
+        Counts (films, vertebrae, readers) and settings; ``summary.to_dict()`` is
+        ``summary.json``.
+    written : tuple of pathlib.Path
         Every file written.
     """
 
-    tables: dict[str, pd.DataFrame]
-    measures: dict[str, pd.DataFrame]
+    tables: Mapping[str, pd.DataFrame]
+    measures: Mapping[str, pd.DataFrame]
     methods: str
-    summary: dict[str, Any]
-    written: list[Path] = field(default_factory=list)
+    summary: ReliabilitySummary
+    written: tuple[Path, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -930,44 +1032,42 @@ def run_reliability(options: ReliabilityOptions) -> ReliabilityResult:
     )
     summary = _summary(o, sets, tables)
     methods = methods_paragraph(o, summary)
-    result = ReliabilityResult(tables, by_reader, methods, summary)
-    result.written = _write(o, result, figures)
-    return result
+    result = ReliabilityResult(
+        MappingProxyType(tables), MappingProxyType(by_reader), methods, summary
+    )
+    return replace(result, written=tuple(_write(o, result, figures)))
 
 
 def _summary(
     o: ReliabilityOptions, sets: Mapping[str, list[LandmarkSet]], tables: dict[str, pd.DataFrame]
-) -> dict[str, Any]:
+) -> ReliabilitySummary:
     films = {r: {str(ls.image.path) for ls in s} for r, s in sets.items()}
     levels = {
         r: {(str(ls.image.path), lv) for ls in s for lv in ls.points} for r, s in sets.items()
     }
-    comps = []
-    for c in o.comparisons():
-        comps.append(
-            {
-                "comparison": c.label,
-                "kind": c.kind,
-                "readers": list(c.readers),
-                "icc_form": c.form,
-                "films_measured_by_all": len(set.intersection(*(films[r] for r in c.readers))),
-                "vertebrae": len(set.intersection(*(levels[r] for r in c.readers))),
-            }
+    comps = tuple(
+        ComparisonSummary(
+            comparison=c.label,
+            kind=c.kind,
+            readers=tuple(c.readers),
+            icc_form=c.form,
+            films_measured_by_all=len(set.intersection(*(films[r] for r in c.readers))),
+            vertebrae=len(set.intersection(*(levels[r] for r in c.readers))),
         )
+        for c in o.comparisons()
+    )
     sources = sorted({ls.calibration.source for s in sets.values() for ls in s})
-    return {
-        "kyphoimg_version": __version__,
-        "study": str(o.study),
-        "readers": list(o.readers),
-        "films_by_reader": {r: len(f) for r, f in films.items()},
-        "comparisons": comps,
-        "measures": list(o.measures),
-        "conf_level": o.conf_level,
-        "spacing_sources": sources,
-        "problems": int(
-            (~tables["problems"]["error"].astype(str).str.startswith("warning: ")).sum()
-        ),
-    }
+    return ReliabilitySummary(
+        kyphoimg_version=__version__,
+        study=str(o.study),
+        readers=tuple(o.readers),
+        films_by_reader=MappingProxyType({r: len(f) for r, f in films.items()}),
+        comparisons=comps,
+        measures=tuple(o.measures),
+        conf_level=o.conf_level,
+        spacing_sources=tuple(sources),
+        problems=int((~tables["problems"]["error"].astype(str).str.startswith("warning: ")).sum()),
+    )
 
 
 # ============================================================================== summary
@@ -1040,13 +1140,13 @@ def format_summary(result: ReliabilityResult) -> str:
         SEM and MDC95; the kappas; the landmark distances.
     """
     t = result.tables
-    films = ", ".join(f"{n} by {r}" for r, n in result.summary["films_by_reader"].items())
+    films = ", ".join(f"{n} by {r}" for r, n in result.summary.films_by_reader.items())
     lines = [f"kyphoimg reliability: films read {films}"]
-    for comp in result.summary["comparisons"]:
-        label = comp["comparison"]
-        form = comp["icc_form"]
+    for comp in result.summary.comparisons:
+        label = comp.comparison
+        form = comp.icc_form
         lines.append(
-            f"\n{label}: {comp['films_measured_by_all']} film(s) read by all, "
+            f"\n{label}: {comp.films_measured_by_all} film(s) read by all, "
             f"{form} ({ICC_FORMS[form][1]})"
         )
         rows = t["icc"][t["icc"]["comparison"] == label]
@@ -1073,14 +1173,14 @@ def _and(items: Sequence[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1] if len(items) > 1 else "".join(items)
 
 
-def methods_paragraph(options: ReliabilityOptions, summary: Mapping[str, Any]) -> str:
+def methods_paragraph(options: ReliabilityOptions, summary: ReliabilitySummary) -> str:
     """Write the Methods paragraph of a reliability analysis, naming every statistic and source.
 
     Parameters
     ----------
     options : ReliabilityOptions
         The analysis (readers, repeat, measures, confidence level).
-    summary : mapping
+    summary : ReliabilitySummary
         :attr:`ReliabilityResult.summary` (film and vertebra counts per comparison).
 
     Returns
@@ -1090,13 +1190,13 @@ def methods_paragraph(options: ReliabilityOptions, summary: Mapping[str, Any]) -
     """
     pct = f"{options.conf_level * 100:g} %"
     parts = []
-    for comp in summary.get("comparisons", []):
-        readers = comp["readers"]
-        if comp["kind"] == "inter":
+    for comp in summary.comparisons:
+        readers = comp.readers
+        if comp.kind == "inter":
             parts.append(
                 f"Inter-reader reliability was assessed between readers {_and(readers)}, "
                 "who placed the landmarks independently on the same "
-                f"{comp['films_measured_by_all']} films ({comp['vertebrae']} vertebrae), "
+                f"{comp.films_measured_by_all} films ({comp.vertebrae} vertebrae), "
                 "with the two-way random-effects, "
                 "absolute-agreement, single-rater intraclass correlation coefficient ICC(2,1) "
                 "(Shrout & Fleiss 1979; ICC(A,1) in McGraw & Wong 1996)."
@@ -1104,8 +1204,8 @@ def methods_paragraph(options: ReliabilityOptions, summary: Mapping[str, Any]) -
         else:
             parts.append(
                 f"Intra-reader reliability was assessed from reader {readers[0]}'s repeated "
-                f"reading ({readers[1]}) of {comp['films_measured_by_all']} films "
-                f"({comp['vertebrae']} vertebrae) with the two-way mixed-effects, consistency, "
+                f"reading ({readers[1]}) of {comp.films_measured_by_all} films "
+                f"({comp.vertebrae} vertebrae) with the two-way mixed-effects, consistency, "
                 "single-rater ICC(3,1) (Shrout & Fleiss 1979; ICC(C,1) in McGraw & Wong 1996)."
             )
     continuous = [_label(m) for m in options.measures if m not in CATEGORICAL_MEASURES]
@@ -1133,7 +1233,7 @@ def methods_paragraph(options: ReliabilityOptions, summary: Mapping[str, Any]) -
             f"{pct} confidence intervals (Fleiss, Cohen & Everitt 1969)"
             + (
                 ", and Fleiss' kappa across all readers (Fleiss 1971)."
-                if any(len(c["readers"]) > 2 for c in summary.get("comparisons", []))
+                if any(len(c.readers) > 2 for c in summary.comparisons)
                 else "."
             )
             + " Not-assessable findings were treated as missing."
@@ -1144,14 +1244,14 @@ def methods_paragraph(options: ReliabilityOptions, summary: Mapping[str, Any]) -
         "(pixels where a film had no calibration), and summarised per point type and "
         "vertebral level by the median and 95th percentile."
     )
-    if "detector" in summary.get("spacing_sources", []):
+    if "detector" in summary.spacing_sources:
         text += (
             " Some films were calibrated only at the detector plane (Imager Pixel Spacing, "
             "not corrected for radiographic magnification), so their millimetres overstate "
             "anatomical size."
         )
     text += (
-        f" Analyses used kyphoimg {summary.get('kyphoimg_version', __version__)} "
+        f" Analyses used kyphoimg {summary.kyphoimg_version} "
         "(ICC F tests from pingouin; kappa and its variances from statsmodels)."
     )
     return text
@@ -1206,7 +1306,9 @@ def _write(o: ReliabilityOptions, result: ReliabilityResult, figures: dict[str, 
     written.append(_write_workbook(out / "reliability.xlsx", result))
     written.append(atomic_write_text(out / "reliability.html", _html(o, result, pngs)))
     written.append(
-        atomic_write_text(out / "summary.json", json.dumps(result.summary, indent=2) + "\n")
+        atomic_write_text(
+            out / "summary.json", json.dumps(result.summary.to_dict(), indent=2) + "\n"
+        )
     )
     return written
 
@@ -1247,7 +1349,7 @@ def _html(
     o: ReliabilityOptions, result: ReliabilityResult, pngs: Mapping[str, tuple[str, bytes]]
 ) -> str:
     t = result.tables
-    films = ", ".join(f"{n} by {r}" for r, n in result.summary["films_by_reader"].items())
+    films = ", ".join(f"{n} by {r}" for r, n in result.summary.films_by_reader.items())
     meta = html.escape(
         f"kyphoimg {__version__}, {_dt.date.today().isoformat()}; films read: {films}."
     )

@@ -18,7 +18,7 @@ import signal
 import time
 import warnings
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -66,9 +66,12 @@ __all__ = [
     "FILM_COLUMNS",
     "FILM_STATUSES",
     "WARNING_PREFIX",
+    "FilmStatusCounts",
     "FilmTask",
     "RunOptions",
     "RunResult",
+    "RunSummary",
+    "RunVariants",
     "leave_out_proposals",
     "measure_film",
     "run_study",
@@ -267,7 +270,267 @@ class FilmTask:
     accept_proposals: bool = False
 
 
-@dataclass
+@dataclass(frozen=True)
+class FilmStatusCounts:
+    """Films of a run by status (``films.csv``), one attribute per :data:`FILM_STATUSES` key.
+
+    Attributes
+    ----------
+    measured, not_annotated, incomplete, unreadable, not_dicom, refused, invalid, to_review : int
+        Number of rows of ``films.csv`` with that ``status`` (meanings in
+        :data:`FILM_STATUSES`).
+    """
+
+    measured: int = 0
+    not_annotated: int = 0
+    incomplete: int = 0
+    unreadable: int = 0
+    not_dicom: int = 0
+    refused: int = 0
+    invalid: int = 0
+    to_review: int = 0
+
+    @classmethod
+    def from_films(cls, films: pd.DataFrame) -> FilmStatusCounts:
+        """Count the rows of a ``films`` table by ``status``.
+
+        Parameters
+        ----------
+        films : pandas.DataFrame
+            A table with a ``status`` column (``films.csv``).
+
+        Returns
+        -------
+        FilmStatusCounts
+            One count per status, zero for the statuses absent.
+        """
+        return cls(**{s: int((films["status"] == s).sum()) for s in FILM_STATUSES})
+
+    @property
+    def total(self) -> int:
+        """Every film of the run (every row of ``films.csv``)."""
+        return sum(n for _, n in self.items())
+
+    def items(self) -> tuple[tuple[str, int], ...]:
+        """Return ``(status, count)`` pairs in the order of :data:`FILM_STATUSES`.
+
+        Returns
+        -------
+        tuple of (str, int)
+            Every status with its count, zeros included.
+        """
+        return tuple((s, int(getattr(self, s))) for s in FILM_STATUSES)
+
+    def to_dict(self) -> dict[str, int]:
+        """Return the counts as ``summary.json`` writes them (``films_by_status``).
+
+        Returns
+        -------
+        dict of str to int
+            Status to count, in the order of :data:`FILM_STATUSES`.
+        """
+        return dict(self.items())
+
+
+@dataclass(frozen=True)
+class RunVariants:
+    """The measure and feature variants a run used (``summary.json``'s ``variants``).
+
+    Attributes
+    ----------
+    skip_fractured_references : bool
+        Fractured neighbours were skipped as height references.
+    genant_reference : str
+        Reference height of the Genant grade (``adjacent``, ``normative``, ...).
+    normative : str or None
+        Path of the normative table, when one was given.
+    sd_threshold : float
+        SD threshold of the normative comparison.
+    restoration, restoration_height, reduction_rate : str
+        Feature variants of :func:`kyphoimg.longitudinal.features_table`.
+    recompression_loss_pct : float
+        Height loss (percent) that counts as recompression.
+    recompression_angle_deg : float or None
+        Kyphotic-angle increase that counts as recompression (None: not used).
+    recompression_height : str
+        The height followed (``ahr``, ``ha``, ``hm``, ``hp``, ``max_loss``).
+    recompression_baseline : str
+        The time point the loss is measured from (``post`` or ``pre``).
+    recompression_min_loss_mm : float or None
+        Smallest loss in mm that counts (None: no mm rule).
+    """
+
+    skip_fractured_references: bool
+    genant_reference: str
+    normative: str | None
+    sd_threshold: float
+    restoration: str
+    restoration_height: str
+    reduction_rate: str
+    recompression_loss_pct: float
+    recompression_angle_deg: float | None
+    recompression_height: str | None
+    recompression_baseline: str
+    recompression_min_loss_mm: float | None
+
+    @classmethod
+    def from_options(cls, o: RunOptions) -> RunVariants:
+        """Return the variants of a run's options.
+
+        Parameters
+        ----------
+        o : RunOptions
+            The run's options.
+
+        Returns
+        -------
+        RunVariants
+            Every measure and feature variant of the run.
+        """
+        rule = o.recompression
+        return cls(
+            skip_fractured_references=o.skip_fractured_references,
+            genant_reference=o.genant_reference,
+            normative=None if o.normative is None else str(o.normative),
+            sd_threshold=o.sd_threshold,
+            restoration=o.restoration,
+            restoration_height=o.restoration_height,
+            reduction_rate=o.reduction_rate,
+            recompression_loss_pct=rule.height_loss_pct,
+            recompression_angle_deg=rule.angle_increase_deg,
+            recompression_height=rule.height,
+            recompression_baseline=rule.baseline,
+            recompression_min_loss_mm=rule.min_loss_mm,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the variants as ``summary.json`` writes them.
+
+        Returns
+        -------
+        dict
+            Variant name to value, in attribute order.
+        """
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a run did, in numbers: the contents of ``summary.json`` as typed attributes.
+
+    :meth:`to_dict` gives exactly the object ``summary.json`` holds (same keys, same
+    order, same values), so ``json.dumps(summary.to_dict(), indent=2)`` is the file.
+
+    Attributes
+    ----------
+    kyphoimg_version : str
+        Version of kyphoimg that ran.
+    executor : str
+        How films were measured: ``serial``, ``processes:N`` or ``dask:ADDRESS``.
+    files_scanned : int
+        Every file found under the study folder.
+    dicom_films : int
+        Files read as DICOM.
+    unreadable_files : int
+        Files whose DICOM header could not be read.
+    not_dicom_files : int
+        Files that are not DICOM (landmark files aside).
+    landmark_files : int
+        Landmark files paired with a film, plus those with a problem.
+    films_paired : int
+        Films with a landmark file (of this reader).
+    films_measured : int
+        Films that gave a measured landmark set (``measured``, ``incomplete`` and
+        ``to_review`` films with vertebrae measured).
+    films_from_cache : int
+        Films whose result came from an earlier, interrupted run of the same output.
+    films_not_annotated, films_invalid, films_to_review : int
+        Films with that status (also in :attr:`films_by_status`).
+    accept_proposals : bool
+        Whether proposed points no reader confirmed were measured.
+    vertebrae_unconfirmed_not_measured : int
+        Vertebrae left out because their points are unconfirmed proposals.
+    vertebra_rows_from_proposals : int
+        Rows of the measures table measured from unconfirmed proposals.
+    films_by_status : FilmStatusCounts
+        Every film of ``films.csv`` counted by status.
+    vertebra_rows : int
+        Rows of the measures table.
+    treated_vertebrae : int
+        Rows of the features table.
+    problems : int
+        Rows of ``errors.csv`` that are failures.
+    warnings : int
+        Rows of ``errors.csv`` that are warnings (message starting with
+        :data:`WARNING_PREFIX`).
+    clinical_columns_dropped_as_identifiers : tuple of str
+        Clinical columns left out because they name direct identifiers.
+    pseudonymised : bool
+        Whether patient ids were replaced by keys.
+    variants : RunVariants
+        The measure and feature variants used.
+    seconds : float
+        Wall time of the run.
+    key_table : str or None
+        Where the pseudonym key table is (only when pseudonymised; absent from
+        ``summary.json`` otherwise).
+    spacing_sources : tuple of (str, int)
+        Films of ``films.csv`` by calibration source (``detector``, ``pixel_spacing``, ...,
+        ``unread`` when no film header gave one), sorted by source. Not written to
+        ``summary.json`` (``films.csv`` has each film's ``spacing_source``).
+    """
+
+    kyphoimg_version: str
+    executor: str
+    files_scanned: int
+    dicom_films: int
+    unreadable_files: int
+    not_dicom_files: int
+    landmark_files: int
+    films_paired: int
+    films_measured: int
+    films_from_cache: int
+    films_not_annotated: int
+    films_invalid: int
+    films_to_review: int
+    accept_proposals: bool
+    vertebrae_unconfirmed_not_measured: int
+    vertebra_rows_from_proposals: int
+    films_by_status: FilmStatusCounts
+    vertebra_rows: int
+    treated_vertebrae: int
+    problems: int
+    warnings: int
+    clinical_columns_dropped_as_identifiers: tuple[str, ...]
+    pseudonymised: bool
+    variants: RunVariants
+    seconds: float
+    key_table: str | None = None
+    spacing_sources: tuple[tuple[str, int], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the summary as ``summary.json`` holds it.
+
+        Returns
+        -------
+        dict
+            Plain JSON values in the file's key order; ``key_table`` only when set,
+            ``spacing_sources`` never (it is not part of the file).
+        """
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "spacing_sources" or (f.name == "key_table" and value is None):
+                continue
+            if isinstance(value, FilmStatusCounts | RunVariants):
+                value = value.to_dict()
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[f.name] = value
+        return out
+
+
+@dataclass(frozen=True)
 class RunResult:
     """What :func:`run_study` produced.
 
@@ -281,9 +544,9 @@ class RunResult:
     errors : pandas.DataFrame
         One row per problem or warning, columns ``file, level, point, error``; a
         warning's message starts with :data:`WARNING_PREFIX`.
-    summary : dict
-        The contents of ``summary.json``.
-    written : list of pathlib.Path
+    summary : RunSummary
+        The run in numbers; ``summary.to_dict()`` is the contents of ``summary.json``.
+    written : tuple of pathlib.Path
         Every file written.
     """
 
@@ -292,8 +555,8 @@ class RunResult:
     features: pd.DataFrame
     films: pd.DataFrame
     errors: pd.DataFrame
-    summary: dict[str, Any]
-    written: list[Path] = field(default_factory=list)
+    summary: RunSummary
+    written: tuple[Path, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -302,8 +565,7 @@ class RunResult:
         Warnings and not-annotated films aside; a film ``to_review`` (its proposed
         vertebrae left out) makes the run partial.
         """
-        to_review = int(self.summary.get("films_by_status", {}).get("to_review", 0))
-        return not _failures(self.errors).any() and not to_review
+        return not _failures(self.errors).any() and not self.summary.films_by_status.to_review
 
 
 def _failures(errors: pd.DataFrame) -> pd.Series:
@@ -530,32 +792,36 @@ def run_study(options: RunOptions) -> RunResult:
     tables, dropped = _tables(o, sets, films, errors, worklist.timepoints)
     tables, written, key_note = _write_tables(o, tables, out)
     failed = _failures(tables["errors"])
-    summary = {
-        "kyphoimg_version": __version__,
-        "executor": executor_name(o.jobs, o.scheduler),
-        **_file_counts(index),
-        "landmark_files": len(pairs) + len(worklist.problems),
-        "films_paired": len(pairs),
-        "films_measured": len(sets),
-        "films_from_cache": n_cached,
-        "films_not_annotated": int((films["status"] == "not_annotated").sum()),
-        "films_invalid": int((films["status"] == "invalid").sum()),
-        "films_to_review": int((films["status"] == "to_review").sum()),
+    files = _file_counts(index)
+    summary = RunSummary(
+        kyphoimg_version=__version__,
+        executor=executor_name(o.jobs, o.scheduler),
+        files_scanned=files["files_scanned"],
+        dicom_films=files["dicom_films"],
+        unreadable_files=files["unreadable_files"],
+        not_dicom_files=files["not_dicom_files"],
+        landmark_files=len(pairs) + len(worklist.problems),
+        films_paired=len(pairs),
+        films_measured=len(sets),
+        films_from_cache=n_cached,
+        films_not_annotated=int((films["status"] == "not_annotated").sum()),
+        films_invalid=int((films["status"] == "invalid").sum()),
+        films_to_review=int((films["status"] == "to_review").sum()),
         **_proposal_counts(o, tables["measures"], tables["errors"]),
-        "films_by_status": {s: int((films["status"] == s).sum()) for s in FILM_STATUSES},
-        "vertebra_rows": int(len(tables["measures"])),
-        "treated_vertebrae": int(len(tables["features"])),
-        "problems": int(failed.sum()),
-        "warnings": int((~failed).sum()),
-        "clinical_columns_dropped_as_identifiers": dropped,
-        "pseudonymised": o.pseudonymise,
-        "variants": _variants(o),
-        "seconds": round(time.perf_counter() - t0, 3),
-    }
-    if key_note:
-        summary["key_table"] = key_note
+        films_by_status=FilmStatusCounts.from_films(films),
+        vertebra_rows=int(len(tables["measures"])),
+        treated_vertebrae=int(len(tables["features"])),
+        problems=int(failed.sum()),
+        warnings=int((~failed).sum()),
+        clinical_columns_dropped_as_identifiers=tuple(dropped),
+        pseudonymised=o.pseudonymise,
+        variants=RunVariants.from_options(o),
+        seconds=round(time.perf_counter() - t0, 3),
+        key_table=key_note,
+        spacing_sources=_spacing_sources(films),
+    )
     summary_path = out / "summary.json"
-    atomic_write_text(summary_path, json.dumps(summary, indent=2) + "\n")
+    atomic_write_text(summary_path, json.dumps(summary.to_dict(), indent=2) + "\n")
     written.append(summary_path)
     written += _starter_study(out)
     return RunResult(
@@ -565,8 +831,14 @@ def run_study(options: RunOptions) -> RunResult:
         films=tables["films"],
         errors=tables["errors"],
         summary=summary,
-        written=written,
+        written=tuple(written),
     )
+
+
+def _spacing_sources(films: pd.DataFrame) -> tuple[tuple[str, int], ...]:
+    """Films by calibration source, ``unread`` when no header gave one, sorted by source."""
+    sources = films["spacing_source"].map(lambda v: v if isinstance(v, str) and v else "unread")
+    return tuple((str(k), int(n)) for k, n in sorted(sources.value_counts().items()))
 
 
 def _proposal_counts(o: RunOptions, measures: pd.DataFrame, errors: pd.DataFrame) -> dict[str, Any]:
@@ -838,25 +1110,6 @@ def _feature_variants(o: RunOptions) -> dict[str, Any]:
         "restoration_height": o.restoration_height,
         "reduction_rate": o.reduction_rate,
         "recompression": o.recompression,
-    }
-
-
-def _variants(o: RunOptions) -> dict[str, Any]:
-    """Return every measure and feature variant of a run, for summary.json."""
-    rule = o.recompression
-    return {
-        "skip_fractured_references": o.skip_fractured_references,
-        "genant_reference": o.genant_reference,
-        "normative": None if o.normative is None else str(o.normative),
-        "sd_threshold": o.sd_threshold,
-        "restoration": o.restoration,
-        "restoration_height": o.restoration_height,
-        "reduction_rate": o.reduction_rate,
-        "recompression_loss_pct": rule.height_loss_pct,
-        "recompression_angle_deg": rule.angle_increase_deg,
-        "recompression_height": rule.height,
-        "recompression_baseline": rule.baseline,
-        "recompression_min_loss_mm": rule.min_loss_mm,
     }
 
 

@@ -21,19 +21,25 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .batch import RunOptions, run_study
+from .batch import RunOptions, RunResult, run_study
 from .sample import generate_cohort, simulate_cohort
 from .sr import export_sr_files
 from .timepoints import TIMEPOINTS
 
+if TYPE_CHECKING:  # the statistics are imported when the demo runs, not with this module
+    from .stats import ReportResult
+
 __all__ = [
     "DEMO_PATIENTS",
     "SIMULATED_NOTE",
+    "DemoResult",
+    "SimulatedStudy",
     "asd_study",
     "demo_commands",
     "recompression_study",
@@ -181,9 +187,67 @@ def demo_commands(output: str | Path, data: str | Path) -> list[list[str]]:
     ]
 
 
+@dataclass(frozen=True)
+class SimulatedStudy:
+    """One seed study's analyses on a simulated cohort shaped like it.
+
+    Attributes
+    ----------
+    name : str
+        ``recompression`` (seed 000, n = 80) or ``asd`` (seed 004, n = 162).
+    cohort : pandas.DataFrame
+        The simulated cohort (labelled simulated in every output).
+    cohort_csv : pathlib.Path
+        Where the cohort was written (``simulated_<name>_cohort.csv``).
+    report : kyphoimg.stats.ReportResult
+        The statistics report on it (``report_<name>/``).
+    """
+
+    name: str
+    cohort: pd.DataFrame
+    cohort_csv: Path
+    report: ReportResult
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """What :func:`run_demo` produced.
+
+    Attributes
+    ----------
+    data : pathlib.Path
+        The films, landmark files and ``clinical.csv`` the demo ran on.
+    run : kyphoimg.batch.RunResult
+        ``kyphoimg run`` on them (``study/``): tables, films, errors, summary.
+    report : kyphoimg.stats.ReportResult
+        ``kyphoimg report`` on the run folder (``report/``).
+    sr_files : tuple of pathlib.Path
+        One DICOM SR (TID 1500) per film (``sr/``).
+    sr_errors : pandas.DataFrame
+        Films whose SR could not be written, columns ``file, level, point, error``.
+    recompression : SimulatedStudy
+        The recompression study (seed 000) on a simulated cohort.
+    asd : SimulatedStudy
+        The adjacent-segment-degeneration study (seed 004) on a simulated cohort.
+    """
+
+    data: Path
+    run: RunResult
+    report: ReportResult
+    sr_files: tuple[Path, ...]
+    sr_errors: pd.DataFrame
+    recompression: SimulatedStudy
+    asd: SimulatedStudy
+
+    @property
+    def simulated(self) -> tuple[SimulatedStudy, ...]:
+        """Both simulated seed studies, recompression first."""
+        return (self.recompression, self.asd)
+
+
 def run_demo(
     output: str | Path, data: str | Path | None = None, *, patients: int = DEMO_PATIENTS
-) -> dict[str, Any]:
+) -> DemoResult:
     """Run the demo into ``output``; returns what was produced (tables, paths, summary).
 
     The chain is what a user types (:func:`demo_commands`): ``kyphoimg run`` on the films
@@ -202,9 +266,8 @@ def run_demo(
 
     Returns
     -------
-    dict
-        ``run`` (RunResult), ``report`` (paths of the run folder's report), ``sr_files``,
-        ``sr_errors``, ``reports`` (the simulated seed studies'), ``cohorts``, ``data``.
+    DemoResult
+        The run, its report, the SR files and errors, and both simulated seed studies.
     """
     from .stats import report
 
@@ -229,22 +292,22 @@ def run_demo(
         warnings.simplefilter("ignore", UserWarning)
         study_report = report(out / "study", out / "report")
     sr_files, sr_errors = export_sr_files([data], [data], out / "sr")
-    reports = {}
-    cohorts = {}
+    simulated = {}
     for name, build in (("recompression", recompression_study), ("asd", asd_study)):
         cohort = simulate_cohort(name)
-        cohorts[name] = cohort
-        cohort.to_csv(out / f"simulated_{name}_cohort.csv", index=False)
+        csv = out / f"simulated_{name}_cohort.csv"
+        cohort.to_csv(csv, index=False)
         with warnings.catch_warnings():
             # Events-per-variable and separation warnings are printed in the report itself.
             warnings.simplefilter("ignore", UserWarning)
-            reports[name] = report(build(cohort), out / f"report_{name}")
-    return {
-        "run": run,
-        "report": study_report,
-        "sr_files": sr_files,
-        "sr_errors": sr_errors,
-        "reports": reports,
-        "cohorts": cohorts,
-        "data": data,
-    }
+            rep = report(build(cohort), out / f"report_{name}")
+        simulated[name] = SimulatedStudy(name=name, cohort=cohort, cohort_csv=csv, report=rep)
+    return DemoResult(
+        data=data,
+        run=run,
+        report=study_report,
+        sr_files=tuple(sr_files),
+        sr_errors=sr_errors,
+        recompression=simulated["recompression"],
+        asd=simulated["asd"],
+    )

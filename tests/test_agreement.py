@@ -8,6 +8,7 @@ sigma * sqrt(2) * sqrt(2 ln 2); and the ICC of a height falls as the noise grows
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import math
@@ -228,6 +229,29 @@ def test_files_written_with_dictionaries_report_and_workbook(result) -> None:
     assert "Koo &amp; Li" in page
     summary = json.loads((out / "summary.json").read_text())
     assert summary["films_by_reader"] == {"A": 12, "B": 12, "A2": 12}
+    assert summary == result.summary.to_dict()  # the file is the result's summary
+    assert (out / "summary.json").read_text() == json.dumps(summary, indent=2) + "\n"
+
+
+def test_the_summary_is_read_by_attribute(result) -> None:
+    s = result.summary
+    assert s.readers == ("A", "B", "A2")
+    assert s.films_by_reader == {"A": 12, "B": 12, "A2": 12}
+    assert [(c.comparison, c.kind, c.readers, c.icc_form) for c in s.comparisons] == [
+        ("inter-reader (A, B)", "inter", ("A", "B"), "ICC(2,1)"),
+        ("intra-reader (A vs A2)", "intra", ("A", "A2"), "ICC(3,1)"),
+    ]
+    assert set(result.tables["icc"]["comparison"]) == {c.comparison for c in s.comparisons}
+    for c in s.comparisons:
+        assert c.films_measured_by_all == 12
+        assert c.vertebrae == 72  # 12 films x 6 vertebrae
+    assert s.problems == 0
+    assert s.spacing_sources == tuple(sorted(set(result.measures["A"]["spacing_source"])))
+    assert isinstance(result.written, tuple)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.summary = None  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        result.tables["icc"] = result.tables["kappa"]  # type: ignore[index]
 
 
 def test_report_and_workbook_use_the_stats_renderers(result) -> None:
@@ -314,7 +338,8 @@ def test_unbalanced_readers_and_refused_files_are_reported(study: Path, tmp_path
     problems = r.tables["problems"]
     assert problems["error"].str.contains("1.2.3").any()
     assert not r.ok
-    assert r.summary["films_by_reader"] == {"A": 12, "B": 10}
+    assert r.summary.films_by_reader == {"A": 12, "B": 10}
+    assert r.summary.problems == 1  # the file of another image
 
 
 # ========================================================================= options, TOML

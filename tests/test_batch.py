@@ -138,8 +138,8 @@ def test_run_measures_a_clean_study(study: Path, tmp_path: Path) -> None:
         RunOptions(dicom_dir=study, output=tmp_path / "out", formats=("csv", "parquet", "xlsx"))
     )
     assert result.ok, result.errors
-    assert result.summary["films_measured"] == 12
-    assert result.summary["treated_vertebrae"] == 4
+    assert result.summary.films_measured == 12
+    assert result.summary.treated_vertebrae == 4
     assert set(result.measures["spacing_source"]) == {"detector"}  # re-derived from the DICOM
     f = result.features.set_index("patient_id").loc["S01"]
     # S01 (k=0): Ha pre 14, post 21, neighbours' mean Ha 27
@@ -192,7 +192,7 @@ def test_executors_give_identical_results(study: Path, tmp_path: Path) -> None:
     procs = run_study(RunOptions(dicom_dir=study, output=tmp_path / "b", jobs=2, resume=False))
     pd.testing.assert_frame_equal(serial.measures, procs.measures)
     pd.testing.assert_frame_equal(serial.features, procs.features)
-    assert procs.summary["executor"] == "processes:2"
+    assert procs.summary.executor == "processes:2"
 
 
 @pytest.mark.slow
@@ -212,19 +212,19 @@ def test_dask_local_cluster_gives_identical_results(study: Path, tmp_path: Path)
         )
     pd.testing.assert_frame_equal(serial.measures, dask.measures)
     pd.testing.assert_frame_equal(serial.features, dask.features)
-    assert dask.summary["executor"].startswith("dask:tcp://127.0.0.1")
+    assert dask.summary.executor.startswith("dask:tcp://127.0.0.1")
 
 
 def test_interrupted_run_resumes_from_cache(study: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     first = run_study(RunOptions(dicom_dir=study, output=out))
-    assert first.summary["films_from_cache"] == 0
+    assert first.summary.films_from_cache == 0
     # Simulate an interruption: drop half of the cached film results.
     cached = sorted((out / ".kyphoimg-cache").glob("*.json"))
     for p in cached[::2]:
         p.unlink()
     second = run_study(RunOptions(dicom_dir=study, output=out))
-    assert second.summary["films_from_cache"] == len(cached) - len(cached[::2])
+    assert second.summary.films_from_cache == len(cached) - len(cached[::2])
     pd.testing.assert_frame_equal(first.features, second.features)
     # A changed landmark file is recomputed, not taken from the cache.
     lf = study / "S01" / "pre.landmarks.json"
@@ -232,7 +232,7 @@ def test_interrupted_run_resumes_from_cache(study: Path, tmp_path: Path) -> None
     try:
         lf.write_text(original.replace('"rater": "phantom"', '"rater": "reader2"'))
         third = run_study(RunOptions(dicom_dir=study, output=out))
-        assert third.summary["films_from_cache"] == 11
+        assert third.summary.films_from_cache == 11
         assert "reader2" in set(third.measures["rater"])
     finally:
         lf.write_text(original)
@@ -343,10 +343,10 @@ def test_two_readers_files_never_collide_and_rater_picks_one(tmp_path: Path) -> 
         )
     first = run_study(RunOptions(dicom_dir=root, output=tmp_path / "a"))
     assert first.ok, first.errors
-    assert first.summary["films_measured"] == 12
+    assert first.summary.films_measured == 12
     assert set(first.measures["rater"]) == {"ground_truth"}
     second = run_study(RunOptions(dicom_dir=root, output=tmp_path / "b", rater="AB"))
     assert second.ok, second.errors
-    assert second.summary["films_measured"] == 6
+    assert second.summary.films_measured == 6
     assert set(second.measures["rater"]) == {"AB"}
-    assert second.summary["films_not_annotated"] == 6
+    assert second.summary.films_not_annotated == 6

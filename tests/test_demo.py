@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -12,8 +13,10 @@ import pandas as pd
 import pytest
 
 import kyphoimg as ki
+import kyphoimg.cli.demo
 import kyphoimg.sr
 from kyphoimg.cli import main
+from kyphoimg.demo import DemoResult, run_demo
 from kyphoimg.stats._format import fmt_p
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,10 +24,46 @@ SAMPLE = ROOT / "sample_dicom"
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DemoResult]:
+    """``kyphoimg demo`` on sample_dicom, with the DemoResult the command printed from."""
     out = tmp_path_factory.mktemp("demo")
-    assert main(["demo", "-o", str(out), "--data", str(SAMPLE)]) == 0
-    return out
+    seen: list[DemoResult] = []
+
+    def recorded(*args, **kwargs) -> DemoResult:
+        seen.append(run_demo(*args, **kwargs))
+        return seen[-1]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(kyphoimg.cli.demo, "run_demo", recorded)
+        assert main(["demo", "-o", str(out), "--data", str(SAMPLE)]) == 0
+    return out, seen[0]
+
+
+@pytest.fixture(scope="module")
+def demo(demo_run: tuple[Path, DemoResult]) -> Path:
+    return demo_run[0]
+
+
+def test_demo_result_fields(demo_run: tuple[Path, DemoResult]) -> None:
+    out, result = demo_run
+    assert result.data == SAMPLE
+    assert result.run.summary.films_by_status.measured == 12
+    assert result.run.summary.treated_vertebrae == len(result.run.features) == 4
+    assert result.report.html == out / "report" / "report.html"
+    assert result.report.html.is_file()
+    assert len(result.sr_files) == 12
+    assert all(p.is_file() and p.parent == out / "sr" for p in result.sr_files)
+    assert result.sr_errors.empty
+    assert [s.name for s in result.simulated] == ["recompression", "asd"]
+    assert len(result.recompression.cohort) == 80
+    assert len(result.asd.cohort) == 162
+    for study in result.simulated:
+        assert study.cohort_csv == out / f"simulated_{study.name}_cohort.csv"
+        assert len(pd.read_csv(study.cohort_csv)) == len(study.cohort)
+        assert study.report.html == out / f"report_{study.name}" / "report.html"
+        assert study.report.html.is_file()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.run = None  # type: ignore[misc]
 
 
 def test_the_study_run_measures_every_sample_film(demo: Path) -> None:

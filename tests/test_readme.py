@@ -30,5 +30,11 @@ def test_readme_example_runs(code, tmp_path, monkeypatch):
         assert features["age_years"].notna().all()
     if "rg" in namespace:
         assert namespace["rg"].calibration.source in ("detector", "ermf", "pixel_spacing")
+    if "rep" in namespace:  # the scripted run and report: results read by attribute
+        summary = namespace["result"].summary
+        assert summary.films_by_status.measured == 12
+        assert summary.treated_vertebrae == 4
+        assert namespace["rep"].html.resolve() == (tmp_path / "report" / "report.html").resolve()
+        assert namespace["rep"].html.is_file()
     if "ls" in namespace:
         assert math.isfinite(namespace["kyphotic_angle"](namespace["ls"], "L1"))

@@ -50,21 +50,21 @@ def _cmd(args: argparse.Namespace) -> int:
     for argv in demo_commands(out, args.data or out / "films"):
         print("$ kyphoimg " + " ".join(shlex.quote(a) for a in argv))
     result = run_demo(out, data=args.data, patients=args.patients)
-    run = result["run"]
+    run = result.run
     s = run.summary
     print(
-        f"\nkyphoimg demo: {s['films_by_status']['measured']} synthetic films of "
-        f"{result['data']} measured "
-        f"({s['vertebra_rows']} vertebra rows, {s['treated_vertebrae']} treated vertebrae)\n"
+        f"\nkyphoimg demo: {s.films_by_status.measured} synthetic films of "
+        f"{result.data} measured "
+        f"({s.vertebra_rows} vertebra rows, {s.treated_vertebrae} treated vertebrae)\n"
     )
     with pd.option_context("display.width", 200, "display.max_columns", 30):
         print(run.features[_SHOWN].to_string(index=False, float_format=lambda x: f"{x:.1f}"))
     print(f"\ntables, films.csv, errors.csv, summary.json, study.toml: {out / 'study'}")
-    print(f"statistics report of the run (HTML, XLSX, PDF): {result['report']['html']}")
-    print(f"DICOM SR (TID 1500), one per film: {len(result['sr_files'])} in {out / 'sr'}")
-    for name, paths in result["reports"].items():
-        print(f"statistics report on the SIMULATED {name} cohort: {paths['html']}")
-    problems = pd.concat([run.errors, result["sr_errors"]], ignore_index=True)
+    print(f"statistics report of the run (HTML, XLSX, PDF): {result.report.html}")
+    print(f"DICOM SR (TID 1500), one per film: {len(result.sr_files)} in {out / 'sr'}")
+    for study in result.simulated:
+        print(f"statistics report on the SIMULATED {study.name} cohort: {study.report.html}")
+    problems = pd.concat([run.errors, result.sr_errors], ignore_index=True)
     report_errors(problems, None)
     return 1 if failed(problems) else 0
 

@@ -44,7 +44,7 @@ def _cmd(args: argparse.Namespace) -> int:
     with warnings.catch_warnings(record=True) as caught:  # they are in the report too
         warnings.simplefilter("always")
         written = report(args.study, args.output)
-    for name, path in written.items():
+    for name, path in written.files.items():
         print(f"wrote {name}: {path}")
     for message in dict.fromkeys(str(w.message) for w in caught):
         print(f"kyphoimg {args.command}: warning (also in the report): {message}", file=sys.stderr)

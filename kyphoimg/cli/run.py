@@ -124,22 +124,22 @@ def _cmd(args: argparse.Namespace) -> int:
         raise ModuleNotFoundError("dask.distributed is not installed", name="distributed")
     result = run_study(options)
     s = result.summary
-    counts = s["films_by_status"]  # every film count comes from films.csv
+    counts = s.films_by_status  # every film count comes from films.csv
     print(
-        f"kyphoimg run ({s['executor']}): {sum(counts.values())} film(s) in films.csv, "
-        f"{counts.get('measured', 0)} measured ({s['films_from_cache']} from an earlier run), "
-        f"{counts.get('not_annotated', 0)} not annotated; {s['vertebra_rows']} vertebra rows, "
-        f"{s['treated_vertebrae']} treated vertebra(e); {s['seconds']} s"
+        f"kyphoimg run ({s.executor}): {counts.total} film(s) in films.csv, "
+        f"{counts.measured} measured ({s.films_from_cache} from an earlier run), "
+        f"{counts.not_annotated} not annotated; {s.vertebra_rows} vertebra rows, "
+        f"{s.treated_vertebrae} treated vertebra(e); {s.seconds} s"
     )
     _print_film_statuses(result, options)
-    if s["clinical_columns_dropped_as_identifiers"]:
+    if s.clinical_columns_dropped_as_identifiers:
         print(
             "clinical columns dropped as direct identifiers: "
-            + ", ".join(s["clinical_columns_dropped_as_identifiers"])
+            + ", ".join(s.clinical_columns_dropped_as_identifiers)
             + " (use --keep-identifiers to keep them)"
         )
-    if "key_table" in s:
-        print(s["key_table"])
+    if s.key_table is not None:
+        print(s.key_table)
     print(f"outputs in {options.output}")
     report_errors(result.errors, options.errors, write=False)
     if not result.errors.empty:
@@ -149,11 +149,12 @@ def _cmd(args: argparse.Namespace) -> int:
 
 def _print_film_statuses(result: RunResult, options: RunOptions) -> None:
     """Films by status (films.csv) when not all were measured; how to open unannotated ones."""
-    counts = result.summary["films_by_status"]
-    if any(n for status, n in counts.items() if status != "measured"):
+    s = result.summary
+    counts = s.films_by_status
+    if counts.total != counts.measured:
         parts = [f"{n} {status.replace('_', ' ')}" for status, n in counts.items() if n]
         print(f"films: {', '.join(parts)} (films.csv says why)")
-    n = counts["not_annotated"]
+    n = counts.not_annotated
     if n:
         command = f"kyphoimg view {shlex.quote(str(options.dicom_dir))}"
         if options.rater:
@@ -161,17 +162,16 @@ def _print_film_statuses(result: RunResult, options: RunOptions) -> None:
         if options.timepoints:
             command += f" --timepoints {shlex.quote(','.join(options.timepoints))}"
         print(f"{n} film(s) not annotated: to place their points, open the study with\n  {command}")
-    s = result.summary
-    if s.get("films_to_review"):
+    if s.films_to_review:
         print(
-            f"{s['films_to_review']} film(s) hold points kyphoimg proposed that no reader has "
-            f"confirmed: {s['vertebrae_unconfirmed_not_measured']} vertebra(e) left out (named "
+            f"{s.films_to_review} film(s) hold points kyphoimg proposed that no reader has "
+            f"confirmed: {s.vertebrae_unconfirmed_not_measured} vertebra(e) left out (named "
             "in errors.csv); review them in kyphoimg view, or measure them unreviewed with "
             "--accept-proposals"
         )
-    if s.get("vertebra_rows_from_proposals"):
+    if s.vertebra_rows_from_proposals:
         print(
-            f"{s['vertebra_rows_from_proposals']} vertebra row(s) measured from proposals no "
+            f"{s.vertebra_rows_from_proposals} vertebra row(s) measured from proposals no "
             "reader confirmed (--accept-proposals; point_source says which)"
         )
 

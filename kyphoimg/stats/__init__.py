@@ -24,7 +24,8 @@ plot_roc, plot_forest, plot_timecourse, save_figure
     Figures (PNG and SVG).
 report
     HTML (and PDF) report, XLSX workbook and summary.json from a study TOML file or a
-    ``kyphoimg run`` folder.
+    ``kyphoimg run`` folder; returns a :class:`ReportResult` (the paths written, each
+    section's :class:`ReportAnalysis`, the tables :class:`NotEstimable`, the warnings).
 starter_study
     A commented study.toml for the output of ``kyphoimg run`` (the seed-000 design).
 wide_to_long, index_vertebrae
@@ -44,7 +45,7 @@ from ._features import index_vertebrae, starter_study, wide_to_long
 from ._figures import plot_forest, plot_roc, plot_timecourse, save_figure
 from ._logistic import LogisticResult, hosmer_lemeshow, logistic
 from ._repeated import TimepointResult, compare_timepoints
-from ._report import report
+from ._report import NotEstimable, ReportAnalysis, ReportResult, report
 from ._roc import DelongTestResult, RocResult, delong_test, roc
 from ._table1 import Table1, table1
 from ._validate import EventsPerVariableWarning, SeparationWarning, StatsWarning
@@ -71,6 +72,9 @@ __all__ = [  # noqa: RUF022 - plain sorted order, as tests/stats/test_api.py che
     "ICC_FORMS",
     "KappaResult",
     "LogisticResult",
+    "NotEstimable",
+    "ReportAnalysis",
+    "ReportResult",
     "RocResult",
     "SeparationWarning",
     "StatsWarning",

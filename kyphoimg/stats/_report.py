@@ -70,7 +70,9 @@ import html
 import json
 import warnings
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -96,7 +98,7 @@ from ._sections import (
 from ._tables import Table, select
 from ._xlsx import write_workbook
 
-__all__ = ["report"]
+__all__ = ["NotEstimable", "ReportAnalysis", "ReportResult", "report"]
 
 #: The report's tables and their keys: the study file's schema (kyphoimg.studyfile),
 #: also applied to a study given as a mapping.
@@ -112,6 +114,135 @@ _RUNNERS: list[tuple[str, str, Callable[[Context], Section]]] = [
     ("logistic", "Logistic regression", logistic_section),
     ("roc", "ROC analysis", roc_section),
 ]
+
+
+@dataclass(frozen=True)
+class NotEstimable:
+    """A table of the report (or a whole section) that was not estimated, and why.
+
+    Attributes
+    ----------
+    section : str
+        The section's key (``table1``, ``timepoints``, ``correlation``, ``logistic``,
+        ``roc``).
+    table : str
+        The table not estimated (empty when the whole section was not run).
+    status : str
+        ``not estimable`` (the data cannot give it) or ``not run`` (the study's settings
+        do not fit the data).
+    reason : str
+        Why, in the words the report prints.
+    """
+
+    section: str
+    table: str
+    status: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ReportAnalysis:
+    """One section of the report as ``summary.json`` lists it in ``analyses``.
+
+    Attributes
+    ----------
+    section : str
+        The section's key (``table1``, ``timepoints``, ``correlation``, ``logistic``,
+        ``roc``).
+    title : str
+        Its heading in the report (``analysis`` in ``summary.json``).
+    status : str
+        ``run``, ``not estimable`` (no table of it could be estimated) or ``not run``.
+    tests : tuple of str
+        The tests it used, in first-use order (empty unless run).
+    n : tuple of (str, int)
+        Its sample sizes by name (empty unless run).
+    reason : str
+        Why it was not run or not estimable (empty when run).
+    not_estimable : tuple of NotEstimable
+        The tables of it that were not estimated.
+    """
+
+    section: str
+    title: str
+    status: str
+    tests: tuple[str, ...] = ()
+    n: tuple[tuple[str, int], ...] = ()
+    reason: str = ""
+    not_estimable: tuple[NotEstimable, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """What :func:`report` wrote, and what it could not estimate.
+
+    Attributes
+    ----------
+    html : pathlib.Path
+        ``report.html``, self-contained (figures inline).
+    xlsx : pathlib.Path
+        ``tables.xlsx``: every table, numbers as numbers.
+    summary : pathlib.Path
+        ``summary.json``: subjects, vertebrae, analyses run with their tests, warnings.
+    pdf : pathlib.Path or None
+        ``report.pdf`` when headless Chromium printed it (None otherwise; the reason is
+        among :attr:`warnings`).
+    figures : mapping of str to pathlib.Path
+        Each figure file under ``figures/`` by name (``roc_png``, ``forest_svg``, ...),
+        read-only.
+    analyses : tuple of ReportAnalysis
+        Every section the study asked for, in report order, with its status.
+    warnings : tuple of str
+        The warnings printed in the report.
+    """
+
+    html: Path
+    xlsx: Path
+    summary: Path
+    pdf: Path | None = None
+    figures: Mapping[str, Path] = field(default_factory=lambda: MappingProxyType({}))
+    analyses: tuple[ReportAnalysis, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def not_estimable(self) -> tuple[NotEstimable, ...]:
+        """Every table or section not estimated or not run, in report order."""
+        out: list[NotEstimable] = []
+        for a in self.analyses:
+            out += a.not_estimable
+            if a.status != "run" and not a.not_estimable:
+                out.append(NotEstimable(a.section, "", a.status, a.reason))
+        return tuple(out)
+
+    @property
+    def files(self) -> Mapping[str, Path]:
+        """Every file written by name, read-only, as ``summary.json`` lists them (``files``).
+
+        ``html``, ``xlsx``, the figures, ``pdf`` when printed, ``summary``.
+        """
+        out: dict[str, Path] = {"html": self.html, "xlsx": self.xlsx, **self.figures}
+        if self.pdf is not None:
+            out["pdf"] = self.pdf
+        out["summary"] = self.summary
+        return MappingProxyType(out)
+
+
+def _analysis(entry: Mapping[str, Any]) -> ReportAnalysis:
+    """Return the :class:`ReportAnalysis` of one ``analyses`` entry of ``summary.json``."""
+    key = str(entry["section"])
+    parts = tuple(
+        NotEstimable(key, str(p["table"]), "not estimable", str(p["reason"]))
+        for p in entry.get("not_estimable", [])
+    )
+    return ReportAnalysis(
+        section=key,
+        title=str(entry["analysis"]),
+        status=str(entry["status"]),
+        tests=tuple(str(t) for t in entry.get("tests", [])),
+        n=tuple((str(k), int(v)) for k, v in dict(entry.get("n", {})).items()),
+        reason=str(entry.get("reason", "")),
+        not_estimable=parts,
+    )
 
 
 def _load_study(study: str | Path | Mapping[str, Any]) -> tuple[dict[str, Any], Path]:
@@ -437,7 +568,7 @@ def _build(
     return ctx, sections, analyses
 
 
-def report(study: str | Path | Mapping[str, Any], output_dir: str | Path) -> dict[str, Path]:
+def report(study: str | Path | Mapping[str, Any], output_dir: str | Path) -> ReportResult:
     """Run the analyses a study asks for; write the HTML report, workbook and summary.
 
     Parameters
@@ -453,11 +584,12 @@ def report(study: str | Path | Mapping[str, Any], output_dir: str | Path) -> dic
 
     Returns
     -------
-    dict of str to pathlib.Path
-        ``"html"`` (self-contained, figures inline), ``"xlsx"`` (every table, numbers as
-        numbers), ``"summary"`` (``summary.json``: subjects, vertebrae, analyses run with
-        their tests, warnings), ``"pdf"`` when Chromium printed it, and one entry per
-        figure file under ``figures/`` (``"roc_png"``, ``"forest_svg"``, ...).
+    ReportResult
+        The paths written (``html``, self-contained with figures inline; ``xlsx``, every
+        table with numbers as numbers; ``summary``, ``summary.json``; ``pdf`` when
+        Chromium printed it; ``figures`` by name, ``"roc_png"``, ``"forest_svg"``, ...;
+        ``files`` all of them by name), each section's status (``analyses``), the tables
+        not estimated (``not_estimable``) and the warnings.
 
     Raises
     ------
@@ -511,4 +643,12 @@ def report(study: str | Path | Mapping[str, Any], output_dir: str | Path) -> dic
     files["summary"] = out / "summary.json"
     summary = _summary(ctx, analyses, messages, files, title)
     files["summary"].write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
-    return files
+    return ReportResult(
+        html=files["html"],
+        xlsx=files["xlsx"],
+        summary=files["summary"],
+        pdf=files.get("pdf"),
+        figures=MappingProxyType({k: v for s in sections for k, v in s.figures.items()}),
+        analyses=tuple(_analysis(a) for a in analyses),
+        warnings=tuple(messages),
+    )

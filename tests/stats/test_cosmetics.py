@@ -82,7 +82,7 @@ def test_methods_name_the_groups_and_keep_acronyms(tmp_path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         paths = report(spec, tmp_path)
-    doc = html.unescape(paths["html"].read_text(encoding="utf-8"))
+    doc = html.unescape(paths.html.read_text(encoding="utf-8"))
     assert "between groups of group" not in doc
     assert "compared between the groups ASD and non-ASD" in doc
     assert "Logistic regression of ASD was fitted" in doc

@@ -87,7 +87,7 @@ def test_the_report_shows_partial_eta_squared_statistic_type_and_multiplicity(tm
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         paths = report(spec, tmp_path)
-    sheets = pd.read_excel(paths["xlsx"], sheet_name=None)
+    sheets = pd.read_excel(paths.xlsx, sheet_name=None)
     tests = sheets["Table 1 tests"].set_index("Variable")
     assert tests.loc["Age", "Statistic type"] == "t"
     assert tests.loc["Sex", "Statistic type"] == "χ²"
@@ -105,6 +105,6 @@ def test_the_report_shows_partial_eta_squared_statistic_type_and_multiplicity(tm
     got = dict(zip(inter["Effect"], inter["Partial η²"], strict=True))
     expected = dict(zip(mixed["Source"], mixed["np2"], strict=True))
     assert got[next(k for k in got if "×" in k)] == pytest.approx(expected["Interaction"], rel=1e-6)
-    doc = paths["html"].read_text(encoding="utf-8")
+    doc = paths.html.read_text(encoding="utf-8")
     assert "The 2 tests of this table are not corrected for multiplicity" in doc
     assert "The 3 per-time-point comparisons are not corrected for multiplicity" in doc

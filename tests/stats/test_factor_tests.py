@@ -40,7 +40,7 @@ def test_overall_lr_test_and_per_sd_odds_ratios_in_the_report(tmp_path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         paths = report(spec, tmp_path)
-    sheets = pd.read_excel(paths["xlsx"], sheet_name=None)
+    sheets = pd.read_excel(paths.xlsx, sheet_name=None)
     overall = sheets["Logistic overall tests"].set_index("Factor")
     dummies = pd.get_dummies(d["npec"]).drop(columns="no").astype(float)
     full = sm.Logit(d["rec"], sm.add_constant(pd.concat([dummies, d["age"]], axis=1))).fit(disp=0)

@@ -71,7 +71,7 @@ def test_the_report_has_no_delong_test_of_the_model_against_its_components(tmp_p
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         paths = report(spec, tmp_path)
-    sheets = pd.read_excel(paths["xlsx"], sheet_name=None)
+    sheets = pd.read_excel(paths.xlsx, sheet_name=None)
     pairs = list(sheets["DeLong tests"]["Comparison"])
     assert len(pairs) == 3  # the three markers against each other
     assert not any(p.startswith("Model") for p in pairs)
@@ -82,5 +82,5 @@ def test_the_report_has_no_delong_test_of_the_model_against_its_components(tmp_p
     assert row["Chi-square"] == pytest.approx(expected["statistic"], rel=1e-9)
     assert row["p"] == pytest.approx(expected["p_value"], rel=1e-9)
     assert "Model (predicted risk, apparent)" in list(sheets["ROC"]["Marker"])
-    doc = html.unescape(paths["html"].read_text(encoding="utf-8"))
+    doc = html.unescape(paths.html.read_text(encoding="utf-8"))
     assert "likelihood-ratio test of the added terms, not by DeLong's test" in doc

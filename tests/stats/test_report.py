@@ -111,17 +111,19 @@ def written(tmp_path_factory):
 def test_returns_the_paths_written(written) -> None:
     paths, _ = written
     assert {"html", "xlsx", "summary", "roc_png", "roc_svg", "forest_png", "forest_svg"} <= set(
-        paths
+        paths.files
     )
-    assert {"timecourse_kyphotic_angle_deg_png", "timecourse_kyphotic_angle_deg_svg"} <= set(paths)
-    for p in paths.values():
+    assert {"timecourse_kyphotic_angle_deg_png", "timecourse_kyphotic_angle_deg_svg"} <= set(
+        paths.figures
+    )
+    for p in paths.files.values():
         assert p.is_file()
         assert p.stat().st_size > 0
 
 
 def test_html_is_self_contained_with_every_section(written) -> None:
     paths, _ = written
-    doc = paths["html"].read_text(encoding="utf-8")
+    doc = paths.html.read_text(encoding="utf-8")
     assert doc.startswith("<!DOCTYPE html>")
     # no external resources: no src/href pointing anywhere, figures are inline SVG
     assert not re.search(r"(src|href)=['\"](?!data:|#)", doc)
@@ -144,7 +146,7 @@ def test_html_is_self_contained_with_every_section(written) -> None:
 
 def test_workbook_tables_match_the_functions(written) -> None:
     paths, subjects = written
-    sheets = pd.read_excel(paths["xlsx"], sheet_name=None)
+    sheets = pd.read_excel(paths.xlsx, sheet_name=None)
     for name in [
         "Table 1",
         "Table 1 tests",
@@ -186,11 +188,11 @@ def test_warnings_are_listed_in_the_report(tmp_path) -> None:
     }
     with pytest.warns(EventsPerVariableWarning):
         paths = report(spec, tmp_path)
-    doc = paths["html"].read_text(encoding="utf-8")
+    doc = paths.html.read_text(encoding="utf-8")
     assert "events per variable" in doc
     assert "data:image/png;base64," in doc
     assert (
-        pd.read_excel(paths["xlsx"], sheet_name="Warnings")["Warning"]
+        pd.read_excel(paths.xlsx, sheet_name="Warnings")["Warning"]
         .str.contains("events per variable")
         .any()
     )

@@ -28,7 +28,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kyphoimg.stats import report, starter_study
+from kyphoimg.stats import ReportResult, report, starter_study
 from kyphoimg.stats._report import count_events
 
 TIMES = ("pre", "post", "last")
@@ -112,11 +112,11 @@ def quiet_report(study, out):
         return report(study, out)
 
 
-def explained(files: dict[str, Path]) -> dict:
+def explained(files: ReportResult) -> dict:
     """Check every section is estimated or explained in summary.json, HTML and XLSX."""
-    summary = json.loads(files["summary"].read_text(encoding="utf-8"))
-    doc = files["html"].read_text(encoding="utf-8")
-    sheets = pd.read_excel(files["xlsx"], sheet_name=None)
+    summary = json.loads(files.summary.read_text(encoding="utf-8"))
+    doc = files.html.read_text(encoding="utf-8")
+    sheets = pd.read_excel(files.xlsx, sheet_name=None)
     for a in summary["analyses"]:
         assert a["status"] in ("run", "not estimable", "not run"), a
         if a["status"] != "run":
@@ -131,7 +131,7 @@ def explained(files: dict[str, Path]) -> dict:
 
 # --------------------------------------------------------------------------- 1. the crash
 @pytest.fixture(scope="module")
-def twelve(tmp_path_factory) -> dict[str, Path]:
+def twelve(tmp_path_factory) -> ReportResult:
     """12 patients, 2 of them recompressed: the issue-18 study that crashed."""
     run = write_run(tmp_path_factory.mktemp("run12"), features(12, 2, seed=3))
     return quiet_report(run, tmp_path_factory.mktemp("rep12"))
@@ -151,10 +151,10 @@ def test_a_group_of_two_is_not_estimable_and_the_report_goes_on(twelve) -> None:
     assert status["table1"]["status"] == "run"
     assert status["correlation"]["status"] == "run"
     assert status["logistic"]["status"] in ("run", "not estimable")
-    doc = twelve["html"].read_text(encoding="utf-8")
+    doc = twelve.html.read_text(encoding="utf-8")
     assert "Table 1. Characteristics by recompression" in doc
     assert "Correlation of each factor with the outcome" in doc
-    sheet = pd.read_excel(twelve["xlsx"], sheet_name="Not estimable")
+    sheet = pd.read_excel(twelve.xlsx, sheet_name="Not estimable")
     assert list(sheet.columns) == ["Section", "Table", "Status", "Reason"]
     assert set(sheet["Table"]) >= {"Compression (%)", "KA (°)", "VAS (0–10)"}
 
@@ -201,7 +201,7 @@ def test_summary_counts_events_of_a_one_zero_outcome(tmp_path) -> None:
     study = study.replace("[timepoints]", "[skip_timepoints]").split("[skip_timepoints]")[0]
     (run / "study.toml").write_text(study + "[options]\npdf = false\n", encoding="utf-8")
     files = quiet_report(run, tmp_path / "out")
-    summary = json.loads(files["summary"].read_text(encoding="utf-8"))
+    summary = json.loads(files.summary.read_text(encoding="utf-8"))
     assert summary["outcome"]["events"] == 5
 
 
@@ -263,7 +263,7 @@ def films_table(table: pd.DataFrame) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def with_exclusions(tmp_path_factory) -> dict[str, Path]:
+def with_exclusions(tmp_path_factory) -> ReportResult:
     table = features(20, 6, seed=5)
     table.loc[1, ["compression_pct_last", "ka_deg_last", "vas_last"]] = np.nan  # P002 last
     table.loc[3, "age_years"] = np.nan
@@ -272,7 +272,7 @@ def with_exclusions(tmp_path_factory) -> dict[str, Path]:
 
 
 def test_excluded_patients_are_named_with_the_reason(with_exclusions) -> None:
-    doc = with_exclusions["html"].read_text(encoding="utf-8")
+    doc = with_exclusions.html.read_text(encoding="utf-8")
     data = doc.split("<h2>Data</h2>", 1)[1].split("<h2>", 1)[0]
     assert "P900" in data
     assert "truncated file: pixel data ends early" in data
@@ -280,18 +280,18 @@ def test_excluded_patients_are_named_with_the_reason(with_exclusions) -> None:
     assert "P002" in data
     assert "landmark file made on another image" in data
     assert "yes, without this film" in data
-    summary = json.loads(with_exclusions["summary"].read_text(encoding="utf-8"))
+    summary = json.loads(with_exclusions.summary.read_text(encoding="utf-8"))
     assert summary["patients_in_no_analysis"] == 1
     assert {f["patient"] for f in summary["films_without_measure"]} == {"P002", "P900"}
 
 
 def test_table1_missing_counts_them_in_html_and_workbook(with_exclusions) -> None:
-    doc = with_exclusions["html"].read_text(encoding="utf-8")
+    doc = with_exclusions.html.read_text(encoding="utf-8")
     t1 = pd.read_html(io.StringIO(doc), match="Characteristics by recompression")[0]
     missing = t1.set_index("Characteristic")["Missing"]
     assert missing["Age (years), mean ± SD"] == "2"  # P004 without age + P900 in none
     assert missing["BMD T-score, mean ± SD"] == "1"
-    book = pd.read_excel(with_exclusions["xlsx"], sheet_name="Table 1")
+    book = pd.read_excel(with_exclusions.xlsx, sheet_name="Table 1")
     age = book[book["Characteristic"] == "Age (years)"].iloc[0]
     assert age["Missing"] == 2
     cols = list(book.columns)  # each group's columns together, then Missing, SMD, p, Test
@@ -305,7 +305,7 @@ def test_table1_missing_counts_them_in_html_and_workbook(with_exclusions) -> Non
 
 
 def test_each_table_states_the_patients_it_analysed(twelve) -> None:
-    doc = twelve["html"].read_text(encoding="utf-8")
+    doc = twelve.html.read_text(encoding="utf-8")
     assert "Analysed: 12 patients (Maintained 10, Recompressed 2), one index vertebra each" in doc
     assert "12 patients (one index vertebra each)" not in doc
 
@@ -319,12 +319,12 @@ def test_no_number_wraps_in_the_pdf(tmp_path) -> None:
     study = (run / "study.toml").read_text(encoding="utf-8").replace("pdf = false", "pdf = true")
     (run / "study.toml").write_text(study, encoding="utf-8")
     files = quiet_report(run, tmp_path / "out")
-    doc = files["html"].read_text(encoding="utf-8")
+    doc = files.html.read_text(encoding="utf-8")
     cells = [html.unescape(c) for c in re.findall(r'<td class="num">([^<]+)</td>', doc)]
     p_values = re.findall(r'<td class="num">(&lt;0\.001|[01]\.\d{3})</td>', doc)
     assert len(p_values) > 40  # the check below sees the p-values of every table
     text = subprocess.run(
-        ["pdftotext", "-layout", str(files["pdf"]), "-"],
+        ["pdftotext", "-layout", str(files.pdf), "-"],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     tokens = Counter(text.split())
@@ -334,7 +334,7 @@ def test_no_number_wraps_in_the_pdf(tmp_path) -> None:
 
 
 def test_numeric_headers_are_right_aligned(twelve) -> None:
-    doc = twelve["html"].read_text(encoding="utf-8")
+    doc = twelve.html.read_text(encoding="utf-8")
     assert '<th class="num">p</th>' in doc
     assert "<th>Factor</th>" in doc
     assert "th.num{text-align:right}" in doc

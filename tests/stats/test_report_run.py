@@ -97,10 +97,10 @@ def from_folder(run_folder, tmp_path_factory):
 
 # --------------------------------------------------------------------------- 1. run output
 def test_report_accepts_a_run_folder(from_folder) -> None:
-    summary = json.loads(from_folder["summary"].read_text(encoding="utf-8"))
+    summary = json.loads(from_folder.summary.read_text(encoding="utf-8"))
     status = {a["section"]: a["status"] for a in summary["analyses"]}
     assert status == dict.fromkeys(["table1", "timepoints", "correlation", "logistic"], "run")
-    doc = from_folder["html"].read_text(encoding="utf-8")
+    doc = from_folder.html.read_text(encoding="utf-8")
     for name in ("Compression (%)", "KA (°)", "VAS (0–10)"):
         assert f"<h3>{name}</h3>" in doc
 
@@ -121,7 +121,7 @@ def test_starter_study_is_commented_and_runs_as_written(run_folder, tmp_path) ->
     study = run_folder / "study.toml"
     study.write_text(text, encoding="utf-8")
     paths = quiet_report(study, tmp_path / "out")
-    summary = json.loads(paths["summary"].read_text(encoding="utf-8"))
+    summary = json.loads(paths.summary.read_text(encoding="utf-8"))
     assert all(a["status"] == "run" for a in summary["analyses"])
 
 
@@ -143,13 +143,13 @@ def test_report_on_the_bundled_sample_run(tmp_path) -> None:
     spec = tomllib.loads(starter_study(tmp_path / "run"))
     assert spec["outcome"]["column"] == "recompression"
     paths = quiet_report(tmp_path / "run", tmp_path / "report")
-    summary = json.loads(paths["summary"].read_text(encoding="utf-8"))
+    summary = json.loads(paths.summary.read_text(encoding="utf-8"))
     assert summary["n_subjects"] == 4
     assert summary["n_vertebrae"] == 4
     not_run = [a for a in summary["analyses"] if a["status"] == "not run"]
     assert not_run
     assert all(a["reason"] for a in not_run)
-    assert "Not run." in paths["html"].read_text(encoding="utf-8")
+    assert "Not run." in paths.html.read_text(encoding="utf-8")
 
 
 def test_wide_to_long_reshapes_measure_columns() -> None:
@@ -177,12 +177,12 @@ def test_index_vertebra_rules() -> None:
 
 
 def test_patient_unit_lists_the_affected_patients_and_counts_both(from_folder) -> None:
-    summary = json.loads(from_folder["summary"].read_text(encoding="utf-8"))
+    summary = json.loads(from_folder.summary.read_text(encoding="utf-8"))
     assert summary["n_subjects"] == 80
     assert summary["n_vertebrae"] == 86
     assert summary["n_analysed_rows"] == 80
     assert len(summary["patients_with_several_vertebrae"]) == SECOND_LEVELS
-    doc = from_folder["html"].read_text(encoding="utf-8")
+    doc = from_folder.html.read_text(encoding="utf-8")
     assert "80 patients, 86 treated vertebrae" in doc
     assert "Patients with several treated vertebrae" in doc
     assert "R001" in doc
@@ -195,15 +195,15 @@ def test_vertebra_unit_is_clustered_and_counts_patients_once(run_folder, tmp_pat
     spec["logistic"] = {"predictors": ["bmd_t_score", "age_years"], "method": "ml"}
     spec["options"]["pdf"] = False
     paths = quiet_report(spec, tmp_path)
-    summary = json.loads(paths["summary"].read_text(encoding="utf-8"))
+    summary = json.loads(paths.summary.read_text(encoding="utf-8"))
     t1 = next(a for a in summary["analyses"] if a["section"] == "table1")
     # age, sex, BMD are patient-level: 80 patients once each; KA, IVC: 86 vertebrae
     assert t1["n"] == {"table1patients_rows": 80, "table1vertebrae_rows": 86}
-    sheets = pd.read_excel(paths["xlsx"], sheet_name=None)
+    sheets = pd.read_excel(paths.xlsx, sheet_name=None)
     assert "Age (years)" in set(sheets["Table 1 (patients)"]["Characteristic"])
     assert "Age (years)" not in set(sheets["Table 1 (vertebrae)"]["Characteristic"])
     assert "KA (°), pre-op" in set(sheets["Table 1 (vertebrae)"]["Characteristic"])
-    doc = paths["html"].read_text(encoding="utf-8")
+    doc = paths.html.read_text(encoding="utf-8")
     assert "cluster-robust" in doc
     assert "86 vertebrae of 80 patients" in doc
     assert len(sheets["Logistic multivariable"]) == 3
@@ -222,20 +222,20 @@ def test_separated_model_in_the_report_shows_nothing_to_misread(run_folder, tmp_
         warnings.simplefilter("ignore", EventsPerVariableWarning)
         with pytest.warns(SeparationWarning):
             paths = report(spec, tmp_path)
-    assert "forest_png" not in paths
-    sheets = pd.read_excel(paths["xlsx"], sheet_name=None)
+    assert "forest_png" not in paths.figures
+    sheets = pd.read_excel(paths.xlsx, sheet_name=None)
     mv = sheets["Logistic multivariable"]
     assert mv[["B", "SE", "OR", "p"]].isna().all().all()
     assert list(sheets["ROC"]["Marker"]) == ["Age (years)"]  # no model curve
     assert "AUC (apparent)" not in sheets["Model performance"].columns
-    doc = paths["html"].read_text(encoding="utf-8")
+    doc = paths.html.read_text(encoding="utf-8")
     assert "Not estimable: the predictors separate the outcome" in doc
     assert "e-14" not in doc
     assert "1857" not in doc
 
 
 def test_firth_in_the_report_estimates_the_separated_factors(from_folder) -> None:
-    sheets = pd.read_excel(from_folder["xlsx"], sheet_name=None)
+    sheets = pd.read_excel(from_folder.xlsx, sheet_name=None)
     uni = sheets["Logistic univariable"].set_index("Predictor")
     assert np.isfinite(uni.loc["IVC: yes vs no", "OR"])
     assert np.isfinite(uni.loc["NPEC: superior vs no", "OR"])
@@ -244,7 +244,7 @@ def test_firth_in_the_report_estimates_the_separated_factors(from_folder) -> Non
     mv = sheets["Logistic multivariable"].set_index("Term")
     assert set(mv.index) >= {"NPEC: both vs no", "NPEC: inferior vs no", "NPEC: superior vs no"}
     assert mv["OR"].isna().all()
-    doc = from_folder["html"].read_text(encoding="utf-8")
+    doc = from_folder.html.read_text(encoding="utf-8")
     assert "Not estimable: 10 events for 6 parameters (1.7 per parameter)" in doc
 
 
@@ -256,7 +256,7 @@ def visible_text(doc: str) -> str:
 
 
 def test_no_snake_case_and_no_scientific_notation(from_folder) -> None:
-    text = visible_text(from_folder["html"].read_text(encoding="utf-8"))
+    text = visible_text(from_folder.html.read_text(encoding="utf-8"))
     assert not re.findall(r"\b[a-z]+_[a-z0-9_]+\b", text)
     assert not re.findall(r"\d\.?\d*e[-+]\d+", text)
     assert "nan" not in text.split()
@@ -280,9 +280,9 @@ def test_labels_from_the_study_reach_tables_figures_and_legends(run_folder, tmp_
     spec["options"] = {"pdf": False}
     spec.pop("logistic")
     paths = quiet_report(spec, tmp_path)
-    doc = paths["html"].read_text(encoding="utf-8")
+    doc = paths.html.read_text(encoding="utf-8")
     assert "Not recompressed (n=70)" in doc
-    svg = paths["timecourse_ka_deg_svg"].read_text(encoding="utf-8")
+    svg = paths.figures["timecourse_ka_deg_svg"].read_text(encoding="utf-8")
     # matplotlib writes text as paths; the labels are kept in the SVG's comments/ids
     fig_text = re.findall(r"<!-- (.*?) -->", svg)
     assert any("Kyphotic angle (°)" in t for t in fig_text)
@@ -307,7 +307,7 @@ def test_timecourse_groups_differ_in_marker_and_line_style() -> None:
 
 
 def test_mixed_anova_and_greenhouse_geisser_df_in_the_report(from_folder) -> None:
-    sheets = pd.read_excel(from_folder["xlsx"], sheet_name=None)
+    sheets = pd.read_excel(from_folder.xlsx, sheet_name=None)
     inter = sheets["KA (°) interaction"].set_index("Effect")
     assert list(inter.index) == ["Recompression", "Time", "Recompression × time"]
     assert inter.loc["Time", "df1 (GG)"] == pytest.approx(2 * inter.loc["Time", "GG ε"])
@@ -322,7 +322,7 @@ def test_methods_describe_only_what_ran(run_folder, tmp_path) -> None:
         spec.pop(key)
     spec["options"]["pdf"] = False
     paths = quiet_report(spec, tmp_path)
-    doc = paths["html"].read_text(encoding="utf-8")
+    doc = paths.html.read_text(encoding="utf-8")
     methods = visible_text(doc.split("<h2>Statistical methods</h2>", 1)[1])
     assert "Welch t-test" in methods
     for absent in ("Greenhouse", "logistic", "Logistic", "bootstrap", "ROC", "DeLong", "Firth"):
@@ -352,22 +352,22 @@ def test_layout_fits_1200_pixels_in_chromium(from_folder, tmp_path) -> None:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         pytest.skip("chromium not installed")
-    assert scroll_width(chromium, from_folder["html"], tmp_path) <= 1200
+    assert scroll_width(chromium, from_folder.html, tmp_path) <= 1200
     # the probe detects overflow: the same page with a 2000 px element does not fit
     wide = tmp_path / "wide.html"
-    doc = from_folder["html"].read_text(encoding="utf-8")
+    doc = from_folder.html.read_text(encoding="utf-8")
     wide.write_text(doc.replace("<body>", "<body><div style='width:2000px'>x</div>"), "utf-8")
     assert scroll_width(chromium, wide, tmp_path) > 1200
 
 
 def test_print_stylesheet_and_pdf(from_folder) -> None:
-    doc = from_folder["html"].read_text(encoding="utf-8")
+    doc = from_folder.html.read_text(encoding="utf-8")
     assert "@media print" in doc
     assert "@page" in doc
     assert "thead{display:table-header-group}" in doc
     if shutil.which("chromium") is None:
         pytest.skip("chromium not installed: report.pdf is skipped with a warning")
-    pdf = from_folder["pdf"]
+    pdf = from_folder.pdf
     assert pdf.read_bytes()[:5] == b"%PDF-"
 
 
@@ -375,7 +375,7 @@ def test_print_stylesheet_and_pdf(from_folder) -> None:
 def test_workbook_is_formatted_and_stores_numbers(from_folder) -> None:
     from openpyxl import load_workbook
 
-    wb = load_workbook(from_folder["xlsx"])
+    wb = load_workbook(from_folder.xlsx)
     for ws in wb.worksheets:
         assert ws.max_row >= 2, f"{ws.title} is empty"
         assert ws.freeze_panes == "A2"
@@ -401,7 +401,7 @@ def test_workbook_is_formatted_and_stores_numbers(from_folder) -> None:
 
 # --------------------------------------------------------------------------- 6. summary
 def test_summary_json_lists_analyses_tests_and_warnings(from_folder) -> None:
-    summary = json.loads(from_folder["summary"].read_text(encoding="utf-8"))
+    summary = json.loads(from_folder.summary.read_text(encoding="utf-8"))
     assert summary["unit"] == "patient"
     assert summary["index_vertebra"] == "most_compressed_pre"
     assert summary["outcome"]["events"] == 10

@@ -71,11 +71,11 @@ def test_the_starter_study_analyses_the_papers_cr_and_states_the_rule(tmp_path) 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         paths = report(run / "study.toml", tmp_path / "report")
-    doc = html.unescape(paths["html"].read_text(encoding="utf-8"))
+    doc = html.unescape(paths.html.read_text(encoding="utf-8"))
     assert "Outcome definition. Recompression: height loss ≥ 15% (ahr vs post)" in doc
     assert doc.count("Outcome definition.") == 1
     # the CR descriptives rise after surgery, as the paper's CR does
-    desc = pd.read_excel(paths["xlsx"], sheet_name=None)
+    desc = pd.read_excel(paths.xlsx, sheet_name=None)
     name = "CR (AHR) (%) descriptives"
     d = desc[name]
     means = d.groupby("Time", sort=False)["Mean"].mean()
@@ -93,5 +93,5 @@ def test_a_report_states_the_rule_from_the_features_column(tmp_path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         paths = report(spec, tmp_path / "report")
-    doc = html.unescape(paths["html"].read_text(encoding="utf-8"))
+    doc = html.unescape(paths.html.read_text(encoding="utf-8"))
     assert "Outcome definition. Recompression: height loss ≥ 15% (ahr vs post)" in doc

@@ -35,8 +35,8 @@ def _report(tmp_path, options: dict) -> dict[str, pd.DataFrame]:
         "options": {"pdf": False, **options},
     }
     paths = report(spec, tmp_path)
-    sheets = pd.read_excel(paths["xlsx"], sheet_name=None)
-    sheets["html"] = html.unescape(paths["html"].read_text(encoding="utf-8"))
+    sheets = pd.read_excel(paths.xlsx, sheet_name=None)
+    sheets["html"] = html.unescape(paths.html.read_text(encoding="utf-8"))
     return sheets
 
 
