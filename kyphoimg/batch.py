@@ -452,6 +452,8 @@ class RunSummary:
         Vertebrae left out because their points are unconfirmed proposals.
     vertebra_rows_from_proposals : int
         Rows of the measures table measured from unconfirmed proposals.
+    vertebra_rows_confirmed_proposals : int
+        Rows of the measures table whose points a method proposed and a reader confirmed.
     films_by_status : FilmStatusCounts
         Every film of ``films.csv`` counted by status.
     vertebra_rows : int
@@ -496,6 +498,7 @@ class RunSummary:
     accept_proposals: bool
     vertebrae_unconfirmed_not_measured: int
     vertebra_rows_from_proposals: int
+    vertebra_rows_confirmed_proposals: int
     films_by_status: FilmStatusCounts
     vertebra_rows: int
     treated_vertebrae: int

@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_dicom"
 
 #: summary.json of ``kyphoimg run sample_dicom --clinical sample_dicom/clinical.csv`` written
-#: by the code before RunSummary existed (commit 16f8a3c), ``seconds`` left out.
+#: by the code before RunSummary existed (commit 16f8a3c), ``seconds`` left out, plus the one
+#: key added since then (``vertebra_rows_confirmed_proposals``, confirmed proposals' rows).
 SUMMARY_BEFORE = {
     "kyphoimg_version": kyphoimg.__version__,
     "executor": "serial",
@@ -43,6 +44,7 @@ SUMMARY_BEFORE = {
     "accept_proposals": False,
     "vertebrae_unconfirmed_not_measured": 0,
     "vertebra_rows_from_proposals": 0,
+    "vertebra_rows_confirmed_proposals": 0,
     "films_by_status": {
         "measured": 12,
         "not_annotated": 0,
