@@ -18,6 +18,7 @@ Every landmark file the session writes is this reader's (``<film>.<rater>.landma
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import json
 import os
@@ -111,6 +112,32 @@ def _dims_once(layers: list[Any]) -> Iterator[None]:
                 stack.enter_context(getattr(layer.events, name).blocker(update))
         yield
     update()
+
+
+@functools.lru_cache(maxsize=8)
+def _resolved(path: Path) -> Path:
+    """Return ``path`` resolved (kept: the docks ask for the film on the canvas often)."""
+    return path.resolve()
+
+
+@contextlib.contextmanager
+def _refresh_once(layers: list[Any]) -> Iterator[None]:
+    """Slice and redraw each layer once on leaving, not at each of its setters.
+
+    Every setter a film switch calls (data, scale, features, size, colours, name...)
+    re-slices its layer and redraws it; in place, a switch calls some twenty. napari's
+    own batching of refreshes (``Layer._block_refresh``) is used when this napari has it.
+    """
+    blockers = [getattr(layer, "_block_refresh", None) for layer in layers]
+    if not all(callable(b) for b in blockers):
+        yield
+        return
+    with contextlib.ExitStack() as stack:
+        for block in blockers:
+            stack.enter_context(block())
+        yield
+    for layer in layers:
+        layer.refresh()
 
 
 def _owned_by(layer: Any, film_uids: set[str]) -> bool:
@@ -418,8 +445,9 @@ class ReadingSession:
         """The active film's image layer, or None."""
         if self.active is None:
             return None
+        path = _resolved(self.active.film_path)
         for layer in films(self.viewer.layers):
-            if Path(info(layer, "film").get("path") or "") == self.active.film_path.resolve():
+            if Path(info(layer, "film").get("path") or "") == path:
                 return layer
         return None
 
@@ -446,7 +474,8 @@ class ReadingSession:
         paused = measurements.paused() if measurements is not None else contextlib.nullcontext()
         # One dims update and one Measurements refresh for the whole switch (not a
         # layer-list batch: napari rebuilds the whole scene graph at the end of one).
-        with paused, _dims_once(list(self.viewer.layers)):
+        layers = list(self.viewer.layers)
+        with paused, _refresh_once(layers), _dims_once(layers):
             if old is not None and not rest:
                 self.viewer.layers.remove(old)  # the widget takes its overlay and values along
             _refill_film(film, data, kwargs)
