@@ -753,6 +753,7 @@ def start_session(
     if dock:
         from ._landmarks_widget import LandmarksWidget
         from ._measurements_widget import MeasurementsWidget
+        from ._qt import on_window_close
         from ._worklist_widget import WorklistWidget
 
         landmarks = LandmarksWidget(viewer)
@@ -771,6 +772,8 @@ def start_session(
             "measurements": measurements,
         }
         _share_height({worklist_widget: 0.7, landmarks: 0.6, measurements: 0.4})
+        # the effort log of the film shown gets its ``close`` when the window closes
+        on_window_close(worklist_widget, landmarks._effort.leave)
     else:
         session = make(viewer, worklist, None, read_only=read_only)
     # napari collects garbage at every layer removal (a full collection, ~0.15 s with napari,
