@@ -9,7 +9,8 @@ missing optional extra, 130: interrupted by Ctrl+C). Warnings (messages starting
 with examples.
 
 A command is a module with ``add_command(subparsers)`` (its options, its handler as
-``func``) and ``EXAMPLES``; adding one is a module and one line in :data:`COMMANDS`.
+``func``) and ``EXAMPLES``; adding one is a module and one line in :data:`COMMAND_NAMES`
+(a command's module is imported only when that command runs).
 Options several commands share are declared once in :mod:`kyphoimg.cli._options`.
 """
 
