@@ -196,6 +196,7 @@ class ReadingSession:
         self.active: StudyEntry | None = None
         self.side_by_side = False
         self._film_uids: set[str] = set()
+        self._fresh: StudyEntry | None = None  # the active entry just re-read by next()
         self.levels: tuple[str, str] | None = None  # the level range last used in this study
         self.widgets: dict[str, Any] = {}
         # The next film's pixels, read in the background while the reader works on this one.
@@ -239,8 +240,9 @@ class ReadingSession:
         """
         entry = self.worklist.refresh(entry)  # its file as it is on disk now
         self._remember_levels()
-        if self.active is not None:
+        if self.active is not None and self.active is not self._fresh:
             self.worklist.refresh(self.active)
+        self._fresh = None
         shown = self._swap(entry)
         if shown is None:
             self._unload()
@@ -276,9 +278,10 @@ class ReadingSession:
             The film now shown, or None when there is none further (nothing changes).
         """
         if self.active is not None:  # its status as on disk; go_to tells the docks once
-            self.active = self.worklist.refresh(self.active)
+            self.active = self._fresh = self.worklist.refresh(self.active)
         entry = self.worklist.next(self.active, unannotated=unannotated)
         if entry is None:
+            self._fresh = None
             if self.active is not None:
                 self.changed.emit(self.active)
             return None
