@@ -170,7 +170,7 @@ def _launched(code: str, *args: str) -> dict:
         timeout=600,
     )
     if out.returncode != 0:
-        raise RuntimeError(f"benchmark child failed:\n{out.stderr[-3000:]}")
+        raise RuntimeError(f"benchmark child failed ({out.returncode}):\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -185,7 +185,7 @@ def _run(code: str, folder: Path, *args: str) -> dict:
         timeout=1800,
     )
     if out.returncode != 0:
-        raise RuntimeError(f"benchmark child failed:\n{out.stderr[-3000:]}")
+        raise RuntimeError(f"benchmark child failed ({out.returncode}):\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
