@@ -17,12 +17,35 @@ Classical image processing only (OpenCV, SciPy, NumPy): no trained model, no net
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 from ._api import REVIEW_BELOW, PropagateResult, RefineResult, propagate, refine
-from ._batch import propose_centres, read_centres_csv
-from ._between import centres_between
-from ._centres import CentresResult, centre_frames, from_centres, guess_facing, place_shape
 from ._record import ASSIST_KEY, confirm, confirmed, mark_proposed, unconfirmed
 from ._study import propagate_study, propose_from
+
+# The centres part needs OpenCV and SciPy: imported when first used, so that the viewer
+# (which reads the proposal record at start) does not wait for them.
+_LAZY = {
+    "propose_centres": "._batch",
+    "read_centres_csv": "._batch",
+    "centres_between": "._between",
+    "CentresResult": "._centres",
+    "centre_frames": "._centres",
+    "from_centres": "._centres",
+    "guess_facing": "._centres",
+    "place_shape": "._centres",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the centres functions on first use (see ``_LAZY``)."""
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ASSIST_KEY",

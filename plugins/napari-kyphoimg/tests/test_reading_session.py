@@ -488,3 +488,50 @@ def test_a_switch_tells_the_docks_once(session_of, study):
     told.clear()
     assert s.next() is None  # the end: the film stays, its status is told once
     assert told == [s.active]
+
+
+def test_closing_the_window_closes_the_effort_log_of_the_film_shown(session_of, study, qtbot, gui):
+    """The reader places a point, then closes napari: the film's effort log ends ``close``."""
+    from kyphoimg.effort import film_effort, read_effort
+
+    viewer, s = session_of(study, rater="AB")
+    lw = s.widgets["landmarks"]
+    truth = read_landmarks(study / "P001" / "pre.landmarks.json")
+    layer = lw.start()
+    gui.click_at(qtbot, viewer, lw, layer, truth.points["T11"]["ant_sup"])
+    log = study / "P001" / "pre.AB.effort.jsonl"
+    assert [e["kind"] for e in read_effort(log)] == ["open", "click"]
+    # The window's close button sends the window a close event (and napari does not take
+    # the layers off first, as viewer.close() does); sent here as it is, so that the
+    # fixture can still tear the viewer down.
+    from qtpy.QtGui import QCloseEvent
+    from qtpy.QtWidgets import QApplication
+
+    QApplication.sendEvent(lw.native.window(), QCloseEvent())
+    events = read_effort(log)
+    assert [e["kind"] for e in events] == ["open", "click", "close"]
+    assert events[-1]["t"] >= events[1]["t"]
+    assert film_effort(events)["clicks"] == 1
+    viewer.close()  # then napari takes the layers off: the film's log is not closed twice
+    assert [e["kind"] for e in read_effort(log)] == ["open", "click", "close"]
+    # only this film's log: the films not worked on have none
+    assert sorted(p.name for p in study.rglob("*.effort.jsonl")) == ["pre.AB.effort.jsonl"]
+
+
+def test_a_switch_redraws_only_the_worklist_cells_that_changed(session_of, study):
+    """The film left and the film shown get new cells; every other cell is kept as it was."""
+    _viewer, s = session_of(study, rater="AB", start=False)
+    ww = s.widgets["worklist"]
+    s.go_to(s.worklist[0])
+    items = {(r, c): ww.table.item(r, c) for r in range(3) for c in range(3)}
+    s.next()
+    changed = {k for k, item in items.items() if ww.table.item(*k) is not item}
+    assert changed == {(0, 0), (0, 1)}  # P001 pre (left) and P001 post (shown)
+    assert ww.table.item(0, 1).font().bold()
+    assert not ww.table.item(0, 0).font().bold()
+    assert [ww.table.item(0, c).text() for c in range(3)] == ["○ to do"] * 3
+    # a status change on disk reaches its cell at the next refresh
+    shutil.copy(study / "P001" / "post.landmarks.json", study / "P001" / "post.AB.landmarks.json")
+    s.refresh()
+    assert ww.table.item(0, 1).text() == "✓ done"
+    assert ww.table.item(0, 0).text() == "○ to do"

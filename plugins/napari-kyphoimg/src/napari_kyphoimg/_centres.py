@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from kyphoimg.assist import from_centres
+import kyphoimg.assist
 from kyphoimg.effort import EffortLog
 from kyphoimg.landmarks import ASSIST_KEY, LandmarkSet, mark_proposed, unconfirmed
 
@@ -115,7 +115,7 @@ class CentresPlacement:
         if len(self.centres) < 2:
             return ls
         order = [lv for lv in self.levels if lv in self.centres]
-        result = from_centres(
+        result = kyphoimg.assist.from_centres(  # OpenCV loads at the first centre
             image, {lv: self.centres[lv] for lv in order}, scheme=ls.scheme, facing=facing
         )
         return mark_proposed(ls, result, method=CENTRES_METHOD)

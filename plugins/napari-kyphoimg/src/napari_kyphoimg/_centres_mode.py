@@ -105,6 +105,15 @@ class EffortHooks:
         """Record that the film was left."""
         self.recorder.close()
 
+    def leave(self) -> None:
+        """Record that the film was left (the window closes), ready to go on if it stays.
+
+        The film's log gets its ``close`` now; it is opened again at once, so that a
+        reader who cancels the closing goes on logging (nothing is written until they act).
+        """
+        self.recorder.close()
+        self.sync()
+
 
 class CentresMode:
     """The Landmarks dock's "centres" placement mode.

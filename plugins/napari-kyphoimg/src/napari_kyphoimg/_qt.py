@@ -17,6 +17,7 @@ __all__ = [
     "copy_text",
     "make_label",
     "make_table",
+    "on_window_close",
     "set_label",
     "set_table",
 ]
@@ -179,6 +180,31 @@ def scrollable(widget: Any) -> Any:
     area.setFrameShape(QFrame.Shape.NoFrame)
     area.setWidget(getattr(widget, "native", widget))
     return area
+
+
+def on_window_close(widget: Any, callback: Any) -> None:
+    """Call ``callback()`` when the window holding ``widget`` is asked to close.
+
+    It is called as the close event arrives (before napari may ask the reader to confirm),
+    so a callback must leave things usable if the window stays open after all.
+
+    Parameters
+    ----------
+    widget : QWidget or magicgui widget
+        A widget already in the window (docked).
+    callback : callable
+        Called with no argument.
+    """
+    from qtpy.QtCore import QEvent, QObject
+
+    class _Watch(QObject):
+        def eventFilter(self, obj: Any, event: Any) -> bool:
+            if event.type() == QEvent.Type.Close:
+                callback()
+            return False
+
+    window = getattr(widget, "native", widget).window()
+    window.installEventFilter(_Watch(window))  # parented: it lives as long as the window
 
 
 def add_stretch(container: Container) -> None:

@@ -18,6 +18,7 @@ Every landmark file the session writes is this reader's (``<film>.<rater>.landma
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import json
 import os
@@ -113,6 +114,32 @@ def _dims_once(layers: list[Any]) -> Iterator[None]:
     update()
 
 
+@functools.lru_cache(maxsize=8)
+def _resolved(path: Path) -> Path:
+    """Return ``path`` resolved (kept: the docks ask for the film on the canvas often)."""
+    return path.resolve()
+
+
+@contextlib.contextmanager
+def _refresh_once(layers: list[Any]) -> Iterator[None]:
+    """Slice and redraw each layer once on leaving, not at each of its setters.
+
+    Every setter a film switch calls (data, scale, features, size, colours, name...)
+    re-slices its layer and redraws it; in place, a switch calls some twenty. napari's
+    own batching of refreshes (``Layer._block_refresh``) is used when this napari has it.
+    """
+    blockers = [getattr(layer, "_block_refresh", None) for layer in layers]
+    if not all(callable(b) for b in blockers):
+        yield
+        return
+    with contextlib.ExitStack() as stack:
+        for block in blockers:
+            stack.enter_context(block())
+        yield
+    for layer in layers:
+        layer.refresh()
+
+
 def _owned_by(layer: Any, film_uids: set[str]) -> bool:
     """Whether ``layer`` is a film of ``film_uids`` or hangs off one (landmarks, overlay...)."""
     meta = info(layer)
@@ -169,6 +196,7 @@ class ReadingSession:
         self.active: StudyEntry | None = None
         self.side_by_side = False
         self._film_uids: set[str] = set()
+        self._fresh: StudyEntry | None = None  # the active entry just re-read by next()
         self.levels: tuple[str, str] | None = None  # the level range last used in this study
         self.widgets: dict[str, Any] = {}
         # The next film's pixels, read in the background while the reader works on this one.
@@ -212,8 +240,9 @@ class ReadingSession:
         """
         entry = self.worklist.refresh(entry)  # its file as it is on disk now
         self._remember_levels()
-        if self.active is not None:
+        if self.active is not None and self.active is not self._fresh:
             self.worklist.refresh(self.active)
+        self._fresh = None
         shown = self._swap(entry)
         if shown is None:
             self._unload()
@@ -249,9 +278,10 @@ class ReadingSession:
             The film now shown, or None when there is none further (nothing changes).
         """
         if self.active is not None:  # its status as on disk; go_to tells the docks once
-            self.active = self.worklist.refresh(self.active)
+            self.active = self._fresh = self.worklist.refresh(self.active)
         entry = self.worklist.next(self.active, unannotated=unannotated)
         if entry is None:
+            self._fresh = None
             if self.active is not None:
                 self.changed.emit(self.active)
             return None
@@ -418,8 +448,9 @@ class ReadingSession:
         """The active film's image layer, or None."""
         if self.active is None:
             return None
+        path = _resolved(self.active.film_path)
         for layer in films(self.viewer.layers):
-            if Path(info(layer, "film").get("path") or "") == self.active.film_path.resolve():
+            if Path(info(layer, "film").get("path") or "") == path:
                 return layer
         return None
 
@@ -446,7 +477,8 @@ class ReadingSession:
         paused = measurements.paused() if measurements is not None else contextlib.nullcontext()
         # One dims update and one Measurements refresh for the whole switch (not a
         # layer-list batch: napari rebuilds the whole scene graph at the end of one).
-        with paused, _dims_once(list(self.viewer.layers)):
+        layers = list(self.viewer.layers)
+        with paused, _refresh_once(layers), _dims_once(layers):
             if old is not None and not rest:
                 self.viewer.layers.remove(old)  # the widget takes its overlay and values along
             _refill_film(film, data, kwargs)
@@ -733,6 +765,7 @@ def start_session(
     if dock:
         from ._landmarks_widget import LandmarksWidget
         from ._measurements_widget import MeasurementsWidget
+        from ._qt import on_window_close
         from ._worklist_widget import WorklistWidget
 
         landmarks = LandmarksWidget(viewer)
@@ -751,6 +784,8 @@ def start_session(
             "measurements": measurements,
         }
         _share_height({worklist_widget: 0.7, landmarks: 0.6, measurements: 0.4})
+        # the effort log of the film shown gets its ``close`` when the window closes
+        on_window_close(worklist_widget, landmarks._effort.leave)
     else:
         session = make(viewer, worklist, None, read_only=read_only)
     # napari collects garbage at every layer removal (a full collection, ~0.15 s with napari,

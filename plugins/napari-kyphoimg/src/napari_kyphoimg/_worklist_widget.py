@@ -135,6 +135,9 @@ class WorklistWidget(QWidget):
         self._undated: list[StudyEntry] = []
         session.changed.connect(lambda _entry: self.rebuild())
         self._cells: dict[tuple[int, int], StudyEntry] = {}
+        # The table's rows and columns, and what each cell shows (to update only changes).
+        self._layout: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+        self._shown: dict[tuple[int, int], tuple[str, str, str, bool]] = {}
         self.rebuild()
 
     # -- contents ------------------------------------------------------------------------
@@ -155,11 +158,14 @@ class WorklistWidget(QWidget):
         if self.todo_only.isChecked():
             patients = {p: es for p, es in patients.items() if not all(e.done for e in es)}
         self.table.blockSignals(True)
-        self.table.clear()
-        self.table.setColumnCount(len(cols))
-        self.table.setHorizontalHeaderLabels(cols)
-        self.table.setRowCount(len(patients))
-        self.table.setVerticalHeaderLabels(list(patients))
+        layout = (tuple(cols), tuple(patients))
+        if layout != self._layout:  # other rows or columns: start over
+            self.table.clear()
+            self.table.setColumnCount(len(cols))
+            self.table.setHorizontalHeaderLabels(cols)
+            self.table.setRowCount(len(patients))
+            self.table.setVerticalHeaderLabels(list(patients))
+            self._layout, self._shown = layout, {}
         self._cells = {}
         active = self.session.active
         for r, entries in enumerate(patients.values()):
@@ -168,7 +174,7 @@ class WorklistWidget(QWidget):
                 if not here:
                     continue
                 self._cells[(r, c)] = here[0]
-                self.table.setItem(r, c, self._item(here, active))
+                self._set_cell(r, c, here, active)
                 if active is not None and any(e.film_path == active.film_path for e in here):
                     self.table.setCurrentCell(r, c)
         self.table.blockSignals(False)
@@ -259,21 +265,33 @@ class WorklistWidget(QWidget):
             return
         self.active_label.setText(repair_message(outcome))
 
-    def _item(self, entries: list[StudyEntry], active: StudyEntry | None) -> QTableWidgetItem:
+    def _set_cell(
+        self, row: int, column: int, entries: list[StudyEntry], active: StudyEntry | None
+    ) -> None:
+        """Show a cell's films; a cell whose text, tooltip and weight are unchanged is kept.
+
+        A film switch changes two cells (the film left, the film shown): rebuilding every
+        item of a study of hundreds of films would cost more than the rest of the switch.
+        """
         e = entries[0]
         symbol, word = STATUS_SYMBOLS[e.status]
         text = f"{symbol} {word}" + (f" (+{len(entries) - 1})" if len(entries) > 1 else "")
-        item = QTableWidgetItem(text)
-        item.setForeground(QBrush(QColor(_COLORS[e.status])))
         tip = [] if self.session.blind else [str(e.film_path), str(e.landmark_path)]
         tip += list(e.problems[:8])
-        item.setToolTip("\n".join(tip))
-        if active is not None and e.film_path == active.film_path:
+        bold = active is not None and e.film_path == active.film_path
+        key = (text, e.status, "\n".join(tip), bold)
+        if self._shown.get((row, column)) == key:
+            return
+        self._shown[(row, column)] = key
+        item = QTableWidgetItem(text)
+        item.setForeground(QBrush(QColor(_COLORS[e.status])))
+        item.setToolTip(key[2])
+        if bold:
             font = item.font()
             font.setBold(True)
             item.setFont(font)
         item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
-        return item
+        self.table.setItem(row, column, item)
 
     def _describe(self, entry: StudyEntry | None) -> str:
         if entry is None:
