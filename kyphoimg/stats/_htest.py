@@ -261,7 +261,8 @@ def categorical_test(table: np.ndarray, method: str = "auto") -> TestResult:
             "Fisher–Freeman–Halton exact (Monte Carlo, "
             f"{_FISHER_RXC_RESAMPLES} tables, seed {_FISHER_RXC_SEED})"
         )
-        return TestResult(name, np.nan, np.nan, float(res.pvalue), note=note)
+        # SciPy gives a shape-(1,) array for some tables (e.g. 4x2 with counts 0-2)
+        return TestResult(name, np.nan, np.nan, float(np.asarray(res.pvalue).item()), note=note)
     yates = method == "chi2_yates"
     res = stats.chi2_contingency(t, correction=yates)
     name = CATEGORICAL_TESTS["chi2_yates" if yates and t.shape == (2, 2) else "chi2"]
