@@ -246,7 +246,11 @@ def tls_orthanc(orthanc: Orthanc, tmp_path: Path) -> Iterator[tuple[str, Path]]:
             except (ssl.SSLError, OSError):
                 raw.close()  # the client refused our certificate: that is the test
                 continue
-            upstream = socket.create_connection(("127.0.0.1", orthanc.http_port))
+            try:
+                upstream = socket.create_connection(("127.0.0.1", orthanc.http_port))
+            except OSError:  # Orthanc busy or gone: the client sees a closed connection
+                client.close()
+                continue
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=_pipe, args=(a, b), daemon=True).start()
 
