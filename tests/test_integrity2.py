@@ -249,7 +249,7 @@ def _start_reading(path: Path, truth_file: Path, rater: str) -> str:
 
 
 def test_propagate_keeps_a_reading_started_while_it_runs(study, monkeypatch, capsys):
-    import kyphoimg.assist._study as assist_study
+    import kyphoimg.assist._propagate as assist_study
 
     _reader_x_pre_only(study)
     folder = study / "P001"

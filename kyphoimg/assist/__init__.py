@@ -21,8 +21,8 @@ import importlib
 from typing import Any
 
 from ._api import REVIEW_BELOW, PropagateResult, RefineResult, propagate, refine
+from ._propagate import propagate_study, propose_from
 from ._record import ASSIST_KEY, confirm, confirmed, mark_proposed, unconfirmed
-from ._study import propagate_study, propose_from
 
 # The centres part needs OpenCV and SciPy: imported when first used, so that the viewer
 # (which reads the proposal record at start) does not wait for them.
