@@ -23,6 +23,7 @@ __all__ = [
     "TABLE_FORMATS",
     "dictionary_path",
     "drop_identifiers",
+    "is_kyphoimg_table",
     "pseudonym",
     "pseudonymise",
     "read_table",
@@ -65,6 +66,39 @@ def dictionary_path(path: str | os.PathLike[str]) -> Path:
     """
     path = Path(path)
     return path.with_name(path.stem + ".dictionary.csv")
+
+
+def is_kyphoimg_table(path: str | os.PathLike[str], columns: Iterable[str] = ()) -> bool:
+    """Tell whether a table file looks written by kyphoimg (so a command may replace it).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        An existing CSV, Parquet or XLSX file.
+    columns : iterable of str, optional
+        For tables written without a data dictionary (the errors table): the file is
+        kyphoimg's when its columns are exactly these.
+
+    Returns
+    -------
+    bool
+        True when its data dictionary is beside it (CSV, Parquet) or in its
+        ``dictionary`` sheet (XLSX), or its columns are ``columns``. A file that cannot
+        be read is not kyphoimg's.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".parquet") and dictionary_path(path).is_file():
+        return True
+    try:
+        if suffix == ".xlsx":
+            with pd.ExcelFile(path) as book:
+                if "dictionary" in book.sheet_names:
+                    return True
+        wanted = list(columns)
+        return bool(wanted) and list(read_table(path).columns) == wanted
+    except Exception:  # unreadable, or not a table: not ours
+        return False
 
 
 def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:

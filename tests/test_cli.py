@@ -552,14 +552,14 @@ EXPECTED_OPTIONS = {
     "measure": {"-o", "--output", "--images-output", "--errors", "--allow-incomplete", "--rater",
                 "--genant-reference",
                 "--normative", "--sd-threshold", "--skip-fractured-references",
-                "--accept-proposals"},
+                "--accept-proposals", "--overwrite"},
     "features": {"-o", "--output", "--clinical", "--timepoints", "--errors", "--rater",
                  "--allow-incomplete", "--restoration",
                  "--restoration-height", "--reduction-rate", "--recompression-loss-pct",
                  "--recompression-angle-deg", "--recompression-height",
                  "--recompression-baseline", "--recompression-min-loss-mm",
                  "--measures-output", "--genant-reference", "--normative", "--sd-threshold",
-                 "--skip-fractured-references", "--accept-proposals"},
+                 "--skip-fractured-references", "--accept-proposals", "--overwrite"},
     "demo": {"-o", "--output", "--data", "--patients"},
 }  # fmt: skip
 

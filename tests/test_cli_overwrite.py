@@ -62,3 +62,44 @@ def test_report_refuses_to_write_into_the_run_it_reads(
     assert main(["report", str(run), "-o", str(other)]) == 2
     assert json.loads((run / "summary.json").read_text(encoding="utf-8")) == summary
     assert json.loads((other / "summary.json").read_text(encoding="utf-8")) == summary
+
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_dicom"
+
+
+@pytest.mark.parametrize(
+    ("command", "suffix"),
+    [("measure", ".csv"), ("features", ".xlsx"), ("scan", ".csv"), ("scan", ".parquet")],
+)
+def test_a_table_command_keeps_a_users_file_and_replaces_its_own(
+    command: str, suffix: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a file of the user's at the output path: refused before any work, bytes unchanged
+    mine = tmp_path / f"table{suffix}"
+    mine.write_bytes(b"my own notes\n")
+    assert main([command, str(SAMPLE), "-o", str(mine)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert str(mine) in err
+    assert "--overwrite" in err
+    assert mine.read_bytes() == b"my own notes\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [mine.name]
+    # with --overwrite it is replaced; a re-run then replaces kyphoimg's own table freely
+    assert main([command, str(SAMPLE), "-o", str(mine), "--overwrite"]) == 0
+    first = mine.read_bytes()
+    assert first != b"my own notes\n"
+    assert main([command, str(SAMPLE), "-o", str(mine)]) == 0
+    capsys.readouterr()
+
+
+def test_the_errors_table_is_recognised_by_its_columns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out, errors = tmp_path / "f.csv", tmp_path / "errors.csv"
+    assert main(["features", str(SAMPLE), "-o", str(out), "--errors", str(errors)]) == 0
+    assert errors.is_file()
+    assert main(["features", str(SAMPLE), "-o", str(out), "--errors", str(errors)]) == 0
+    errors.write_text("a,b\n1,2\n", encoding="utf-8")  # now someone else's table
+    assert main(["features", str(SAMPLE), "-o", str(out), "--errors", str(errors)]) == 2
+    assert str(errors) in capsys.readouterr().err
+    assert errors.read_text(encoding="utf-8") == "a,b\n1,2\n"

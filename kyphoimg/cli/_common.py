@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import WARNING_PREFIX, KyphoimgError, StudyError, UsageError
-from ..export import TABLE_FORMATS, write_table
+from ..errors import ERROR_COLUMNS, WARNING_PREFIX, KyphoimgError, StudyError, UsageError
+from ..export import TABLE_FORMATS, is_kyphoimg_table, write_table
 
 __all__ = [
     "EXIT_CODES",
@@ -105,19 +105,34 @@ def set_examples(p: argparse.ArgumentParser, examples: tuple[str, ...], epilog: 
     p.epilog = (epilog + "\n" if epilog else "") + f"examples:\n{lines}\n"
 
 
-def check_outputs(*paths: Path | None) -> None:
-    """Refuse table outputs whose extension is not a table format (exit 2).
+def check_outputs(*paths: Path | None, overwrite: bool = True, errors: Path | None = None) -> None:
+    """Refuse table outputs of an unknown format, or that would replace a user's file (exit 2).
 
     Parameters
     ----------
     *paths : pathlib.Path or None
         The output tables (``None`` when not asked for).
+    overwrite : bool
+        ``--overwrite`` was given: replace existing files whoever wrote them. Without it,
+        an existing file is replaced only when kyphoimg wrote it
+        (:func:`kyphoimg.export.is_kyphoimg_table`: its data dictionary is beside it).
+    errors : pathlib.Path, optional
+        The errors table (written without a dictionary: recognised by its columns).
     """
-    for path in paths:
-        if path is not None and path.suffix.lower() not in TABLE_FORMATS:
+    for path in (*paths, errors):
+        if path is None:
+            continue
+        if path.suffix.lower() not in TABLE_FORMATS:
             raise UsageError(
                 f"{path}: unknown table format {path.suffix or '(none)'!r}; "
                 f"use one of {', '.join(TABLE_FORMATS)}"
+            )
+        columns = ERROR_COLUMNS if path is errors else ()
+        if not overwrite and path.exists() and not is_kyphoimg_table(path, columns):
+            raise UsageError(
+                f"{path}: the file exists and kyphoimg did not write it (no data dictionary "
+                "beside it, not kyphoimg's columns); choose another output file, or add "
+                "--overwrite to replace it"
             )
 
 

@@ -78,7 +78,7 @@ def _features(args: argparse.Namespace, measures: pd.DataFrame) -> tuple[pd.Data
 
 
 def _cmd(args: argparse.Namespace) -> int:
-    check_outputs(args.output, args.measures_output, args.errors)
+    check_outputs(args.output, args.measures_output, errors=args.errors, overwrite=args.overwrite)
     measures, _, errors, sets = measure_files(args)
     raters = sorted({ls.rater for ls in sets if ls.rater})
     if len(raters) > 1:
@@ -120,6 +120,7 @@ def add_command(sub: argparse._SubParsersAction) -> None:
     )
     add_landmark_inputs(p)
     opt.add_output(p, "features table (.csv/.parquet/.xlsx)")
+    opt.add_overwrite(p)
     opt.add_clinical(p)
     opt.add_timepoints(p)
     opt.add_feature_variants(p)

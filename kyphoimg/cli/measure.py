@@ -179,7 +179,7 @@ def summary_lines(measures: pd.DataFrame, sets: list) -> list[str]:
 
 
 def _cmd(args: argparse.Namespace) -> int:
-    check_outputs(args.output, args.images_output, args.errors)
+    check_outputs(args.output, args.images_output, errors=args.errors, overwrite=args.overwrite)
     measures, images, errors, sets = measure_files(args)
     return finish_tables(
         [(measures, args.output), (images, args.images_output)],
@@ -206,6 +206,7 @@ def add_command(sub: argparse._SubParsersAction) -> None:
     )
     add_landmark_inputs(p)
     opt.add_output(p, "measures table (.csv/.parquet/.xlsx)")
+    opt.add_overwrite(p)
     p.add_argument(
         "--images-output",
         type=opt.output_file,

@@ -111,7 +111,7 @@ def _run_options(args: argparse.Namespace) -> RunOptions:
     bad = [f for f in formats if f".{f}" not in TABLE_FORMATS]
     if bad:
         raise UsageError(f"--format {','.join(bad)}: unknown format; use csv, parquet or xlsx")
-    check_outputs(cast(Path | None, values.get("errors")))
+    check_outputs(errors=cast(Path | None, values.get("errors")), overwrite=args.overwrite)
     out = Path(cast(Path, values["output"]))
     if not is_run_folder(out):  # a run's own folder is rewritten (resumed); not other files
         refuse_foreign_files(out, "the run", overwrite=args.overwrite)

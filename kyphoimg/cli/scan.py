@@ -25,7 +25,7 @@ EXAMPLES = {
 
 
 def _cmd(args: argparse.Namespace) -> int:
-    check_outputs(args.output)
+    check_outputs(args.output, overwrite=args.overwrite)
     if args.surgery is None and args.output.suffix.lower() == ".csv":
         # streamed to disk in chunks: flat memory for exports of any size
         counts, index = scan_to_csv(args.dicom_dir, args.output, jobs=args.jobs)
@@ -81,6 +81,7 @@ def add_command(sub: argparse._SubParsersAction) -> None:
         help="folder searched recursively",
     )
     opt.add_output(p, "index table (.csv/.parquet/.xlsx)")
+    opt.add_overwrite(p)
     opt.add_surgery(p, "table of patient_id, surgery_date: assign pre/post/last time points")
     p.add_argument(
         "--post-window-days",
