@@ -99,3 +99,60 @@ def test_kyphoimg_view_pacs_url_opens_the_session(orthanc, tmp_path, capsys):
         assert not other.exists()
     finally:
         viewer.close()
+
+
+SAMPLE = Path(__file__).resolve().parents[3] / "sample_dicom"
+
+
+def _launch_study(tmp_path, monkeypatch):
+    """``kyphoimg view STUDY --rater ground_truth`` on two sample patients; the session."""
+    import shutil
+
+    from napari_kyphoimg import _study, launch
+
+    root = tmp_path / "study"
+    for pid in ("P001", "P002"):
+        shutil.copytree(SAMPLE / pid, root / pid)
+    made = []
+    start = _study.start_session
+    monkeypatch.setattr(
+        _study, "start_session", lambda *a, **k: made.append(start(*a, **k)) or made[-1]
+    )
+    assert launch([str(root)], rater="ground_truth", block=False) == 0
+    return root, made[0]
+
+
+def test_kyphoimg_view_study_shows_the_first_film_then_every_dock_works(
+    qtbot, tmp_path, monkeypatch
+):
+    """The launch draws the first film first; once the event loop has run every dock is
+    there and shows that film: the worklist, its landmarks, its measures, Calibrate."""
+    import napari
+    from napari_kyphoimg._tables import display_table
+
+    from kyphoimg import read_landmarks
+    from kyphoimg.measure import images_table, measures_table
+
+    root, session = _launch_study(tmp_path, monkeypatch)
+    viewer = napari.current_viewer()
+    try:
+        assert session.active.label == "P001 pre"
+        assert _films_on_canvas(viewer) == [str((root / "P001" / "pre.dcm").resolve())]
+        docks = {"Worklist", "Landmarks", "Measurements", "Calibrate (napari-kyphoimg)"}
+        qtbot.waitUntil(lambda: docks <= set(viewer.window.dock_widgets), timeout=10_000)
+        mw = session.widgets["measurements"]
+        landmarks = read_landmarks(root / "P001" / "pre.landmarks.json")
+        expected = display_table(measures_table([landmarks]))
+        table = mw.table.to_dataframe()
+        assert table.astype(str).values.tolist() == expected.astype(str).values.tolist()
+        tlk = float(images_table([landmarks]).iloc[0]["tlk_deg"])
+        assert f"TLK {tlk:.1f}°" in mw.angles.value
+        assert len(session.widgets["landmarks"].landmarks_layer.data) == 36
+        # The docks follow the switch: the next film's numbers, not the first's.
+        shown = session.next()
+        following = read_landmarks(shown.landmark_path)
+        expected = display_table(measures_table([following]))
+        table = mw.table.to_dataframe()
+        assert table.astype(str).values.tolist() == expected.astype(str).values.tolist()
+    finally:
+        viewer.close()
