@@ -476,6 +476,26 @@ def test_the_next_film_read_ahead_is_the_file_on_disk_when_shown(session_of, stu
     )
 
 
+def test_a_switch_onto_a_film_with_fewer_points_shows_them_all(session_of, study):
+    """From a film with 36 points to one whose file has 30: the points, the overlay and
+    the values are the new film's (napari's view of the layers once held the old count)."""
+    from napari_kyphoimg._layers import info
+
+    data = json.loads((study / "P001" / "last.landmarks.json").read_text())
+    del data["points"]["T10"]
+    (study / "P001" / "last.landmarks.json").write_text(json.dumps(data))
+    viewer, s = session_of(study, start=False)
+    s.go_to(next(e for e in s.worklist if e.label == "P001 post"))
+    assert len(s.landmarks.landmarks_layer.data) == 36
+    shown = s.next()
+    assert shown.label == "P001 last"
+    layer = s.landmarks.landmarks_layer
+    assert len(layer.data) == 30
+    assert "T10" not in set(layer.features["level"])
+    values = [lyr for lyr in viewer.layers if (info(lyr) or {}).get("role") == "values"]
+    assert [len(v.data) for v in values] == [5]  # T11-L3: five vertebrae written on the film
+
+
 def test_a_switch_tells_the_docks_once(session_of, study):
     """``next`` re-reads the film left without a second ``changed`` (a Worklist rebuild)."""
     _viewer, s = session_of(study, start=False)

@@ -479,7 +479,10 @@ class LandmarksWidget(Container):
         meta["kyphoimg"] = {**meta["kyphoimg"], "uid": old["uid"], "film_uid": old["film_uid"]}
         with self.controller.quiet(saving=True, refilling=True):
             layer.selected_data = set()
+            resized = len(data) != len(layer.data)
             layer.data = data
+            if resized:  # the refresh waits for the switch's end: the points in view now
+                layer.set_view_slice()
             layer.features = kwargs["features"]
             layer.metadata = meta
             layer.name, layer.size = kwargs["name"], kwargs["size"]

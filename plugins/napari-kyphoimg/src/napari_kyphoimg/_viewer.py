@@ -132,6 +132,8 @@ def refresh_overlay(overlay: Any, landmarks: Any, *, thumbnail: bool = True) -> 
         overlay.refresh(thumbnail=thumbnail)
         return
     overlay.data = vectors
+    if len(current) != len(vectors):  # a refresh held back (a film switch) left the old count
+        overlay.set_view_slice()
     if len(vectors):
         overlay.edge_color = colors
 
