@@ -108,15 +108,15 @@ def _launch_study(tmp_path, monkeypatch):
     """``kyphoimg view STUDY --rater ground_truth`` on two sample patients; the session."""
     import shutil
 
-    from napari_kyphoimg import _study, launch
+    from napari_kyphoimg import _reading, launch
 
     root = tmp_path / "study"
     for pid in ("P001", "P002"):
         shutil.copytree(SAMPLE / pid, root / pid)
     made = []
-    start = _study.start_session
+    start = _reading.start_session
     monkeypatch.setattr(
-        _study, "start_session", lambda *a, **k: made.append(start(*a, **k)) or made[-1]
+        _reading, "start_session", lambda *a, **k: made.append(start(*a, **k)) or made[-1]
     )
     assert launch([str(root)], rater="ground_truth", block=False) == 0
     return root, made[0]

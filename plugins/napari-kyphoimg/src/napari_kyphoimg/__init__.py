@@ -18,7 +18,7 @@ __all__ = ["__version__", "launch", "open_pacs_session", "open_study"]
 
 
 def open_study(viewer: Any, folder: Any, **options: Any) -> Any:
-    """Open a study folder for one reader in ``viewer`` (see :mod:`napari_kyphoimg._study`).
+    """Open a study folder for one reader in ``viewer`` (see :mod:`napari_kyphoimg._reading`).
 
     Parameters
     ----------
@@ -28,14 +28,14 @@ def open_study(viewer: Any, folder: Any, **options: Any) -> Any:
         The study folder.
     **options
         ``rater``, ``timepoints``, ``dock``, ``start`` of
-        :func:`napari_kyphoimg._study.open_study`.
+        :func:`napari_kyphoimg._reading.open_study`.
 
     Returns
     -------
     ReadingSession
         ``.worklist``, ``.active``, ``.go_to(entry)``, ``.next(unannotated=True)``.
     """
-    from ._study import open_study as _open  # napari and Qt load only when asked for
+    from ._reading import open_study as _open  # napari and Qt load only when asked for
 
     return _open(viewer, folder, **options)
 

@@ -152,7 +152,7 @@ def _open_study(
     """Open a study folder for one reader; return 1 when it cannot be opened."""
     from kyphoimg import KyphoimgError
 
-    from ._study import open_study
+    from ._reading import open_study
 
     read_only = False
     if rater is None:

@@ -30,7 +30,7 @@ from kyphoimg.errors import KyphoimgError, PacsConfigError, PacsError
 from kyphoimg.pacs import PacsCache, PacsServer, RemoteFilm, pacs_worklist, read_patient_list
 from kyphoimg.study import StudyEntry
 
-from ._study import ReadingSession, start_session
+from ._reading import ReadingSession, start_session
 
 __all__ = ["PacsReadingSession", "PacsWidget", "open_pacs_session"]
 

@@ -1,6 +1,6 @@
 """The ``Worklist`` dock: a study's patients x time points, each film's status, navigation.
 
-A view of a :class:`~napari_kyphoimg._study.ReadingSession`: a click on a cell shows that
+A view of a :class:`~napari_kyphoimg._reading.ReadingSession`: a click on a cell shows that
 film; the buttons and keys (PageDown next, PageUp previous, Shift+PageDown next film to
 do) call the session. Statuses are shown by symbol and word, not by colour alone.
 """
