@@ -148,3 +148,14 @@ def test_effort_command_prints_per_reader_and_writes_per_film(tmp_path, capsys):
     # identifiers: only the film path and rater, nothing from the log's events
     assert json.dumps(table).count("P00") == 6
     assert np.isfinite(float(table[1].split(",")[-2]))
+
+
+def test_effort_command_on_a_study_nobody_has_read_says_where_logs_come_from(tmp_path, capsys):
+    root = tmp_path / "study"
+    (root / "P001").mkdir(parents=True)
+    assert main(["effort", str(root)]) == 0
+    text = capsys.readouterr().out
+    assert text.count("\n") == 1  # one sentence, no empty table
+    assert f"no effort logs under {root}" in text
+    assert "kyphoimg view" in text
+    assert "DataFrame" not in text

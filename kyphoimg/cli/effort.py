@@ -20,6 +20,12 @@ def _cmd(args: argparse.Namespace) -> int:
     per_film = summarise_effort(args.study, idle_seconds=args.idle)
     if args.output is not None:
         print(f"wrote {atomic_write_text(args.output, per_film.to_csv(index=False))}")
+    if per_film.empty:
+        print(
+            f"no effort logs under {args.study}: a reading session (kyphoimg view "
+            f"{args.study} --rater ID) writes <film>.<ID>.effort.jsonl beside the reader's files"
+        )
+        return 0
     print(f"{len(per_film)} effort log(s) under {args.study}")
     print(effort_summary(per_film).to_string(index=False, float_format="%.1f"))
     return 0
