@@ -56,16 +56,26 @@ def _stack(top, bottom, top_px: int) -> None:
 
     QApplication.processEvents()  # lay the docks out first
     window = top.native.window()
-    docks = [top.native.parent(), bottom.native.parent()]
+    docks = [_dock_of(top), _dock_of(bottom)]
     total = sum(d.height() for d in docks)
     window.resizeDocks(docks, [top_px, total - top_px], Qt.Orientation.Vertical)
+
+
+def _dock_of(widget):
+    """Return the QDockWidget holding a widget (docks wrap it in a scroll area)."""
+    from qtpy.QtWidgets import QDockWidget
+
+    parent = widget.native.parent()
+    while parent is not None and not isinstance(parent, QDockWidget):
+        parent = parent.parent()
+    return parent
 
 
 def _widen(widget, px: int = 660) -> None:
     """Make the right dock area about ``px`` wide (Qt's resizeDocks)."""
     from qtpy.QtCore import Qt
 
-    widget.native.window().resizeDocks([widget.native.parent()], [px], Qt.Orientation.Horizontal)
+    widget.native.window().resizeDocks([_dock_of(widget)], [px], Qt.Orientation.Horizontal)
 
 
 def _settle(viewer, ms: int = 400) -> None:
