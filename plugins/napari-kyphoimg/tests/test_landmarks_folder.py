@@ -10,6 +10,7 @@ import hashlib
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from kyphoimg import read_landmarks, write_landmarks
@@ -61,3 +62,44 @@ def test_unreadable_files_in_a_landmarks_folder_show_as_invalid_in_the_worklist(
     assert str(sheet) in ww.active_label.text()
     s.widgets["landmarks"].save()
     assert _digest(tmp_path) == before
+
+
+def test_a_new_reading_placed_by_click_goes_to_the_landmarks_folder_and_is_found_again(
+    make_napari_viewer_proxy, tmp_path, qtbot, gui
+):
+    """``kyphoimg view STUDY --landmarks LM --rater AB`` on a film nobody has read: the first
+    click writes ``LM/<patient>/<film>.AB.landmarks.json`` (never beside the film, where the
+    next worklist would not look); reopening the study and ``kyphoimg run --landmarks`` find it."""
+    from napari_kyphoimg import open_study
+
+    from kyphoimg.cli import main
+
+    study, lm = tmp_path / "study", tmp_path / "landmarks"
+    shutil.copytree(SAMPLE / "P001", study / "P001", ignore=shutil.ignore_patterns("*.json"))
+    truth = read_landmarks(SAMPLE / "P001" / "pre.landmarks.json")
+    films_before = _digest(study)
+    viewer = make_napari_viewer_proxy(show=True)
+    s = open_study(viewer, study, rater="AB", landmarks_dir=lm)
+    assert s.active.label == "P001 pre"
+    assert s.active.status == "not_started"
+    lw = s.widgets["landmarks"]
+    layer = lw.start()
+    level, name = lw.target  # the first point the guide asks for
+    gui.click_at(qtbot, viewer, lw, layer, truth.points[level][name])
+    assert len(layer.data) == 1
+    written = lm / "P001" / "pre.AB.landmarks.json"
+    saved = read_landmarks(written, validate=False)
+    assert {lv: list(p) for lv, p in saved.points.items()} == {level: [name]}
+    np.testing.assert_allclose(saved.points[level][name], truth.points[level][name], atol=1)
+    assert _digest(study) == films_before  # nothing written beside the films
+    assert (lm / "P001" / "pre.AB.effort.jsonl").is_file()  # the effort log beside it
+    viewer.layers.clear()
+    again = open_study(viewer, study, rater="AB", landmarks_dir=lm, dock=False, start=False)
+    entry = next(e for e in again.worklist if e.label == "P001 pre")
+    assert entry.landmark_path == written
+    assert entry.status == "incomplete"
+    out = tmp_path / "run"
+    main(["run", str(study), "--landmarks", str(lm), "--rater", "AB", "-o", str(out)])
+    films = (out / "films.csv").read_text(encoding="utf-8")
+    row = next(line for line in films.splitlines() if "pre.dcm" in line)
+    assert "incomplete" in row

@@ -65,7 +65,10 @@ class EffortHooks:
             return None
         if not meta.get("path") or not meta.get("rater"):
             return None  # effort is per reader: a reading session names one
-        return effort_file_for(meta["path"], meta["rater"])
+        path = effort_file_for(meta["path"], meta["rater"])
+        if meta.get("landmark_path"):  # beside the reader's file (a separate landmarks folder)
+            path = Path(meta["landmark_path"]).with_name(path.name)
+        return path
 
     def sync(self) -> None:
         """Open the chosen film's log (closing the previous film's) when the film changed."""
