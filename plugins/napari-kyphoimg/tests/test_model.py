@@ -488,3 +488,25 @@ def test_fmt_never_prints_negative_zero():
         "-1.3",
         "",
     ]
+
+
+def test_same_features_tells_the_next_films_points_from_other_points():
+    """A film switch keeps a landmarks layer's features only when the next film's are
+    the same points in the same order: any other level, point, label, order or category
+    set is a change."""
+    levels, points = ["L1", "L1", "L2"], ["ant_sup", "post_sup", "ant_sup"]
+    a = _layerdata.features_frame(levels, points)
+    assert _layerdata.same_features(a, _layerdata.features_frame(levels, points))
+    assert _layerdata.same_features(a, a.copy())
+    assert not _layerdata.same_features(a, _layerdata.features_frame(levels[:2], points[:2]))
+    assert not _layerdata.same_features(a, _layerdata.features_frame(levels[::-1], points))
+    assert not _layerdata.same_features(a, _layerdata.features_frame(["L1", "L1", "L3"], points))
+    relabelled = a.copy()
+    relabelled["label"] = ["x", "y", "z"]
+    assert not _layerdata.same_features(a, relabelled)
+    fewer_categories = a.copy()
+    fewer_categories["level"] = fewer_categories["level"].cat.remove_unused_categories()
+    assert list(fewer_categories["level"]) == list(a["level"])
+    assert not _layerdata.same_features(a, fewer_categories)
+    as_text = a.astype({"level": str})
+    assert not _layerdata.same_features(a, as_text)

@@ -476,6 +476,50 @@ def test_the_next_film_read_ahead_is_the_file_on_disk_when_shown(session_of, stu
     )
 
 
+def test_the_next_film_comes_from_the_reading_process_and_survives_its_death(
+    session_of, study, monkeypatch
+):
+    """Once the reading process is up, a switch shows the film it read (no read in the
+    viewer's process); killed, the switches go on with films read in the viewer."""
+    from napari_kyphoimg import _ahead, _reading
+
+    from kyphoimg import read_radiograph
+
+    reader = _ahead.AheadReader()
+    monkeypatch.setattr(_reading, "shared_reader", lambda: reader)
+    here: list[Path] = []
+
+    def read_here(path):
+        here.append(Path(path))
+        return read_radiograph(path)
+
+    monkeypatch.setattr(_reading, "read_radiograph", read_here)
+    try:
+        _viewer, s = session_of(study, start=False)
+        s.go_to(next(e for e in s.worklist if e.label == "P001 pre"))
+        assert reader.ready.wait(60), "the reading process did not start"
+        s._ahead[2].result(timeout=60)
+        here.clear()
+        shown = s.next()
+        assert shown.label == "P001 post"
+        assert here == []  # read ahead, in the other process
+        assert np.array_equal(s.film_layer.data, read_radiograph(shown.film_path).pixels)
+        s._ahead[2].result(timeout=60)
+        reader._proc.kill()
+        reader._proc.wait(timeout=10)
+        shown = s.next()  # read before the kill; P002 pre is asked of a dead process
+        assert (shown.label, here) == ("P001 last", [])
+        with pytest.raises(RuntimeError, match="read-ahead process failed"):
+            s._ahead[2].result(timeout=60)
+        for label in ("P002 pre", "P002 post"):  # the answer lost, then no process at all
+            shown = s.next()
+            assert shown.label == label
+            assert here[-1] == shown.film_path
+            assert np.array_equal(s.film_layer.data, read_radiograph(shown.film_path).pixels)
+    finally:
+        reader.close()
+
+
 def test_a_switch_onto_a_film_with_fewer_points_shows_them_all(session_of, study):
     """From a film with 36 points to one whose file has 30: the points, the overlay and
     the values are the new film's (napari's view of the layers once held the old count)."""

@@ -50,7 +50,7 @@ from ._landmarks_controller import (
     check_text,
     header_of,
 )
-from ._layerdata import feature_defaults, layer_points, point_labels
+from ._layerdata import feature_defaults, layer_points, point_labels, same_features
 from ._layers import calibration_of, film_for, films, info, landmark_layer_for, overlay_for
 from ._session import read_only_reason
 from ._sketch import SchemeSketch
@@ -477,16 +477,25 @@ class LandmarksWidget(Container):
         old = info(layer, "landmarks")
         meta = dict(kwargs["metadata"])
         meta["kyphoimg"] = {**meta["kyphoimg"], "uid": old["uid"], "film_uid": old["film_uid"]}
+        features = kwargs["features"]
         with self.controller.quiet(saving=True, refilling=True):
-            layer.selected_data = set()
+            if layer.selected_data:
+                layer.selected_data = set()
             resized = len(data) != len(layer.data)
             layer.data = data
             if resized:  # the refresh waits for the switch's end: the points in view now
                 layer.set_view_slice()
-            layer.features = kwargs["features"]
+            # Each napari setter re-validates and redraws: the next film of a study has the
+            # same points (levels, labels, sources) more often than not, and the same size.
+            recolour = resized or not same_features(layer.features, features)
+            if recolour:
+                layer.features = features
             layer.metadata = meta
-            layer.name, layer.size = kwargs["name"], kwargs["size"]
-            layer.refresh_colors()
+            layer.name = kwargs["name"]
+            if not np.all(np.asarray(layer.size) == kwargs["size"]):
+                layer.size = kwargs["size"]
+            if recolour:
+                layer.refresh_colors()
             for other in self._viewer.layers:  # its overlay, values and problem rings
                 if (info(other) or {}).get("landmarks_uid") == old["uid"]:
                     other.name = f"{kwargs['name']} {info(other)['role']}"

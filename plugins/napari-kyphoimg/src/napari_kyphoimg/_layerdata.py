@@ -45,6 +45,7 @@ __all__ = [
     "point_label",
     "point_labels",
     "rows_labelled",
+    "same_features",
 ]
 
 #: Every point name of every scheme, in scheme order (the ``point`` categories).
@@ -115,6 +116,27 @@ def features_frame(levels: Sequence[Any], points: Sequence[Any]) -> pd.DataFrame
 def feature_defaults(level: str, point: str) -> dict[str, str]:
     """Return the feature defaults that label the next click as ``(level, point)``."""
     return {"level": level, "point": point, "label": point_label(level, point)}
+
+
+def same_features(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    """Whether two feature tables hold the same columns, values and categories, row by row.
+
+    A film switch keeps a landmarks layer's features when the next film's are these:
+    napari re-validates and recolours every point on each assignment.
+    """
+    if list(a.columns) != list(b.columns) or len(a) != len(b):
+        return False
+    for name in a.columns:
+        x, y = a[name], b[name]
+        if isinstance(x.dtype, pd.CategoricalDtype) != isinstance(y.dtype, pd.CategoricalDtype):
+            return False
+        if isinstance(x.dtype, pd.CategoricalDtype) and list(x.cat.categories) != list(
+            y.cat.categories
+        ):
+            return False
+        if not np.array_equal(np.asarray(x, dtype=object), np.asarray(y, dtype=object)):
+            return False
+    return True
 
 
 def empty_features() -> pd.DataFrame:

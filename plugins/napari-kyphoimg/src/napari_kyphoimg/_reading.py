@@ -24,7 +24,7 @@ import json
 import os
 import secrets
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,7 @@ from kyphoimg.landmarks import RepairOutcome
 from kyphoimg.study import StudyEntry, Worklist, open_worklist
 from kyphoimg.timepoints import assign_timepoints
 
+from ._ahead import shared_reader
 from ._layers import films, info, landmark_layer_for, landmarks_of
 from ._reader import radiograph_layer_data
 from ._session import NO_READER, read_only_reason, repair
@@ -95,25 +96,6 @@ def _dims_handler(layer: Any) -> Any | None:
     return None
 
 
-@contextlib.contextmanager
-def _dims_once(layers: list[Any]) -> Iterator[None]:
-    """Recompute the viewer's dims once on leaving, not at each data or scale change.
-
-    napari recomputes every layer's extent and the dims after each change of any
-    layer's data or scale; a film switch in place makes about eight.
-    """
-    update = _dims_handler(layers[0]) if layers else None
-    if update is None:
-        yield
-        return
-    with contextlib.ExitStack() as stack:
-        for layer in layers:
-            for name in _DIMS_EVENTS:
-                stack.enter_context(getattr(layer.events, name).blocker(update))
-        yield
-    update()
-
-
 @functools.lru_cache(maxsize=8)
 def _resolved(path: Path) -> Path:
     """Return ``path`` resolved (kept: the docks ask for the film on the canvas often)."""
@@ -121,23 +103,59 @@ def _resolved(path: Path) -> Path:
 
 
 @contextlib.contextmanager
-def _refresh_once(layers: list[Any]) -> Iterator[None]:
-    """Slice and redraw each layer once on leaving, not at each of its setters.
+def _switch_batch(layers: list[Any]) -> Iterator[None]:
+    """Recompute the dims once and slice and redraw each layer once, on leaving.
 
     Every setter a film switch calls (data, scale, features, size, colours, name...)
-    re-slices its layer and redraws it; in place, a switch calls some twenty. napari's
-    own batching of refreshes (``Layer._block_refresh``) is used when this napari has it.
+    re-slices its layer and redraws it, and each data or scale change makes napari
+    recompute every layer's extent and the dims: in place, a switch calls some twenty.
+    Here the refreshes (napari's own batching, ``Layer._block_refresh``, when this napari
+    has it) and the dims updates are held back; on leaving, the dims are recomputed once,
+    which re-slices every layer whose view it changed (a film of another size or
+    spacing), and only the layers it did not re-slice are refreshed.
     """
+    update = _dims_handler(layers[0]) if layers else None
     blockers = [getattr(layer, "_block_refresh", None) for layer in layers]
-    if not all(callable(b) for b in blockers):
-        yield
-        return
+    batched = all(callable(b) for b in blockers)
     with contextlib.ExitStack() as stack:
-        for block in blockers:
-            stack.enter_context(block())
+        if batched:
+            for block in blockers:
+                stack.enter_context(block())
+        if update is not None:
+            for layer in layers:
+                for name in _DIMS_EVENTS:
+                    stack.enter_context(getattr(layer.events, name).blocker(update))
         yield
-    for layer in layers:
-        layer.refresh()
+    if update is None and not batched:
+        return
+    sliced: set[int] = set()
+    if update is not None:
+        # A re-slice (napari's ``_slice_dims``) ends with the layer's ``set_data`` event.
+        hooks = [(layer, _recorder(sliced, layer)) for layer in layers]
+        for layer, hook in hooks:
+            layer.events.set_data.connect(hook)
+        try:
+            update()
+        finally:
+            for layer, hook in hooks:
+                layer.events.set_data.disconnect(hook)
+    if batched:
+        for layer in layers:
+            if id(layer) not in sliced:
+                layer.refresh()
+
+
+def _recorder(sliced: set[int], layer: Any) -> Any:
+    """Return a callback adding ``layer``'s id to ``sliced``."""
+
+    def record(_event: Any = None) -> None:
+        sliced.add(id(layer))
+
+    return record
+
+
+#: The longest a film switch waits for its film from the read-ahead process.
+_AHEAD_WAIT_S = 5.0
 
 
 def _owned_by(layer: Any, film_uids: set[str]) -> bool:
@@ -201,7 +219,6 @@ class ReadingSession:
         self.widgets: dict[str, Any] = {}
         # The next film's pixels, read in the background while the reader works on this one.
         self._ahead: tuple[Path, tuple[int, int], Future[Any]] | None = None
-        self._reader: ThreadPoolExecutor | None = None
         if landmarks is not None:
             landmarks.saved.connect(self._on_saved)
         viewer.bind_key(NEXT_FILM_KEY, lambda _v: self.next(), overwrite=True)
@@ -478,7 +495,7 @@ class ReadingSession:
         # One dims update and one Measurements refresh for the whole switch (not a
         # layer-list batch: napari rebuilds the whole scene graph at the end of one).
         layers = list(self.viewer.layers)
-        with paused, _refresh_once(layers), _dims_once(layers):
+        with paused, _switch_batch(layers):
             if old is not None and not rest:
                 self.viewer.layers.remove(old)  # the widget takes its overlay and values along
             _refill_film(film, data, kwargs)
@@ -490,27 +507,31 @@ class ReadingSession:
         return film
 
     def _read_ahead(self, entry: StudyEntry | None) -> None:
-        """Start reading ``entry``'s film in a background thread (the decoding is most of it)."""
+        """Start reading ``entry``'s film in the read-ahead process (:mod:`._ahead`)."""
         self._ahead = None
         if entry is None or self.side_by_side or not self.read_ahead:
             return
         try:
             stat = entry.film_path.stat()
-        except OSError:
-            return  # not there (yet): it is read when shown
-        if self._reader is None:
-            self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kyphoimg-ahead")
-        job = self._reader.submit(read_radiograph, entry.film_path)
+            job = shared_reader().submit(entry.film_path)
+        except (OSError, RuntimeError):
+            return  # not there (yet), or no process to read it: it is read when shown
         self._ahead = (entry.film_path, (stat.st_mtime_ns, stat.st_size), job)
 
     def _read(self, path: Path) -> Any:
-        """Return the film at ``path``: the one read ahead when it is that file, unchanged."""
+        """Return the film at ``path``: the one read ahead when it is that file, unchanged.
+
+        A read-ahead still under way is waited for once the reading process has started
+        (what is left of a decode is shorter than a decode); while the process is still
+        starting, the film is read here.
+        """
         ahead, self._ahead = self._ahead, None
-        if ahead is not None and ahead[0] == path:
+        waited = ahead is not None and (ahead[2].done() or shared_reader().ready.is_set())
+        if ahead is not None and ahead[0] == path and waited:
             with contextlib.suppress(Exception):  # any failure: read it here, where it is shown
                 stat = path.stat()
                 if ahead[1] == (stat.st_mtime_ns, stat.st_size):
-                    return ahead[2].result()
+                    return ahead[2].result(timeout=_AHEAD_WAIT_S)
         return read_radiograph(path)
 
     def _specs(self, entry: StudyEntry) -> list[Any]:
@@ -586,10 +607,9 @@ class ReadingSession:
         """Take the session's films off the canvas (their landmark files stay as saved)."""
         self._unload()
         self.active = None
+        if self._ahead is not None:
+            self._ahead[2].cancel()
         self._ahead = None
-        if self._reader is not None:
-            self._reader.shutdown(wait=False, cancel_futures=True)
-            self._reader = None
 
 
 def _session_seed(worklist: Worklist, seed: int | None) -> int:
