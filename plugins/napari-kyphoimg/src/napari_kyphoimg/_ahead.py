@@ -47,6 +47,11 @@ class AheadReader:
         self._proc: subprocess.Popen[bytes] | None = None
         self._broken = False
 
+    @property
+    def pid(self) -> int | None:
+        """The reading process's id (None before the first request or after it ended)."""
+        return None if self._proc is None else self._proc.pid
+
     def submit(self, path: str | Path) -> Future[Any]:
         """Ask for the film at ``path``; the future holds it, or the read's failure.
 
