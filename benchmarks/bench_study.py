@@ -72,7 +72,7 @@ def make_study(root: Path, patients: int = PATIENTS) -> Path:
 _PEAK = """
 def peak_rss(pid="self"):
     # a process's own peak (VmHWM), not ru_maxrss, which a child inherits from its parent
-    with open(f"/proc/{pid}/status") as fh:
+    with open("/proc/" + str(pid) + "/status") as fh:
         for line in fh:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) * 1024
