@@ -130,6 +130,8 @@ def shared_reader() -> AheadReader:
 
 def _serve() -> None:
     """Read each film named on standard input; answer on standard output (the child)."""
+    if hasattr(os, "nice"):  # a helper: the viewer's own work comes first
+        os.nice(10)
     from kyphoimg import read_radiograph
 
     out = sys.stdout.buffer
