@@ -582,6 +582,42 @@ def test_closing_the_window_closes_the_effort_log_of_the_film_shown(session_of, 
     assert sorted(p.name for p in study.rglob("*.effort.jsonl")) == ["pre.AB.effort.jsonl"]
 
 
+def test_a_reader_who_cancels_the_closing_goes_on_logging(
+    session_of, study, qtbot, gui, monkeypatch
+):
+    """The reader closes napari, then cancels napari's confirmation: the log has its
+    ``close``, the window stays, and the next click is logged after a new ``open``."""
+    from napari._qt.qt_main_window import _QtMainWindow
+    from qtpy.QtGui import QCloseEvent
+    from qtpy.QtWidgets import QApplication
+
+    from kyphoimg.effort import film_effort, read_effort
+
+    viewer, s = session_of(study, rater="AB")
+    lw = s.widgets["landmarks"]
+    truth = read_landmarks(study / "P001" / "pre.landmarks.json")
+    layer = lw.start()
+    gui.click_at(qtbot, viewer, lw, layer, truth.points["T11"]["ant_sup"])
+    log = study / "P001" / "pre.AB.effort.jsonl"
+    # napari's "close the window?" answered Cancel: its close handler ignores the event.
+    monkeypatch.setattr(_QtMainWindow, "closeEvent", lambda self, event: event.ignore())
+    close = QCloseEvent()
+    QApplication.sendEvent(lw.native.window(), close)
+    assert not close.isAccepted()
+    assert lw.native.window().isVisible()
+    assert [e["kind"] for e in read_effort(log)] == ["open", "click", "close"]
+    gui.click_at(qtbot, viewer, lw, layer, truth.points["T11"]["mid_sup"])  # the guide's next
+    events = read_effort(log)
+    assert [e["kind"] for e in events] == ["open", "click", "close", "open", "click"]
+    assert events[3]["t"] >= events[2]["t"]
+    assert film_effort(events)["clicks"] == 2
+    saved = read_landmarks(study / "P001" / "pre.AB.landmarks.json")  # both points kept
+    assert sorted(saved.points["T11"]) == ["ant_sup", "mid_sup"]
+    monkeypatch.undo()  # now the reader really closes it
+    QApplication.sendEvent(lw.native.window(), QCloseEvent())
+    assert [e["kind"] for e in read_effort(log)][-1] == "close"
+
+
 def test_a_switch_redraws_only_the_worklist_cells_that_changed(session_of, study):
     """The film left and the film shown get new cells; every other cell is kept as it was."""
     _viewer, s = session_of(study, rater="AB", start=False)
