@@ -62,7 +62,7 @@ def test_importing_the_package_loads_neither_napari_nor_qt():
         "import sys, napari_kyphoimg, napari_kyphoimg._guide, napari_kyphoimg._layerdata, "
         "napari_kyphoimg._tables, napari_kyphoimg._layers, napari_kyphoimg._calibration, "
         "napari_kyphoimg._files, napari_kyphoimg._undo, napari_kyphoimg._reader, "
-        "napari_kyphoimg._writer, napari_kyphoimg._sample\n"
+        "napari_kyphoimg._writer, napari_kyphoimg._sample, napari_kyphoimg._ahead\n"
         "bad = [m for m in ('napari', 'qtpy', 'PyQt6', 'PySide6', 'PyQt5', 'PySide2', 'vispy') "
         "if m in sys.modules]\n"
         "print(bad)\nraise SystemExit(1 if bad else 0)\n"

@@ -520,6 +520,31 @@ def test_the_next_film_comes_from_the_reading_process_and_survives_its_death(
         reader.close()
 
 
+def test_each_film_shows_its_own_window_and_the_reader_may_widen_it(session_of, study):
+    """First film, switches in place, a film with layers replaced: the window is the file's
+    own (Window Center/Width), and the slider spans every value of the film (napari made
+    it span the window only, so the reader could not widen it)."""
+    import pydicom
+
+    _viewer, s = session_of(study, start=False)
+
+    def check(entry):
+        ds = pydicom.dcmread(entry.film_path, stop_before_pixels=True)
+        centre, width = float(ds.WindowCenter), float(ds.WindowWidth)
+        film = s.film_layer
+        assert film.contrast_limits == pytest.approx([centre - width / 2, centre + width / 2])
+        lo, hi = film.contrast_limits_range
+        assert lo <= float(film.data.min())
+        assert hi >= float(film.data.max())
+        assert hi - lo > width  # room to widen
+
+    check(s.go_to(next(e for e in s.worklist if e.label == "P001 pre")))
+    check(s.next())
+    check(s.next())
+    s.in_place = False  # the layers replaced, as with several films on the canvas
+    check(s.next())
+
+
 def test_a_switch_onto_a_film_with_fewer_points_shows_them_all(session_of, study):
     """From a film with 36 points to one whose file has 30: the points, the overlay and
     the values are the new film's (napari's view of the layers once held the old count)."""

@@ -174,6 +174,8 @@ def radiograph_layer_data(
     if levels:
         meta["levels"] = list(levels)
     meta["display"] = how
+    # The reader may window beyond the file's window: the slider spans the values shown.
+    meta["display_range"] = [float(min(limits[0], data.min())), float(max(limits[1], data.max()))]
     meta["photometric_interpretation"] = rg.metadata.photometric_interpretation
     landmarks = restore_landmarks(meta, name)
     film = film_layer_data(

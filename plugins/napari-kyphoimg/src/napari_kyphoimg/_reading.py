@@ -72,10 +72,19 @@ def _refill_film(film: Any, data: Any, kwargs: dict[str, Any]) -> None:
     if film.colormap.name != kwargs["colormap"]:
         film.colormap = kwargs["colormap"]
     film.name = kwargs["name"]
-    limits = kwargs.get("contrast_limits")
-    if limits is not None:
-        film.contrast_limits_range = limits
-        film.contrast_limits = limits
+    _window(film, kwargs.get("contrast_limits"))
+
+
+def _window(film: Any, limits: Any) -> None:
+    """Set a film layer's window, its slider spanning every value shown (``display_range``).
+
+    napari makes the slider span the window it is given: the reader could not widen it.
+    """
+    if limits is None:
+        return
+    shown = (info(film, "film") or {}).get("display_range") or limits
+    film.contrast_limits_range = [min(shown[0], limits[0]), max(shown[1], limits[1])]
+    film.contrast_limits = limits
 
 
 #: The layer events napari answers by recomputing the viewer's dims (ViewerModel.add_layer).
@@ -561,6 +570,7 @@ class ReadingSession:
         layers = self._specs(entry)
         added = [self.viewer.add_layer(Layer.create(*spec)) for spec in layers]
         film = added[0]
+        _window(film, layers[0][1].get("contrast_limits"))
         self._film_uids.add(info(film, "film")["uid"])
         return film
 
