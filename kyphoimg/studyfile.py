@@ -45,6 +45,7 @@ __all__ = [
     "parse_study_text",
     "read_study_file",
     "schema_markdown",
+    "study_file_of",
 ]
 
 
@@ -69,7 +70,9 @@ class Key:
 
 
 _RUN = {
-    "study": Key("path", "folder of DICOM films and landmark files (STUDY)"),
+    "study": Key(
+        "path", "folder of DICOM films and landmark files (STUDY; default: the file's folder)"
+    ),
     "output": Key("path", "output folder (-o)"),
     "landmarks": Key("path", "folder of the landmark files (default: study)"),
     "clinical": Key("path", "clinical table joined on patient_id"),
@@ -400,6 +403,29 @@ def parse_study_text(
     frozen = {k: MappingProxyType(v) for k, v in tables.items()}
     path = Path(source) if source.endswith(".toml") else None
     return StudyFile(path=path, tables=MappingProxyType(frozen), title=title, notes=tuple(notes))
+
+
+def study_file_of(path: str | Path) -> Path | None:
+    """Return the study file a command was given: ``path`` itself, or ``path/study.toml``.
+
+    The one rule of ``kyphoimg run`` and ``kyphoimg view``: a ``.toml`` file is the study
+    file; a folder holding a ``study.toml`` is read with it (its ``[run] study`` defaults
+    to the file's folder); any other path has none.
+
+    Parameters
+    ----------
+    path : path-like
+        What the command was given (a file or a folder).
+
+    Returns
+    -------
+    pathlib.Path or None
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".toml":
+        return path
+    inside = path / "study.toml"
+    return inside if path.is_dir() and inside.is_file() else None
 
 
 def read_study_file(path: str | Path) -> StudyFile:

@@ -346,6 +346,35 @@ def test_study_toml_takes_the_flag_names(
     assert (films(out)["status"] == "measured").all()
 
 
+def test_run_reads_the_study_file_of_the_folder_it_is_given_as_view_does(
+    study: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``kyphoimg run STUDY`` with a ``STUDY/study.toml``: its [run] and [measures] apply
+    (the folder is the study unless [run] says otherwise) and stderr names the file; the
+    command line wins. The same file given directly is read the same way."""
+    (study / "study.toml").write_text(
+        '[run]\noutput = "../from-file"\nrater = "ground_truth"\n\n'
+        '[measures]\ngenant_reference = "own_posterior"\n',
+        encoding="utf-8",
+    )
+    before = {p.name: p.read_bytes() for p in study.rglob("*") if p.is_file()}
+    assert main(["run", str(study)]) == 0
+    cap = capsys.readouterr()
+    assert f"reading the study file {study / 'study.toml'}" in cap.err
+    out = tmp_path / "from-file"
+    assert (films(out)["status"] == "measured").all()
+    assert len(films(out)) == 12
+    assert set(table(out, "measures")["genant_reference"]) == {"own_posterior"}
+    assert main(["run", str(study / "study.toml"), "-o", str(tmp_path / "given")]) == 0
+    assert "reading the study file" not in capsys.readouterr().err  # it was named
+    pd.testing.assert_frame_equal(table(out, "measures"), table(tmp_path / "given", "measures"))
+    assert {p.name: p.read_bytes() for p in study.rglob("*") if p.is_file()} == before
+    # a folder without study.toml runs as before
+    (study / "study.toml").unlink()
+    assert main(["run", str(study), "-o", str(tmp_path / "plain")]) == 0
+    assert "reading the study file" not in capsys.readouterr().err
+
+
 def test_old_toml_keys_keep_working_with_a_deprecation_note(
     study: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

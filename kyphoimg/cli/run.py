@@ -12,7 +12,7 @@ from typing import Any, cast
 from ..batch import FILM_STATUSES, RunOptions, RunResult, run_study
 from ..errors import UsageError
 from ..export import TABLE_FORMATS
-from ..studyfile import read_study_file
+from ..studyfile import read_study_file, study_file_of
 from . import _options as opt
 from ._common import (
     EXIT_CODES,
@@ -50,15 +50,14 @@ def _toml_run_table(study: Path) -> dict[str, object]:
             values["resume"] = not value
         else:
             values[_RUN_FIELDS.get(key, key)] = value
-    if "dicom_dir" not in values:
-        raise UsageError(f"{study}: [run] needs study (the folder of films and landmark files)")
+    values.setdefault("dicom_dir", study.parent)  # the folder the file is in
     return values
 
 
-def _variants(args: argparse.Namespace, study: Path) -> dict[str, object]:
+def _variants(args: argparse.Namespace, study: Path | None) -> dict[str, object]:
     """Measure and feature variants: the study file's [measures], [features], then the flags."""
     tables: dict[str, Any] = {"measures": {}, "features": {}}
-    if study.suffix.lower() == ".toml":
+    if study is not None:
         sf = read_study_file(study)
         tables = {name: dict(sf.table(name)) for name in tables}
     given = {k: v for k, v in vars(args).items() if v is not None and v is not False}
@@ -73,13 +72,13 @@ def _variants(args: argparse.Namespace, study: Path) -> dict[str, object]:
 
 
 def _run_options(args: argparse.Namespace) -> RunOptions:
-    """Options from a study TOML (when STUDY is a .toml file) overridden by the command line."""
-    study = Path(args.study)
-    values: dict[str, object] = {}
-    if study.suffix.lower() == ".toml":
+    """Options from the study file (STUDY.toml, or STUDY/study.toml), then the command line."""
+    study = study_file_of(args.study)
+    values: dict[str, object] = {"dicom_dir": Path(args.study)}
+    if study is not None:
+        if study.parent == Path(args.study):
+            print(f"kyphoimg: reading the study file {study}", file=sys.stderr)
         values = _toml_run_table(study)
-    else:
-        values["dicom_dir"] = study
     cli = {
         "output": args.output,
         "landmarks_dir": args.landmarks,
@@ -193,14 +192,15 @@ def add_command(sub: argparse._SubParsersAction) -> None:
         "export with data dictionaries, films.csv, errors.csv and summary.json. An interrupted "
         "run resumes where it stopped. films.csv gives each film a status ("
         + ", ".join(FILM_STATUSES)
-        + ") and the reason. A study TOML's [run] keys are the option names (study, output, "
+        + ") and the reason. A study TOML's [run] keys are the option names (study: default "
+        "the file's folder, output, "
         "landmarks, format, errors, ...).",
     )
     p.add_argument(
         "study",
         type=opt.existing_path,
         metavar="STUDY",
-        help="study folder, or a study .toml file",
+        help="study folder (its study.toml, if it has one, is read), or a study .toml file",
     )
     opt.add_output(p, "output folder", folder=True, required=False)
     opt.add_landmarks(p, "landmark files (default: STUDY)")

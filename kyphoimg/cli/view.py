@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
-from ..studyfile import read_study_file
+from ..studyfile import read_study_file, study_file_of
 from . import _options as opt
 from ._common import set_examples
 
@@ -28,12 +28,7 @@ def _study_file(files: list[Path]) -> Path | None:
     tomls = [f for f in files if f.suffix.lower() == ".toml"]
     if tomls and len(files) > 1:
         raise UsageError(f"{tomls[0]}: give a study file alone, without other files")
-    if len(files) != 1:
-        return None
-    if tomls:
-        return files[0]
-    inside = files[0] / "study.toml"
-    return inside if files[0].is_dir() and inside.is_file() else None
+    return study_file_of(files[0]) if len(files) == 1 else None
 
 
 def _launch_arguments(args: argparse.Namespace) -> tuple[list[str], dict[str, Any]]:
