@@ -19,17 +19,44 @@ from __future__ import annotations
 
 import importlib
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .batch import RunOptions, run_study
-from .calibration import Calibration
-from .dicom import Radiograph, read_radiograph, scan
-from .errors import CalibrationError, DicomReadError, KyphoimgError, LandmarkError
-from .export import read_table, write_table
-from .landmarks import LandmarkSet, read_landmark_files, read_landmarks, write_landmarks
-from .longitudinal import features_table
-from .measure import images_table, measures_table
+
+if TYPE_CHECKING:  # the names below are imported on first use (PEP 562)
+    from .batch import RunOptions, run_study
+    from .calibration import Calibration
+    from .dicom import Radiograph, read_radiograph, scan
+    from .errors import CalibrationError, DicomReadError, KyphoimgError, LandmarkError
+    from .export import read_table, write_table
+    from .landmarks import LandmarkSet, read_landmark_files, read_landmarks, write_landmarks
+    from .longitudinal import features_table
+    from .measure import images_table, measures_table
+
+#: Where each top-level name lives. A name is imported on first use: ``import kyphoimg``
+#: (and so every ``kyphoimg`` command, and the viewer's film-reading process) loads only
+#: what it uses, not pandas and the whole pipeline.
+_HOME: dict[str, str] = {
+    "RunOptions": "batch",
+    "run_study": "batch",
+    "Calibration": "calibration",
+    "Radiograph": "dicom",
+    "read_radiograph": "dicom",
+    "scan": "dicom",
+    "CalibrationError": "errors",
+    "DicomReadError": "errors",
+    "KyphoimgError": "errors",
+    "LandmarkError": "errors",
+    "read_table": "export",
+    "write_table": "export",
+    "LandmarkSet": "landmarks",
+    "read_landmark_files": "landmarks",
+    "read_landmarks": "landmarks",
+    "write_landmarks": "landmarks",
+    "features_table": "longitudinal",
+    "images_table": "measure",
+    "measures_table": "measure",
+}
 
 __all__ = [
     "Calibration",
@@ -98,6 +125,11 @@ _MOVED: dict[str, str] = {
 
 
 def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is not None:
+        value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+        globals()[name] = value  # the next use is a plain attribute
+        return value
     target = _MOVED.get(name)
     if target is None:
         raise AttributeError(f"module 'kyphoimg' has no attribute {name!r}")

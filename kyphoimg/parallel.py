@@ -121,13 +121,19 @@ def ordered_map(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+#: What a worker runs (a preload that cannot be imported is skipped without a word, so
+#: tests/test_parallel.py imports each of them).
+_WORKER_MODULES = ["kyphoimg.batch", "kyphoimg.dicom._scan"]
+
+
 def _context() -> BaseContext:
     """How to start workers: fork a single-threaded caller, else fork a clean server.
 
     Forking copies the caller as it is, which is fast and needs no ``__main__`` guard in a
     plain script, but copies other threads' locks too (a GUI's, a progress bar's) and may
     deadlock a worker; so a caller running threads gets workers forked from a clean server
-    process instead (``forkserver``, which imports kyphoimg once; its scripts need the
+    process instead (``forkserver``, which imports the workers' modules once, so that a
+    worker is ready at once and a Ctrl+C cannot catch it importing; its scripts need the
     usual ``if __name__ == "__main__":`` guard).
     """
     methods = multiprocessing.get_all_start_methods()
@@ -135,6 +141,6 @@ def _context() -> BaseContext:
         return multiprocessing.get_context("fork")
     if "forkserver" in methods:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["kyphoimg._scan"])
+        context.set_forkserver_preload(_WORKER_MODULES)
         return context
     return multiprocessing.get_context("spawn")

@@ -399,6 +399,7 @@ def test_a_scan_leaves_no_thread_behind(tmp_path):
 
 
 def test_workers_are_forked_only_from_a_single_threaded_caller(tmp_path, monkeypatch):
+    import importlib.util
     import threading
 
     from kyphoimg import parallel as _executors
@@ -407,6 +408,10 @@ def test_workers_are_forked_only_from_a_single_threaded_caller(tmp_path, monkeyp
     assert _executors._context().get_start_method() == "fork"
     monkeypatch.setattr(threading, "active_count", lambda: 2)
     assert _executors._context().get_start_method() == "forkserver"
+    # the server imports what the workers run (a name that does not import is skipped
+    # silently by multiprocessing: then a Ctrl+C can catch a worker importing)
+    for name in _executors._WORKER_MODULES:
+        assert importlib.util.find_spec(name) is not None, name
     monkeypatch.undo()
     # a caller running a thread: the workers come from the server and give the same index
     for i in range(6):

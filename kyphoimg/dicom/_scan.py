@@ -19,10 +19,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from functools import lru_cache
 from itertools import chain
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
-import pandas as pd
 import pydicom
 from pydicom.datadict import dictionary_VR, tag_for_keyword
 from pydicom.dataelem import RawDataElement
@@ -56,6 +55,9 @@ from ..calibration import SPACING_KEYWORDS, Calibration, resolve_spacing
 from ..errors import DicomReadError
 from ..parallel import ordered_map
 from ._rawheader import RawHeader, parse_raw_header, read_head
+
+if TYPE_CHECKING:  # pandas is imported where a table is made: reading a film needs none
+    import pandas as pd
 
 __all__ = ["FILM_SUFFIXES", "SCAN_COLUMNS", "iter_scan", "scan", "scan_to_csv"]
 
@@ -808,6 +810,8 @@ class _Columns:
 
     def frame(self) -> pd.DataFrame:
         """Return the index with every column of :data:`SCAN_COLUMNS`, typed, even when empty."""
+        import pandas as pd
+
         out: dict[str, pd.Series] = {}
         for column, dtype in SCAN_COLUMNS.items():
             values: list[Any] = self.data[column]
@@ -1025,6 +1029,8 @@ def scan_to_csv(
     problems : pandas.DataFrame
         The rows whose status is ``error`` (the only rows kept in memory).
     """
+    import pandas as pd
+
     counts: dict[str, int] = {}
     problems: list[pd.DataFrame] = []
 
