@@ -25,6 +25,7 @@ import pickle
 import subprocess
 import sys
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -37,12 +38,20 @@ _READY = b"kyphoimg-ahead ready\n"
 class AheadReader:
     """A reading process and the thread that talks to it (one request at a time).
 
-    The process is started by the first request, in the background: until it has
-    answered once (:attr:`ready`), a caller should read the film itself rather than wait.
+    The process is started by the first request, in the background, and not before
+    ``start_after_s`` seconds from now (a viewer starting up needs both processors for its
+    first film); until it has answered once (:attr:`ready`), a caller should read the film
+    itself rather than wait.
+
+    Parameters
+    ----------
+    start_after_s : float, optional
+        The earliest time to start the process, in seconds from now.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, start_after_s: float = 0.0) -> None:
         self.ready = threading.Event()
+        self._start_after = time.monotonic() + start_after_s
         self._talk = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kyphoimg-ahead")
         self._proc: subprocess.Popen[bytes] | None = None
         self._broken = False
@@ -65,6 +74,7 @@ class AheadReader:
         return self._talk.submit(self._ask, os.fsencode(str(path)))
 
     def _start(self) -> subprocess.Popen[bytes]:
+        time.sleep(max(0.0, self._start_after - time.monotonic()))
         proc = subprocess.Popen(
             [sys.executable, "-m", __name__],
             stdin=subprocess.PIPE,
@@ -114,6 +124,9 @@ class AheadReader:
             proc.wait()
 
 
+#: The reading process starts this long after the first request: the viewer's first film
+#: is painted meanwhile (a reader does not switch films within seconds of the launch).
+_START_AFTER_S = 0.5
 _SHARED: AheadReader | None = None
 _SHARED_LOCK = threading.Lock()
 
@@ -123,7 +136,7 @@ def shared_reader() -> AheadReader:
     global _SHARED
     with _SHARED_LOCK:
         if _SHARED is None:
-            _SHARED = AheadReader()
+            _SHARED = AheadReader(start_after_s=_START_AFTER_S)
             atexit.register(_SHARED.close)
         return _SHARED
 
