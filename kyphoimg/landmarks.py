@@ -21,7 +21,8 @@ import math
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -1786,6 +1787,37 @@ def _create_json_bytes(ls: LandmarkSet, path: Path) -> str | None:
     return hashlib.sha256(data).hexdigest()
 
 
+@contextmanager
+def _folder_lock(folder: Path) -> Iterator[None]:
+    """Hold an exclusive advisory lock on ``folder`` (POSIX ``flock``) while inside.
+
+    Every save of a reading takes it, so that a check of the file on disk and the write
+    that follows it are one step for any other kyphoimg session saving in that folder:
+    without it, two sessions that loaded the same file could both find it unchanged and
+    the second rename would win. The lock is the folder's own (no lock file is left
+    behind) and is released when the descriptor closes, also when the process dies.
+    Where there is no ``flock`` (Windows) or the file system refuses it, the save goes
+    on unlocked, as before.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # pragma: no cover - a folder that cannot be opened for reading
+        yield
+        return
+    try:
+        with suppress(OSError):  # e.g. a network file system without flock: unlocked
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -1803,7 +1835,9 @@ def save_reading(
     a file another session or ``kyphoimg assist`` starts meanwhile is never replaced).
     Otherwise nothing is overwritten: the set goes beside it as
     ``<file name>.conflict-<UTC yyyymmddTHHMMSSZ>[.<rater>]`` (a name the study scans
-    ignore) and ``conflict`` says why.
+    ignore) and ``conflict`` says why. The check and the write hold a lock on the
+    file's folder (POSIX ``flock``), so two sessions saving at the same moment are
+    taken one after the other: the second finds the first one's file.
 
     Parameters
     ----------
@@ -1828,6 +1862,11 @@ def save_reading(
     """
     path = Path(path)
     ls = _settled(ls).replace(updated=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    with _folder_lock(path.parent):  # the check and the write are one step for others
+        return _save_reading_locked(ls, path, loaded_sha256)
+
+
+def _save_reading_locked(ls: LandmarkSet, path: Path, loaded_sha256: str | None) -> SaveOutcome:
     on_disk = file_sha256(path)
     conflict = None
     if on_disk is not None:

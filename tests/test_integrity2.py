@@ -312,6 +312,58 @@ def test_save_reading_never_replaces_a_file_created_after_its_check(study, monke
     assert read_landmarks(outcome.path).points == ls.points
 
 
+def test_two_sessions_saving_at_the_same_moment_are_taken_one_after_the_other(study, monkeypatch):
+    """Both loaded the file; A's save is paused between its check and its rename.
+
+    B saves meanwhile. Without the folder lock B too finds the file unchanged, both
+    report a clean save and A's rename throws B's points away.
+    """
+    import threading
+
+    import kyphoimg.landmarks as lm
+
+    path = study / "P001" / "pre.landmarks.json"
+    loaded = file_sha256(path)
+    first = read_landmarks(path)
+    a = first.replace(
+        points={**first.points, "L1": {**first.points["L1"], "ant_sup": (401.0, 301.0)}}
+    )
+    b = first.replace(
+        points={**first.points, "L2": {**first.points["L2"], "ant_sup": (502.0, 312.0)}}
+    )
+    a_paused, b_done = threading.Event(), threading.Event()
+    real_write = lm._write_json_bytes
+
+    def paused_write(ls, where):
+        if threading.current_thread().name == "A" and Path(where) == path:
+            a_paused.set()
+            b_done.wait(timeout=1.0)  # B runs its whole save here, unless it has to wait
+        return real_write(ls, where)
+
+    monkeypatch.setattr(lm, "_write_json_bytes", paused_write)
+    outcome: dict[str, lm.SaveOutcome] = {}
+
+    def save(name, ls):
+        outcome[name] = save_reading(ls, path, loaded_sha256=loaded)
+        if name == "B":
+            b_done.set()
+
+    ta = threading.Thread(target=save, args=("A", a), name="A")
+    tb = threading.Thread(target=save, args=("B", b), name="B")
+    ta.start()
+    assert a_paused.wait(10)  # A has checked the file and is about to rename over it
+    tb.start()
+    ta.join(10)
+    tb.join(10)
+    assert outcome["A"].conflict is None
+    assert outcome["A"].path == path
+    assert outcome["B"].conflict is not None, "both saves went over the same file"
+    assert "changed on disk" in outcome["B"].conflict
+    assert _sha(path) == outcome["A"].sha256
+    assert read_landmarks(path).points["L1"]["ant_sup"] == (401.0, 301.0)
+    assert read_landmarks(outcome["B"].path).points["L2"]["ant_sup"] == (502.0, 312.0)
+
+
 def test_centres_and_refine_keep_a_reading_started_while_they_run(
     study, tmp_path, monkeypatch, capsys
 ):
