@@ -1300,7 +1300,11 @@ def _write(o: ReliabilityOptions, result: ReliabilityResult, figures: dict[str, 
     for key, (caption, fig) in figures.items():
         data = figure_to_bytes(fig, "png")
         path = out / "figures" / f"bland_altman_{key}.png"
-        written.append(atomic_write(path, lambda tmp, data=data: Path(tmp).write_bytes(data)))
+
+        def write_png(tmp: str, data: bytes = data) -> int:
+            return Path(tmp).write_bytes(data)
+
+        written.append(atomic_write(path, write_png))
         pngs[key] = (caption, data)
     written.append(atomic_write_text(out / "methods.txt", result.methods + "\n"))
     written.append(_write_workbook(out / "reliability.xlsx", result))

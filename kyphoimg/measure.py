@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -1241,5 +1241,5 @@ def with_point_source(table: pd.DataFrame, sets: Iterable[LandmarkSet]) -> pd.Da
             proposed = sorted(s for s in merged.get(k, set()) if s != "reader")
             values.append("+".join(proposed) if proposed else "reader")
         after = "level"
-    out.insert(int(out.columns.get_loc(after)) + 1, "point_source", values)
+    out.insert(int(cast(int, out.columns.get_loc(after))) + 1, "point_source", values)
     return out

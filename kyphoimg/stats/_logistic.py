@@ -805,8 +805,8 @@ def _run_procedure(
     chosen = list(range(len(proc.terms)))
     if proc.screen is not None:
         chosen = []
-        for k, cols in enumerate(proc.terms):
-            yk, xk = _rows(yb, db, cols)
+        for k, term_cols in enumerate(proc.terms):
+            yk, xk = _rows(yb, db, term_cols)
             if yk.min() == yk.max() or np.linalg.matrix_rank(xk) < xk.shape[1]:
                 continue
             if _wald_min_p(yk, xk, proc.method) < proc.screen:
@@ -1272,8 +1272,8 @@ def nested_lr_test(
     if not result.estimable or result.method == "gee":
         why = "the model is not estimable" if not result.estimable else "GEE has no likelihood"
         raise NotEstimableError(f"likelihood-ratio test of the added terms: {why}")
-    reduced = [str(p) for p in reduced]
-    missing = [p for p in reduced if p not in result.selected]
+    reduced_names = [str(p) for p in reduced]
+    missing = [p for p in reduced_names if p not in result.selected]
     if missing:
         raise StatsInputError(f"{missing} not among the model's predictors {list(result.selected)}")
     rows = result.predicted.index
@@ -1290,12 +1290,12 @@ def nested_lr_test(
         return float(_newton(y, x)[1]), len(cols)
 
     ll_full, k_full = loglik(list(result.selected))
-    ll_red, k_red = loglik(reduced)
+    ll_red, k_red = loglik(reduced_names)
     stat = max(2 * (ll_full - ll_red), 0.0)
     dof = k_full - k_red
     return {
-        "reduced": ", ".join(reduced),
-        "added": ", ".join(p for p in result.selected if p not in reduced),
+        "reduced": ", ".join(reduced_names),
+        "added": ", ".join(p for p in result.selected if p not in reduced_names),
         "statistic": stat,
         "df": dof,
         "p_value": float(stats.chi2.sf(stat, dof)),

@@ -538,7 +538,9 @@ def _between(
             d.loc[(d["group"] == g) & (d["time"] == t), "value"].dropna().to_numpy() for g in groups
         ]
         nan = float("nan")
-        res = dict.fromkeys(["statistic", "df", "p_value", "difference", "diff_ci_low"], nan)
+        res: dict[str, float | str] = dict.fromkeys(
+            ["statistic", "df", "p_value", "difference", "diff_ci_low"], nan
+        )
         res.update(test="", diff_ci_high=nan, note="")
         if min(len(a) for a in arrays) >= 2:
             r = continuous_test(arrays, between)

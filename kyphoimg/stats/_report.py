@@ -359,7 +359,7 @@ def _run_sections(ctx: Context) -> tuple[list[Section], list[dict[str, Any]]]:
 def _excluded(ctx: Context) -> pd.DataFrame:
     """Return the films of the run that gave no measure (films.csv beside the study)."""
     d = ctx.data
-    ids = d.all_rows[d.subject] if d.subject is not None else []
+    ids: pd.Series | list[Any] = d.all_rows[d.subject] if d.subject is not None else []
     return excluded_films(ctx.base, ids)
 
 

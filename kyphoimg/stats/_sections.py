@@ -284,7 +284,7 @@ def _t1_numbers(t1: Table1, labels: Labels, absent: int = 0) -> pd.DataFrame:
             else:
                 row[f"{g}: n"] = r["n"]
                 row[f"{g}: mean"], row[f"{g}: SD"] = r["mean"], r["sd"]
-        row["Missing"] = missing[var]
+        row["Missing"] = missing[cast(str, var)]
         row.update({"SMD": test["smd"], "p": test["p_value"], "Test": test["test"]})
         rows.append(row)
     frame = pd.DataFrame(rows)
