@@ -52,6 +52,7 @@ __all__ = [
     "confirmed",
     "file_sha256",
     "find_landmark_files",
+    "held_by_another",
     "landmark_problems",
     "landmarks_from_dict",
     "level_index",
@@ -1467,13 +1468,15 @@ def point_sources(ls: LandmarkSet) -> dict[str, str]:
     todo = unconfirmed(ls)
     rec = ls.extra.get(ASSIST_KEY)
     rec = rec if isinstance(rec, Mapping) else {}
-    methods = rec.get("methods") if isinstance(rec.get("methods"), Mapping) else {}
+    methods = rec.get("methods")
+    methods = methods if isinstance(methods, Mapping) else {}
     fallback = _short_method(str(rec.get("method") or "assist"))
     accepted = _accepted(ls)
     out: dict[str, str] = {}
     for level in ls.points:
         if level in todo:
-            per = methods.get(level) if isinstance(methods.get(level), Mapping) else {}
+            per = methods.get(level)
+            per = per if isinstance(per, Mapping) else {}
             names = sorted({str(per.get(n) or fallback) for n in todo[level]})
             out[level] = "proposed:" + "+".join(names)
         elif level in accepted:
@@ -1487,7 +1490,7 @@ def _accepted(ls: LandmarkSet) -> dict[str, dict[str, str]]:
     """``{level: {point: method}}`` of the proposals the reader accepted and has not moved since."""
     rec = ls.extra.get(ASSIST_KEY)
     part = rec.get("confirmed") if isinstance(rec, Mapping) else None
-    if not isinstance(part, Mapping):
+    if not isinstance(rec, Mapping) or not isinstance(part, Mapping):
         return {}
     fallback = _short_method(str(rec.get("method") or "assist"))
     out: dict[str, dict[str, str]] = {}
@@ -1824,6 +1827,28 @@ def _umask() -> int:
     return mask
 
 
+def held_by_another(ls: LandmarkSet, rater: str | None) -> bool:
+    """Return whether ``ls`` is another reader's reading, which ``rater`` may not change.
+
+    A set with points that names a rater other than ``rater`` belongs to that rater: its
+    file is never written by another reader (:func:`save_reading`) and is not
+    ``rater``'s reading, whatever the file is called (:func:`kyphoimg.study.open_worklist`).
+    A set without points (a time point only) or naming no rater may be taken over.
+
+    Parameters
+    ----------
+    ls : LandmarkSet
+        The set as read from its file.
+    rater : str or None
+        The reader (``None``: no reader named, nothing is anyone else's).
+
+    Returns
+    -------
+    bool
+    """
+    return bool(ls.points) and bool(ls.rater) and bool(rater) and ls.rater != rater
+
+
 def save_reading(
     ls: LandmarkSet, path: str | os.PathLike[str], *, loaded_sha256: str | None
 ) -> SaveOutcome:
@@ -1885,7 +1910,7 @@ def _save_reading_locked(ls: LandmarkSet, path: Path, loaded_sha256: str | None)
                 if loaded_sha256 is None
                 else "the file was changed on disk after this session loaded it"
             ) + f" (rater {disk.rater or 'not named'}, updated {disk.updated or 'unknown'})"
-        elif disk.points and disk.rater and ls.rater and disk.rater != ls.rater:
+        elif held_by_another(disk, ls.rater):
             conflict = f"the file holds rater {disk.rater}'s points; {ls.rater} cannot change them"
     if conflict is None and on_disk is None and loaded_sha256 is None:
         created = _create_json_bytes(ls, path)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from .landmarks import (
     LandmarkSet,
     file_sha256,
     find_landmark_files,
+    held_by_another,
     landmark_problems,
     missing_points,
     pair_with_film,
@@ -522,6 +523,9 @@ class Worklist(Sequence[StudyEntry]):
                 ls = read_landmarks(old.landmark_path, validate=False)
             except KyphoimgError as exc:
                 problems = (str(exc),)
+            else:
+                if held_by_another(ls, self.rater):
+                    problems = (_held_reason(old.landmark_path, self.rater, ls.rater),)
         if problems:
             new = replace(old, status="invalid", problems=problems, landmarks=None)
         else:
@@ -768,7 +772,8 @@ def _raw_identity(path: Path) -> dict[str, Any]:
         }
     if not isinstance(data, dict):
         return {}
-    image = data.get("image") if isinstance(data.get("image"), dict) else {}
+    image = data.get("image")
+    image = image if isinstance(image, dict) else {}
     return {
         "rater": data.get("rater") if isinstance(data.get("rater"), str) else None,
         "uid": image.get("sop_instance_uid"),
@@ -857,6 +862,45 @@ def _by_identity(
     return None, ""
 
 
+def _not_this_reading(
+    own: Path,
+    rater: str | None,
+    pairs: Mapping[str, tuple[LandmarkSet, str]],
+    pair_errors: Iterable[tuple[str, None, None, str]],
+) -> str:
+    """Say why the file at this reader's name for a film is not their reading of it.
+
+    A file there is never a film "not started": the reader's first save would have to
+    go beside it, and the file's points would look like nobody's work.
+    """
+    where = own.resolve()
+    for film, (ls, how) in pairs.items():
+        if ls.source and Path(ls.source).resolve() == where:
+            return (
+                f"{own}: this file is the reading of another film, {film} (paired by "
+                f"{how.replace('_', ' ')}); move it beside that film or rename it, then reopen"
+            )
+    for file, _, _, message in pair_errors:
+        if Path(file).resolve() == where:
+            return message
+    held = _raw_identity(own).get("rater")
+    if rater is not None and held != rater:
+        return _held_reason(own, rater, held)
+    return f"{own}: this reader's file for the film could not be paired with it"
+
+
+def _held_reason(own: Path, rater: str | None, held: str | None) -> str:
+    """Say that the file at ``rater``'s name holds ``held``'s reading, and what to do."""
+    stem = own.name.removesuffix(_SUFFIX).removesuffix(f".{rater}")
+    other = f"{stem}.{held}{_SUFFIX}" if held else f"{stem}{_SUFFIX}"
+    return (
+        f'{own}: named for rater {rater}, but its "rater" field says {held!r}. If '
+        f'these are {rater}\'s points, set "rater" to "{rater}" in the file; if they '
+        f"are {held or 'the single reader'}'s, rename the file to {other}. Nothing is "
+        "written to it meanwhile"
+    )
+
+
 def _index_text(value: Any) -> str | None:
     """Return a header-index value as text (dates as ISO ``YYYY-MM-DD``), ``None`` when missing."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
@@ -874,7 +918,9 @@ def _readers_sets(sets: Iterable[LandmarkSet], rater: str | None) -> list[Landma
         if rater is None:
             if not _per_rater_name(path, ls):
                 out.append(ls)
-        elif ls.rater == rater:
+        elif ls.rater == rater or (
+            path.name.endswith(f".{rater}{_SUFFIX}") and not held_by_another(ls, rater)
+        ):  # this reader's, by its field, or by its name when no other reader holds it
             out.append(ls)
     return out
 
@@ -974,6 +1020,10 @@ def open_worklist(
                 base, landmark_path=lf, status="invalid", problems=reasons, paired_by=how
             )
             entries.append(base)
+            continue
+        if ls is None and base.landmark_path.is_file():  # there, read, and not this reading
+            reason = _not_this_reading(base.landmark_path, rater, pairs, pair_errors)
+            entries.append(replace(base, status="invalid", problems=(reason,)))
             continue
         entries.append(_entry(base, ls, vocabulary))
     errors = pd.concat(

@@ -510,3 +510,58 @@ def test_view_refuses_an_unknown_key_naming_file_and_line(study, tmp_path, launc
     assert paths == [str(study)]
     assert kwargs["blind"] is True
     assert kwargs.get("landmarks_dir") is None
+
+
+# ------------------------- a file at the reader's name that is not their reading of the film
+def test_a_file_named_for_a_reader_but_holding_another_raters_points_is_invalid_never_to_do(
+    study, tmp_path, capsys
+):
+    """A new user gives reader X the pre films by copying them to X's name (``cp``).
+
+    The copies still say ``"rater": "ground_truth"``. Before, X's worklist and ``run``
+    called these films "no landmark file" (to do), ``assist propagate`` wrote nothing
+    without a word, and X's first save in the viewer went beside the copy.
+    """
+    from kyphoimg.study import open_worklist
+
+    for pre in sorted(study.glob("P00[12]/pre.landmarks.json")):
+        shutil.copyfile(pre, pre.with_name("pre.X.landmarks.json"))
+    # and one copied into the wrong patient's folder: P003's pre reading under P004's name
+    shutil.copyfile(study / "P003" / "pre.landmarks.json", study / "P004" / "pre.X.landmarks.json")
+    write_landmarks(
+        read_landmarks(study / "P004" / "pre.X.landmarks.json").replace(rater="X"),
+        study / "P004" / "pre.X.landmarks.json",
+    )
+    before = _digest(study)
+    wl = open_worklist(study, rater="X")
+    by_film = {(e.patient_id, e.timepoint): e for e in wl}
+    for pid in ("P001", "P002"):
+        entry = by_film[(pid, "pre")]
+        assert entry.status == "invalid"
+        assert entry.landmark_path == study / pid / "pre.X.landmarks.json"
+        (reason,) = entry.problems
+        assert str(entry.landmark_path) in reason
+        assert "'ground_truth'" in reason
+        assert 'set "rater" to "X"' in reason
+        assert "pre.ground_truth.landmarks.json" in reason
+    # P004's copy holds P003's film: it is P003's pre for X, and P004's pre is invalid
+    assert by_film[("P003", "pre")].landmark_path == study / "P004" / "pre.X.landmarks.json"
+    p004 = by_film[("P004", "pre")]
+    assert p004.status == "invalid"
+    assert "the reading of another film, P003/pre.dcm" in p004.problems[0]
+    # a film with no file at X's name is still to do
+    assert by_film[("P001", "post")].status == "not_started"
+
+    assert main(["assist", "propagate", str(study / "P001"), "--rater", "X"]) == 0
+    err = capsys.readouterr().err
+    assert "nothing to propagate for rater X" in err
+    assert "1 invalid" in err
+
+    out = tmp_path / "r"
+    main(["run", str(study), "-o", str(out), "--rater", "X"])
+    films = pd.read_csv(out / "films.csv", dtype=str).set_index("dicom")
+    assert films.loc["P001/pre.dcm", "status"] == "invalid"
+    assert "'ground_truth'" in films.loc["P001/pre.dcm", "reason"]
+    assert films.loc["P004/pre.dcm", "status"] == "invalid"
+    assert films.loc["P001/post.dcm", "status"] == "not_annotated"
+    assert _digest(study) == before  # nothing written into the study by any of it

@@ -11,7 +11,7 @@ from typing import Any
 from ..assist import mark_proposed, propagate_study, propose_centres, read_centres_csv, refine
 from ..errors import KyphoimgWarning
 from ..landmarks import file_sha256, save_reading
-from ..study import landmark_file_for, read_paired_film
+from ..study import landmark_file_for, open_worklist, read_paired_film
 from . import _options as opt
 from ._common import set_examples
 
@@ -76,6 +76,8 @@ def _propagate(args: argparse.Namespace) -> int:
     for path, review in written:
         print(f"wrote {path} ({review} point(s) to review)")
     print(f"{len(written)} film(s) given proposed landmarks; open them with kyphoimg view")
+    if not written:
+        print(_why_nothing_to_propagate(args), file=sys.stderr)
     if beside:
         print(
             f"{len(beside)} film(s) were started by a reader meanwhile: their files were kept "
@@ -83,6 +85,25 @@ def _propagate(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 1 if beside else 0
+
+
+def _why_nothing_to_propagate(args: argparse.Namespace) -> str:
+    """Say why no film was given a proposal: the counts of this reader's films."""
+    wl = open_worklist(args.study, rater=args.rater, timepoints=opt.ids(args.timepoints))
+    counts = {k: v for k, v in wl.counts().items() if v}
+    said = ", ".join(f"{n} {status.replace('_', ' ')}" for status, n in counts.items())
+    who = f"rater {args.rater}" if args.rater else "the single reader"
+    text = (
+        f"nothing to propagate for {who} ({said}): a film is given proposals only when an "
+        "earlier film of the patient is complete and it is not started"
+    )
+    if counts.get("invalid"):
+        rater = f" --rater {args.rater}" if args.rater else ""
+        text += (
+            f"; {counts['invalid']} film(s) have an invalid landmark file: "
+            f"kyphoimg run {args.study} -o OUT{rater} says why in OUT/films.csv"
+        )
+    return text
 
 
 def _centres(args: argparse.Namespace) -> int:

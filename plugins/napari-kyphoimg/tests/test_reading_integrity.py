@@ -143,6 +143,51 @@ def test_an_unreadable_landmark_file_is_never_written_until_repaired(
     assert changed == {"P001/pre.AB.landmarks.json", str(backups[0].relative_to(study))}
 
 
+# -- 1b. a readable file at the reader's name that is another rater's: read-only, said why --
+def test_a_copy_of_another_raters_file_at_the_readers_name_is_shown_read_only(
+    session_of, study, qtbot, gui
+):
+    """A new user copies the first reader's file to AB's name; it still says ground_truth.
+
+    Before, AB saw the film "to do" with 36 points on it, and AB's first click went
+    into a conflict copy beside the file.
+    """
+    first = study / "P001" / "pre.landmarks.json"
+    mine = study / "P001" / "pre.AB.landmarks.json"
+    shutil.copyfile(first, mine)
+    truth = read_landmarks(first)
+    before = _digest(study)
+    viewer, s = session_of(study, rater="AB")
+    lw, ww = s.widgets["landmarks"], s.widgets["worklist"]
+    s.go_to(s.worklist[0])
+    assert s.active.label.startswith("P001")
+    assert s.active.status == "invalid"
+    assert ww.table.item(0, 0).text() == "⚠ invalid"
+    said = ww.active_label.text()
+    assert "named for rater AB" in said
+    assert 'set "rater" to "AB"' in said
+    assert "read-only" in lw.status.value
+    assert not lw.start_button.enabled
+    assert ww.repair_button.isHidden()  # it can be read: nothing to repair, a name to fix
+    # The points are shown as they are; clicks, keys and a save write nothing.
+    assert len(lw.landmarks_layer.data) == 36
+    film = s.film_layer
+    gui.click_at(qtbot, viewer, lw, film, truth.points["T11"]["ant_sup"])
+    gui.click_at(qtbot, viewer, lw, film, (50.0, 50.0))
+    viewer.layers.selection.active = lw.landmarks_layer
+    gui.press_key(qtbot, lw, "A")
+    lw.save()
+    s.go_to(s.worklist[1])
+    assert _digest(study) == before
+    assert not list((study / "P001").glob("*.conflict-*"))
+    # The reader does what the sentence says (the points are AB's): the film is theirs.
+    write_landmarks(truth.replace(rater="AB"), mine)
+    s.go_to(s.worklist[0])
+    assert s.active.status == "complete"
+    assert ww.table.item(0, 0).text() == "✓ done"
+    assert "read-only" not in lw.status.value
+
+
 def _worklist_dock():
     """The Worklist dock of the viewer window opened last."""
     from napari_kyphoimg._worklist_widget import WorklistWidget

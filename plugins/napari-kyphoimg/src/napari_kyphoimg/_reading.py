@@ -45,7 +45,7 @@ from kyphoimg.timepoints import assign_timepoints
 from ._ahead import shared_reader
 from ._layers import films, info, landmark_layer_for, landmarks_of
 from ._reader import radiograph_layer_data
-from ._session import NO_READER, read_only_reason, repair
+from ._session import NO_READER, not_this_reading, read_only_reason, repair
 
 __all__ = ["ReadingSession", "open_study", "start_session"]
 
@@ -561,8 +561,11 @@ class ReadingSession:
             levels=self.levels,
         )
         del rg
+        film = layers[0][1]["metadata"]["kyphoimg"]
         if self.read_only:
-            layers[0][1]["metadata"]["kyphoimg"].setdefault("read_only", NO_READER)
+            film.setdefault("read_only", NO_READER)
+        if entry.status == "invalid" and entry.landmarks is None:  # a file not this reading
+            film.setdefault("read_only", not_this_reading(entry.problems))
         return layers
 
     def _load(self, entry: StudyEntry) -> Any:

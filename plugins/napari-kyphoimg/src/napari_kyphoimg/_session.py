@@ -15,7 +15,7 @@ named. Nothing is written for a read-only film.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Mapping, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from kyphoimg.landmarks import (
 __all__ = [
     "NO_READER",
     "loaded_state",
+    "not_this_reading",
     "read_only_reason",
     "repair",
     "repair_message",
@@ -66,6 +67,27 @@ def unreadable_reason(path: str | os.PathLike[str], error: Exception) -> str:
         f"read-only: the landmark file {Path(path).name} cannot be read ({error}). Nothing "
         "is written until it is repaired: press Repair… (the original is kept as a backup)."
     )
+
+
+def not_this_reading(problems: Sequence[str]) -> str:
+    """Return the read-only reason of a film whose file at the reader's name is not theirs.
+
+    The file can be read, but the core found it is not this reader's reading of this film
+    (another rater's points under this reader's name, or another film's reading): the
+    points are shown and nothing is written until the file is put right.
+
+    Parameters
+    ----------
+    problems : sequence of str
+        The worklist entry's problems (:attr:`kyphoimg.study.StudyEntry.problems`).
+
+    Returns
+    -------
+    str
+        A sentence for the Landmarks and Worklist docks.
+    """
+    said = "; ".join(problems) or "it is not this reader's reading of this film"
+    return f"read-only: {said}"
 
 
 def read_only_reason(film: Mapping[str, Any] | None) -> str | None:
