@@ -100,12 +100,16 @@ def test_a_file_for_another_film_is_invalid(study):
     post = read_landmarks(study / "P001" / "post.landmarks.json")
     target = study / "P001" / "pre.AB.landmarks.json"
     write_landmarks(post.replace(rater="AB", image=post.image), target)
-    # Paired by file name (pre.AB...), but its SOP Instance UID is the post film's: the
-    # UID pairs it to post.dcm instead, so pre stays not started and post gets this file.
+    # Named for pre (pre.AB...), but its SOP Instance UID is the post film's: the UID
+    # pairs it to post.dcm, and pre is invalid, never "not started" (AB's first save on
+    # pre would find a file there), with a sentence naming the film the file belongs to.
     w = open_worklist(study, rater="AB")
     by_tp = {e.timepoint: e for e in w.patient("P001")}
     assert by_tp["post"].landmark_path == target
-    assert by_tp["pre"].status == "not_started"
+    assert by_tp["pre"].status == "invalid"
+    assert by_tp["pre"].landmark_path == target
+    (reason,) = by_tp["pre"].problems
+    assert reason.startswith(f"{target}: this file is the reading of another film, P001/post.dcm")
 
 
 def test_time_point_typo_makes_the_film_invalid_naming_the_file(study):
