@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kyphoimg import read_landmarks
+from kyphoimg import read_landmarks, write_landmarks
 from kyphoimg.study import open_worklist
 
 pytestmark = pytest.mark.gui
@@ -656,7 +656,9 @@ def test_a_switch_redraws_only_the_worklist_cells_that_changed(session_of, study
     assert not ww.table.item(0, 0).font().bold()
     assert [ww.table.item(0, c).text() for c in range(3)] == ["○ to do"] * 3
     # a status change on disk reaches its cell at the next refresh
-    shutil.copy(study / "P001" / "post.landmarks.json", study / "P001" / "post.AB.landmarks.json")
+    # (AB's own reading: a plain copy of ground_truth's file would be invalid for AB)
+    theirs = read_landmarks(study / "P001" / "post.landmarks.json")
+    write_landmarks(theirs.replace(rater="AB"), study / "P001" / "post.AB.landmarks.json")
     s.refresh()
     assert ww.table.item(0, 1).text() == "✓ done"
     assert ww.table.item(0, 0).text() == "○ to do"
