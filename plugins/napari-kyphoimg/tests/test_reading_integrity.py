@@ -171,6 +171,9 @@ def test_a_copy_of_another_raters_file_at_the_readers_name_is_shown_read_only(
     assert ww.repair_button.isHidden()  # it can be read: nothing to repair, a name to fix
     # The points are shown as they are; clicks, keys and a save write nothing.
     assert len(lw.landmarks_layer.data) == 36
+    assert not lw.landmarks_layer.editable
+    assert lw.guide.value.startswith("Read-only")  # not "drag to adjust"
+    assert lw.progress.value == "36 of 36 points in the file"
     film = s.film_layer
     gui.click_at(qtbot, viewer, lw, film, truth.points["T11"]["ant_sup"])
     gui.click_at(qtbot, viewer, lw, film, (50.0, 50.0))
@@ -186,6 +189,8 @@ def test_a_copy_of_another_raters_file_at_the_readers_name_is_shown_read_only(
     assert s.active.status == "complete"
     assert ww.table.item(0, 0).text() == "✓ done"
     assert "read-only" not in lw.status.value
+    assert lw.landmarks_layer.editable
+    assert lw.guide.value.startswith("All 36 points placed")
 
 
 def _worklist_dock():

@@ -824,6 +824,13 @@ class LandmarksController:
             return GuideText("", "", None, frozenset())
         done = placed(layer)
         count, total = session.guide.progress(done)
+        if read_only_reason(self.film_meta(layer)) is not None:  # nothing to place or drag
+            return GuideText(
+                "Read-only: shown as on disk, nothing is written (why: below)",
+                f"{count} of {total} points in the file",
+                None,
+                frozenset(),
+            )
         target = session.guide.target
         if target is None:
             text = f"All {total} points placed · drag to adjust, N / Shift+N to re-place one"
