@@ -1024,6 +1024,8 @@ def open_worklist(
         if ls is None and base.landmark_path.is_file():  # there, read, and not this reading
             reason = _not_this_reading(base.landmark_path, rater, pairs, pair_errors)
             entries.append(replace(base, status="invalid", problems=(reason,)))
+            if all(row[3] != reason for row in pair_errors):  # a failed input, reported once
+                pair_errors.append((str(base.landmark_path), None, None, reason))
             continue
         entries.append(_entry(base, ls, vocabulary))
     errors = pd.concat(

@@ -558,7 +558,13 @@ def test_a_file_named_for_a_reader_but_holding_another_raters_points_is_invalid_
     assert "1 invalid" in err
 
     out = tmp_path / "r"
-    main(["run", str(study), "-o", str(out), "--rater", "X"])
+    assert main(["run", str(study), "-o", str(out), "--rater", "X"]) == 1  # inputs failed
+    said = capsys.readouterr()
+    assert "3 problem(s) in the inputs" in said.out + said.err
+    errors = pd.read_csv(out / "errors.csv", dtype=str)
+    assert sorted(errors["file"]) == sorted(
+        str(study / p / "pre.X.landmarks.json") for p in ("P001", "P002", "P004")
+    )
     films = pd.read_csv(out / "films.csv", dtype=str).set_index("dicom")
     assert films.loc["P001/pre.dcm", "status"] == "invalid"
     assert "'ground_truth'" in films.loc["P001/pre.dcm", "reason"]
