@@ -149,8 +149,8 @@ def test_a_copy_of_another_raters_file_at_the_readers_name_is_shown_read_only(
 ):
     """A new user copies the first reader's file to AB's name; it still says ground_truth.
 
-    Before, AB saw the film "to do" with 36 points on it, and AB's first click went
-    into a conflict copy beside the file.
+    Before, AB's worklist took the film's status from the copy (done) and the points
+    were AB's to edit, though every save of them would be refused as another rater's.
     """
     first = study / "P001" / "pre.landmarks.json"
     mine = study / "P001" / "pre.AB.landmarks.json"
