@@ -910,17 +910,42 @@ def _index_text(value: Any) -> str | None:
     return str(value) or None
 
 
-def _readers_sets(sets: Iterable[LandmarkSet], rater: str | None) -> list[LandmarkSet]:
-    """Return the sets of ``rater`` (without a rater: the single-reader files)."""
+def _name_rater(path: Path, film_stems: set[str]) -> str | None:
+    """Return the rater a landmark file's name carries, ``<film stem>.<rater>.landmarks.*``.
+
+    ``None`` for a single-reader name (``<film stem>.landmarks.*``, also when the stem
+    itself has dots) or a name that does not start with a film's stem.
+    """
+    base = path.name
+    for suffix in (_SUFFIX, ".landmarks.csv"):
+        base = base.removesuffix(suffix)
+    if base in film_stems or "." not in base:
+        return None
+    stem, infix = base.rsplit(".", 1)
+    return infix if stem in film_stems else None
+
+
+def _readers_sets(
+    sets: Iterable[LandmarkSet], rater: str | None, film_stems: set[str]
+) -> list[LandmarkSet]:
+    """Return the sets of ``rater`` (without a rater: the single-reader files).
+
+    A set is the rater's when its name and its ``rater`` field agree: a per-reader
+    name carrying another rater is never this reader's, whatever its field says; the
+    reader's own name is theirs unless another reader's points are in it
+    (:func:`~kyphoimg.landmarks.held_by_another`); a single-reader name is the rater's
+    when its field names them.
+    """
     out = []
     for ls in sets:
-        path = Path(ls.source or "")
+        named = _name_rater(Path(ls.source or ""), film_stems)
         if rater is None:
-            if not _per_rater_name(path, ls):
-                out.append(ls)
-        elif ls.rater == rater or (
-            path.name.endswith(f".{rater}{_SUFFIX}") and not held_by_another(ls, rater)
-        ):  # this reader's, by its field, or by its name when no other reader holds it
+            mine = named is None
+        elif named is None:
+            mine = ls.rater == rater
+        else:
+            mine = named == rater and not held_by_another(ls, rater)
+        if mine:
             out.append(ls)
     return out
 
@@ -979,7 +1004,8 @@ def open_worklist(
         index = scan(folder, progress=progress, jobs=jobs)
     files = find_landmark_files([landmarks_dir or folder])
     sets, problems = read_landmark_files(files, validate=False, progress=progress)
-    pairs, pair_errors = _pair(index, folder, _readers_sets(sets, rater))
+    film_stems = {_film_stem(Path(p)) for p in index.loc[index["status"] == "ok", "path"]}
+    pairs, pair_errors = _pair(index, folder, _readers_sets(sets, rater, film_stems))
     unreadable = _pair_unreadable(
         problems, index, folder, rater, None if landmarks_dir is None else Path(landmarks_dir)
     )

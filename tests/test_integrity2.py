@@ -571,3 +571,40 @@ def test_a_file_named_for_a_reader_but_holding_another_raters_points_is_invalid_
     assert films.loc["P004/pre.dcm", "status"] == "invalid"
     assert films.loc["P001/post.dcm", "status"] == "not_annotated"
     assert _digest(study) == before  # nothing written into the study by any of it
+
+
+def test_a_file_is_a_readers_only_when_its_name_and_its_rater_agree(study):
+    """B starts from A's reading by copying A's file to B's name, then moves it.
+
+    Before, A's worklist took both files as A's (their field says A): the copy was an
+    "already paired" error beside A's own, and once A's file was moved, A's session
+    read and wrote the file named for B.
+    """
+    from kyphoimg.study import open_worklist
+
+    truth = read_landmarks(study / "P001" / "pre.landmarks.json")
+    a_file = study / "P001" / "pre.A.landmarks.json"
+    b_file = study / "P001" / "pre.B.landmarks.json"
+    write_landmarks(truth.replace(rater="A"), a_file)
+    shutil.copyfile(a_file, b_file)
+
+    def pre(rater):
+        wl = open_worklist(study, rater=rater)
+        return next(e for e in wl if e.film_path.name == "pre.dcm" and e.patient_id == "P001"), wl
+
+    entry, wl = pre("A")
+    assert entry.landmark_path == a_file
+    assert entry.status == "complete"
+    assert not any(str(b_file) in str(row) for row in wl.problems.itertuples())
+    entry, _ = pre("B")
+    assert entry.status == "invalid"
+    assert "'A'" in entry.problems[0]
+    # the single reader keeps the single-reader file
+    entry, _ = pre(None)
+    assert entry.landmark_path == study / "P001" / "pre.landmarks.json"
+    assert entry.status == "complete"
+    # A's file moved to B's name: A has not started (A's name), B's name is not A's
+    a_file.unlink()
+    entry, _ = pre("A")
+    assert entry.landmark_path == a_file
+    assert entry.status == "not_started"
