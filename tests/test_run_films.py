@@ -429,9 +429,10 @@ def test_ctrl_c_with_worker_processes_in_a_real_terminal_session(
 ) -> None:
     """SIGINT to the whole process group, as Ctrl+C in a terminal: workers stay quiet.
 
-    The interrupt is sent once the first film is cached. On a loaded machine the whole
-    run can finish before it arrives: that attempt proves nothing, so it is made again
-    in a fresh folder (up to 5 times) rather than skipped.
+    The interrupt is sent as the films start to be measured (the cache folder appears),
+    while the workers start: the moment a worker importing its modules used to die
+    with a traceback. A run that finished before the interrupt
+    proves nothing, so it is made again in a fresh folder (up to 5 times), not skipped.
     """
     for attempt in range(5):
         out = tmp_path / f"out{attempt}"
@@ -447,7 +448,7 @@ def test_ctrl_c_with_worker_processes_in_a_real_terminal_session(
 
         deadline = time.monotonic() + 120
         while proc.poll() is None and time.monotonic() < deadline:
-            if cache.is_dir() and cached():
+            if cache.is_dir():
                 break
             time.sleep(0.002)
         os.killpg(proc.pid, signal.SIGINT)
@@ -460,8 +461,7 @@ def test_ctrl_c_with_worker_processes_in_a_real_terminal_session(
     assert stderr.endswith("kyphoimg: interrupted; run the same command again to resume\n")
     assert "Traceback" not in stderr
     assert stderr.count("KeyboardInterrupt") == 0
-    done = cached()
-    assert done >= 1  # (all 12 when the interrupt came while the tables were written)
+    done = cached()  # any number: the rerun says how many it took from this one
     rerun = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
     assert rerun.returncode == 0, rerun.stderr
     assert f"({done} from an earlier run)" in rerun.stdout

@@ -234,6 +234,8 @@ def tls_orthanc(orthanc: Orthanc, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
     stop = threading.Event()
+    opened: list[socket.socket] = []  # closed at teardown, once their pipes have ended
+    pipes: list[threading.Thread] = []
 
     def serve() -> None:
         while not stop.is_set():
@@ -251,8 +253,10 @@ def tls_orthanc(orthanc: Orthanc, tmp_path: Path) -> Iterator[tuple[str, Path]]:
             except OSError:  # Orthanc busy or gone: the client sees a closed connection
                 client.close()
                 continue
+            opened.extend((client, upstream))
             for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=_pipe, args=(a, b), daemon=True).start()
+                pipes.append(threading.Thread(target=_pipe, args=(a, b), daemon=True))
+                pipes[-1].start()
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
@@ -262,3 +266,10 @@ def tls_orthanc(orthanc: Orthanc, tmp_path: Path) -> Iterator[tuple[str, Path]]:
         stop.set()
         listener.close()
         thread.join(timeout=5)
+        for s in opened:  # ends every pipe still waiting on a connection
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+        for pipe in pipes:
+            pipe.join(timeout=5)
+        for s in opened:  # left to the garbage collector, an unclosed socket warns
+            s.close()
