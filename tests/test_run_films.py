@@ -439,7 +439,14 @@ def test_ctrl_c_with_worker_processes_in_a_real_terminal_session(
         argv = [sys.executable, "-m", "kyphoimg.cli", "run", str(study), "-o", str(out)]
         argv += ["--jobs", "2"]
         proc = subprocess.Popen(
-            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+            argv,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+            # as a terminal starts a command: Ctrl+C not ignored, even when this test runs
+            # under a shell that ignores it (a background job: `make test &`)
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         cache = out / ".kyphoimg-cache"
 
