@@ -138,10 +138,6 @@ def landmark_file_for(film: str | Path, rater: str | None = None) -> Path:
     return film.with_name(f"{_film_stem(film)}{infix}{_SUFFIX}")
 
 
-def _per_rater_name(path: Path, ls: LandmarkSet) -> bool:
-    return bool(ls.rater) and path.name.endswith(f".{ls.rater}{_SUFFIX}")
-
-
 # -- entries -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class StudyEntry:
@@ -688,6 +684,7 @@ def _pair(
     for p in ok["path"]:
         full = (folder / p).resolve()
         by_stem.setdefault((full.parent, _film_stem(full)), []).append(p)
+    stems = {stem for _, stem in by_stem}
     pairs: dict[str, tuple[LandmarkSet, str]] = {}
     errors: list[tuple[str, None, None, str]] = []
     for ls in sets:
@@ -700,8 +697,9 @@ def _pair(
             film, how = by_path[target], "image_path"
         else:
             stem = lf.name.removesuffix(_SUFFIX).removesuffix(".landmarks.csv")
-            if _per_rater_name(lf, ls):
-                stem = stem.removesuffix(f".{ls.rater}")
+            named = _name_rater(lf, stems)  # the one rule for what a name says
+            if named is not None:
+                stem = stem.removesuffix(f".{named}")
             candidates = by_stem.get((lf.parent.resolve(), stem), [])
             if len(candidates) == 1:
                 film, how = candidates[0], "file_name"
